@@ -1,0 +1,174 @@
+import { z } from 'zod';
+import { COMMUNITY_ALGORITHMS, WEIGHT_KINDS } from '../model/atlas.js';
+
+/**
+ * The whole configuration, one flat section per part of the pipeline. Every field has a
+ * default, documented in `config/config.yaml`. Unknown keys are errors (strict objects).
+ * Env overrides map `VIEWERATLAS_<SECTION>_<KEY>` onto these, so sections stay one level deep.
+ */
+const isoInstant = z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'expected an ISO date or instant');
+const positiveInt = z.number().int().positive();
+const nonNegativeInt = z.number().int().nonnegative();
+
+export const storageSchema = z.strictObject({
+  driver: z.enum(['fs', 's3']).default('fs'),
+  root: z.string().min(1).default('data'),
+});
+
+export const s3Schema = z.strictObject({
+  bucket: z.string().default(''),
+  prefix: z.string().default('vieweratlas/'),
+  region: z.string().default('us-east-1'),
+  endpoint: z.string().default(''),
+  force_path_style: z.boolean().default(false),
+  sse: z.enum(['AES256', 'aws:kms']).default('AES256'),
+  kms_key_id: z.string().default(''),
+  multipart_threshold_mb: positiveInt.default(16),
+  max_attempts: positiveInt.default(5),
+});
+
+export const aggregateSchema = z.strictObject({
+  window_start: isoInstant.nullable().default(null),
+  window_end: isoInstant.nullable().default(null),
+  min_messages: nonNegativeInt.default(1),
+  min_buckets: positiveInt.default(1),
+  min_viewers: nonNegativeInt.default(5),
+  known_bots: z.boolean().default(true),
+  extra_bots: z.array(z.string()).default([]),
+  max_channel_share: z.number().gt(0).max(1).default(0.2),
+  bot_min_channels: positiveInt.default(20),
+});
+
+export const overlapSchema = z.strictObject({
+  weight: z.enum(WEIGHT_KINDS as [string, ...string[]]).default('cosine'),
+  min_shared: positiveInt.default(2),
+  min_weight: z.number().nonnegative().default(0),
+  backbone: z.boolean().default(false),
+  backbone_alpha: z.number().gt(0).lt(1).default(0.05),
+});
+
+export const communitiesSchema = z.strictObject({
+  algorithm: z.enum(COMMUNITY_ALGORITHMS as [string, ...string[]]).default('leiden'),
+  resolution: z.number().positive().default(1),
+  seed: nonNegativeInt.default(42),
+  hierarchy: z.array(z.number().positive()).default([]),
+  min_size: positiveInt.default(1),
+});
+
+export const labelsSchema = z.strictObject({
+  max_games: positiveInt.default(2),
+  max_languages: positiveInt.default(2),
+  min_share: z.number().min(0).max(1).default(0.15),
+  top_channels: positiveInt.default(10),
+});
+
+export const layoutSchema = z.strictObject({
+  iterations: positiveInt.default(500),
+  barnes_hut_above: nonNegativeInt.default(2000),
+  barnes_hut_theta: z.number().positive().default(0.5),
+  gravity: z.number().nonnegative().default(1),
+  scaling_ratio: z.number().positive().default(10),
+  strong_gravity: z.boolean().default(false),
+  lin_log: z.boolean().default(true),
+  seed: nonNegativeInt.default(42),
+  worker: z.boolean().default(true),
+});
+
+export const renderSchema = z.strictObject({
+  png_width: positiveInt.default(4000),
+  png_height: positiveInt.default(4000),
+  channel_labels: nonNegativeInt.default(60),
+  html_max_edges: positiveInt.default(100_000),
+  title: z.string().default('ViewerAtlas'),
+});
+
+export const collectSchema = z.strictObject({
+  chat_url: z.string().default('wss://irc-ws.chat.twitch.tv:443'),
+  channels_file: z.string().default('channels.txt'),
+  channels_per_connection: positiveInt.default(100),
+  join_limit: positiveInt.default(20),
+  join_window_seconds: z.number().positive().default(10),
+  bucket_minutes: positiveInt.default(5),
+  flush_seconds: z.number().positive().default(2),
+  membership: z.boolean().default(true),
+  collector_id: z.string().default(''),
+  reconnect_min_ms: positiveInt.default(1000),
+  reconnect_max_ms: positiveInt.default(60_000),
+  token_env: z.string().default('TWITCH_CHAT_TOKEN'),
+  login_env: z.string().default('TWITCH_CHAT_LOGIN'),
+  status_seconds: z.number().positive().default(1),
+});
+
+export const discoverSchema = z.strictObject({
+  helix_url: z.string().default('https://api.twitch.tv/helix'),
+  auth_url: z.string().default('https://id.twitch.tv/oauth2'),
+  max_channels: positiveInt.default(1000),
+  min_viewers: nonNegativeInt.default(0),
+  languages: z.array(z.string()).default([]),
+  games: z.array(z.string()).default([]),
+  max_retries: nonNegativeInt.default(5),
+});
+
+export const vodSchema = z.strictObject({
+  downloader: z.string().default('TwitchDownloaderCLI'),
+  raw_dir: z.string().default('vod_raw'),
+  window_days: positiveInt.default(7),
+  max_per_channel: positiveInt.default(5),
+  bucket_minutes: positiveInt.default(5),
+});
+
+export const privacySchema = z.strictObject({
+  pseudonymize: z.boolean().default(false),
+  key_env: z.string().default('VIEWERATLAS_PSEUDONYM_KEY'),
+  retention_days: nonNegativeInt.default(0),
+});
+
+export const athenaSchema = z.strictObject({
+  database: z.string().default('vieweratlas'),
+  workgroup: z.string().default('vieweratlas'),
+  output_location: z.string().default(''),
+  region: z.string().default('us-east-1'),
+  poll_ms: positiveInt.default(1000),
+});
+
+export const shardSchema = z.strictObject({
+  index: nonNegativeInt.default(0),
+  count: positiveInt.default(1),
+});
+
+export const metricsSchema = z.strictObject({
+  namespace: z.string().default('ViewerAtlas'),
+  emf: z.boolean().default(true),
+});
+
+export const configSchema = z.strictObject({
+  preset: z.string().default('default'),
+  storage: storageSchema.prefault({}),
+  s3: s3Schema.prefault({}),
+  aggregate: aggregateSchema.prefault({}),
+  overlap: overlapSchema.prefault({}),
+  communities: communitiesSchema.prefault({}),
+  labels: labelsSchema.prefault({}),
+  layout: layoutSchema.prefault({}),
+  render: renderSchema.prefault({}),
+  collect: collectSchema.prefault({}),
+  discover: discoverSchema.prefault({}),
+  vod: vodSchema.prefault({}),
+  privacy: privacySchema.prefault({}),
+  athena: athenaSchema.prefault({}),
+  shard: shardSchema.prefault({}),
+  metrics: metricsSchema.prefault({}),
+});
+
+/** The resolved configuration every command receives. */
+export type Config = z.infer<typeof configSchema> & {
+  overlap: { weight: import('../model/atlas.js').WeightKind };
+  communities: { algorithm: import('../model/atlas.js').CommunityAlgorithm };
+};
+/** What a config file, a preset or the environment may set: any subset. */
+export type ConfigInput = z.input<typeof configSchema>;
+
+export const SECTIONS = Object.keys(configSchema.shape).filter((k) => k !== 'preset') as Exclude<
+  keyof Config,
+  'preset'
+>[];

@@ -1,0 +1,77 @@
+/**
+ * The analysis outputs, as the exports write them and the renderer reads them back
+ * (`channels.csv`, `communities.csv`, `edges.csv`, `summary.json`).
+ */
+
+export type WeightKind = 'shared' | 'jaccard' | 'cosine' | 'overlap' | 'lift';
+export const WEIGHT_KINDS: readonly WeightKind[] = ['shared', 'jaccard', 'cosine', 'overlap', 'lift'];
+
+export type CommunityAlgorithm = 'leiden' | 'louvain';
+export const COMMUNITY_ALGORITHMS: readonly CommunityAlgorithm[] = ['leiden', 'louvain'];
+
+/** One row of `channels.csv`. */
+export interface ChannelRow {
+  channel: string;
+  community: number;
+  /** The community's label. */
+  label: string;
+  /** Unique viewers (after aggregation), or the audience count given with an edge list. */
+  viewers: number;
+  degree: number;
+  /** Sum of edge weights. */
+  strength: number;
+  language: string;
+  game: string;
+  /** Layout position; NaN until a layout ran. */
+  x: number;
+  y: number;
+}
+
+/** A share of a community held by one game or one language. */
+export interface Share {
+  name: string;
+  /** 0..1, weighted by audience. */
+  share: number;
+}
+
+/** One row of `communities.csv`. */
+export interface CommunityRow {
+  community: number;
+  label: string;
+  size: number;
+  /** Sum of the member channels' viewers. */
+  viewers: number;
+  games: Share[];
+  languages: Share[];
+  /** Member channels by audience, biggest first. */
+  topChannels: string[];
+}
+
+/** One row of `edges.csv`. */
+export interface EdgeRow {
+  source: string;
+  target: string;
+  weight: number;
+  /** Viewers shared, where the graph was projected from presence (else the given weight). */
+  shared: number;
+}
+
+/** `summary.json`. */
+export interface AtlasSummary {
+  version: 1;
+  createdAt: string;
+  input: { kind: 'presence' | 'edges'; paths: string[] };
+  counts: {
+    presenceRows: number;
+    rowsRejected: number;
+    channels: number;
+    viewers: number;
+    edges: number;
+    communities: number;
+    botsRemoved: number;
+  };
+  modularity: number;
+  parameters: Record<string, unknown>;
+  /** Milliseconds per stage. */
+  timings: Record<string, number>;
+}

@@ -1,0 +1,32 @@
+/**
+ * Presence in columnar form: strings interned to dense integer ids once, at the edge, so that
+ * aggregation and the overlap projection run on typed arrays.
+ */
+export interface PresenceTable {
+  /** channel id → login. */
+  channelNames: string[];
+  /** viewer id → login (or pseudonym). */
+  viewerNames: string[];
+  /** Number of rows in use (the arrays may be longer). */
+  length: number;
+  /** Per row: channel id. */
+  channel: Uint32Array;
+  /** Per row: viewer id. */
+  viewer: Uint32Array;
+  /** Per row: epoch milliseconds UTC. */
+  ts: Float64Array;
+  /** Per row: messages in the bucket (1 when the source did not say). */
+  messages: Uint32Array;
+}
+
+/** A channel graph given as interned edges (ready-made edge lists skip straight to here). */
+export interface EdgeTable {
+  /** node id → channel name as given. */
+  nodeNames: string[];
+  /** Per node: audience size where known (unique viewers / chatters), else 0. */
+  nodeAudience: Float64Array;
+  length: number;
+  source: Uint32Array;
+  target: Uint32Array;
+  weight: Float64Array;
+}

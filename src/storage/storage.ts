@@ -1,0 +1,43 @@
+/**
+ * One storage interface, two drivers (filesystem, S3). Keys are relative POSIX paths such as
+ * `presence/source=live/dt=2026-11-24/part-0001.parquet` (see `layout.ts`). Every driver passes
+ * the shared contract suite in `test/storage-contract.ts`.
+ */
+export interface StorageEntry {
+  key: string;
+  size: number;
+  /** Last modification, epoch milliseconds. */
+  modified: number;
+}
+
+export interface Storage {
+  /** `fs` or `s3`. */
+  readonly kind: 'fs' | 's3';
+  /** Human-readable location for messages: a directory path or `s3://bucket/prefix`. */
+  readonly location: string;
+  /** The object's bytes, or null when it does not exist. */
+  get(key: string): Promise<Uint8Array | null>;
+  /** Writes the whole object atomically: readers see the old or the new bytes, never a mix. */
+  put(key: string, data: Uint8Array | string): Promise<void>;
+  /** Uploads a local file as the object (atomically; multipart on S3 for large files). */
+  putFile(key: string, localPath: string): Promise<void>;
+  /** Downloads the object to a local file; false when it does not exist. */
+  getFile(key: string, localPath: string): Promise<boolean>;
+  /**
+   * Appends bytes durably (fsync on the filesystem). Used for raw JSON Lines; a record is either
+   * whole in the object or absent. Drivers without native append emulate it.
+   */
+  append(key: string, data: Uint8Array | string): Promise<void>;
+  exists(key: string): Promise<boolean>;
+  /** Every object whose key starts with `prefix`, sorted by key. */
+  list(prefix: string): Promise<StorageEntry[]>;
+  /** Removes the object; no error when it does not exist. */
+  delete(key: string): Promise<void>;
+  /**
+   * A local filesystem path for the key when the driver stores objects as local files (so
+   * DuckDB can read them in place), else undefined.
+   */
+  localPath(key: string): string | undefined;
+  /** Releases clients and handles. */
+  close(): Promise<void>;
+}
