@@ -1,0 +1,225 @@
+import { randomBytes } from 'node:crypto';
+import { constants } from 'node:fs';
+import { copyFile, mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { StorageError } from '../errors.js';
+import type { Storage, StorageEntry } from './storage.js';
+
+/** Temp files carry this marker so `list` never shows a half-written object. */
+const TEMP_MARK = '.vatmp-';
+
+/**
+ * Rejects keys that could escape the root or that no other driver could store the same way:
+ * empty, absolute, backslashes, `.`/`..` segments, empty segments.
+ */
+export function validateKey(key: string, allowEmpty = false): void {
+  if (key === '' && allowEmpty) return;
+  const bad =
+    key === '' ||
+    key.startsWith('/') ||
+    key.includes('\\') ||
+    key.includes('\0') ||
+    /^[a-zA-Z]:/.test(key) ||
+    key.split('/').some((seg) => seg === '..' || seg === '.' || seg === '');
+  if (bad)
+    throw new StorageError('storage', `invalid key "${key}" (relative POSIX path without . or .. segments)`);
+  if (key.includes(TEMP_MARK))
+    throw new StorageError('storage', `invalid key "${key}" (reserved temp marker)`);
+}
+
+/**
+ * Objects as plain files under a root directory (default `data/`). Puts write a temp file in the
+ * same directory, fsync it and rename it over the target, so readers see the old or the new bytes;
+ * appends are fsynced so a record that returned is on disk.
+ */
+export class FsStorage implements Storage {
+  readonly kind = 'fs' as const;
+  readonly location: string;
+  private readonly root: string;
+
+  constructor(root = 'data') {
+    this.root = resolve(root);
+    this.location = this.root;
+  }
+
+  private path(key: string): string {
+    validateKey(key);
+    return join(this.root, ...key.split('/'));
+  }
+
+  localPath(key: string): string | undefined {
+    return this.path(key);
+  }
+
+  async get(key: string): Promise<Uint8Array | null> {
+    const p = this.path(key);
+    try {
+      return await readFile(p);
+    } catch (err) {
+      if (isNotFound(err)) return null;
+      throw wrap('get', key, err);
+    }
+  }
+
+  async put(key: string, data: Uint8Array | string): Promise<void> {
+    const p = this.path(key);
+    await this.atomicWrite(key, p, async (tmp) => {
+      const fh = await open(tmp, 'wx');
+      try {
+        await fh.writeFile(data);
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+    });
+  }
+
+  async putFile(key: string, localPath: string): Promise<void> {
+    const p = this.path(key);
+    await this.atomicWrite(key, p, async (tmp) => {
+      await copyFile(localPath, tmp, constants.COPYFILE_EXCL);
+      const fh = await open(tmp, 'r+');
+      try {
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+    });
+  }
+
+  async getFile(key: string, localPath: string): Promise<boolean> {
+    const p = this.path(key);
+    try {
+      await mkdir(dirname(resolve(localPath)), { recursive: true });
+      if (resolve(localPath) === p) return true;
+      await copyFile(p, localPath);
+      return true;
+    } catch (err) {
+      if (isNotFound(err) && !(await exists(p))) return false;
+      throw wrap('getFile', key, err);
+    }
+  }
+
+  async append(key: string, data: Uint8Array | string): Promise<void> {
+    const p = this.path(key);
+    try {
+      await mkdir(dirname(p), { recursive: true });
+      const fh = await open(p, 'a');
+      try {
+        // One write call for the whole record: with O_APPEND it lands contiguously.
+        await fh.write(typeof data === 'string' ? Buffer.from(data) : data);
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+    } catch (err) {
+      throw wrap('append', key, err);
+    }
+  }
+
+  async exists(key: string): Promise<boolean> {
+    return exists(this.path(key));
+  }
+
+  async list(prefix: string): Promise<StorageEntry[]> {
+    // Walk only the directory the prefix names; then filter on the full key.
+    if (prefix !== '') {
+      if (prefix.startsWith('/') || prefix.split('/').some((s) => s === '..' || s === '.')) {
+        throw new StorageError('storage', `invalid prefix "${prefix}"`);
+      }
+    }
+    const slash = prefix.lastIndexOf('/');
+    const dirKey = slash >= 0 ? prefix.slice(0, slash) : '';
+    const out: StorageEntry[] = [];
+    const walk = async (dirPath: string, keyBase: string): Promise<void> => {
+      let entries: import('node:fs').Dirent[];
+      try {
+        entries = await readdir(dirPath, { withFileTypes: true });
+      } catch (err) {
+        if (isNotFound(err) || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return;
+        throw wrap('list', prefix, err);
+      }
+      for (const e of entries) {
+        const key = keyBase ? `${keyBase}/${e.name}` : e.name;
+        if (e.name.includes(TEMP_MARK)) continue;
+        if (e.isDirectory()) {
+          // Prune subtrees that cannot match the prefix.
+          const k = `${key}/`;
+          if (k.startsWith(prefix) || prefix.startsWith(k)) await walk(join(dirPath, e.name), key);
+        } else if (e.isFile() && key.startsWith(prefix)) {
+          try {
+            const s = await stat(join(dirPath, e.name));
+            out.push({ key, size: s.size, modified: s.mtimeMs });
+          } catch (err) {
+            if (!isNotFound(err)) throw wrap('list', key, err);
+          }
+        }
+      }
+    };
+    await walk(dirKey ? join(this.root, ...dirKey.split('/')) : this.root, dirKey);
+    out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    return out;
+  }
+
+  async delete(key: string): Promise<void> {
+    const p = this.path(key);
+    try {
+      await unlink(p);
+    } catch (err) {
+      if (!isNotFound(err)) throw wrap('delete', key, err);
+    }
+  }
+
+  async close(): Promise<void> {}
+
+  private async atomicWrite(
+    key: string,
+    target: string,
+    writeTemp: (tmp: string) => Promise<void>,
+  ): Promise<void> {
+    const dir = dirname(target);
+    const tmp = join(dir, `${TEMP_MARK}${randomBytes(6).toString('hex')}`);
+    try {
+      await mkdir(dir, { recursive: true });
+      await writeTemp(tmp);
+      await rename(tmp, target);
+      await syncDir(dir);
+    } catch (err) {
+      await rm(tmp, { force: true }).catch(() => {});
+      throw wrap('put', key, err);
+    }
+  }
+}
+
+async function syncDir(dir: string): Promise<void> {
+  // Makes the rename itself durable; some filesystems refuse fsync on a directory, which is fine.
+  try {
+    const fh = await open(dir, 'r');
+    try {
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+  } catch {
+    /* best effort */
+  }
+}
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    return (await stat(p)).isFile();
+  } catch (err) {
+    if (isNotFound(err) || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return false;
+    throw err;
+  }
+}
+
+function isNotFound(err: unknown): boolean {
+  return (err as NodeJS.ErrnoException)?.code === 'ENOENT';
+}
+
+function wrap(op: string, key: string, err: unknown): StorageError {
+  if (err instanceof StorageError) return err;
+  const msg = err instanceof Error ? err.message : String(err);
+  return new StorageError('storage', `${op} ${key}: ${msg}`, { cause: err });
+}
