@@ -1,0 +1,275 @@
+/**
+ * DuckDB as a local columnar engine: Parquet in and out, and fast column pulls into typed arrays.
+ * One in-memory instance per `withDuckDB` call (2 threads: this runs on small machines, next to
+ * Node's own work); closed when the callback settles.
+ */
+import {
+  BIGINT,
+  BOOLEAN,
+  DOUBLE,
+  type DuckDBConnection,
+  DuckDBDataChunk,
+  DuckDBInstance,
+  type DuckDBType,
+  type DuckDBVector,
+  INTEGER,
+  UINTEGER,
+  VARCHAR,
+} from '@duckdb/node-api';
+import { StorageError } from '../errors.js';
+
+export type { DuckDBConnection } from '@duckdb/node-api';
+
+/** Options for the in-memory instance. */
+export interface DuckDBOptions {
+  /** Worker threads DuckDB may use. */
+  threads?: number;
+  /** DuckDB memory limit, e.g. `1GB`. */
+  memoryLimit?: string;
+}
+
+export const DUCKDB_DEFAULTS: Required<DuckDBOptions> = { threads: 2, memoryLimit: '1GB' };
+
+/** Runs `fn` with a connection to a fresh in-memory DuckDB, then closes it. */
+export async function withDuckDB<T>(
+  fn: (conn: DuckDBConnection) => Promise<T>,
+  options: DuckDBOptions = {},
+): Promise<T> {
+  const o = { ...DUCKDB_DEFAULTS, ...options };
+  const instance = await DuckDBInstance.create(':memory:', {
+    threads: String(o.threads),
+    memory_limit: o.memoryLimit,
+    // Keep spill files away from the working directory.
+    temp_directory: `${process.env.TMPDIR ?? '/tmp'}/vieweratlas-duckdb-${process.pid}`,
+  });
+  const conn = await instance.connect();
+  try {
+    return await fn(conn);
+  } finally {
+    conn.closeSync();
+    instance.closeSync();
+  }
+}
+
+/** A SQL string literal ('it''s'), for paths and names in statements. */
+export function sqlString(s: string): string {
+  return `'${s.replaceAll("'", "''")}'`;
+}
+
+/** A SQL identifier ("col"). */
+export function sqlIdent(s: string): string {
+  return `"${s.replaceAll('"', '""')}"`;
+}
+
+/** Column types the write helpers accept. */
+export type ColumnType = 'VARCHAR' | 'DOUBLE' | 'INTEGER' | 'UINTEGER' | 'BIGINT' | 'BOOLEAN';
+
+/** One column to write: its name, type and values (null = SQL NULL). */
+export interface ColumnSpec {
+  name: string;
+  type: ColumnType;
+  values: ArrayLike<string | number | bigint | boolean | null | undefined>;
+}
+
+const TYPES: Record<ColumnType, DuckDBType> = { VARCHAR, DOUBLE, INTEGER, UINTEGER, BIGINT, BOOLEAN };
+const CHUNK = 2048;
+
+/**
+ * Creates table `table` from columns (all of equal length) through the appender, a chunk of
+ * 2048 rows at a time.
+ */
+export async function createTableFromColumns(
+  conn: DuckDBConnection,
+  table: string,
+  columns: ColumnSpec[],
+): Promise<void> {
+  if (columns.length === 0) throw new StorageError('duckdb', `table ${table}: no columns`);
+  const n = columns[0]?.values.length ?? 0;
+  for (const c of columns) {
+    if (c.values.length !== n)
+      throw new StorageError(
+        'duckdb',
+        `table ${table}: column ${c.name} has ${c.values.length} values, expected ${n}`,
+      );
+  }
+  await conn.run(
+    `CREATE OR REPLACE TABLE ${sqlIdent(table)} (${columns.map((c) => `${sqlIdent(c.name)} ${c.type}`).join(', ')})`,
+  );
+  if (n === 0) return;
+  const appender = await conn.createAppender(table);
+  const types = columns.map((c) => TYPES[c.type]);
+  try {
+    for (let start = 0; start < n; start += CHUNK) {
+      const len = Math.min(CHUNK, n - start);
+      const chunk = DuckDBDataChunk.create(types, len);
+      chunk.setColumns(
+        columns.map((c) => {
+          const out = new Array(len);
+          for (let i = 0; i < len; i++) {
+            const v = c.values[start + i];
+            out[i] =
+              v === undefined || (typeof v === 'number' && Number.isNaN(v))
+                ? null
+                : c.type === 'BIGINT' && typeof v === 'number'
+                  ? BigInt(Math.trunc(v))
+                  : v;
+          }
+          return out;
+        }),
+      );
+      appender.appendDataChunk(chunk);
+    }
+  } finally {
+    appender.closeSync();
+  }
+}
+
+/** Options for Parquet output. */
+export interface ParquetWriteOptions {
+  /** SELECT list applied on the way out (e.g. `channel, epoch_ms(ts::BIGINT) AS ts`); default `*`. */
+  select?: string;
+  /** ORDER BY clause for the output rows (helps compression and determinism). */
+  orderBy?: string;
+  /** Parquet row-group size. */
+  rowGroupSize?: number;
+}
+
+/** Copies a query's result to one ZSTD-compressed Parquet file. */
+export async function copyQueryToParquet(
+  conn: DuckDBConnection,
+  query: string,
+  path: string,
+  options: ParquetWriteOptions = {},
+): Promise<void> {
+  const rg = options.rowGroupSize ? `, ROW_GROUP_SIZE ${options.rowGroupSize}` : '';
+  await conn.run(`COPY (${query}) TO ${sqlString(path)} (FORMAT parquet, COMPRESSION zstd${rg})`);
+}
+
+/** Writes columns to one Parquet file (ZSTD), through a temporary table. */
+export async function writeParquetColumns(
+  conn: DuckDBConnection,
+  path: string,
+  columns: ColumnSpec[],
+  options: ParquetWriteOptions = {},
+): Promise<void> {
+  const table = `tmp_write_${Math.random().toString(36).slice(2, 10)}`;
+  await createTableFromColumns(conn, table, columns);
+  try {
+    const order = options.orderBy ? ` ORDER BY ${options.orderBy}` : '';
+    await copyQueryToParquet(
+      conn,
+      `SELECT ${options.select ?? '*'} FROM ${sqlIdent(table)}${order}`,
+      path,
+      options,
+    );
+  } finally {
+    await conn.run(`DROP TABLE IF EXISTS ${sqlIdent(table)}`);
+  }
+}
+
+/** Writes objects (one per row) to one Parquet file; `columns` fixes names, types and order. */
+export async function writeParquetRows<T extends Record<string, unknown>>(
+  conn: DuckDBConnection,
+  path: string,
+  rows: readonly T[],
+  columns: { name: keyof T & string; type: ColumnType }[],
+  options: ParquetWriteOptions = {},
+): Promise<void> {
+  const specs: ColumnSpec[] = columns.map((c) => ({
+    name: c.name,
+    type: c.type,
+    values: rows.map((r) => r[c.name] as string | number | boolean | null | undefined),
+  }));
+  await writeParquetColumns(conn, path, specs, options);
+}
+
+/** Runs a query and returns its rows as plain objects (small results: metadata, summaries). */
+export async function queryRows(conn: DuckDBConnection, sql: string): Promise<Record<string, unknown>[]> {
+  const reader = await conn.runAndReadAll(sql);
+  return reader.getRowObjectsJS() as Record<string, unknown>[];
+}
+
+/** Reads a whole Parquet file (or glob / list) as row objects; for small files. */
+export async function readParquetRows(
+  conn: DuckDBConnection,
+  paths: string | string[],
+): Promise<Record<string, unknown>[]> {
+  return queryRows(conn, `SELECT * FROM read_parquet(${sqlPathList(paths)})`);
+}
+
+/** `'a'` or `['a', 'b']` as SQL, for read_parquet / read_csv. */
+export function sqlPathList(paths: string | string[]): string {
+  return Array.isArray(paths) ? `[${paths.map(sqlString).join(', ')}]` : sqlString(paths);
+}
+
+type NumericArray = Uint32Array | Int32Array | Float64Array;
+
+/** The typed array behind a fixed-width vector, when the binding exposes it (fast path). */
+function vectorItems(vec: DuckDBVector): NumericArray | undefined {
+  const items = (vec as unknown as { items?: unknown }).items;
+  return items instanceof Uint32Array || items instanceof Int32Array || items instanceof Float64Array
+    ? items
+    : undefined;
+}
+
+/** What `pullNumericColumns` should produce per result column (by position). */
+export type NumericTarget = 'u32' | 'f64';
+
+/**
+ * Streams a query whose columns are all UINTEGER/INTEGER (→ `u32`) or DOUBLE (→ `f64`) straight
+ * into typed arrays: no per-value JS objects, which is what makes 10M+ rows cheap. The fast path
+ * copies raw vector memory, so COALESCE NULLs in the SQL. `expectedRows` sizes the arrays up front (they grow if it is short).
+ */
+export async function pullNumericColumns(
+  conn: DuckDBConnection,
+  sql: string,
+  targets: NumericTarget[],
+  expectedRows = 1 << 16,
+  onRows?: (rows: number) => void,
+): Promise<{ length: number; columns: (Uint32Array | Float64Array)[] }> {
+  let cap = Math.max(16, expectedRows);
+  let cols: (Uint32Array | Float64Array)[] = targets.map((t) =>
+    t === 'u32' ? new Uint32Array(cap) : new Float64Array(cap),
+  );
+  let length = 0;
+  const result = await conn.stream(sql);
+  for (;;) {
+    const chunk = await result.fetchChunk();
+    if (!chunk || chunk.rowCount === 0) break;
+    const n = chunk.rowCount;
+    if (length + n > cap) {
+      cap = Math.max(length + n, Math.ceil(cap * 1.5));
+      cols = cols.map((c) => {
+        const g = c instanceof Uint32Array ? new Uint32Array(cap) : new Float64Array(cap);
+        g.set(c.subarray(0, length));
+        return g;
+      });
+    }
+    for (let j = 0; j < targets.length; j++) {
+      const vec = chunk.getColumnVector(j);
+      const dst = cols[j] as Uint32Array | Float64Array;
+      const items = vectorItems(vec);
+      if (items && items.length >= n && items instanceof Float64Array === dst instanceof Float64Array) {
+        dst.set(items.subarray(0, n), length);
+      } else {
+        for (let i = 0; i < n; i++) dst[length + i] = Number(vec.getItem(i) ?? 0);
+      }
+    }
+    length += n;
+    onRows?.(length);
+  }
+  return { length, columns: cols };
+}
+
+/** Streams one VARCHAR column into a string array (dictionary pulls: names of interned ids). */
+export async function pullStringColumn(conn: DuckDBConnection, sql: string): Promise<string[]> {
+  const out: string[] = [];
+  const result = await conn.stream(sql);
+  for (;;) {
+    const chunk = await result.fetchChunk();
+    if (!chunk || chunk.rowCount === 0) break;
+    const vec = chunk.getColumnVector(0);
+    for (let i = 0; i < chunk.rowCount; i++) out.push(String(vec.getItem(i) ?? ''));
+  }
+  return out;
+}
