@@ -1,0 +1,244 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer, request, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConfigError, StorageError } from '../src/errors.js';
+import { APPEND_MARK, normalizePrefix, S3Storage } from '../src/storage/s3-driver.js';
+import { type LocalS3, S3RVER_CREDENTIALS, startLocalS3 } from './helpers/s3-server.js';
+import { storageContract } from './storage-contract.js';
+
+const BUCKET = 'va-test';
+let server: LocalS3;
+let started: Promise<LocalS3> | undefined;
+// one s3rver for the whole file, started by whichever suite needs it first
+const localS3 = () => {
+  started ??= startLocalS3([BUCKET]).then((s) => {
+    server = s;
+    return s;
+  });
+  return started;
+};
+afterAll(async () => {
+  await server?.close();
+});
+
+const open = (s3: LocalS3, overrides: Partial<Parameters<LocalS3['s3Config']>[2]> = {}, prefix?: string) =>
+  new S3Storage(s3.s3Config(BUCKET, prefix ?? `p-${randomBytes(3).toString('hex')}/`, overrides), {
+    credentials: S3RVER_CREDENTIALS,
+  });
+
+// Multipart threshold 1 MB so the contract's 6 MB putFile goes up in parts.
+storageContract('s3 (s3rver on 127.0.0.1)', async () => {
+  const s3 = await localS3();
+  return { storage: open(s3, { multipart_threshold_mb: 1 }), cleanup: async () => {} };
+});
+
+interface Sent {
+  command: string;
+  input: Record<string, unknown>;
+  method?: string;
+  headers?: Record<string, string>;
+}
+
+/** Records every command and the HTTP request it became (after signing). */
+function record(storage: S3Storage): Sent[] {
+  const sent: Sent[] = [];
+  storage.client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const entry: Sent = {
+        command: String(context.commandName),
+        input: { ...(args.input as Record<string, unknown>) },
+      };
+      sent.push(entry);
+      const req = args.request as { method?: string; headers?: Record<string, string> } | undefined;
+      if (req?.headers) {
+        entry.method = req.method;
+        entry.headers = { ...req.headers };
+      }
+      return next(args);
+    },
+    { step: 'finalizeRequest', name: 'recordRequests', priority: 'low' },
+  );
+  return sent;
+}
+
+describe('S3Storage specifics', () => {
+  let s3: LocalS3;
+  let tmp: string;
+  beforeAll(async () => {
+    s3 = await localS3();
+    tmp = await mkdtemp(join(tmpdir(), 'va-s3-'));
+  });
+  afterAll(() => rm(tmp, { recursive: true, force: true }));
+
+  it('sends AES256 server-side encryption on every write (put, append, putFile, multipart)', async () => {
+    const s = open(s3, { multipart_threshold_mb: 1 });
+    const sent = record(s);
+    await s.put('a/one.txt', 'x');
+    await s.append('raw/log.jsonl', '{"a":1}\n');
+    await s.append('raw/log.jsonl', '{"a":2}\n');
+    const small = join(tmp, 'small.bin');
+    const big = join(tmp, 'big.bin');
+    await writeFile(small, 'small');
+    await writeFile(big, Buffer.alloc(6 * 1024 * 1024 + 1, 1));
+    await s.putFile('f/small', small);
+    await s.putFile('f/big', big);
+    const writes = sent.filter(
+      (c) => c.command === 'PutObjectCommand' || c.command === 'CreateMultipartUploadCommand',
+    );
+    expect(writes.map((c) => c.command).sort()).toEqual([
+      'CreateMultipartUploadCommand',
+      'PutObjectCommand',
+      'PutObjectCommand',
+      'PutObjectCommand',
+      'PutObjectCommand',
+    ]);
+    for (const w of writes) {
+      expect(w.input.ServerSideEncryption, w.command).toBe('AES256');
+      expect(w.headers?.['x-amz-server-side-encryption'], w.command).toBe('AES256');
+    }
+    // the 6 MB file really went up in parts (5 MiB minimum part size → 2 parts)
+    expect(sent.filter((c) => c.command === 'UploadPartCommand')).toHaveLength(2);
+    expect(sent.some((c) => c.command === 'CompleteMultipartUploadCommand')).toBe(true);
+    expect((await s.list('f/')).map((e) => [e.key, e.size])).toEqual([
+      ['f/big', 6 * 1024 * 1024 + 1],
+      ['f/small', 5],
+    ]);
+    await s.close();
+  });
+
+  it('sends aws:kms with the key id when configured', async () => {
+    const s = open(s3, { sse: 'aws:kms', kms_key_id: 'arn:aws:kms:us-east-1:111122223333:key/test-key' });
+    const sent = record(s);
+    await s.put('k.txt', 'secret');
+    await s.append('k2.txt', 'line\n');
+    const puts = sent.filter((c) => c.command === 'PutObjectCommand');
+    expect(puts).toHaveLength(2);
+    for (const p of puts) {
+      expect(p.headers?.['x-amz-server-side-encryption']).toBe('aws:kms');
+      expect(p.headers?.['x-amz-server-side-encryption-aws-kms-key-id']).toBe(
+        'arn:aws:kms:us-east-1:111122223333:key/test-key',
+      );
+    }
+    await s.close();
+  });
+
+  it('stores each append as its own chunk object and folds chunks back into one key', async () => {
+    const prefix = `chunks-${randomBytes(3).toString('hex')}/`;
+    const s = open(s3, {}, prefix);
+    const key = 'raw/presence/source=live/dt=2026-11-24/hour=13/c1.jsonl';
+    await s.append(key, 'a\n');
+    await s.append(key, 'bb\n');
+    await s.append(key, 'ccc\n');
+    const raw = await s.client.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: prefix }));
+    const rawKeys = (raw.Contents ?? []).map((o) => o.Key as string);
+    expect(rawKeys).toHaveLength(3);
+    for (const k of rawKeys) expect(k.startsWith(`${prefix}${key}${APPEND_MARK}`)).toBe(true);
+    const listed = await s.list('raw/');
+    expect(listed.map((e) => [e.key, e.size])).toEqual([[key, 9]]);
+    expect(Buffer.from((await s.get(key)) as Uint8Array).toString()).toBe('a\nbb\nccc\n');
+    expect(await s.exists(key)).toBe(true);
+    // getFile reassembles too
+    expect(await s.getFile(key, join(tmp, 'reassembled.jsonl'))).toBe(true);
+    // put replaces the chunks; delete removes base and chunks
+    await s.put(key, 'whole\n');
+    const afterPut = await s.client.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: prefix }));
+    expect((afterPut.Contents ?? []).map((o) => o.Key)).toEqual([`${prefix}${key}`]);
+    await s.append(key, 'more\n');
+    await s.delete(key);
+    expect(await s.exists(key)).toBe(false);
+    expect(await s.list('')).toEqual([]);
+    await expect(s.put(`x${APPEND_MARK}y`, 'no')).rejects.toBeInstanceOf(StorageError);
+    await s.close();
+  });
+
+  it('follows ListObjectsV2 continuation tokens (pages of 3)', async () => {
+    const s = open(s3);
+    const sent = record(s);
+    // shrink the page so pagination is exercised without thousands of objects
+    s.client.middlewareStack.add(
+      (next) => async (args) => {
+        const input = args.input as { MaxKeys?: number };
+        if (input.MaxKeys === undefined) input.MaxKeys = 3;
+        return next(args);
+      },
+      { step: 'initialize', name: 'smallPages' },
+    );
+    const keys = Array.from({ length: 10 }, (_, i) => `pg/k${String(i).padStart(2, '0')}`);
+    for (const k of keys) await s.put(k, k);
+    sent.length = 0;
+    expect((await s.list('pg/')).map((e) => e.key)).toEqual(keys);
+    const lists = sent.filter((c) => c.command === 'ListObjectsV2Command');
+    expect(lists).toHaveLength(4);
+    expect(lists[0]?.input.ContinuationToken).toBeUndefined();
+    for (const l of lists.slice(1)) expect(typeof l.input.ContinuationToken).toBe('string');
+    await s.close();
+  });
+
+  it('retries throttling (503 SlowDown) with backoff, and reports the status after max_attempts', async () => {
+    let failuresLeft = 0;
+    let served = 0;
+    const proxy: Server = createServer((req, res) => {
+      if (req.method === 'PUT') served++; // put = PutObject, then a ListObjectsV2 for stale append chunks
+      if (failuresLeft > 0) {
+        failuresLeft--;
+        req.resume();
+        res.writeHead(503, { 'content-type': 'application/xml' });
+        res.end(
+          '<?xml version="1.0"?><Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>',
+        );
+        return;
+      }
+      const upstream = request(
+        { host: '127.0.0.1', port: s3.port, method: req.method, path: req.url, headers: req.headers },
+        (up) => {
+          res.writeHead(up.statusCode ?? 502, up.headers);
+          up.pipe(res);
+        },
+      );
+      req.pipe(upstream);
+    });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+    const endpoint = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+    try {
+      const s = open(s3, { endpoint, max_attempts: 3 });
+      failuresLeft = 2;
+      served = 0;
+      await s.put('retry/ok.txt', 'made it');
+      expect(served).toBe(3);
+      expect(Buffer.from((await s.get('retry/ok.txt')) as Uint8Array).toString()).toBe('made it');
+      await s.close();
+
+      const impatient = open(s3, { endpoint, max_attempts: 2 });
+      failuresLeft = 5;
+      served = 0;
+      const err = await impatient.put('retry/fail.txt', 'no').catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(StorageError);
+      expect(String((err as Error).message)).toMatch(
+        /^storage: s3 put s3:\/\/va-test\/.*retry\/fail\.txt: SlowDown.*HTTP 503, 2 attempts/,
+      );
+      expect(served).toBe(2);
+      await impatient.close();
+    } finally {
+      await new Promise((r) => proxy.close(r));
+    }
+  });
+
+  it('names its location, has no local paths, and needs a bucket', async () => {
+    const s = open(s3, {}, '/nested/prefix//');
+    expect(s.location).toBe(`s3://${BUCKET}/nested/prefix/`);
+    expect(s.localPath('a/b')).toBeUndefined();
+    await s.put('a/b', '1');
+    const raw = await s.client.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'nested/' }));
+    expect((raw.Contents ?? []).map((o) => o.Key)).toContain('nested/prefix/a/b');
+    await s.close();
+    expect(normalizePrefix('')).toBe('');
+    expect(normalizePrefix('x')).toBe('x/');
+    expect(() => new S3Storage(s3.s3Config(''))).toThrow(ConfigError);
+    expect(() => new S3Storage(s3.s3Config(''))).toThrow(/s3\.bucket/);
+  });
+});
