@@ -1,0 +1,86 @@
+/**
+ * CSV encoding and decoding (RFC 4180): a field is quoted when it holds a comma, a quote, CR or
+ * LF, or starts/ends with a space; quotes double inside. Numbers are formatted deterministically so
+ * the same analysis gives byte-identical files.
+ */
+
+const NEEDS_QUOTES = /[",\r\n]|^\s|\s$/;
+
+export function csvField(value: string): string {
+  return NEEDS_QUOTES.test(value) ? `"${value.replaceAll('"', '""')}"` : value;
+}
+
+/** One CSV record with its trailing `\n`. */
+export function csvLine(fields: readonly string[]): string {
+  let s = '';
+  for (let i = 0; i < fields.length; i++) {
+    if (i > 0) s += ',';
+    s += csvField(fields[i]!);
+  }
+  return `${s}\n`;
+}
+
+/**
+ * A float as text: integers plainly, others with up to 6 significant decimals (trailing zeros
+ * trimmed), NaN/±Infinity as an empty field. Stable across runs and platforms.
+ */
+export function formatNumber(n: number, digits = 6): string {
+  if (!Number.isFinite(n)) return '';
+  if (Number.isInteger(n)) return String(n);
+  const abs = Math.abs(n);
+  // Fixed notation keeps files diff-friendly; tiny values keep significant digits.
+  const decimals = abs >= 1 ? digits : Math.min(20, digits - Math.floor(Math.log10(abs)) - 1);
+  let s = n.toFixed(decimals);
+  if (s.includes('.')) s = s.replace(/0+$/, '').replace(/\.$/, '');
+  return s === '-0' ? '0' : s;
+}
+
+/** Parses CSV text into records (handles quoted fields with commas, quotes and newlines). */
+export function parseCsv(text: string): string[][] {
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let field = '';
+  let i = 0;
+  const n = text.length;
+  let quoted = false;
+  while (i < n) {
+    const ch = text[i]!;
+    if (quoted) {
+      if (ch === '"') {
+        if (text[i + 1] === '"') {
+          field += '"';
+          i += 2;
+          continue;
+        }
+        quoted = false;
+        i++;
+        continue;
+      }
+      field += ch;
+      i++;
+      continue;
+    }
+    if (ch === '"' && field === '') {
+      quoted = true;
+      i++;
+    } else if (ch === ',') {
+      row.push(field);
+      field = '';
+      i++;
+    } else if (ch === '\n' || ch === '\r') {
+      row.push(field);
+      rows.push(row);
+      row = [];
+      field = '';
+      i += ch === '\r' && text[i + 1] === '\n' ? 2 : 1;
+    } else {
+      field += ch;
+      i++;
+    }
+  }
+  if (field !== '' || row.length > 0) {
+    row.push(field);
+    rows.push(row);
+  }
+  return rows;
+}
