@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
+import { InputError } from '../../errors.js';
 import { DEFAULTS, simulatePopulation } from '../../simulate/model.js';
 import { writeSimulation } from '../../simulate/write.js';
-import { addCommonOptions, FlagError, intFlag, numberFlag, resolveConfig } from '../common.js';
+import { addCommonOptions, intFlag, numberFlag, resolveConfig } from '../common.js';
 import { createProgress } from '../progress.js';
 
 interface SimulateFlags {
@@ -35,9 +36,10 @@ export function registerSimulate(program: Command): void {
   ).action((flags: SimulateFlags) => {
     resolveConfig(flags); // validates --config/--preset like every command
     if (flags.mixing < 0 || flags.mixing > 1)
-      throw new FlagError(`--mixing: expected a number within 0..1, got "${flags.mixing}"`);
+      throw new InputError('simulate', `--mixing: expected a number within 0..1, got "${flags.mixing}"`);
     if (flags.communities > flags.channels) {
-      throw new FlagError(
+      throw new InputError(
+        'simulate',
         `--communities: expected at most --channels (${flags.channels}), got "${flags.communities}"`,
       );
     }
