@@ -1,14 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer, request, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, StorageError } from '../src/errors.js';
 import { APPEND_MARK, normalizePrefix, S3Storage } from '../src/storage/s3-driver.js';
-import { type LocalS3, S3RVER_CREDENTIALS, startLocalS3 } from './helpers/s3-server.js';
+import { type LocalS3, startLocalS3, TEST_CREDENTIALS } from './helpers/s3-server.js';
 import { storageContract } from './storage-contract.js';
 
 const BUCKET = 'va-test';
@@ -28,11 +26,11 @@ afterAll(async () => {
 
 const open = (s3: LocalS3, overrides: Partial<Parameters<LocalS3['s3Config']>[2]> = {}, prefix?: string) =>
   new S3Storage(s3.s3Config(BUCKET, prefix ?? `p-${randomBytes(3).toString('hex')}/`, overrides), {
-    credentials: S3RVER_CREDENTIALS,
+    credentials: TEST_CREDENTIALS,
   });
 
 // Multipart threshold 1 MB so the contract's 6 MB putFile goes up in parts.
-storageContract('s3 (s3rver on 127.0.0.1)', async () => {
+storageContract('s3 (local S3 server on 127.0.0.1)', async () => {
   const s3 = await localS3();
   return { storage: open(s3, { multipart_threshold_mb: 1 }), cleanup: async () => {} };
 });
@@ -100,6 +98,10 @@ describe('S3Storage specifics', () => {
     for (const w of writes) {
       expect(w.input.ServerSideEncryption, w.command).toBe('AES256');
       expect(w.headers?.['x-amz-server-side-encryption'], w.command).toBe('AES256');
+    }
+    // and the server stored every object encrypted (as S3 reports it back on GET/HEAD)
+    for (const k of s3.keys(BUCKET).filter((k) => k.startsWith(s.location.slice(`s3://${BUCKET}/`.length)))) {
+      expect(s3.object(BUCKET, k)?.sse, k).toBe('AES256');
     }
     // the 6 MB file really went up in parts (5 MiB minimum part size → 2 parts)
     expect(sent.filter((c) => c.command === 'UploadPartCommand')).toHaveLength(2);
@@ -180,52 +182,27 @@ describe('S3Storage specifics', () => {
   });
 
   it('retries throttling (503 SlowDown) with backoff, and reports the status after max_attempts', async () => {
-    let failuresLeft = 0;
-    let served = 0;
-    const proxy: Server = createServer((req, res) => {
-      if (req.method === 'PUT') served++; // put = PutObject, then a ListObjectsV2 for stale append chunks
-      if (failuresLeft > 0) {
-        failuresLeft--;
-        req.resume();
-        res.writeHead(503, { 'content-type': 'application/xml' });
-        res.end(
-          '<?xml version="1.0"?><Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>',
-        );
-        return;
-      }
-      const upstream = request(
-        { host: '127.0.0.1', port: s3.port, method: req.method, path: req.url, headers: req.headers },
-        (up) => {
-          res.writeHead(up.statusCode ?? 502, up.headers);
-          up.pipe(res);
-        },
-      );
-      req.pipe(upstream);
-    });
-    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
-    const endpoint = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
-    try {
-      const s = open(s3, { endpoint, max_attempts: 3 });
-      failuresLeft = 2;
-      served = 0;
-      await s.put('retry/ok.txt', 'made it');
-      expect(served).toBe(3);
-      expect(Buffer.from((await s.get('retry/ok.txt')) as Uint8Array).toString()).toBe('made it');
-      await s.close();
+    const s = open(s3, { max_attempts: 3 });
+    const puts = () => s3.requests.filter((r) => r.method === 'PUT' && r.key.endsWith('retry/ok.txt')).length;
+    s3.faults.push(
+      { method: 'PUT', status: 503, code: 'SlowDown' },
+      { method: 'PUT', status: 503, code: 'SlowDown' },
+    );
+    await s.put('retry/ok.txt', 'made it');
+    expect(puts()).toBe(3);
+    expect(Buffer.from((await s.get('retry/ok.txt')) as Uint8Array).toString()).toBe('made it');
+    await s.close();
 
-      const impatient = open(s3, { endpoint, max_attempts: 2 });
-      failuresLeft = 5;
-      served = 0;
-      const err = await impatient.put('retry/fail.txt', 'no').catch((e: unknown) => e);
-      expect(err).toBeInstanceOf(StorageError);
-      expect(String((err as Error).message)).toMatch(
-        /^storage: s3 put s3:\/\/va-test\/.*retry\/fail\.txt: SlowDown.*HTTP 503, 2 attempts/,
-      );
-      expect(served).toBe(2);
-      await impatient.close();
-    } finally {
-      await new Promise((r) => proxy.close(r));
-    }
+    const impatient = open(s3, { max_attempts: 2 });
+    s3.faults.push(...Array.from({ length: 3 }, () => ({ method: 'PUT', status: 503, code: 'SlowDown' })));
+    const err = await impatient.put('retry/fail.txt', 'no').catch((e: unknown) => e);
+    s3.faults.length = 0;
+    expect(err).toBeInstanceOf(StorageError);
+    expect(String((err as Error).message)).toMatch(
+      /^storage: s3 put s3:\/\/va-test\/.*retry\/fail\.txt: SlowDown.*HTTP 503, 2 attempts/,
+    );
+    expect(s3.requests.filter((r) => r.method === 'PUT' && r.key.endsWith('retry/fail.txt'))).toHaveLength(2);
+    await impatient.close();
   });
 
   it('names its location, has no local paths, and needs a bucket', async () => {
