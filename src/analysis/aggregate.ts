@@ -1,0 +1,264 @@
+import type { PresenceTable } from '../model/presence-table.js';
+import { KNOWN_BOT_SET } from './known-bots.js';
+import type { Audience } from './types.js';
+
+/** Options of `aggregate`; every field optional (see `AGGREGATE_DEFAULTS`). */
+export interface AggregateOptions {
+  /** Window start, epoch ms or ISO instant, inclusive; null = open. */
+  windowStart: number | string | null;
+  /** Window end, epoch ms or ISO instant, exclusive; null = open. */
+  windowEnd: number | string | null;
+  /** A viewer counts for a channel with at least this many messages there (summed over rows). */
+  minMessages: number;
+  /** … and in at least this many distinct time buckets (distinct `ts`) there. */
+  minBuckets: number;
+  /** Channels need at least this many viewers after the cuts. */
+  minViewers: number;
+  /** Remove the bundled known-bot list (`known-bots.ts`). */
+  knownBots: boolean;
+  /** More bot logins to remove (case-insensitive). */
+  extraBots: readonly string[];
+  /** A viewer present in more than this share of the channels … */
+  maxChannelShare: number;
+  /** … and in at least this many channels is treated as a bot. */
+  botMinChannels: number;
+}
+
+export const AGGREGATE_DEFAULTS: AggregateOptions = {
+  windowStart: null,
+  windowEnd: null,
+  minMessages: 1,
+  minBuckets: 1,
+  minViewers: 5,
+  knownBots: true,
+  extraBots: [],
+  maxChannelShare: 0.2,
+  botMinChannels: 20,
+};
+
+function toEpoch(v: number | string | null, key: string): number | null {
+  if (v === null || v === undefined) return null;
+  if (typeof v === 'number') return v;
+  const t = Date.parse(v);
+  if (Number.isNaN(t)) throw new RangeError(`aggregate: ${key} is not an ISO instant: ${JSON.stringify(v)}`);
+  return t;
+}
+
+/** Stable counting sort of `rows` (row indices) by `key[row]` ∈ [0, k); returns the new order. */
+function countingSort(rows: Uint32Array, key: Uint32Array, k: number): Uint32Array {
+  const start = new Uint32Array(k + 1);
+  for (let i = 0; i < rows.length; i++) start[key[rows[i]] + 1]++;
+  for (let i = 0; i < k; i++) start[i + 1] += start[i];
+  const out = new Uint32Array(rows.length);
+  for (let i = 0; i < rows.length; i++) {
+    const r = rows[i];
+    out[start[key[r]]++] = r;
+  }
+  return out;
+}
+
+/** Distinct values in ts[rows[from..to)] (small runs: pairwise scan; large: sort a copy). */
+function distinctBuckets(ts: Float64Array, rows: Uint32Array, from: number, to: number): number {
+  const n = to - from;
+  if (n <= 1) return n;
+  if (n <= 16) {
+    let distinct = 0;
+    for (let i = from; i < to; i++) {
+      let dup = false;
+      for (let j = from; j < i; j++) {
+        if (ts[rows[j]] === ts[rows[i]]) {
+          dup = true;
+          break;
+        }
+      }
+      if (!dup) distinct++;
+    }
+    return distinct;
+  }
+  const copy = new Float64Array(n);
+  for (let i = 0; i < n; i++) copy[i] = ts[rows[from + i]];
+  copy.sort();
+  let distinct = 1;
+  for (let i = 1; i < n; i++) if (copy[i] !== copy[i - 1]) distinct++;
+  return distinct;
+}
+
+/**
+ * Presence rows → audiences: per channel the sorted unique viewers who count for it.
+ * Steps, all on typed arrays: window + known-bot cut per row; rows sorted by (viewer, channel)
+ * with two stable counting sorts; per (viewer, channel) run, min_messages and min_buckets;
+ * behavioural bots (in more than `maxChannelShare` of the active channels and at least
+ * `botMinChannels` of them); channels below `minViewers` dropped; CSR by channel.
+ */
+export function aggregate(table: PresenceTable, options: Partial<AggregateOptions> = {}): Audience {
+  const o = { ...AGGREGATE_DEFAULTS, ...options };
+  const t0 = performance.now();
+  const timings: Record<string, number> = {};
+  const lap = (name: string, since: number) => {
+    timings[name] = Math.round((performance.now() - since) * 10) / 10;
+    return performance.now();
+  };
+  const windowStart = toEpoch(o.windowStart, 'windowStart') ?? Number.NEGATIVE_INFINITY;
+  const windowEnd = toEpoch(o.windowEnd, 'windowEnd') ?? Number.POSITIVE_INFINITY;
+  const nChannels = table.channelNames.length;
+  const nViewers = table.viewerNames.length;
+  const n = table.length;
+
+  // Known bots: one look-up per distinct viewer name, never per row.
+  const isBot = new Uint8Array(nViewers);
+  const botNames = new Set<string>();
+  if (o.knownBots) for (const b of KNOWN_BOT_SET) botNames.add(b);
+  for (const b of o.extraBots) botNames.add(b.toLowerCase());
+  const knownBotIds = new Set<number>();
+  if (botNames.size > 0) {
+    for (let v = 0; v < nViewers; v++) {
+      if (botNames.has(table.viewerNames[v])) {
+        isBot[v] = 1;
+        knownBotIds.add(v);
+      }
+    }
+  }
+
+  // Rows to keep: in the window, not a known bot.
+  let t = performance.now();
+  let kept = 0;
+  let rowsInWindow = 0;
+  const rows = new Uint32Array(n);
+  const { channel, viewer, ts, messages } = table;
+  const knownBotsSeen = new Uint8Array(nViewers);
+  for (let r = 0; r < n; r++) {
+    const time = ts[r];
+    if (time < windowStart || time >= windowEnd) continue;
+    rowsInWindow++;
+    const v = viewer[r];
+    if (isBot[v] === 1) {
+      knownBotsSeen[v] = 1;
+      continue;
+    }
+    rows[kept++] = r;
+  }
+  let knownRemoved = 0;
+  for (const v of knownBotIds) knownRemoved += knownBotsSeen[v];
+  t = lap('filter', t);
+
+  // (viewer, channel) order: LSD radix = stable sort by channel, then by viewer.
+  const byViewer = countingSort(countingSort(rows.subarray(0, kept), channel, nChannels), viewer, nViewers);
+  t = lap('sort', t);
+
+  // One pass over the runs: qualifying pairs, in (viewer, channel) order.
+  const pairViewer = new Uint32Array(kept);
+  const pairChannel = new Uint32Array(kept);
+  const pairRows = new Uint32Array(kept);
+  const viewerDegree = new Uint32Array(nViewers);
+  const channelActive = new Uint8Array(nChannels);
+  let pairs = 0;
+  let viewersSeen = 0;
+  const channelsSeenMask = new Uint8Array(nChannels);
+  let i = 0;
+  let lastViewer = -1;
+  while (i < kept) {
+    const r0 = byViewer[i];
+    const v = viewer[r0];
+    const c = channel[r0];
+    channelsSeenMask[c] = 1;
+    if (v !== lastViewer) {
+      viewersSeen++;
+      lastViewer = v;
+    }
+    let j = i;
+    let msgs = 0;
+    while (j < kept && viewer[byViewer[j]] === v && channel[byViewer[j]] === c) {
+      msgs += messages[byViewer[j]];
+      j++;
+    }
+    if (msgs >= o.minMessages && (o.minBuckets <= 1 || distinctBuckets(ts, byViewer, i, j) >= o.minBuckets)) {
+      pairViewer[pairs] = v;
+      pairChannel[pairs] = c;
+      pairRows[pairs] = j - i;
+      pairs++;
+      viewerDegree[v]++;
+      channelActive[c] = 1;
+    }
+    i = j;
+  }
+  const pairsQualified = pairs;
+  let channelsSeen = 0;
+  for (let c = 0; c < nChannels; c++) channelsSeen += channelsSeenMask[c];
+  let activeChannels = 0;
+  for (let c = 0; c < nChannels; c++) activeChannels += channelActive[c];
+  t = lap('pairs', t);
+
+  // Behavioural bots: present in an implausible share of the channels.
+  const botThreshold = Math.max(o.botMinChannels, Math.floor(o.maxChannelShare * activeChannels) + 1);
+  let behavioural = 0;
+  for (let v = 0; v < nViewers; v++) {
+    if (viewerDegree[v] >= botThreshold) {
+      isBot[v] = 2;
+      behavioural++;
+    }
+  }
+
+  // Channel sizes without the behavioural bots, then the min_viewers cut.
+  const channelSize = new Uint32Array(nChannels);
+  for (let p = 0; p < pairs; p++) if (isBot[pairViewer[p]] === 0) channelSize[pairChannel[p]]++;
+  const keptIndex = new Int32Array(nChannels).fill(-1);
+  const channelIds: number[] = [];
+  let below = 0;
+  for (let c = 0; c < nChannels; c++) {
+    if (channelSize[c] === 0) continue;
+    if (channelSize[c] < o.minViewers) {
+      below++;
+      continue;
+    }
+    keptIndex[c] = channelIds.length;
+    channelIds.push(c);
+  }
+  const k = channelIds.length;
+
+  // CSR by kept channel; pairs are in viewer order, so each channel's list comes out sorted.
+  const offsets = new Uint32Array(k + 1);
+  for (let p = 0; p < pairs; p++) {
+    const kc = keptIndex[pairChannel[p]];
+    if (kc >= 0 && isBot[pairViewer[p]] === 0) offsets[kc + 1]++;
+  }
+  for (let c = 0; c < k; c++) offsets[c + 1] += offsets[c];
+  const cursor = offsets.slice(0, k);
+  const viewers = new Uint32Array(offsets[k]);
+  const viewerKept = new Uint8Array(nViewers);
+  let rowsUsed = 0;
+  for (let p = 0; p < pairs; p++) {
+    const kc = keptIndex[pairChannel[p]];
+    const v = pairViewer[p];
+    if (kc < 0 || isBot[v] !== 0) continue;
+    viewers[cursor[kc]++] = v;
+    viewerKept[v] = 1;
+    rowsUsed += pairRows[p];
+  }
+  let viewerCount = 0;
+  for (let v = 0; v < nViewers; v++) viewerCount += viewerKept[v];
+  lap('csr', t);
+  timings.total = Math.round((performance.now() - t0) * 10) / 10;
+
+  return {
+    channelNames: channelIds.map((c) => table.channelNames[c]),
+    channelIds: Uint32Array.from(channelIds),
+    offsets,
+    viewers,
+    viewerIdSpace: nViewers,
+    viewerCount,
+    counts: {
+      rows: n,
+      rowsInWindow,
+      rowsUsed,
+      pairsQualified,
+      pairs: viewers.length,
+      channelsSeen,
+      channelsKept: k,
+      channelsBelowMinViewers: below,
+      viewersSeen: viewersSeen + knownRemoved,
+      viewers: viewerCount,
+      botsRemoved: { known: knownRemoved, behavioural, total: knownRemoved + behavioural },
+    },
+    timings,
+  };
+}
