@@ -38,10 +38,29 @@ export function formatNumber(n: number, digits = 6): string {
 /** Parses CSV text into records (handles quoted fields with commas, quotes and newlines). */
 export function parseCsv(text: string): string[][] {
   const rows: string[][] = [];
-  let row: string[] = [];
-  let field = '';
-  let i = 0;
   const n = text.length;
+  let i = 0;
+  while (i < n) {
+    let end = text.indexOf('\n', i);
+    if (end < 0) end = n;
+    const lineEnd = end > i && text.charCodeAt(end - 1) === 13 ? end - 1 : end;
+    const line = text.slice(i, lineEnd);
+    if (!line.includes('"')) {
+      // Fast path: most records have no quotes at all.
+      rows.push(line.split(','));
+      i = end + 1;
+      continue;
+    }
+    i = parseQuotedRecord(text, i, rows);
+  }
+  return rows;
+}
+
+/** Parses one record that contains quotes (it may span lines); returns where the next starts. */
+function parseQuotedRecord(text: string, i: number, rows: string[][]): number {
+  const n = text.length;
+  const row: string[] = [];
+  let field = '';
   let quoted = false;
   while (i < n) {
     const ch = text[i]!;
@@ -53,14 +72,9 @@ export function parseCsv(text: string): string[][] {
           continue;
         }
         quoted = false;
-        i++;
-        continue;
-      }
-      field += ch;
+      } else field += ch;
       i++;
-      continue;
-    }
-    if (ch === '"' && field === '') {
+    } else if (ch === '"' && field === '') {
       quoted = true;
       i++;
     } else if (ch === ',') {
@@ -68,19 +82,14 @@ export function parseCsv(text: string): string[][] {
       field = '';
       i++;
     } else if (ch === '\n' || ch === '\r') {
-      row.push(field);
-      rows.push(row);
-      row = [];
-      field = '';
       i += ch === '\r' && text[i + 1] === '\n' ? 2 : 1;
+      break;
     } else {
       field += ch;
       i++;
     }
   }
-  if (field !== '' || row.length > 0) {
-    row.push(field);
-    rows.push(row);
-  }
-  return rows;
+  row.push(field);
+  rows.push(row);
+  return i;
 }

@@ -4,9 +4,10 @@
  * (channel,community). Rows are encoded straight into a large byte buffer (no string per row), so
  * ~16M rows take a few seconds. Every file is written to a temp name and renamed.
  */
-import { closeSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { mkdirSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ProgressFn } from '../cli/progress.js';
+import { writeFileAtomic } from '../export/atomic.js';
 import { csvLine } from '../export/csv.js';
 import type { Population } from './model.js';
 
@@ -166,9 +167,7 @@ interface Writer {
 }
 
 function atomicWrite(path: string, fill: (w: Writer) => void): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  const fd = openSync(tmp, 'w');
-  try {
+  writeFileAtomic(path, (fd) => {
     const w: Writer = {
       buf: Buffer.allocUnsafe(BUFFER_BYTES),
       pos: 0,
@@ -196,13 +195,5 @@ function atomicWrite(path: string, fill: (w: Writer) => void): void {
     };
     fill(w);
     flush();
-    closeSync(fd);
-    renameSync(tmp, path);
-  } catch (err) {
-    try {
-      closeSync(fd);
-    } catch {}
-    rmSync(tmp, { force: true });
-    throw err;
-  }
+  });
 }

@@ -1,0 +1,119 @@
+/**
+ * GEXF 1.3 (the format Gephi opens natively): nodes carry the community, its label, viewers,
+ * degree, strength, language and game as attributes, plus viz:size, viz:color (by community) and
+ * viz:position when a layout ran; edges carry weight and shared viewers.
+ */
+import type { ChannelRow, EdgeRow } from '../model/atlas.js';
+import { formatNumber } from './csv.js';
+
+// XML 1.0 forbids these code points even when escaped; a channel name or game could carry them.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: these are exactly the characters to strip
+const INVALID_XML = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g;
+const ESCAPES: Record<string, string> = {
+  '&': '&amp;',
+  '<': '&lt;',
+  '>': '&gt;',
+  '"': '&quot;',
+  "'": '&apos;',
+};
+
+/** Escapes text for an XML attribute or element. */
+export function xmlEscape(s: string): string {
+  return s.replace(INVALID_XML, '').replace(/[&<>"']/g, (c) => ESCAPES[c]!);
+}
+
+/** A colour per community, stable across runs (a qualitative palette, cycled). */
+const PALETTE: [number, number, number][] = [
+  [31, 119, 180],
+  [255, 127, 14],
+  [44, 160, 44],
+  [214, 39, 40],
+  [148, 103, 189],
+  [140, 86, 75],
+  [227, 119, 194],
+  [127, 127, 127],
+  [188, 189, 34],
+  [23, 190, 207],
+  [174, 199, 232],
+  [255, 187, 120],
+  [152, 223, 138],
+  [255, 152, 150],
+  [197, 176, 213],
+  [196, 156, 148],
+  [247, 182, 210],
+  [199, 199, 199],
+  [219, 219, 141],
+  [158, 218, 229],
+];
+
+export function communityColor(community: number): [number, number, number] {
+  return community < 0 ? [200, 200, 200] : PALETTE[community % PALETTE.length]!;
+}
+
+const NODE_ATTRIBUTES: { id: keyof ChannelRow; type: 'integer' | 'double' | 'string' }[] = [
+  { id: 'community', type: 'integer' },
+  { id: 'label', type: 'string' },
+  { id: 'viewers', type: 'double' },
+  { id: 'degree', type: 'integer' },
+  { id: 'strength', type: 'double' },
+  { id: 'language', type: 'string' },
+  { id: 'game', type: 'string' },
+];
+
+/** Streams the GEXF document through `write` (it can be large: one line per edge). */
+export function writeGexf(
+  write: (s: string) => void,
+  channels: readonly ChannelRow[],
+  edges: readonly EdgeRow[],
+  meta: { description: string; date: string },
+): void {
+  write('<?xml version="1.0" encoding="UTF-8"?>\n');
+  write(
+    '<gexf xmlns="http://gexf.net/1.3" xmlns:viz="http://gexf.net/1.3/viz" ' +
+      'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" ' +
+      'xsi:schemaLocation="http://gexf.net/1.3 http://gexf.net/1.3/gexf.xsd" version="1.3">\n',
+  );
+  write(`  <meta lastmodifieddate="${xmlEscape(meta.date)}">\n`);
+  write('    <creator>ViewerAtlas</creator>\n');
+  write(`    <description>${xmlEscape(meta.description)}</description>\n`);
+  write('  </meta>\n');
+  write('  <graph mode="static" defaultedgetype="undirected">\n');
+  write('    <attributes class="node">\n');
+  for (const a of NODE_ATTRIBUTES)
+    write(`      <attribute id="${a.id}" title="${a.id}" type="${a.type}"/>\n`);
+  write('    </attributes>\n');
+  write('    <attributes class="edge">\n');
+  write('      <attribute id="shared" title="shared" type="double"/>\n');
+  write('    </attributes>\n');
+
+  let maxViewers = 0;
+  for (const c of channels) if (c.viewers > maxViewers) maxViewers = c.viewers;
+  write('    <nodes>\n');
+  for (const c of channels) {
+    const id = xmlEscape(c.channel);
+    let s = `      <node id="${id}" label="${id}">\n        <attvalues>`;
+    for (const a of NODE_ATTRIBUTES) {
+      const v = c[a.id];
+      const text = typeof v === 'number' ? formatNumber(v) : xmlEscape(String(v ?? ''));
+      if (text !== '') s += `<attvalue for="${a.id}" value="${text}"/>`;
+    }
+    s += '</attvalues>\n';
+    // Area proportional to audience: size ∝ √viewers, 2..50.
+    const size = maxViewers > 0 ? 2 + 48 * Math.sqrt(Math.max(0, c.viewers) / maxViewers) : 5;
+    const [r, g, b] = communityColor(c.community);
+    s += `        <viz:size value="${formatNumber(size, 3)}"/><viz:color r="${r}" g="${g}" b="${b}"/>`;
+    if (Number.isFinite(c.x) && Number.isFinite(c.y)) {
+      s += `<viz:position x="${formatNumber(c.x)}" y="${formatNumber(c.y)}" z="0"/>`;
+    }
+    write(`${s}\n      </node>\n`);
+  }
+  write('    </nodes>\n    <edges>\n');
+  for (let i = 0; i < edges.length; i++) {
+    const e = edges[i]!;
+    write(
+      `      <edge id="${i}" source="${xmlEscape(e.source)}" target="${xmlEscape(e.target)}" weight="${formatNumber(e.weight)}">` +
+        `<attvalues><attvalue for="shared" value="${formatNumber(e.shared)}"/></attvalues></edge>\n`,
+    );
+  }
+  write('    </edges>\n  </graph>\n</gexf>\n');
+}

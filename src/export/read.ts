@@ -1,0 +1,98 @@
+/**
+ * Reads an analysis folder back (the renderer uses it): the CSVs and summary.json, by column
+ * name, so added columns do not break older readers.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { InputError } from '../errors.js';
+import type { AtlasSummary, ChannelRow, CommunityRow, EdgeRow } from '../model/atlas.js';
+import { parseCsv } from './csv.js';
+import { decodeNames, decodeShares } from './lists.js';
+import { type AnalysisFolder, FILES } from './write.js';
+
+async function readText(dir: string, name: string): Promise<string> {
+  try {
+    return await readFile(join(dir, name), 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new InputError(
+        'export',
+        `${join(dir, name)}: not found (is ${dir} an analysis folder? run \`vieweratlas analyze\`)`,
+      );
+    }
+    throw err;
+  }
+}
+
+/** Parses a CSV with a header into records keyed by column, checking the required columns. */
+function records(path: string, text: string, required: readonly string[]): Record<string, string>[] {
+  const rows = parseCsv(text);
+  const header = rows[0] ?? [];
+  for (const col of required) {
+    if (!header.includes(col)) throw new InputError('export', `${path}: missing column "${col}"`);
+  }
+  const out: Record<string, string>[] = [];
+  for (let i = 1; i < rows.length; i++) {
+    const row = rows[i]!;
+    if (row.length === 1 && row[0] === '') continue;
+    const rec: Record<string, string> = {};
+    for (let j = 0; j < header.length; j++) rec[header[j]!] = row[j] ?? '';
+    out.push(rec);
+  }
+  return out;
+}
+
+/** Empty field → NaN (x, y before a layout). */
+function num(s: string | undefined): number {
+  return s === undefined || s === '' ? Number.NaN : Number(s);
+}
+
+export async function readAnalysisFolder(dir: string): Promise<AnalysisFolder> {
+  const [summaryText, channelsText, communitiesText, edgesText] = await Promise.all([
+    readText(dir, FILES.summary),
+    readText(dir, FILES.channels),
+    readText(dir, FILES.communities),
+    readText(dir, FILES.edges),
+  ]);
+  let summary: AtlasSummary;
+  try {
+    summary = JSON.parse(summaryText) as AtlasSummary;
+  } catch (err) {
+    throw new InputError('export', `${join(dir, FILES.summary)}: not valid JSON`, { cause: err });
+  }
+  const channels: ChannelRow[] = records(join(dir, FILES.channels), channelsText, [
+    'channel',
+    'community',
+  ]).map((r) => ({
+    channel: r.channel!,
+    community: num(r.community),
+    label: r.label ?? '',
+    viewers: num(r.viewers),
+    degree: num(r.degree),
+    strength: num(r.strength),
+    language: r.language ?? '',
+    game: r.game ?? '',
+    x: num(r.x),
+    y: num(r.y),
+  }));
+  const communities: CommunityRow[] = records(join(dir, FILES.communities), communitiesText, [
+    'community',
+  ]).map((r) => ({
+    community: num(r.community),
+    label: r.label ?? '',
+    size: num(r.size),
+    viewers: num(r.viewers),
+    games: decodeShares(r.games ?? ''),
+    languages: decodeShares(r.languages ?? ''),
+    topChannels: decodeNames(r.top_channels ?? ''),
+  }));
+  const edges: EdgeRow[] = records(join(dir, FILES.edges), edgesText, ['source', 'target', 'weight']).map(
+    (r) => ({
+      source: r.source!,
+      target: r.target!,
+      weight: num(r.weight),
+      shared: num(r.shared),
+    }),
+  );
+  return { summary, channels, communities, edges };
+}

@@ -1,0 +1,206 @@
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+// fast-xml-parser comes with s3rver (a pinned devDependency): a real XML well-formedness check.
+import xmlParser from 'fast-xml-parser';
+import { afterAll, describe, expect, it } from 'vitest';
+import { csvLine, formatNumber, parseCsv } from '../src/export/csv.js';
+import { xmlEscape } from '../src/export/gexf.js';
+import { decodeNames, decodeShares, encodeNames, encodeShares } from '../src/export/lists.js';
+import { readAnalysisFolder } from '../src/export/read.js';
+import { type AnalysisFolder, writeAnalysisFolder } from '../src/export/write.js';
+import type { ChannelRow } from '../src/model/atlas.js';
+import { queryRows, sqlString, withDuckDB } from '../src/storage/duckdb.js';
+
+const root = mkdtempSync(join(tmpdir(), 'va-export-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+const NASTY = [
+  'comma,name',
+  'quote"name',
+  '<img src=x onerror=alert(1)>',
+  'multi\nline',
+  ' leading space',
+  'semi;colon:colon\\back',
+  'ünïcødé 日本語',
+];
+
+function channel(name: string, community: number, extra: Partial<ChannelRow> = {}): ChannelRow {
+  return {
+    channel: name,
+    community,
+    label: `Game ${community} · en`,
+    viewers: 100 + community,
+    degree: 2,
+    strength: 0.123456789,
+    language: 'en',
+    game: 'Just Chatting',
+    x: Number.NaN,
+    y: Number.NaN,
+    ...extra,
+  };
+}
+
+function folder(): AnalysisFolder {
+  const channels = [
+    channel('xqc', 0, { x: 1.5, y: -2.25 }),
+    ...NASTY.map((n, i) => channel(n, i % 2, { game: n, label: `label ${n}` })),
+  ];
+  return {
+    summary: {
+      version: 1,
+      createdAt: '2026-11-26T07:00:00.000Z',
+      input: { kind: 'presence', paths: ['a.csv'] },
+      counts: {
+        presenceRows: 10,
+        rowsRejected: 1,
+        channels: channels.length,
+        viewers: 5,
+        edges: 2,
+        communities: 2,
+        botsRemoved: 0,
+      },
+      modularity: 0.42,
+      parameters: { weight: 'cosine' },
+      timings: { read: 1, aggregate: 2 },
+    },
+    channels,
+    communities: [
+      {
+        community: 0,
+        label: 'Just Chatting · en',
+        size: 5,
+        viewers: 500,
+        games: [
+          { name: 'Just Chatting', share: 0.6 },
+          { name: 'semi;colon:colon\\back', share: 0.25 },
+        ],
+        languages: [{ name: 'en', share: 1 }],
+        topChannels: ['xqc', 'comma,name', 'semi;colon:colon\\back'],
+      },
+      { community: 1, label: '<b>', size: 3, viewers: 30, games: [], languages: [], topChannels: [] },
+    ],
+    edges: [
+      { source: 'xqc', target: 'comma,name', weight: 0.5, shared: 10 },
+      { source: '<img src=x onerror=alert(1)>', target: 'quote"name', weight: 1e-7, shared: 2 },
+    ],
+  };
+}
+
+describe('csv', () => {
+  it('quotes fields with commas, quotes, newlines and edge spaces, and parses them back', () => {
+    const line = csvLine(NASTY);
+    expect(line).toContain('"comma,name"');
+    expect(line).toContain('"quote""name"');
+    expect(line).toContain('<img src=x onerror=alert(1)>');
+    expect(parseCsv(line)).toEqual([NASTY]);
+  });
+
+  it('formats numbers deterministically', () => {
+    expect(formatNumber(3)).toBe('3');
+    expect(formatNumber(0.1 + 0.2)).toBe('0.3');
+    expect(formatNumber(1 / 3)).toBe('0.333333');
+    expect(formatNumber(2 / 3000)).toBe('0.000666667');
+    expect(formatNumber(-1e-12)).toBe('-0.000000000001');
+    expect(formatNumber(Number.NaN)).toBe('');
+    expect(formatNumber(123456.7891234)).toBe('123456.789123');
+  });
+
+  it('round-trips share and name lists with separators in names', () => {
+    const shares = [
+      { name: 'a;b:c\\d', share: 0.5 },
+      { name: 'plain', share: 0.25 },
+    ];
+    expect(decodeShares(encodeShares(shares))).toEqual(shares);
+    expect(decodeNames(encodeNames(['x;y', 'z']))).toEqual(['x;y', 'z']);
+    expect(decodeShares('')).toEqual([]);
+  });
+});
+
+describe('analysis folder', () => {
+  it('writes every file and reads the same rows back', async () => {
+    const dir = join(root, 'round');
+    const f = folder();
+    await writeAnalysisFolder(dir, f);
+    expect(readdirSync(dir).sort()).toEqual([
+      'atlas.gexf',
+      'channels.csv',
+      'channels.parquet',
+      'communities.csv',
+      'communities.parquet',
+      'edges.csv',
+      'edges.parquet',
+      'summary.json',
+    ]);
+    const back = await readAnalysisFolder(dir);
+    expect(back.summary).toEqual(f.summary);
+    expect(back.channels.map((c) => c.channel)).toEqual(f.channels.map((c) => c.channel));
+    expect(back.channels[0]).toMatchObject({ x: 1.5, y: -2.25, strength: 0.123457 });
+    expect(Number.isNaN(back.channels[1]!.x)).toBe(true);
+    expect(back.channels.map((c) => c.game)).toEqual(f.channels.map((c) => c.game));
+    expect(back.communities).toEqual(f.communities);
+    expect(back.edges).toEqual([
+      { source: 'xqc', target: 'comma,name', weight: 0.5, shared: 10 },
+      { source: '<img src=x onerror=alert(1)>', target: 'quote"name', weight: 1e-7, shared: 2 },
+    ]);
+  });
+
+  it('writes byte-identical CSVs for the same rows', async () => {
+    await writeAnalysisFolder(join(root, 'a'), folder(), { parquet: false });
+    await writeAnalysisFolder(join(root, 'b'), folder(), { parquet: false });
+    for (const f of ['channels.csv', 'communities.csv', 'edges.csv', 'atlas.gexf']) {
+      expect(readFileSync(join(root, 'a', f)).equals(readFileSync(join(root, 'b', f))), f).toBe(true);
+    }
+  });
+
+  it('writes typed Parquet holding what the CSV holds', async () => {
+    const dir = join(root, 'round');
+    const rows = await withDuckDB((conn) =>
+      queryRows(
+        conn,
+        `SELECT channel, community, x, game FROM read_parquet(${sqlString(join(dir, 'channels.parquet'))})`,
+      ),
+    );
+    expect(rows.map((r) => r.channel)).toEqual(folder().channels.map((c) => c.channel));
+    expect(rows[0]).toMatchObject({ community: 0, x: 1.5 });
+    expect(rows[1]!.x).toBeNull();
+    const edges = await withDuckDB((conn) =>
+      queryRows(conn, `SELECT * FROM read_parquet(${sqlString(join(dir, 'edges.parquet'))})`),
+    );
+    expect(edges[1]).toMatchObject({
+      source: '<img src=x onerror=alert(1)>',
+      target: 'quote"name',
+      weight: 1e-7,
+    });
+  });
+
+  it('writes GEXF 1.3 that parses as XML, with node attributes, positions and escaped names', () => {
+    const xml = readFileSync(join(root, 'round', 'atlas.gexf'), 'utf8');
+    expect(xmlParser.validate(xml)).toBe(true);
+    expect(xml).not.toContain('<img');
+    const doc = xmlParser.parse(xml, { ignoreAttributes: false, attributeNamePrefix: '@' });
+    const graph = doc.gexf.graph;
+    expect(doc.gexf['@version']).toBe('1.3');
+    expect(graph.attributes[0].attribute.map((a: Record<string, string>) => a['@id'])).toEqual([
+      'community',
+      'label',
+      'viewers',
+      'degree',
+      'strength',
+      'language',
+      'game',
+    ]);
+    const nodes = graph.nodes.node;
+    expect(nodes).toHaveLength(folder().channels.length);
+    expect(nodes[0]['viz:position']).toMatchObject({ '@x': '1.5', '@y': '-2.25' });
+    expect(nodes[1]['viz:position']).toBeUndefined();
+    const img = nodes.find((n: Record<string, string>) => n['@id'] === '&lt;img src=x onerror=alert(1)&gt;');
+    expect(img).toBeDefined();
+    expect(graph.edges.edge).toHaveLength(2);
+    expect(xmlEscape('a&b<"\'>\u0001')).toBe('a&amp;b&lt;&quot;&apos;&gt;');
+  });
+
+  it('names the missing file when a folder is not an analysis folder', async () => {
+    await expect(readAnalysisFolder(join(root, 'nope'))).rejects.toThrow(/summary\.json: not found/);
+  });
+});
