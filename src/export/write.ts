@@ -28,6 +28,8 @@ export interface WriteOptions {
   /** Also write atlas.gexf (default true). */
   gexf?: boolean;
   onProgress?: ProgressFn;
+  /** Called after the other files and before summary.json (so it can carry the export time). */
+  beforeSummary?: () => void;
 }
 
 export const FILES = {
@@ -137,7 +139,7 @@ export async function writeAnalysisFolder(
   folder: AnalysisFolder,
   options: WriteOptions = {},
 ): Promise<string[]> {
-  const { parquet = true, gexf = true, onProgress } = options;
+  const { parquet = true, gexf = true, onProgress, beforeSummary } = options;
   mkdirSync(dir, { recursive: true });
   const written: string[] = [];
   const text = (name: string, fill: (write: (s: string) => void) => void) => {
@@ -161,6 +163,7 @@ export async function writeAnalysisFolder(
     onProgress?.('export: parquet');
     written.push(...(await csvToParquet(dir)));
   }
+  beforeSummary?.();
   text(FILES.summary, (w) => w(`${JSON.stringify(folder.summary, null, 2)}\n`));
   return written;
 }

@@ -74,4 +74,6 @@ export interface AtlasSummary {
   parameters: Record<string, unknown>;
   /** Milliseconds per stage. */
   timings: Record<string, number>;
+  /** The first rejected input rows, with file, line and reason (all are counted in `counts.rowsRejected`). */
+  rejected?: { file: string; line: number; reason: string }[];
 }
