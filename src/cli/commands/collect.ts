@@ -1,10 +1,85 @@
 import type { Command } from 'commander';
-import { VieweratlasError } from '../../errors.js';
-import { addCommonOptions } from '../common.js';
+import { runCollect } from '../../collect/run.js';
+import { createLogger } from '../../observability/logger.js';
+import { createStatusSink } from '../../observability/status.js';
+import { openStorage } from '../../storage/index.js';
+import type { Storage } from '../../storage/storage.js';
+import { addCommonOptions, type CommonOptions, numberFlag, resolveConfig } from '../common.js';
 
-// Placeholder until the owning issue lands; replaced by the real command.
+interface CollectFlags extends CommonOptions {
+  channels?: string;
+  chatUrl?: string;
+  duration?: number;
+}
+
+/** INGEST's compactRaw, when that module provides it. */
+async function compactor(storage: Storage): Promise<(() => Promise<void>) | undefined> {
+  try {
+    const spec = '../../ingest/index.js';
+    const mod = (await import(spec)) as {
+      compactRaw?: (s: Storage, o?: { now?: number }) => Promise<unknown>;
+    };
+    const fn = mod.compactRaw;
+    return fn ? async () => void (await fn(storage, { now: Date.now() })) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export function registerCollect(program: Command): void {
-  addCommonOptions(program.command('collect').description('live chat → presence records')).action(() => {
-    throw new VieweratlasError('collect', 'not implemented yet');
+  addCommonOptions(
+    program
+      .command('collect')
+      .description(
+        'live chat → presence records (SIGTERM/SIGINT flush and exit 0; SIGHUP reloads the channels file)',
+      )
+      .option('--channels <file>', 'channels file, one login a line (default: collect.channels_file)')
+      .option(
+        '--chat-url <url>',
+        'chat endpoint: wss://, ws://, irc:// or ircs:// (default: collect.chat_url)',
+      )
+      .option('--duration <seconds>', 'run this long, flush and exit', numberFlag('--duration')),
+  ).action(async (flags: CollectFlags) => {
+    const config = resolveConfig(flags, flags.chatUrl ? { collect: { chat_url: flags.chatUrl } } : {});
+    const log = createLogger({ component: 'collect' });
+    const storage = await openStorage(config);
+    const status = createStatusSink(log, process.stderr, Math.max(10, config.collect.status_seconds) * 1000);
+    const abort = new AbortController();
+    const stop = (sig: string) => {
+      log.info('signal received, flushing', { signal: sig });
+      abort.abort();
+    };
+    const onTerm = () => stop('SIGTERM');
+    const onInt = () => stop('SIGINT');
+    let reload: (() => Promise<void>) | null = null;
+    const onHup = () => void reload?.();
+    process.on('SIGTERM', onTerm);
+    process.on('SIGINT', onInt);
+    process.on('SIGHUP', onHup);
+    try {
+      const summary = await runCollect(config, {
+        storage,
+        channelsFile: flags.channels,
+        durationMs: flags.duration !== undefined ? flags.duration * 1000 : undefined,
+        signal: abort.signal,
+        onReloadReady: (r) => {
+          reload = r;
+        },
+        onStatus: (s) => status.update(s),
+        log,
+        compact: await compactor(storage),
+      });
+      status.done();
+      process.stderr.write(
+        `collect: ${summary.messages.toLocaleString('en-US')} chat lines, ${summary.recordsWritten.toLocaleString('en-US')} presence rows ` +
+          `in ${storage.location} (collector ${summary.collectorId})\n`,
+      );
+    } finally {
+      status.done();
+      process.off('SIGTERM', onTerm);
+      process.off('SIGINT', onInt);
+      process.off('SIGHUP', onHup);
+      await storage.close();
+    }
   });
 }

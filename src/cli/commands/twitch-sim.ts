@@ -1,10 +1,61 @@
 import type { Command } from 'commander';
-import { VieweratlasError } from '../../errors.js';
-import { addCommonOptions } from '../common.js';
+import { startTwitchSim } from '../../twitch/sim/index.js';
+import { addCommonOptions, type CommonOptions, intFlag, numberFlag } from '../common.js';
 
-// Placeholder until the owning issue lands; replaced by the real command.
+interface SimFlags extends CommonOptions {
+  port?: number;
+  ircPort?: number;
+  rate?: number;
+  channels?: number;
+  viewers?: number;
+  seed?: number;
+  pingSeconds?: number;
+}
+
 export function registerTwitchSim(program: Command): void {
-  addCommonOptions(program.command('twitch-sim').description('local Twitch (chat + Helix) on 127.0.0.1')).action(() => {
-    throw new VieweratlasError('twitch-sim', 'not implemented yet');
+  addCommonOptions(
+    program
+      .command('twitch-sim')
+      .description('local Twitch (chat over WebSocket and IRC, Helix, fault control) on 127.0.0.1')
+      .option('--port <n>', 'HTTP + WebSocket chat port (0 = any free)', intFlag('--port'), 0)
+      .option('--irc-port <n>', 'plain-TCP IRC port (0 = any free)', intFlag('--irc-port'), 0)
+      .option(
+        '--rate <msgs>',
+        'generated chat lines per second over joined channels',
+        numberFlag('--rate'),
+        50,
+      )
+      .option('--channels <n>', 'channels in the simulated population', intFlag('--channels', 1), 200)
+      .option('--viewers <n>', 'viewers in the simulated population', intFlag('--viewers', 1), 20_000)
+      .option('--seed <n>', 'seed of the population and the traffic', intFlag('--seed'), 42)
+      .option('--ping-seconds <n>', 'seconds between server PINGs', numberFlag('--ping-seconds'), 60),
+  ).action(async (flags: SimFlags) => {
+    const sim = await startTwitchSim({
+      port: flags.port,
+      ircPort: flags.ircPort,
+      rate: flags.rate,
+      channels: flags.channels,
+      viewers: flags.viewers,
+      seed: flags.seed,
+      pingSeconds: flags.pingSeconds,
+    });
+    // One JSON line on stdout with every URL, so scripts and tests can read where it listens.
+    process.stdout.write(
+      `${JSON.stringify({
+        chatWsUrl: sim.chatWsUrl,
+        chatIrcUrl: sim.chatIrcUrl,
+        helixUrl: sim.helixUrl,
+        authUrl: sim.authUrl,
+        controlUrl: sim.controlUrl,
+        helix: sim.helix,
+        channels: sim.channels.length,
+      })}\n`,
+    );
+    await new Promise<void>((resolve) => {
+      const done = () => resolve();
+      process.once('SIGTERM', done);
+      process.once('SIGINT', done);
+    });
+    await sim.close();
   });
 }

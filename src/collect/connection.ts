@@ -1,0 +1,368 @@
+/**
+ * One chat connection of the collector's pool: connects over WebSocket or TCP (TLS or not),
+ * logs in (anonymous `justinfan` or token), requests the Twitch capabilities, joins its
+ * channels through the shared join limiter, answers PING, obeys RECONNECT, and reconnects with
+ * exponential backoff and jitter, re-joining every channel it holds.
+ */
+import { connect as netConnect, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
+import WebSocket from 'ws';
+import type { Logger } from '../observability/logger.js';
+import { type ChatEvent, parseChatLine } from '../twitch/chat/events.js';
+import { LineSplitter } from '../twitch/chat/irc.js';
+import type { ChatEndpoint } from './endpoint.js';
+import type { JoinLimiter } from './join-limiter.js';
+
+/** Options of a connection; the pool fills them from the config. */
+export interface ConnectionOptions {
+  endpoint: ChatEndpoint;
+  /** Login: `justinfanNNNNN` for anonymous reading, or the token's login. */
+  nick: string;
+  /** OAuth token (without `oauth:`), or undefined for anonymous. Never logged. */
+  token?: string;
+  /** Request twitch.tv/membership. */
+  membership: boolean;
+  reconnectMinMs: number;
+  reconnectMaxMs: number;
+  limiter: JoinLimiter;
+  /** Every domain event except our own JOIN/PART echoes and protocol chatter. */
+  onEvent: (ev: ChatEvent) => void;
+  /** Counters shared by the pool (hot path: plain fields). */
+  counters: ConnectionCounters;
+  log: Logger;
+  /** Silence after which we PING the server; twice that without data and we reconnect. */
+  idlePingMs?: number;
+  /** A join not confirmed within this time is queued again. */
+  joinTimeoutMs?: number;
+  /** Random source for jitter (tests). */
+  random?: () => number;
+}
+
+export interface ConnectionCounters {
+  linesReceived: number;
+  invalidLines: number;
+  reconnects: number;
+}
+
+type State = 'idle' | 'connecting' | 'registering' | 'ready' | 'stopped';
+
+/** Exponential backoff with "equal jitter": half the step fixed, half random, capped. */
+export function backoffMs(
+  attempt: number,
+  minMs: number,
+  maxMs: number,
+  random: () => number = Math.random,
+): number {
+  const step = Math.min(maxMs, minMs * 2 ** Math.min(attempt, 30));
+  return Math.round(step / 2 + random() * (step / 2));
+}
+
+let nextConnId = 1;
+
+export class ChatConnection {
+  readonly id = nextConnId++;
+  /** Channels this connection should be in. */
+  readonly wanted = new Set<string>();
+  /** Channels the server confirmed. */
+  readonly joined = new Set<string>();
+  /** Channel → when its JOIN was queued or sent (awaiting confirmation). */
+  private readonly pending = new Map<string, number>();
+  private state: State = 'idle';
+  private ws: WebSocket | null = null;
+  private sock: Socket | null = null;
+  private readonly splitter: LineSplitter;
+  private attempt = 0;
+  private readyAt = 0;
+  /** Incremented at each successful login; queued joins of an older session are void. */
+  private session = 0;
+  private lastData = 0;
+  private pinged = false;
+  private reconnectTimer: NodeJS.Timeout | null = null;
+  private watchdog: NodeJS.Timeout | null = null;
+  private readonly o: Required<Omit<ConnectionOptions, 'token'>> & { token?: string };
+  /** Closed by us on purpose (RECONNECT, watchdog) — the next close is expected. */
+  private closingOnPurpose = false;
+
+  constructor(options: ConnectionOptions) {
+    this.o = { idlePingMs: 60_000, joinTimeoutMs: 30_000, random: Math.random, ...options };
+    this.splitter = new LineSplitter(
+      (line) => this.onLine(line),
+      (len) => {
+        this.o.counters.invalidLines++;
+        this.o.log.warn('oversized line discarded', { connection: this.id, length: len });
+      },
+    );
+  }
+
+  get isReady(): boolean {
+    return this.state === 'ready';
+  }
+
+  start(): void {
+    if (this.state !== 'idle') return;
+    this.open();
+    this.watchdog = setInterval(
+      () => this.check(),
+      Math.max(100, Math.min(this.o.idlePingMs, this.o.joinTimeoutMs) / 2),
+    );
+    this.watchdog.unref();
+  }
+
+  /** Adds a channel; joins it (through the limiter) when connected. */
+  add(channel: string): void {
+    if (this.wanted.has(channel)) return;
+    this.wanted.add(channel);
+    if (this.state === 'ready') this.queueJoin(channel);
+  }
+
+  /** Removes a channel; parts it when joined. */
+  remove(channel: string): void {
+    if (!this.wanted.delete(channel)) return;
+    this.pending.delete(channel);
+    if (this.joined.delete(channel) && this.state === 'ready') this.send(`PART #${channel}`);
+  }
+
+  /** Closes for good. */
+  stop(): void {
+    this.state = 'stopped';
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    if (this.watchdog) clearInterval(this.watchdog);
+    this.reconnectTimer = null;
+    this.watchdog = null;
+    this.teardown();
+    this.joined.clear();
+    this.pending.clear();
+  }
+
+  private open(): void {
+    const e = this.o.endpoint;
+    this.state = 'connecting';
+    this.splitter.reset();
+    this.lastData = Date.now();
+    this.pinged = false;
+    this.closingOnPurpose = false;
+    if (e.transport === 'ws') {
+      const ws = new WebSocket(e.url, { perMessageDeflate: false, handshakeTimeout: 10_000 });
+      this.ws = ws;
+      ws.on('open', () => this.onOpen());
+      ws.on('message', (data) => this.onData(typeof data === 'string' ? data : data.toString()));
+      ws.on('close', () => this.onClose(ws));
+      ws.on('error', (err) =>
+        this.o.log.warn('connection error', { connection: this.id, error: err.message }),
+      );
+    } else {
+      const sock = e.secure
+        ? tlsConnect({ host: e.host, port: e.port, servername: e.host })
+        : netConnect({ host: e.host, port: e.port });
+      this.sock = sock;
+      sock.setEncoding('utf8');
+      sock.setNoDelay(true);
+      sock.on(e.secure ? 'secureConnect' : 'connect', () => this.onOpen());
+      sock.on('data', (d) => this.onData(d as unknown as string));
+      sock.on('close', () => this.onClose(sock));
+      sock.on('error', (err) =>
+        this.o.log.warn('connection error', { connection: this.id, error: err.message }),
+      );
+    }
+  }
+
+  private teardown(): void {
+    const ws = this.ws;
+    const sock = this.sock;
+    this.ws = null;
+    this.sock = null;
+    if (ws) ws.terminate();
+    if (sock) sock.destroy();
+  }
+
+  private send(line: string): void {
+    if (this.ws) {
+      if (this.ws.readyState === WebSocket.OPEN) this.ws.send(`${line}\r\n`);
+    } else if (this.sock && !this.sock.destroyed) this.sock.write(`${line}\r\n`);
+  }
+
+  private onOpen(): void {
+    this.state = 'registering';
+    const caps = ['twitch.tv/tags', 'twitch.tv/commands'];
+    if (this.o.membership) caps.push('twitch.tv/membership');
+    this.send(`CAP REQ :${caps.join(' ')}`);
+    // Anonymous logins need no PASS; Twitch accepts any, we send none.
+    if (this.o.token) this.send(`PASS oauth:${this.o.token}`);
+    this.send(`NICK ${this.o.nick}`);
+  }
+
+  private onData(text: string): void {
+    this.lastData = Date.now();
+    this.pinged = false;
+    this.splitter.push(text);
+  }
+
+  private onLine(line: string): void {
+    this.o.counters.linesReceived++;
+    const ev = parseChatLine(line);
+    switch (ev.type) {
+      case 'message':
+      case 'usernotice':
+      case 'roomstate':
+        // Only channels we asked for: a stray line for another channel is not presence.
+        if (this.wanted.has(ev.channel)) this.o.onEvent(ev);
+        return;
+      case 'join':
+        if (ev.login === this.o.nick) {
+          this.pending.delete(ev.channel);
+          if (this.wanted.has(ev.channel)) this.joined.add(ev.channel);
+          else this.send(`PART #${ev.channel}`); // removed while the join was in flight
+          return;
+        }
+        if (this.wanted.has(ev.channel)) this.o.onEvent(ev);
+        return;
+      case 'part':
+        if (ev.login === this.o.nick) {
+          this.joined.delete(ev.channel);
+          return;
+        }
+        this.o.onEvent(ev);
+        return;
+      case 'ping':
+        this.send(`PONG :${ev.token}`);
+        return;
+      case 'welcome':
+        this.state = 'ready';
+        this.readyAt = Date.now();
+        this.session++;
+        this.o.log.info('connected', {
+          connection: this.id,
+          endpoint: this.o.endpoint.display,
+          nick: this.o.nick,
+          channels: this.wanted.size,
+        });
+        for (const c of this.wanted) this.queueJoin(c);
+        return;
+      case 'reconnect':
+        this.o.log.info('server asked to reconnect', { connection: this.id });
+        this.restart(0);
+        return;
+      case 'notice':
+        this.onNotice(ev);
+        return;
+      case 'cap':
+        if (!ev.ack) this.o.log.warn('capabilities refused', { connection: this.id, caps: ev.caps });
+        return;
+      case 'invalid':
+        this.o.counters.invalidLines++;
+        if (this.o.counters.invalidLines <= 20 || this.o.counters.invalidLines % 10_000 === 0) {
+          this.o.log.warn('invalid line', {
+            connection: this.id,
+            reason: ev.reason,
+            line: ev.line,
+            total: this.o.counters.invalidLines,
+          });
+        }
+        this.o.onEvent(ev);
+        return;
+      default:
+        return;
+    }
+  }
+
+  private onNotice(ev: Extract<ChatEvent, { type: 'notice' }>): void {
+    if (ev.text === 'Login authentication failed' || ev.text === 'Improperly formatted auth') {
+      this.o.log.error('chat login failed', { connection: this.id, nick: this.o.nick });
+      return;
+    }
+    if (ev.msgId === 'msg_ratelimit' && ev.channel) {
+      // The join was refused: queue it again (the limiter spaces it out).
+      this.pending.delete(ev.channel);
+      if (this.wanted.has(ev.channel) && !this.joined.has(ev.channel)) this.queueJoin(ev.channel);
+    }
+    this.o.log.info('notice', { connection: this.id, channel: ev.channel, msgId: ev.msgId, text: ev.text });
+  }
+
+  private queueJoin(channel: string): void {
+    if (this.joined.has(channel) || this.pending.has(channel)) return;
+    this.pending.set(channel, Date.now());
+    const epoch = this.session;
+    this.o.limiter.enqueue(() => {
+      // Still wanted, still on the same live session, not joined meanwhile? Else it costs no slot.
+      if (
+        this.state !== 'ready' ||
+        this.session !== epoch ||
+        !this.wanted.has(channel) ||
+        this.joined.has(channel)
+      ) {
+        return false;
+      }
+      this.pending.set(channel, Date.now());
+      this.send(`JOIN #${channel}`);
+      return true;
+    });
+  }
+
+  /** Watchdog: idle PING, dead-connection detection, unconfirmed joins. */
+  private check(): void {
+    if (this.state === 'stopped' || this.state === 'idle') return;
+    const now = Date.now();
+    const silent = now - this.lastData;
+    if (this.state === 'ready' || this.state === 'registering' || this.state === 'connecting') {
+      if (silent > 2 * this.o.idlePingMs) {
+        this.o.log.warn('connection silent, reconnecting', { connection: this.id, silentMs: silent });
+        this.restart();
+        return;
+      }
+      if (silent > this.o.idlePingMs && !this.pinged && this.state === 'ready') {
+        this.pinged = true;
+        this.send('PING :tmi.twitch.tv');
+      }
+    }
+    if (this.state === 'ready') {
+      for (const [c, at] of this.pending) {
+        if (now - at > this.o.joinTimeoutMs) {
+          this.pending.delete(c);
+          this.queueJoin(c);
+        }
+      }
+    }
+  }
+
+  /** Drops the current socket and reconnects after `delayMs` (default: backoff). */
+  private restart(delayMs?: number): void {
+    if (this.state === 'stopped') return;
+    this.closingOnPurpose = true;
+    const current = this.ws ?? this.sock;
+    this.teardown();
+    if (current) this.scheduleReconnect(delayMs);
+  }
+
+  private onClose(which: WebSocket | Socket): void {
+    if (this.state === 'stopped') return;
+    // A close of a socket we already replaced is old news.
+    if (which !== this.ws && which !== this.sock) return;
+    this.ws = null;
+    this.sock = null;
+    this.scheduleReconnect();
+  }
+
+  private scheduleReconnect(delayMs?: number): void {
+    if (this.reconnectTimer || this.state === 'stopped') return;
+    const lived = this.readyAt > 0 ? Date.now() - this.readyAt : 0;
+    if (this.state === 'ready' && lived > 30_000) this.attempt = 0;
+    this.state = 'connecting';
+    this.joined.clear();
+    this.pending.clear();
+    this.readyAt = 0;
+    const delay =
+      delayMs ?? backoffMs(this.attempt, this.o.reconnectMinMs, this.o.reconnectMaxMs, this.o.random);
+    this.attempt++;
+    this.o.counters.reconnects++;
+    this.o.log.info('reconnecting', {
+      connection: this.id,
+      delayMs: delay,
+      attempt: this.attempt,
+      onPurpose: this.closingOnPurpose,
+    });
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = null;
+      if (this.state !== 'stopped') this.open();
+    }, delay);
+  }
+}
