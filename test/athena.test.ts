@@ -30,16 +30,28 @@ import { TEST_CREDENTIALS } from './helpers/s3-server.js';
 
 type Graph = { nodes: Record<string, number>; edges: string[]; total: number };
 
-/** Name-keyed view of the SQL result, independent of id order. */
-function fromSql(e: OverlapEdges): Graph {
-  const nodes = Object.fromEntries(e.nodeNames.map((n, i) => [n, e.nodeAudience[i] as number]));
+/** Name-keyed view of a graph, independent of node id order. */
+function named(
+  g: {
+    nodeNames: string[];
+    nodeAudience: Float64Array;
+    source: Uint32Array;
+    target: Uint32Array;
+    length: number;
+  },
+  weights: Float64Array,
+  total: number,
+): Graph {
+  const nodes = Object.fromEntries(g.nodeNames.map((n, i) => [n, g.nodeAudience[i] as number]));
   const edges: string[] = [];
-  for (let i = 0; i < e.length; i++) {
-    const [a, b] = [e.nodeNames[e.source[i] as number], e.nodeNames[e.target[i] as number]].sort();
-    edges.push(`${a}|${b}|${e.weight[i]}`);
+  for (let i = 0; i < g.length; i++) {
+    const [a, b] = [g.nodeNames[g.source[i] as number], g.nodeNames[g.target[i] as number]].sort();
+    edges.push(`${a}|${b}|${weights[i]}`);
   }
-  return { nodes, edges: edges.sort(), total: e.totalViewers };
+  return { nodes, edges: edges.sort(), total };
 }
+
+const fromSql = (e: OverlapEdges): Graph => named(e, e.weight, e.totalViewers);
 
 /** The local engine (ANALYSIS's aggregate + buildOverlapGraph, weight shared) on the same rows. */
 function local(rows: PresenceRecord[], q: Partial<OverlapQueryOptions>): Graph {
@@ -56,13 +68,7 @@ function local(rows: PresenceRecord[], q: Partial<OverlapQueryOptions>): Graph {
     botMinChannels: q.botMinChannels ?? 20,
   });
   const g = buildOverlapGraph(audience, { weight: 'shared', minShared: q.minShared ?? 2 });
-  const nodes = Object.fromEntries(g.nodeNames.map((n, i) => [n, g.nodeAudience[i] as number]));
-  const edges: string[] = [];
-  for (let i = 0; i < g.length; i++) {
-    const [a, b] = [g.nodeNames[g.source[i] as number], g.nodeNames[g.target[i] as number]].sort();
-    edges.push(`${a}|${b}|${g.shared[i]}`);
-  }
-  return { nodes, edges: edges.sort(), total: audience.viewerCount };
+  return named(g, g.shared, audience.viewerCount);
 }
 
 const DAY = 86_400_000;

@@ -4,6 +4,7 @@ import type { PresenceTable } from '../../src/model/presence-table.js';
 import type { PresenceRecord, PresenceSource } from '../../src/model/records.js';
 import { withDuckDB, writeParquetColumns } from '../../src/storage/duckdb.js';
 import { LAYOUT, utcDate } from '../../src/storage/layout.js';
+import { tableOf } from '../fixtures/analysis/tables.js';
 
 /**
  * A seeded synthetic presence set with community structure, known bots (nightbot,
@@ -66,37 +67,9 @@ export function syntheticPresence(
   return out;
 }
 
-/** Interns rows into the PresenceTable the local engine reads (messages default 1). */
+/** The PresenceTable the local engine reads, from the same rows (messages default 1). */
 export function toPresenceTable(rows: readonly PresenceRecord[]): PresenceTable {
-  const channelIds = new Map<string, number>();
-  const viewerIds = new Map<string, number>();
-  const intern = (m: Map<string, number>, s: string) => {
-    let id = m.get(s);
-    if (id === undefined) {
-      id = m.size;
-      m.set(s, id);
-    }
-    return id;
-  };
-  const n = rows.length;
-  const table: PresenceTable = {
-    channelNames: [],
-    viewerNames: [],
-    length: n,
-    channel: new Uint32Array(n),
-    viewer: new Uint32Array(n),
-    ts: new Float64Array(n),
-    messages: new Uint32Array(n),
-  };
-  rows.forEach((r, i) => {
-    table.channel[i] = intern(channelIds, r.channel);
-    table.viewer[i] = intern(viewerIds, r.viewer);
-    table.ts[i] = r.ts;
-    table.messages[i] = r.messages ?? 1;
-  });
-  table.channelNames = [...channelIds.keys()];
-  table.viewerNames = [...viewerIds.keys()];
-  return table;
+  return tableOf(rows.map((r) => [r.channel, r.viewer, r.ts, r.messages]));
 }
 
 /**
