@@ -1,0 +1,215 @@
+import { describe, expect, it } from 'vitest';
+import { COMMUNITY_DEFAULTS, detectCommunities, renumberBySize } from '../src/analysis/communities.js';
+import { leiden } from '../src/analysis/leiden.js';
+import { louvain } from '../src/analysis/louvain.js';
+import { modularity } from '../src/analysis/modularity.js';
+import { graphFromEdgeTable } from '../src/analysis/overlap.js';
+import { nmi } from '../src/analysis/quality.js';
+import { createRng } from '../src/analysis/rng.js';
+import type { OverlapGraph } from '../src/analysis/types.js';
+import { atlasAvailable, readAtlas2021 } from './fixtures/analysis/atlas2021.js';
+
+/** A graph from `[a, b, weight?]` edges over nodes named n0..n{count-1}. */
+function graphOf(count: number, edges: [number, number, number?][], names?: string[]): OverlapGraph {
+  const w = Float64Array.from(edges, (e) => e[2] ?? 1);
+  return {
+    nodeNames: names ?? Array.from({ length: count }, (_, i) => `n${i}`),
+    nodeAudience: new Float64Array(count),
+    source: Uint32Array.from(edges, (e) => Math.min(e[0], e[1])),
+    target: Uint32Array.from(edges, (e) => Math.max(e[0], e[1])),
+    shared: w.slice(),
+    weight: w,
+    length: edges.length,
+  };
+}
+
+/** k cliques of size s in a ring, neighbouring cliques joined by one edge. */
+function ringOfCliques(k: number, s: number): OverlapGraph {
+  const edges: [number, number][] = [];
+  for (let c = 0; c < k; c++) {
+    for (let i = 0; i < s; i++) for (let j = i + 1; j < s; j++) edges.push([c * s + i, c * s + j]);
+    edges.push([c * s, ((c + 1) % k) * s + 1]);
+  }
+  return graphOf(k * s, edges);
+}
+
+/** A planted-partition random graph: k groups of size s, p_in / p_out, random weights. */
+function plantedGraph(k: number, s: number, pIn: number, pOut: number, seed: number): OverlapGraph {
+  const rng = createRng(seed);
+  const edges: [number, number, number][] = [];
+  const n = k * s;
+  for (let a = 0; a < n; a++) {
+    for (let b = a + 1; b < n; b++) {
+      const same = Math.floor(a / s) === Math.floor(b / s);
+      if (rng() < (same ? pIn : pOut)) edges.push([a, b, 1 + Math.floor(rng() * 5)]);
+    }
+  }
+  return graphOf(n, edges);
+}
+
+const twoTriangles = () =>
+  graphOf(6, [
+    [0, 1],
+    [1, 2],
+    [0, 2],
+    [3, 4],
+    [4, 5],
+    [3, 5],
+    [2, 3],
+  ]);
+
+describe('modularity', () => {
+  it('matches the hand-computed value of two triangles joined by a bridge', () => {
+    const g = twoTriangles();
+    // m = 7; each side: 3 inside, strength 7 → Q = 2 (3/7 − (7/14)²) = 6/7 − 1/2.
+    expect(modularity(g, [0, 0, 0, 1, 1, 1])).toBeCloseTo(6 / 7 - 1 / 2, 12);
+    expect(modularity(g, [0, 0, 0, 1, 1, 1], 2)).toBeCloseTo(6 / 7 - 1, 12);
+    expect(modularity(g, [0, 0, 0, 0, 0, 0])).toBeCloseTo(0, 12);
+    expect(modularity(g, [0, 1, 2, 3, 4, 5])).toBeCloseTo(-(4 * 4 + 2 * 9) / 196, 12);
+  });
+});
+
+describe.each(['leiden', 'louvain'] as const)('%s', (algorithm) => {
+  it('finds the two triangles and the ring of cliques, with the modularity modularity.ts computes', () => {
+    const t = detectCommunities(twoTriangles(), { algorithm });
+    expect(Array.from(t.membership)).toEqual([0, 0, 0, 1, 1, 1]);
+    expect(t.modularity).toBeCloseTo(6 / 7 - 1 / 2, 12);
+    const ring = ringOfCliques(10, 6);
+    const r = detectCommunities(ring, { algorithm });
+    expect(r.count).toBe(10);
+    expect(r.sizes).toEqual(Array(10).fill(6));
+    for (let c = 0; c < 10; c++) expect(new Set(r.membership.subarray(c * 6, c * 6 + 6)).size).toBe(1);
+    expect(r.modularity).toBeCloseTo(modularity(ring, r.membership), 12);
+  });
+
+  it('recovers a planted partition and is deterministic for a seed', () => {
+    const g = plantedGraph(6, 30, 0.3, 0.02, 5);
+    const a = detectCommunities(g, { algorithm, seed: 7 });
+    const b = detectCommunities(g, { algorithm, seed: 7 });
+    expect(Array.from(a.membership)).toEqual(Array.from(b.membership));
+    expect(a.count).toBe(6);
+    const truth = Array.from({ length: 180 }, (_, i) => Math.floor(i / 30));
+    expect(nmi(truth, a.membership)).toBeGreaterThan(0.9);
+    const other = detectCommunities(g, { algorithm, seed: 8 });
+    // Another seed: another visiting order, nearly the same optimum.
+    expect(Math.abs(other.modularity - a.modularity)).toBeLessThan(0.01);
+  });
+
+  it('splits finer at a higher resolution and reports a hierarchy', () => {
+    const g = plantedGraph(4, 40, 0.25, 0.03, 9);
+    const r = detectCommunities(g, { algorithm, hierarchy: [0.3, 1, 4] });
+    expect(r.hierarchy).toHaveLength(3);
+    const [coarse, same, fine] = r.hierarchy!;
+    expect(coarse.count).toBeLessThanOrEqual(same.count);
+    expect(fine.count).toBeGreaterThan(same.count);
+    expect(Array.from(same.membership)).toEqual(Array.from(r.membership));
+    expect(fine.modularity).toBeCloseTo(modularity(g, fine.membership, 4), 12);
+  });
+});
+
+describe('leiden specifics', () => {
+  it('yields connected communities (the refinement guarantee)', () => {
+    const g = plantedGraph(8, 25, 0.2, 0.03, 11);
+    const { membership } = leiden(g, { seed: 3 });
+    const adj: number[][] = Array.from({ length: 200 }, () => []);
+    for (let e = 0; e < g.length; e++) {
+      adj[g.source[e]].push(g.target[e]);
+      adj[g.target[e]].push(g.source[e]);
+    }
+    const seen = new Uint8Array(200);
+    const components = new Map<number, number>();
+    for (let v = 0; v < 200; v++) {
+      if (seen[v]) continue;
+      const c = membership[v];
+      components.set(c, (components.get(c) ?? 0) + 1);
+      const stack = [v];
+      seen[v] = 1;
+      while (stack.length > 0) {
+        const u = stack.pop()!;
+        for (const x of adj[u]) {
+          if (!seen[x] && membership[x] === c) {
+            seen[x] = 1;
+            stack.push(x);
+          }
+        }
+      }
+    }
+    for (const parts of components.values()) expect(parts).toBe(1);
+  });
+
+  it('matches or beats Louvain on planted graphs', () => {
+    for (const seed of [1, 2, 3]) {
+      const g = plantedGraph(10, 20, 0.25, 0.04, seed);
+      expect(leiden(g, { seed }).modularity).toBeGreaterThanOrEqual(louvain(g, { seed }).modularity - 0.01);
+    }
+  });
+
+  it('handles graphs without edges: every node alone', () => {
+    const r = detectCommunities(graphOf(3, []), {});
+    expect(r.count).toBe(3);
+    expect(r.modularity).toBe(0);
+    // Equal sizes: numbered by smallest member name.
+    expect(Array.from(r.membership)).toEqual([0, 1, 2]);
+  });
+});
+
+describe('detectCommunities post-processing', () => {
+  it('numbers communities by size, ties by the smallest member name', () => {
+    expect(Array.from(renumberBySize([5, 5, 9, 9, 9, 2, 2], ['g', 'a', 'b', 'c', 'd', 'e', 'f']))).toEqual([
+      1, 1, 0, 0, 0, 2, 2,
+    ]);
+  });
+
+  it('merges communities below min_size into their best-connected neighbour, pools isolated ones', () => {
+    // A 6-clique, a pendant pair hanging off it, and two isolated single nodes.
+    const edges: [number, number, number?][] = [];
+    for (let i = 0; i < 6; i++) for (let j = i + 1; j < 6; j++) edges.push([i, j, 5]);
+    edges.push([6, 7, 5], [5, 6, 1]);
+    const g = graphOf(10, edges);
+    const plain = detectCommunities(g);
+    expect(plain.count).toBe(4);
+    const r = detectCommunities(g, { minSize: 3 });
+    expect(r.smallMerged).toBe(3);
+    expect(r.count).toBe(2);
+    expect(Array.from(r.membership)).toEqual([0, 0, 0, 0, 0, 0, 0, 0, 1, 1]);
+    expect(r.modularity).toBeCloseTo(modularity(g, r.membership), 12);
+  });
+
+  it('rejects an unknown algorithm', () => {
+    expect(() => detectCommunities(twoTriangles(), { algorithm: 'magic' as 'leiden' })).toThrow(/magic/);
+  });
+
+  it('exports its defaults, mirroring the config keys', () => {
+    expect(COMMUNITY_DEFAULTS).toEqual({
+      algorithm: 'leiden',
+      resolution: 1,
+      seed: 42,
+      hierarchy: [],
+      minSize: 1,
+    });
+  });
+});
+
+describe.runIf(atlasAvailable())('the real 2021 Twitch atlas edge list (raw weights)', () => {
+  it('Leiden reaches modularity ≥ 0.64, Louvain close; both deterministic', () => {
+    const g = graphFromEdgeTable(readAtlas2021(false));
+    expect(g.nodeNames.length).toBeGreaterThan(2000);
+    expect(g.length).toBe(82_275);
+    const l = detectCommunities(g, { algorithm: 'leiden', seed: 42 });
+    expect(l.modularity).toBeGreaterThanOrEqual(0.64);
+    expect(l.modularity).toBeCloseTo(modularity(g, l.membership), 12);
+    expect(l.count).toBeGreaterThanOrEqual(10);
+    const again = detectCommunities(g, { algorithm: 'leiden', seed: 42 });
+    expect(Array.from(again.membership)).toEqual(Array.from(l.membership));
+    const v = detectCommunities(g, { algorithm: 'louvain', seed: 42 });
+    expect(v.modularity).toBeGreaterThanOrEqual(0.63);
+  });
+
+  it('keeps the node file’s isolated channels as their own communities', () => {
+    const g = graphFromEdgeTable(readAtlas2021(true));
+    expect(g.nodeNames.length).toBe(2200);
+    const r = detectCommunities(g);
+    expect(r.membership.length).toBe(2200);
+    expect(r.modularity).toBeGreaterThanOrEqual(0.64);
+  });
+});
