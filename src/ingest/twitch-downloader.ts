@@ -174,12 +174,28 @@ export class ChatJsonScanner {
 
   push(buf: Buffer): void {
     const n = buf.length;
+    // next quote / backslash at or after i, cached per chunk so string bodies are skipped by
+    // native indexOf instead of a byte loop (most of a chat file is string content)
+    let nextQuote = -1;
+    let nextBackslash = -1;
     for (let i = 0; i < n; i++) {
-      const c = buf[i]!;
       if (this.inString) {
-        if (this.escaped) this.escaped = false;
-        else if (c === BACKSLASH) this.escaped = true;
-        else if (c === QUOTE) {
+        if (this.escaped) {
+          this.escaped = false;
+          continue;
+        }
+        if (nextQuote < i) {
+          nextQuote = buf.indexOf(QUOTE, i);
+          if (nextQuote < 0) nextQuote = n;
+        }
+        if (nextBackslash < i) {
+          nextBackslash = buf.indexOf(BACKSLASH, i);
+          if (nextBackslash < 0) nextBackslash = n;
+        }
+        i = Math.min(nextQuote, nextBackslash);
+        if (i >= n) break;
+        if (i === nextBackslash) this.escaped = true;
+        else {
           this.inString = false;
           if (this.depth === 1) {
             if (this.capture === 'key') {
@@ -190,6 +206,7 @@ export class ChatJsonScanner {
         }
         continue;
       }
+      const c = buf[i]!;
       if (this.phase === 'done') {
         if (!isSpace(c)) this.fail(i, 'data after the end of the top-level object');
         continue;

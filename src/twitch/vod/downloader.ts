@@ -83,7 +83,13 @@ export async function downloadChat(
       .catch(() => false));
   if (!ok) {
     await rm(partial, { force: true });
-    const last = output.join('').trim().split('\n').slice(-3).join(' | ');
+    const last = output
+      .join('')
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean)
+      .slice(-3)
+      .join(' | ');
     throw new InputError(
       'vod',
       `TwitchDownloaderCLI chatdownload --id ${vodId} failed (exit ${code})${last ? `: ${last}` : ''}`,

@@ -1,0 +1,324 @@
+import { spawn } from 'node:child_process';
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/config/index.js';
+import { decodePresenceLine } from '../src/ingest/raw-jsonl.js';
+import {
+  ChatJsonScanner,
+  isTwitchDownloaderChatFile,
+  readTwitchDownloaderChat,
+} from '../src/ingest/twitch-downloader.js';
+import type { PresenceRecord } from '../src/model/records.js';
+import { pseudonym } from '../src/privacy/pseudonymize.js';
+import { FsStorage } from '../src/storage/fs-driver.js';
+import { LAYOUT } from '../src/storage/layout.js';
+import type { Storage } from '../src/storage/storage.js';
+import type { HelixSimChannel } from '../src/twitch/sim/helix-data.js';
+import { runVod } from '../src/twitch/vod/ingest.js';
+import { type HelixServer, startHelixServer } from './helpers/helix-server.js';
+
+const FIXTURE = resolve('test/fixtures/vod/1984567890.json');
+const STANDIN = resolve('test/fixtures/vod/TwitchDownloaderCLI');
+
+const rec = (viewer: string, iso: string, messages: number): PresenceRecord => ({
+  channel: 'cozystreamer',
+  viewer,
+  ts: Date.parse(iso),
+  source: 'vod',
+  messages,
+  vod_id: '1984567890',
+});
+
+// Worked out by hand from the fixture: VOD start 18:00:05Z + content_offset_seconds, 5-minute buckets
+const EXPECTED: PresenceRecord[] = [
+  rec('alice_01', '2026-11-20T18:00:00Z', 2), // +3.42 s, +290.1 s (18:04:55.1)
+  rec('bob', '2026-11-20T18:00:00Z', 1), // +120 s
+  rec('bob', '2026-11-20T18:05:00Z', 1), // +301.7 s
+  rec('carol', '2026-11-20T18:05:00Z', 1), // +295 s = 18:05:00.000 exactly: the next bucket
+  rec('tesuto_jp', '2026-11-20T18:05:00Z', 1), // display name てすと; keyed on the login
+  rec('bob', '2026-11-20T18:15:00Z', 1), // +899 s
+  rec('dave', '2026-11-20T18:15:00Z', 1), // +900.5 s, a cheer
+  rec('alice_01', '2026-11-20T19:00:00Z', 2), // +3600 s, +3601 s
+  rec('nightbot', '2026-11-20T19:00:00Z', 1), // bots are kept here; aggregate removes them
+  rec('carol', '2026-11-20T21:35:00Z', 1), // +13000.2 s = 21:36:45.2
+];
+
+async function readAllPresence(storage: Storage): Promise<PresenceRecord[]> {
+  const out: PresenceRecord[] = [];
+  for (const e of await storage.list(LAYOUT.rawPresencePrefix)) {
+    const text = new TextDecoder().decode((await storage.get(e.key))!);
+    for (const line of text.split('\n')) if (line) out.push(decodePresenceLine(line) as PresenceRecord);
+  }
+  return out.sort((a, b) => a.ts - b.ts || (a.viewer < b.viewer ? -1 : 1));
+}
+
+async function snapshot(storage: Storage): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const e of await storage.list('')) out[e.key] = new TextDecoder().decode((await storage.get(e.key))!);
+  return out;
+}
+
+describe('TwitchDownloader chat JSON reader', () => {
+  it('turns the real-format fixture into exactly the expected presence', async () => {
+    const chat = await readTwitchDownloaderChat(FIXTURE, { bucketMinutes: 5 });
+    expect(chat.channel).toBe('cozystreamer');
+    expect(chat.vodId).toBe('1984567890');
+    expect(chat.startMs).toBe(Date.parse('2026-11-20T18:00:05Z'));
+    expect(chat.comments).toBe(12);
+    expect(chat.records).toEqual(EXPECTED);
+  });
+
+  it('the scanner cuts out the same comments whatever the chunk boundaries', async () => {
+    const bytes = await readFile(FIXTURE);
+    const truth = JSON.parse(bytes.toString('utf8'));
+    for (const size of [1, 2, 3, 7, 64, 1000]) {
+      const comments: unknown[] = [];
+      const values: Record<string, unknown> = {};
+      const s = new ChatJsonScanner(
+        (k, raw) => (values[k] = JSON.parse(raw.toString('utf8'))),
+        (raw) => comments.push(JSON.parse(raw.toString('utf8'))),
+      );
+      for (let i = 0; i < bytes.length; i += size) s.push(bytes.subarray(i, i + size));
+      expect(s.complete).toBe(true);
+      expect(comments).toEqual(truth.comments);
+      expect(values).toEqual({ FileInfo: truth.FileInfo, streamer: truth.streamer, video: truth.video });
+    }
+  });
+
+  it('reads .json.gz, detects the format, and derives the channel from the caller for old files', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'va-tdgz-'));
+    try {
+      const gz = join(dir, '1984567890.json.gz');
+      await writeFile(gz, gzipSync(await readFile(FIXTURE)));
+      expect((await readTwitchDownloaderChat(gz)).records).toEqual(EXPECTED);
+      expect(await isTwitchDownloaderChatFile(FIXTURE)).toBe(true);
+      expect(await isTwitchDownloaderChatFile(gz)).toBe(true);
+      // older TwitchDownloader: no streamer.login, streamer.name a display name that is not a login
+      const old = JSON.parse(await readFile(FIXTURE, 'utf8'));
+      old.streamer = { name: 'コージー', id: 123456789 };
+      delete old.FileInfo;
+      const oldPath = join(dir, 'old.json');
+      await writeFile(oldPath, JSON.stringify(old, null, 2));
+      expect(await isTwitchDownloaderChatFile(oldPath)).toBe(true);
+      await expect(readTwitchDownloaderChat(oldPath)).rejects.toThrow(
+        /old\.json: cannot tell the channel login/,
+      );
+      const r = await readTwitchDownloaderChat(oldPath, { channel: 'CozyStreamer' });
+      expect(r.records).toEqual(EXPECTED);
+      const csv = join(dir, 'x.csv');
+      await writeFile(csv, 'channel,viewer,ts\n');
+      expect(await isTwitchDownloaderChatFile(csv)).toBe(false);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('vod ingestion', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'va-vod-'));
+  });
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  it('ingests the folder once; a truncated and a corrupt file fail by name while the good one goes in', async () => {
+    const raw = join(dir, 'raw1');
+    await mkdir(raw, { recursive: true });
+    await copyFile(FIXTURE, join(raw, '1984567890.json'));
+    const text = await readFile(FIXTURE, 'utf8');
+    await writeFile(join(raw, '1111.json'), text.slice(0, 4000).replace('1984567890', '1111'));
+    await writeFile(
+      join(raw, '2222.json'),
+      text
+        .replace('1984567890', '2222')
+        .replace('"content_offset_seconds":899', '"content_offset_seconds":899}}garbage'),
+    );
+    const storage = new FsStorage(join(dir, 'data1'));
+    const config = loadConfig({ overrides: { vod: { downloader: '/nonexistent/TwitchDownloaderCLI' } } });
+
+    const s = await runVod(config, { storage, rawDir: raw, env: {} });
+    expect(s.ingested.map((f) => [f.vodId, f.records])).toEqual([['1984567890', 10]]);
+    expect(s.failed.map((f) => f.file)).toEqual([join(raw, '1111.json'), join(raw, '2222.json')]);
+    expect(s.failed[0]!.reason).toMatch(
+      /1111\.json: truncated TwitchDownloader JSON: the file ends inside "comments"/,
+    );
+    expect(s.failed[1]!.reason).toMatch(/2222\.json: corrupt TwitchDownloader JSON: .* at byte \d+/);
+    expect(await readAllPresence(storage)).toEqual(EXPECTED);
+    expect(
+      JSON.parse(new TextDecoder().decode((await storage.get(LAYOUT.vodIngested('1984567890')))!)),
+    ).toMatchObject({
+      vod_id: '1984567890',
+      channel: 'cozystreamer',
+      records: 10,
+      comments: 12,
+      start: '2026-11-20T18:00:05.000Z',
+    });
+
+    // a second run, and a copy of the same VOD under another name: nothing goes in twice
+    const before = await snapshot(storage);
+    await copyFile(FIXTURE, join(raw, 'renamed-copy.json'));
+    const again = await runVod(config, { storage, rawDir: raw, env: {} });
+    expect(again.ingested).toEqual([]);
+    expect(again.alreadyIngested).toEqual(['1984567890']);
+    expect(await snapshot(storage)).toEqual(before);
+    await storage.close();
+  });
+
+  it('pseudonymises viewers before storage when privacy.pseudonymize is on', async () => {
+    const raw = join(dir, 'raw2');
+    await mkdir(raw, { recursive: true });
+    await copyFile(FIXTURE, join(raw, '1984567890.json'));
+    const storage = new FsStorage(join(dir, 'data2'));
+    const config = loadConfig({ overrides: { privacy: { pseudonymize: true } } });
+    await runVod(config, { storage, rawDir: raw, env: { VIEWERATLAS_PSEUDONYM_KEY: 'k1' } });
+    const got = await readAllPresence(storage);
+    const want = EXPECTED.map((r) => ({ ...r, viewer: pseudonym('k1', r.viewer) }));
+    expect(got).toEqual(want.sort((a, b) => a.ts - b.ts || (a.viewer < b.viewer ? -1 : 1)));
+    const stored = JSON.stringify(await snapshot(storage));
+    expect(stored).not.toContain('alice_01');
+    await storage.close();
+  });
+
+  it('without TwitchDownloaderCLI: a clear message, downloads skipped, files present still ingested', async () => {
+    const raw = join(dir, 'raw3');
+    await mkdir(raw, { recursive: true });
+    await copyFile(FIXTURE, join(raw, '1984567890.json'));
+    const storage = new FsStorage(join(dir, 'data3'));
+    const config = loadConfig({ overrides: { vod: { downloader: 'TwitchDownloaderCLI-not-installed' } } });
+    const log: string[] = [];
+    const s = await runVod(config, {
+      storage,
+      rawDir: raw,
+      vodIds: ['42', '1984567890'],
+      env: { PATH: '/nonexistent' },
+      log: (l) => log.push(l),
+    });
+    expect(s.downloader).toBeNull();
+    expect(s.downloadsSkipped).toEqual(['42']);
+    expect(log[0]).toMatch(
+      /TwitchDownloaderCLI not found \(vod\.downloader = "TwitchDownloaderCLI-not-installed"\): skipping 1 download;.*still ingested/,
+    );
+    expect(s.ingested.map((f) => f.vodId)).toEqual(['1984567890']);
+    expect(s.failed).toEqual([]);
+    await storage.close();
+  });
+});
+
+describe('vod CLI with Helix and the TwitchDownloaderCLI stand-in', () => {
+  const CLIENT_ID = 'vod-client';
+  const SECRET = 'vod-secret';
+  const CHANNELS: HelixSimChannel[] = [
+    { name: 'alpha', language: 'en', game: 'Chess', viewerCount: 500 },
+    { name: 'beta', language: 'de', game: 'Art', viewerCount: 300 },
+    { name: 'gamma', language: 'en', game: 'Art', viewerCount: 100 },
+  ];
+  let hs: HelixServer;
+  let dir: string;
+  beforeAll(async () => {
+    hs = await startHelixServer({
+      channels: CHANNELS,
+      clientId: CLIENT_ID,
+      clientSecret: SECRET,
+      videosPerChannel: 3,
+    });
+    dir = await mkdtemp(join(tmpdir(), 'va-vodcli-'));
+  });
+  afterAll(async () => {
+    await hs.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const run = (args: string[], env: Record<string, string>) =>
+    new Promise<{ code: number | null; stdout: string; stderr: string }>((done) => {
+      const child = spawn(process.execPath, ['bin/vieweratlas.mjs', ...args], {
+        env: { ...process.env, ...env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (b) => (stdout += b));
+      child.stderr.on('data', (b) => (stderr += b));
+      child.on('close', (code) => done({ code, stdout, stderr }));
+    });
+
+  it('lists archives, downloads each once, ingests them; a failed download is named and exits 1', async () => {
+    const channelsFile = join(dir, 'channels.txt');
+    await writeFile(channelsFile, '# vod test\nalpha\nbeta\n');
+    const videos = [...hs.sim.videosOf('alpha'), ...hs.sim.videosOf('beta')];
+    const meta = Object.fromEntries(
+      videos.map((v) => [v.id, { login: v.userLogin, created_at: new Date(v.createdAt).toISOString() }]),
+    );
+    const failing = videos[4]!.id;
+    const env = {
+      TWITCH_CLIENT_ID: CLIENT_ID,
+      TWITCH_CLIENT_SECRET: SECRET,
+      VIEWERATLAS_VOD_DOWNLOADER: STANDIN,
+      TWITCHDOWNLOADER_STANDIN_VIDEOS: JSON.stringify(meta),
+      TWITCHDOWNLOADER_STANDIN_FAIL: failing,
+    };
+    const raw = join(dir, 'raw');
+    const data = join(dir, 'data');
+    const args = [
+      'vod',
+      '--channels',
+      channelsFile,
+      '--helix-url',
+      hs.helixUrl,
+      '--vod-raw',
+      raw,
+      '--data',
+      data,
+    ];
+    const first = await run(args, env);
+    expect(first.code).toBe(1);
+    expect(first.stdout).toMatch(
+      /^vod: 5 VODs ingested \(\d+ presence records\), 0 already ingested, 5 downloaded, 6 listed by Helix/,
+    );
+    expect(first.stderr).toContain(
+      `TwitchDownloaderCLI chatdownload --id ${failing} failed (exit 1): [ERROR] - Unable to find video ${failing}`,
+    );
+    expect(first.stderr).toContain(
+      `vieweratlas: vod: 1 file failed: ${join(raw, `${failing}.json`)} (the others went in)`,
+    );
+
+    const storage = new FsStorage(data);
+    const markers = (await storage.list(LAYOUT.vodIngestedPrefix)).map((e) => e.key).sort();
+    expect(markers).toEqual(
+      videos
+        .filter((v) => v.id !== failing)
+        .map((v) => LAYOUT.vodIngested(v.id))
+        .sort(),
+    );
+    const presence = await readAllPresence(storage);
+    expect(new Set(presence.map((r) => r.channel))).toEqual(new Set(['alpha', 'beta']));
+    expect(new Set(presence.map((r) => r.vod_id))).toEqual(
+      new Set(markers.map((k) => k.replace(/^.*\/(\d+)\.json$/, '$1'))),
+    );
+    // presence time = VOD start + offset: every record within 24 comments × ≤600 s of its VOD's start
+    for (const r of presence) {
+      const start = meta[r.vod_id!]!.created_at;
+      expect(r.ts).toBeGreaterThanOrEqual(Date.parse(start) - 300_000);
+      expect(r.ts).toBeLessThan(Date.parse(start) + 24 * 600_000);
+    }
+    const before = await snapshot(storage);
+
+    // second run: the failing VOD now downloads; nothing else is downloaded or ingested twice
+    const second = await run(args, { ...env, TWITCHDOWNLOADER_STANDIN_FAIL: '' });
+    expect(second.stderr).toContain(`VOD ${failing}`);
+    expect(second.code).toBe(0);
+    expect(second.stdout).toMatch(
+      /^vod: 1 VOD ingested \(\d+ presence records\), 5 already ingested, 1 downloaded, 6 listed by Helix/,
+    );
+    const after = await snapshot(storage);
+    for (const [k, v] of Object.entries(before)) expect(after[k]).toBe(v);
+    const third = await run(args, { ...env, TWITCHDOWNLOADER_STANDIN_FAIL: '' });
+    expect(third.code).toBe(0);
+    expect(third.stdout).toMatch(
+      /^vod: 0 VODs ingested \(0 presence records\), 6 already ingested, 0 downloaded/,
+    );
+    await storage.close();
+  });
+});
