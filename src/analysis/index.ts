@@ -1,0 +1,30 @@
+/**
+ * The analysis half of ViewerAtlas: pure functions from typed values to typed values, no I/O.
+ * aggregate → buildOverlapGraph (or graphFromEdgeTable) → detectCommunities → labelCommunities.
+ */
+export { AGGREGATE_DEFAULTS, type AggregateOptions, aggregate } from './aggregate.js';
+export { BACKBONE_DEFAULTS, type BackboneOptions, disparityFilter } from './backbone.js';
+export {
+  COMMUNITY_DEFAULTS,
+  type CommunityOptions,
+  type CommunityResult,
+  detectCommunities,
+  type Partition,
+  renumberBySize,
+} from './communities.js';
+export { KNOWN_BOT_SET, KNOWN_BOTS } from './known-bots.js';
+export { LABEL_DEFAULTS, type LabelOptions, labelCommunities } from './labels.js';
+export { LEIDEN_DEFAULTS, type LeidenOptions, type LeidenResult, leiden } from './leiden.js';
+export { LOUVAIN_DEFAULTS, type LouvainOptions, type LouvainResult, louvain } from './louvain.js';
+export { modularity } from './modularity.js';
+export {
+  buildOverlapGraph,
+  EDGE_TABLE_DEFAULTS,
+  type EdgeTableOptions,
+  edgeWeight,
+  graphFromEdgeTable,
+  OVERLAP_DEFAULTS,
+  type OverlapOptions,
+} from './overlap.js';
+export { ari, nmi } from './quality.js';
+export type { AggregateCounts, Audience, OverlapGraph, OverlapStats } from './types.js';
