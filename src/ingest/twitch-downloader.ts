@@ -6,6 +6,9 @@ import { z } from 'zod';
 import type { ProgressFn } from '../cli/progress.js';
 import { InputError } from '../errors.js';
 import type { PresenceRecord } from '../model/records.js';
+import { LAYOUT } from '../storage/layout.js';
+import type { Storage } from '../storage/storage.js';
+import { encodePresenceLine } from './raw-jsonl.js';
 
 /**
  * TwitchDownloaderCLI chat JSON (`chatdownload --id ID -o FILE.json`) → bucketed presence.
@@ -493,4 +496,72 @@ export async function readTwitchDownloaderChat(
     bytes,
     records,
   };
+}
+
+/** The marker stored per ingested VOD (`LAYOUT.vodIngested(vod_id)`). */
+export interface VodMarker {
+  vod_id: string;
+  channel: string;
+  file: string;
+  start: string;
+  records: number;
+  comments: number;
+  ingested_at: string;
+}
+
+/**
+ * Stores one chat file's records once per VOD id: false (nothing written) when the marker
+ * `LAYOUT.vodIngested(vodId)` exists. Records go to raw JSON Lines, one object per VOD and hour
+ * (`LAYOUT.rawPresence('vod', hour, 'vod-ID')`), each written whole with `put` so a re-run after
+ * a crash overwrites rather than duplicates; the marker is written last. Viewers pass through
+ * `pseudonymize` (src/privacy) before anything is stored.
+ */
+export async function storeTwitchChat(
+  storage: Storage,
+  chat: TwitchChatFile,
+  pseudonymize: (login: string) => string,
+  now: number = Date.now(),
+): Promise<boolean> {
+  if (await storage.exists(LAYOUT.vodIngested(chat.vodId))) return false;
+  const byHour = new Map<number, PresenceRecord[]>();
+  for (const r of chat.records) {
+    const hour = r.ts - (r.ts % 3_600_000);
+    let list = byHour.get(hour);
+    if (!list) {
+      list = [];
+      byHour.set(hour, list);
+    }
+    list.push({ ...r, viewer: pseudonymize(r.viewer) });
+  }
+  for (const [hour, list] of byHour) {
+    await storage.put(
+      LAYOUT.rawPresence('vod', hour, `vod-${chat.vodId}`),
+      list.map(encodePresenceLine).join(''),
+    );
+  }
+  const marker: VodMarker = {
+    vod_id: chat.vodId,
+    channel: chat.channel,
+    file: chat.file,
+    start: new Date(chat.startMs).toISOString(),
+    records: chat.records.length,
+    comments: chat.comments,
+    ingested_at: new Date(now).toISOString(),
+  };
+  await storage.put(LAYOUT.vodIngested(chat.vodId), `${JSON.stringify(marker)}\n`);
+  return true;
+}
+
+/**
+ * `import` of a TwitchDownloaderCLI chat JSON (what `detectFileKind` calls 'twitch-chat'): read,
+ * then store once per VOD id. Returns the file's summary and whether anything was written.
+ */
+export async function importTwitchChatFile(
+  storage: Storage,
+  path: string,
+  opts: TwitchChatReadOptions & { pseudonymize?: (login: string) => string; now?: number } = {},
+): Promise<{ chat: TwitchChatFile; stored: boolean }> {
+  const chat = await readTwitchDownloaderChat(path, opts);
+  const stored = await storeTwitchChat(storage, chat, opts.pseudonymize ?? ((l) => l), opts.now);
+  return { chat, stored };
 }

@@ -3,6 +3,10 @@
  * One in-memory instance per `withDuckDB` call (2 threads: this runs on small machines, next to
  * Node's own work); closed when the callback settles.
  */
+
+import { mkdtemp, open, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   BIGINT,
   BOOLEAN,
@@ -14,6 +18,7 @@ import {
   type DuckDBVector,
   INTEGER,
   UINTEGER,
+  UTINYINT,
   VARCHAR,
 } from '@duckdb/node-api';
 import { StorageError } from '../errors.js';
@@ -121,6 +126,110 @@ export async function createTableFromColumns(
     }
   } finally {
     appender.closeSync();
+  }
+}
+
+/** A numeric column straight from a typed array. */
+export interface TypedColumn {
+  name: string;
+  data: Uint32Array | Float64Array | Uint8Array;
+}
+
+function typedType(a: TypedColumn['data']): { sql: string; type: DuckDBType } {
+  if (a instanceof Float64Array) return { sql: 'DOUBLE', type: DOUBLE };
+  if (a instanceof Uint8Array) return { sql: 'UTINYINT', type: UTINYINT };
+  return { sql: 'UINTEGER', type: UINTEGER };
+}
+
+/**
+ * Creates table `table` from typed arrays of equal length, copying each 2048-row block straight
+ * into the vectors' memory (no per-value conversion): ~10M rows per second.
+ */
+export async function createTableFromTypedArrays(
+  conn: DuckDBConnection,
+  table: string,
+  columns: TypedColumn[],
+): Promise<void> {
+  const n = columns[0]?.data.length ?? 0;
+  const types = columns.map((c) => typedType(c.data));
+  await conn.run(
+    `CREATE OR REPLACE TABLE ${sqlIdent(table)} (${columns.map((c, i) => `${sqlIdent(c.name)} ${types[i]?.sql}`).join(', ')})`,
+  );
+  if (n === 0) return;
+  const appender = await conn.createAppender(table);
+  try {
+    for (let start = 0; start < n; start += CHUNK) {
+      const len = Math.min(CHUNK, n - start);
+      const chunk = DuckDBDataChunk.create(
+        types.map((t) => t.type),
+        len,
+      );
+      for (let j = 0; j < columns.length; j++) {
+        const src = (columns[j] as TypedColumn).data.subarray(start, start + len);
+        const vec = chunk.getColumnVector(j);
+        const items = (vec as unknown as { items?: unknown }).items;
+        if (
+          items &&
+          (items as { constructor: unknown }).constructor === src.constructor &&
+          (items as ArrayLike<number>).length >= len
+        ) {
+          (items as Uint32Array).set(src as Uint32Array);
+          vec.flush();
+        } else {
+          for (let i = 0; i < len; i++) vec.setItem(i, src[i] as number);
+          vec.flush();
+        }
+      }
+      appender.appendDataChunk(chunk);
+    }
+  } finally {
+    appender.closeSync();
+  }
+}
+
+function noControlChars(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) < 32) return false;
+  return true;
+}
+
+/**
+ * Creates `table (id UINTEGER, name VARCHAR)` with id = index in `names`. Large dictionaries go
+ * through a temporary text file and DuckDB's CSV reader (about 10x faster than the appender for
+ * millions of strings); names with control characters fall back to the appender.
+ */
+export async function createDictionaryTable(
+  conn: DuckDBConnection,
+  table: string,
+  names: readonly string[],
+): Promise<void> {
+  const plain = names.length > 50_000 && names.every(noControlChars);
+  if (!plain) {
+    await createTableFromColumns(conn, table, [
+      { name: 'id', type: 'UINTEGER', values: Uint32Array.from({ length: names.length }, (_, i) => i) },
+      { name: 'name', type: 'VARCHAR', values: names },
+    ]);
+    return;
+  }
+  const dir = await mkdtemp(join(tmpdir(), 'vieweratlas-dict-'));
+  const file = join(dir, 'names.txt');
+  try {
+    const fh = await open(file, 'w');
+    try {
+      const step = 100_000;
+      for (let i = 0; i < names.length; i += step) {
+        let text = '';
+        const end = Math.min(names.length, i + step);
+        for (let k = i; k < end; k++) text += `${k}\x01${names[k]}\n`;
+        await fh.write(text);
+      }
+    } finally {
+      await fh.close();
+    }
+    await conn.run(
+      `CREATE OR REPLACE TABLE ${sqlIdent(table)} AS SELECT id, coalesce(name, '') AS name FROM read_csv(${sqlString(file)}, header = false, delim = '\x01', quote = '', escape = '', columns = {'id': 'UINTEGER', 'name': 'VARCHAR'}, strict_mode = false)`,
+    );
+  } finally {
+    await rm(dir, { recursive: true, force: true });
   }
 }
 

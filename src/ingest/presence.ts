@@ -1,0 +1,611 @@
+/**
+ * Presence readers: CSV (byte-level scanner), JSON Lines and Parquet (DuckDB) into one interned,
+ * typed-array table. Bad rows are reported with file:line and counted; a file with no readable
+ * row, mostly unreadable rows or without the required columns is an InputError.
+ */
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { createInterface } from 'node:readline';
+import type { ProgressFn } from '../cli/progress.js';
+import { InputError } from '../errors.js';
+import type { PresenceTable } from '../model/presence-table.js';
+import { PRESENCE_SOURCES, type PresenceSource } from '../model/records.js';
+import {
+  type DuckDBConnection,
+  pullNumericColumns,
+  pullStringColumn,
+  sqlIdent,
+  sqlString,
+  withDuckDB,
+} from '../storage/duckdb.js';
+import { ByteInterner, fieldString, parseTimestampBytes, parseUint, scanCsv } from './csv-scan.js';
+import { decodePresenceLine, parseTimestamp } from './raw-jsonl.js';
+
+/** A row that could not be read. */
+export type RejectedRow = { file: string; line: number; reason: string };
+
+export interface PresenceReadResult {
+  table: PresenceTable;
+  /** Rows read successfully (inside the window). */
+  rowsRead: number;
+  /** The first `MAX_REJECTED_KEPT` rejected rows. */
+  rejected: RejectedRow[];
+  rejectedCount: number;
+  /** Readable rows skipped because they fall outside the window. */
+  rowsOutsideWindow?: number;
+}
+
+/** Options for the presence readers. */
+export interface PresenceReadOptions {
+  /** Keep rows with ts ≥ this (epoch ms). */
+  windowStart?: number;
+  /** Keep rows with ts < this (epoch ms). */
+  windowEnd?: number;
+  onProgress?: ProgressFn;
+  /** A file whose rejected rows exceed this share of its rows fails as a whole. */
+  maxRejectShare?: number;
+}
+
+export const PRESENCE_READ_DEFAULTS = { maxRejectShare: 0.5 };
+
+/** Rejected rows kept with their reasons (all are counted). */
+export const MAX_REJECTED_KEPT = 100;
+
+/** Header names accepted for each column (case-insensitive). */
+export const PRESENCE_COLUMNS = {
+  channel: ['channel', 'channel_login', 'broadcaster', 'streamer'],
+  viewer: ['viewer', 'user', 'user_login', 'chatter', 'login'],
+  ts: ['ts', 'timestamp', 'time', 'datetime'],
+  source: ['source'],
+  messages: ['messages', 'message_count', 'count'],
+  vod_id: ['vod_id', 'vod'],
+  kind: ['kind'],
+} as const;
+
+type PresenceColumn = keyof typeof PRESENCE_COLUMNS;
+
+/** Index of each known column in a header (-1 when absent). */
+export function mapPresenceHeader(fields: string[]): Record<PresenceColumn, number> {
+  const norm = fields.map((f) => f.trim().toLowerCase());
+  const out = {} as Record<PresenceColumn, number>;
+  for (const [col, names] of Object.entries(PRESENCE_COLUMNS) as [PresenceColumn, readonly string[]][]) {
+    out[col] = norm.findIndex((f) => names.includes(f));
+  }
+  return out;
+}
+
+const SOURCE_CODE: Record<string, number> = { live: 0, vod: 1, import: 2 };
+
+/** Per-row extras that `import` stores but analysis does not need. */
+export interface PresenceExtras {
+  /** Index into PRESENCE_SOURCES. */
+  source: Uint8Array;
+  /** 0 chat, 1 membership. */
+  kind: Uint8Array;
+  /** 0 = none, else vodNames index + 1. */
+  vod: Uint32Array;
+  vodNames: ByteInterner;
+}
+
+/** Collects rows into growing typed arrays with interned channel and viewer ids. */
+export class PresenceBuilder {
+  readonly channels = new ByteInterner();
+  readonly viewers = new ByteInterner();
+  length = 0;
+  private cap: number;
+  channel: Uint32Array;
+  viewer: Uint32Array;
+  ts: Float64Array;
+  messages: Uint32Array;
+  extras: PresenceExtras | undefined;
+
+  constructor(options: { capacity?: number; extras?: boolean } = {}) {
+    this.cap = Math.max(1024, options.capacity ?? 1 << 16);
+    this.channel = new Uint32Array(this.cap);
+    this.viewer = new Uint32Array(this.cap);
+    this.ts = new Float64Array(this.cap);
+    this.messages = new Uint32Array(this.cap);
+    if (options.extras) {
+      this.extras = {
+        source: new Uint8Array(this.cap),
+        kind: new Uint8Array(this.cap),
+        vod: new Uint32Array(this.cap),
+        vodNames: new ByteInterner({ lowerCase: false }),
+      };
+    }
+  }
+
+  /** Makes room for `total` rows (one reallocation instead of repeated growth). */
+  reserve(total: number): void {
+    if (total <= this.cap) return;
+    this.cap = Math.ceil(total);
+    const n = this.length;
+    const g32 = (a: Uint32Array) => {
+      const b = new Uint32Array(this.cap);
+      b.set(a.subarray(0, n));
+      return b;
+    };
+    this.channel = g32(this.channel);
+    this.viewer = g32(this.viewer);
+    this.messages = g32(this.messages);
+    const t = new Float64Array(this.cap);
+    t.set(this.ts.subarray(0, n));
+    this.ts = t;
+    if (this.extras) {
+      const s = new Uint8Array(this.cap);
+      s.set(this.extras.source.subarray(0, n));
+      const k = new Uint8Array(this.cap);
+      k.set(this.extras.kind.subarray(0, n));
+      this.extras.source = s;
+      this.extras.kind = k;
+      this.extras.vod = g32(this.extras.vod);
+    }
+  }
+
+  /** Ensures one more row fits; grows by half. */
+  room(): void {
+    if (this.length >= this.cap) this.reserve(Math.ceil(this.cap * 1.5));
+  }
+
+  /** Drops rows from `length` on (undoes a failed file). */
+  truncate(length: number): void {
+    this.length = Math.min(this.length, length);
+  }
+
+  table(): PresenceTable {
+    const n = this.length;
+    return {
+      channelNames: this.channels.names(),
+      viewerNames: this.viewers.names(),
+      length: n,
+      channel: this.channel.subarray(0, n),
+      viewer: this.viewer.subarray(0, n),
+      ts: this.ts.subarray(0, n),
+      messages: this.messages.subarray(0, n),
+    };
+  }
+}
+
+/** Accumulates rejections and counts for one read. */
+export class RejectLog {
+  rejected: RejectedRow[] = [];
+  count = 0;
+  add(file: string, line: number, reason: string): void {
+    this.count++;
+    if (this.rejected.length < MAX_REJECTED_KEPT) this.rejected.push({ file, line, reason });
+  }
+}
+
+/** Per-file counters; checked after the file to decide whether it failed as a whole. */
+interface FileStats {
+  good: number;
+  bad: number;
+  outside: number;
+  firstBad?: RejectedRow;
+}
+
+export type PresenceFormat = 'csv' | 'jsonl' | 'parquet';
+
+/** Format from the file name (`.csv`, `.tsv` not supported, `.jsonl`/`.ndjson`/`.json`, `.parquet`). */
+export function presenceFormat(path: string): PresenceFormat {
+  const p = path.toLowerCase();
+  if (p.endsWith('.parquet')) return 'parquet';
+  if (p.endsWith('.jsonl') || p.endsWith('.ndjson') || p.endsWith('.json')) return 'jsonl';
+  return 'csv';
+}
+
+function inWindow(ts: number, o: PresenceReadOptions): boolean {
+  return !(
+    (o.windowStart !== undefined && ts < o.windowStart) ||
+    (o.windowEnd !== undefined && ts >= o.windowEnd)
+  );
+}
+
+function checkFile(path: string, st: FileStats, opts: PresenceReadOptions): void {
+  const first = st.firstBad ? ` (first: line ${st.firstBad.line}: ${st.firstBad.reason})` : '';
+  if (st.good + st.outside === 0) {
+    throw new InputError(
+      'import',
+      `${path}: no readable row${st.bad ? `, ${st.bad} rejected${first}` : ' (empty file)'}`,
+    );
+  }
+  const share = opts.maxRejectShare ?? PRESENCE_READ_DEFAULTS.maxRejectShare;
+  const total = st.good + st.outside + st.bad;
+  if (st.bad > share * total) {
+    throw new InputError('import', `${path}: mostly unreadable, ${st.bad} of ${total} rows rejected${first}`);
+  }
+}
+
+/** Reads one CSV presence file into `b`. */
+async function readPresenceCsv(
+  path: string,
+  b: PresenceBuilder,
+  log: RejectLog,
+  opts: PresenceReadOptions,
+): Promise<FileStats> {
+  const st: FileStats = { good: 0, bad: 0, outside: 0 };
+  let col = { channel: -1, viewer: -1, ts: -1, source: -1, messages: -1, vod_id: -1, kind: -1 };
+  let need = 0;
+  const reject = (line: number, reason: string) => {
+    st.bad++;
+    log.add(path, line, reason);
+    if (!st.firstBad) st.firstBad = { file: path, line, reason };
+  };
+  const ex = b.extras;
+  const size = (await stat(path)).size;
+  let estimated = false;
+  const startLength = b.length;
+  await scanCsv(
+    path,
+    {
+      header(fields, line) {
+        col = mapPresenceHeader(fields);
+        const missing = (['channel', 'viewer', 'ts'] as const).filter((c) => col[c] < 0);
+        if (missing.length) {
+          throw new InputError(
+            'import',
+            `${path}:${line}: missing required column(s) ${missing.join(', ')} (header: ${fields.join(',').slice(0, 120)}; need channel,viewer,ts[,source,messages])`,
+          );
+        }
+        need = Math.max(col.channel, col.viewer, col.ts) + 1;
+      },
+      row(buf, starts, ends, count, line) {
+        if (count < need) return reject(line, `expected at least ${need} fields, got ${count}`);
+        const cs = starts[col.channel] as number;
+        const ce = ends[col.channel] as number;
+        const vs = starts[col.viewer] as number;
+        const ve = ends[col.viewer] as number;
+        if (ce <= cs) return reject(line, 'empty channel');
+        if (ve <= vs) return reject(line, 'empty viewer');
+        const tss = starts[col.ts] as number;
+        const tse = ends[col.ts] as number;
+        let ts = parseTimestampBytes(buf, tss, tse);
+        if (Number.isNaN(ts)) {
+          ts = parseTimestamp(fieldString(buf, tss, tse));
+          if (Number.isNaN(ts))
+            return reject(line, `bad ts "${fieldString(buf, tss, Math.min(tse, tss + 40))}"`);
+        }
+        let m = 1;
+        if (col.messages >= 0 && col.messages < count) {
+          const ms = starts[col.messages] as number;
+          const me = ends[col.messages] as number;
+          if (me > ms) {
+            m = parseUint(buf, ms, me);
+            if (m < 0)
+              return reject(
+                line,
+                `bad messages "${fieldString(buf, ms, Math.min(me, ms + 20))}" (expected an integer ≥ 0)`,
+              );
+          }
+        }
+        let src = 2;
+        if (ex && col.source >= 0 && col.source < count) {
+          const ss = starts[col.source] as number;
+          const se = ends[col.source] as number;
+          if (se > ss) {
+            const s = fieldString(buf, ss, se).trim().toLowerCase();
+            const code = SOURCE_CODE[s];
+            if (code === undefined)
+              return reject(line, `bad source "${s.slice(0, 20)}" (live, vod or import)`);
+            src = code;
+          }
+        }
+        if (!inWindow(ts, opts)) {
+          st.outside++;
+          return;
+        }
+        b.room();
+        const r = b.length++;
+        b.channel[r] = b.channels.intern(buf, cs, ce);
+        b.viewer[r] = b.viewers.intern(buf, vs, ve);
+        b.ts[r] = ts;
+        b.messages[r] = m;
+        if (ex) {
+          ex.source[r] = src;
+          let kind = 0;
+          if (col.kind >= 0 && col.kind < count) {
+            const k = fieldString(buf, starts[col.kind] as number, ends[col.kind] as number).trim();
+            kind = k === 'membership' ? 1 : 0;
+          }
+          ex.kind[r] = kind;
+          let vod = 0;
+          if (
+            col.vod_id >= 0 &&
+            col.vod_id < count &&
+            (ends[col.vod_id] as number) > (starts[col.vod_id] as number)
+          ) {
+            vod = ex.vodNames.intern(buf, starts[col.vod_id] as number, ends[col.vod_id] as number) + 1;
+          }
+          ex.vod[r] = vod;
+        }
+        st.good++;
+      },
+    },
+    {
+      onBytes: (done, total) => {
+        if (!estimated && st.good > 0 && done < total) {
+          // Size the columns once from the rows per byte of the first chunk: no repeated growth.
+          estimated = true;
+          b.reserve(startLength + Math.ceil(((st.good + st.outside) / done) * size * 1.03));
+        }
+        opts.onProgress?.(`reading ${path}`, done, total);
+      },
+    },
+  );
+  return st;
+}
+
+/** Appends one decoded record to the builder (slow path for JSON and raw lines). */
+export function pushRecord(
+  b: PresenceBuilder,
+  r: {
+    channel: string;
+    viewer: string;
+    ts: number;
+    messages?: number;
+    source?: PresenceSource;
+    kind?: string;
+    vod_id?: string;
+  },
+): void {
+  b.room();
+  const i = b.length++;
+  b.channel[i] = b.channels.internString(r.channel);
+  b.viewer[i] = b.viewers.internString(r.viewer);
+  b.ts[i] = r.ts;
+  b.messages[i] = r.messages ?? 1;
+  const ex = b.extras;
+  if (ex) {
+    ex.source[i] = SOURCE_CODE[r.source ?? 'import'] ?? 2;
+    ex.kind[i] = r.kind === 'membership' ? 1 : 0;
+    ex.vod[i] = r.vod_id ? ex.vodNames.internString(r.vod_id) + 1 : 0;
+  }
+}
+
+/** Reads JSON Lines presence (raw format or any object with channel, viewer, ts). */
+async function readPresenceJsonl(
+  path: string,
+  b: PresenceBuilder,
+  log: RejectLog,
+  opts: PresenceReadOptions,
+): Promise<FileStats> {
+  const st: FileStats = { good: 0, bad: 0, outside: 0 };
+  const rl = createInterface({ input: createReadStream(path), crlfDelay: Number.POSITIVE_INFINITY });
+  let line = 0;
+  for await (const text of rl) {
+    line++;
+    if (text.trim() === '') continue;
+    const r = decodePresenceLine(text, 'import');
+    if (typeof r === 'string') {
+      st.bad++;
+      log.add(path, line, r);
+      st.firstBad ??= { file: path, line, reason: r };
+      continue;
+    }
+    if (!inWindow(r.ts, opts)) {
+      st.outside++;
+      continue;
+    }
+    pushRecord(b, r);
+    st.good++;
+    if ((line & 0xffff) === 0) opts.onProgress?.(`reading ${path}`, line);
+  }
+  return st;
+}
+
+/** Epoch-ms SQL expression for a ts column of the given DuckDB type. */
+function tsExpression(col: string, type: string): string {
+  const t = type.toUpperCase();
+  const c = sqlIdent(col);
+  if (t.startsWith('TIMESTAMP') || t === 'DATE') return `epoch_ms(${c}::TIMESTAMP)::DOUBLE`;
+  if (/INT|DOUBLE|FLOAT|DECIMAL|REAL|NUMERIC/.test(t))
+    return `(CASE WHEN abs(${c}) < 1e11 THEN ${c} * 1000 ELSE ${c} END)::DOUBLE`;
+  // Strings: numbers as epoch, else ISO instants (zone-less ones as UTC).
+  return `coalesce(
+    (CASE WHEN abs(try_cast(${c} AS DOUBLE)) < 1e11 THEN try_cast(${c} AS DOUBLE) * 1000 ELSE try_cast(${c} AS DOUBLE) END),
+    epoch_ms(try_cast(${c} AS TIMESTAMPTZ))::DOUBLE)`;
+}
+
+/**
+ * Reads Parquet presence through DuckDB. Strings are interned inside DuckDB (a dictionary per
+ * column), then only integer ids and numbers cross into JS as typed arrays.
+ */
+export async function readPresenceParquetWith(
+  conn: DuckDBConnection,
+  source: string,
+  label: string,
+  b: PresenceBuilder,
+  log: RejectLog,
+  opts: PresenceReadOptions,
+  hive = false,
+): Promise<FileStats> {
+  const st: FileStats = { good: 0, bad: 0, outside: 0 };
+  let cols: { name: string; type: string }[];
+  try {
+    const reader = await conn.runAndReadAll(
+      `DESCRIBE SELECT * FROM read_parquet(${source}${hive ? ', hive_partitioning = true' : ''})`,
+    );
+    cols = (reader.getRowObjectsJS() as { column_name: string; column_type: string }[]).map((r) => ({
+      name: r.column_name,
+      type: r.column_type,
+    }));
+  } catch (err) {
+    const msg = (err instanceof Error ? err.message : String(err)).split('\n')[0];
+    throw new InputError('import', `${label}: not a readable Parquet file (${msg})`);
+  }
+  const col = mapPresenceHeader(cols.map((c) => c.name));
+  const missing = (['channel', 'viewer', 'ts'] as const).filter((c) => col[c] < 0);
+  if (missing.length) {
+    throw new InputError(
+      'import',
+      `${label}: missing required column(s) ${missing.join(', ')} (columns: ${cols.map((c) => c.name).join(',')})`,
+    );
+  }
+  const name = (c: PresenceColumn) =>
+    col[c] >= 0 ? sqlIdent((cols[col[c]] as { name: string }).name) : 'NULL';
+  const tsCol = cols[col.ts] as { name: string; type: string };
+  const ws = opts.windowStart ?? Number.NEGATIVE_INFINITY;
+  const we = opts.windowEnd ?? Number.POSITIVE_INFINITY;
+  const winCond = `(ts >= ${Number.isFinite(ws) ? ws : '-1e300'} AND ts < ${Number.isFinite(we) ? we : '1e300'})`;
+  await conn.run(`CREATE OR REPLACE TEMP TABLE pq AS
+    SELECT row_number() OVER () AS rn,
+      lower(trim(${name('channel')}::VARCHAR)) AS channel,
+      lower(trim(${name('viewer')}::VARCHAR)) AS viewer,
+      ${tsExpression(tsCol.name, tsCol.type)} AS ts,
+      ${col.messages >= 0 ? `try_cast(${name('messages')} AS BIGINT)` : '1'} AS messages,
+      ${col.messages >= 0 ? `${name('messages')} IS NULL` : 'true'} AS messages_missing,
+      ${col.source >= 0 ? `lower(${name('source')}::VARCHAR)` : `'import'`} AS source,
+      ${col.kind >= 0 ? `${name('kind')}::VARCHAR` : 'NULL'} AS kind,
+      ${col.vod_id >= 0 ? `${name('vod_id')}::VARCHAR` : 'NULL'} AS vod_id
+    FROM read_parquet(${source}${hive ? ', hive_partitioning = true' : ''})`);
+  const reasonSql = `CASE
+      WHEN channel IS NULL OR channel = '' THEN 'empty channel'
+      WHEN viewer IS NULL OR viewer = '' THEN 'empty viewer'
+      WHEN ts IS NULL OR isnan(ts) THEN 'bad ts'
+      WHEN NOT messages_missing AND (messages IS NULL OR messages < 0) THEN 'bad messages (expected an integer ≥ 0)'
+      WHEN source NOT IN ('live', 'vod', 'import') THEN 'bad source "' || source || '"'
+      ELSE NULL END`;
+  await conn.run(`CREATE OR REPLACE TEMP TABLE pq2 AS SELECT *, ${reasonSql} AS reason FROM pq`);
+  const counts = (
+    await conn.runAndReadAll(
+      `SELECT count(*) FILTER (WHERE reason IS NOT NULL)::DOUBLE, count(*) FILTER (WHERE reason IS NULL AND ${winCond})::DOUBLE, count(*) FILTER (WHERE reason IS NULL AND NOT ${winCond})::DOUBLE FROM pq2`,
+    )
+  ).getRows()[0] as number[];
+  st.bad = Number(counts[0]);
+  st.good = Number(counts[1]);
+  st.outside = Number(counts[2]);
+  if (st.bad > 0) {
+    const bad = (
+      await conn.runAndReadAll(
+        `SELECT rn::DOUBLE, reason FROM pq2 WHERE reason IS NOT NULL ORDER BY rn LIMIT ${MAX_REJECTED_KEPT}`,
+      )
+    ).getRows();
+    for (const [rn, reason] of bad) {
+      const r = { file: label, line: Number(rn), reason: `row ${rn}: ${reason}` };
+      st.firstBad ??= r;
+      log.add(r.file, r.line, r.reason);
+    }
+    log.count += st.bad - bad.length;
+  }
+  if (st.good === 0) return st;
+  // Dictionaries: DuckDB-side dense ids, mapped once to the builder's global ids.
+  const dict = async (column: 'channel' | 'viewer' | 'vod_id', interner: ByteInterner) => {
+    await conn.run(
+      `CREATE OR REPLACE TEMP TABLE d_${column} AS SELECT ${column} AS name, (row_number() OVER () - 1)::UINTEGER AS id FROM (SELECT DISTINCT ${column} FROM pq2 WHERE reason IS NULL AND ${column} IS NOT NULL)`,
+    );
+    const names = await pullStringColumn(conn, `SELECT name FROM d_${column} ORDER BY id`);
+    const map = new Uint32Array(names.length);
+    for (let i = 0; i < names.length; i++) map[i] = interner.internString(names[i] as string);
+    return map;
+  };
+  const cmap = await dict('channel', b.channels);
+  const vmap = await dict('viewer', b.viewers);
+  const ex = b.extras;
+  const vodMap = ex ? await dict('vod_id', ex.vodNames) : new Uint32Array(0);
+  const start = b.length;
+  b.reserve(start + st.good);
+  const { columns, length } = await pullNumericColumns(
+    conn,
+    `SELECT dc.id, dv.id, p.ts, coalesce(p.messages, 1)::UINTEGER,
+        (CASE p.source WHEN 'live' THEN 0 WHEN 'vod' THEN 1 ELSE 2 END)::UINTEGER,
+        (CASE WHEN p.kind = 'membership' THEN 1 ELSE 0 END)::UINTEGER,
+        coalesce(dd.id + 1, 0)::UINTEGER
+      FROM pq2 p JOIN d_channel dc ON dc.name = p.channel JOIN d_viewer dv ON dv.name = p.viewer
+      ${ex ? 'LEFT JOIN d_vod_id dd ON dd.name = p.vod_id' : 'LEFT JOIN (SELECT NULL::VARCHAR AS name, NULL::UINTEGER AS id) dd ON false'}
+      WHERE p.reason IS NULL AND ${winCond.replaceAll('ts', 'p.ts')}
+      ORDER BY p.rn`,
+    ['u32', 'u32', 'f64', 'u32', 'u32', 'u32', 'u32'],
+    st.good,
+    (rows) => opts.onProgress?.(`reading ${label}`, rows, st.good),
+  );
+  const [c, v, ts, m, src, kind, vod] = columns as [
+    Uint32Array,
+    Uint32Array,
+    Float64Array,
+    Uint32Array,
+    Uint32Array,
+    Uint32Array,
+    Uint32Array,
+  ];
+  for (let i = 0; i < length; i++) {
+    const r = start + i;
+    b.channel[r] = cmap[c[i] as number] as number;
+    b.viewer[r] = vmap[v[i] as number] as number;
+    b.ts[r] = ts[i] as number;
+    b.messages[r] = m[i] as number;
+    if (ex) {
+      ex.source[r] = src[i] as number;
+      ex.kind[r] = kind[i] as number;
+      const d = vod[i] as number;
+      ex.vod[r] = d === 0 ? 0 : (vodMap[d - 1] as number) + 1;
+    }
+  }
+  b.length = start + length;
+  for (const t of ['pq', 'pq2', 'd_channel', 'd_viewer', 'd_vod_id'])
+    await conn.run(`DROP TABLE IF EXISTS ${t}`);
+  return st;
+}
+
+/** Reads one presence file of any supported format into `b`; throws InputError when it fails as a whole. */
+export async function readPresenceFileInto(
+  path: string,
+  b: PresenceBuilder,
+  log: RejectLog,
+  opts: PresenceReadOptions = {},
+  conn?: DuckDBConnection,
+): Promise<FileStats> {
+  const fileLog = new RejectLog();
+  const before = b.length;
+  let st: FileStats;
+  try {
+    const size = (await stat(path)).size;
+    if (size === 0) throw new InputError('import', `${path}: empty file (0 bytes)`);
+  } catch (err) {
+    if (err instanceof InputError) throw err;
+    throw new InputError('import', `${path}: cannot read (${(err as Error).message})`);
+  }
+  const fmt = presenceFormat(path);
+  if (fmt === 'csv') st = await readPresenceCsv(path, b, fileLog, opts);
+  else if (fmt === 'jsonl') st = await readPresenceJsonl(path, b, fileLog, opts);
+  else if (conn) st = await readPresenceParquetWith(conn, sqlString(path), path, b, fileLog, opts);
+  else st = await withDuckDB((c) => readPresenceParquetWith(c, sqlString(path), path, b, fileLog, opts));
+  try {
+    checkFile(path, st, opts);
+  } catch (err) {
+    b.truncate(before);
+    throw err;
+  }
+  for (const r of fileLog.rejected) log.add(r.file, r.line, r.reason);
+  log.count += fileLog.count - fileLog.rejected.length;
+  return st;
+}
+
+/**
+ * Reads presence files (CSV, JSON Lines, Parquet) into one interned table. Logins are
+ * lower-cased. Throws InputError when any file has no readable row, is mostly unreadable or
+ * lacks `channel,viewer,ts`.
+ */
+export async function readPresenceFiles(
+  paths: string[],
+  opts: PresenceReadOptions = {},
+): Promise<PresenceReadResult> {
+  if (paths.length === 0) throw new InputError('import', 'no presence files given');
+  const b = new PresenceBuilder();
+  const log = new RejectLog();
+  let outside = 0;
+  const needsDuck = paths.some((p) => presenceFormat(p) === 'parquet');
+  const run = async (conn?: DuckDBConnection) => {
+    for (const p of paths) outside += (await readPresenceFileInto(p, b, log, opts, conn)).outside;
+  };
+  if (needsDuck) await withDuckDB(run);
+  else await run();
+  return {
+    table: b.table(),
+    rowsRead: b.length,
+    rejected: log.rejected,
+    rejectedCount: log.count,
+    rowsOutsideWindow: outside,
+  };
+}
+
+export { PRESENCE_SOURCES };
