@@ -8,6 +8,7 @@ import { loadConfig } from '../src/config/index.js';
 import { decodePresenceLine } from '../src/ingest/raw-jsonl.js';
 import {
   ChatJsonScanner,
+  importTwitchChatFile,
   isTwitchDownloaderChatFile,
   readTwitchDownloaderChat,
 } from '../src/ingest/twitch-downloader.js';
@@ -179,6 +180,18 @@ describe('vod ingestion', () => {
     expect(got).toEqual(want.sort((a, b) => a.ts - b.ts || (a.viewer < b.viewer ? -1 : 1)));
     const stored = JSON.stringify(await snapshot(storage));
     expect(stored).not.toContain('alice_01');
+    await storage.close();
+  });
+
+  it('importTwitchChatFile (the `import` hook) stores a VOD once', async () => {
+    const storage = new FsStorage(join(dir, 'data4'));
+    const a = await importTwitchChatFile(storage, FIXTURE, { bucketMinutes: 5 });
+    expect(a.stored).toBe(true);
+    expect(await readAllPresence(storage)).toEqual(EXPECTED);
+    const b = await importTwitchChatFile(storage, FIXTURE, { bucketMinutes: 5 });
+    expect(b.stored).toBe(false);
+    expect(b.chat.vodId).toBe('1984567890');
+    expect(await readAllPresence(storage)).toEqual(EXPECTED);
     await storage.close();
   });
 

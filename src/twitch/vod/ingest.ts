@@ -3,9 +3,11 @@ import { join } from 'node:path';
 import type { ProgressFn } from '../../cli/progress.js';
 import type { Config } from '../../config/schema.js';
 import { InputError } from '../../errors.js';
-import { encodePresenceLine } from '../../ingest/raw-jsonl.js';
-import { readTwitchDownloaderChat, type TwitchChatFile } from '../../ingest/twitch-downloader.js';
-import type { PresenceRecord } from '../../model/records.js';
+import {
+  readTwitchDownloaderChat,
+  storeTwitchChat,
+  type TwitchChatFile,
+} from '../../ingest/twitch-downloader.js';
 import { createPseudonymizer } from '../../privacy/pseudonymize.js';
 import { LAYOUT } from '../../storage/layout.js';
 import type { Storage } from '../../storage/storage.js';
@@ -63,17 +65,6 @@ export interface VodSummary {
   failed: { file: string; reason: string }[];
   /** Whether the downloader was found. */
   downloader: string | null;
-}
-
-/** The marker stored per ingested VOD. */
-export interface VodMarker {
-  vod_id: string;
-  channel: string;
-  file: string;
-  start: string;
-  records: number;
-  comments: number;
-  ingested_at: string;
 }
 
 const CHAT_FILE = /^[^.].*\.json(\.gz)?$/;
@@ -177,11 +168,10 @@ export async function runVod(config: Config, opts: VodOptions): Promise<VodSumma
       summary.failed.push({ file: path, reason: (err as Error).message });
       continue;
     }
-    if (await storage.exists(LAYOUT.vodIngested(chat.vodId))) {
+    if (!(await storeTwitchChat(storage, chat, pseudonymize, opts.now))) {
       if (!summary.alreadyIngested.includes(chat.vodId)) summary.alreadyIngested.push(chat.vodId);
       continue;
     }
-    await storeVod(storage, chat, pseudonymize, opts.now ?? Date.now());
     summary.ingested.push({
       file: path,
       vodId: chat.vodId,
@@ -195,39 +185,4 @@ export async function runVod(config: Config, opts: VodOptions): Promise<VodSumma
   }
   progress('vod: done', files.length, files.length);
   return summary;
-}
-
-/** Writes one VOD's records (pseudonymised) hour by hour, then its marker. */
-async function storeVod(
-  storage: Storage,
-  chat: TwitchChatFile,
-  pseudonymize: (login: string) => string,
-  now: number,
-): Promise<void> {
-  const byHour = new Map<number, PresenceRecord[]>();
-  for (const r of chat.records) {
-    const hour = r.ts - (r.ts % 3_600_000);
-    let list = byHour.get(hour);
-    if (!list) {
-      list = [];
-      byHour.set(hour, list);
-    }
-    list.push({ ...r, viewer: pseudonymize(r.viewer) });
-  }
-  for (const [hour, list] of byHour) {
-    await storage.put(
-      LAYOUT.rawPresence('vod', hour, `vod-${chat.vodId}`),
-      list.map(encodePresenceLine).join(''),
-    );
-  }
-  const marker: VodMarker = {
-    vod_id: chat.vodId,
-    channel: chat.channel,
-    file: chat.file,
-    start: new Date(chat.startMs).toISOString(),
-    records: chat.records.length,
-    comments: chat.comments,
-    ingested_at: new Date(now).toISOString(),
-  };
-  await storage.put(LAYOUT.vodIngested(chat.vodId), `${JSON.stringify(marker)}\n`);
 }
