@@ -108,7 +108,10 @@ export async function detectFileKind(path: string): Promise<FileKind> {
       `${path}:1: JSON that is neither presence/metadata JSON Lines nor a TwitchDownloader chat file`,
     );
   }
-  const firstLine = (text.split('\n', 1)[0] ?? '').replace(/\r$/, '');
+  // Control characters from binary garbage would mangle the one-line message.
+  const firstLine = (text.split('\n', 1)[0] ?? '')
+    .replace(/\r$/, '')
+    .replace(/[\x00-\x08\x0b-\x1f\x7f]/g, '?');
   const k = kindFromColumns(headerFields(firstLine));
   if (!k) {
     throw new InputError(

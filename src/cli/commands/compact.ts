@@ -1,10 +1,56 @@
 import type { Command } from 'commander';
-import { VieweratlasError } from '../../errors.js';
-import { addCommonOptions } from '../common.js';
+import { COMPACT_DEFAULTS, compactRaw } from '../../ingest/index.js';
+import { openStorage } from '../../storage/index.js';
+import { addCommonOptions, type CommonOptions, intFlag, resolveConfig } from '../common.js';
+import { createProgress } from '../progress.js';
 
-// Placeholder until the owning issue lands; replaced by the real command.
+interface CompactFlags extends CommonOptions {
+  graceMinutes: number;
+}
+
+const fmt = (n: number) => n.toLocaleString('en-US');
+
 export function registerCompact(program: Command): void {
-  addCommonOptions(program.command('compact').description('raw JSON Lines → Hive-partitioned Parquet')).action(() => {
-    throw new VieweratlasError('compact', 'not implemented yet');
+  addCommonOptions(
+    program
+      .command('compact')
+      .description('raw JSON Lines → Hive-partitioned Parquet')
+      .option(
+        '--grace-minutes <n>',
+        'compact an hour only this long after it ended (late flushes)',
+        intFlag('--grace-minutes', 0),
+        COMPACT_DEFAULTS.graceMs / 60_000,
+      )
+      .addHelpText(
+        'after',
+        `
+Compacts closed hours of raw/presence/… and raw/metadata/… (the collectors' append-only JSON Lines)
+into presence/source=…/dt=…/part-….parquet and metadata/dt=…/part-….parquet, then deletes each raw
+object once its Parquet part is stored. Safe to re-run at any time (e.g. hourly from cron): a part's
+name comes from its raw object's key and content, so a re-run after a crash overwrites instead of
+duplicating. A torn last line (crash mid-write) is skipped and counted.`,
+      ),
+  ).action(async (flags: CompactFlags) => {
+    const config = resolveConfig(flags);
+    const storage = await openStorage(config);
+    const progress = createProgress();
+    try {
+      const s = await compactRaw(storage, {
+        graceMs: flags.graceMinutes * 60_000,
+        onProgress: progress.update,
+      });
+      progress.done();
+      console.log(
+        `compact: ${fmt(s.filesCompacted)} raw object(s) → ${fmt(s.partsWritten.length)} Parquet part(s) in ${storage.location}: ` +
+          `${fmt(s.presenceRows)} presence rows, ${fmt(s.metadataRows)} metadata rows; ${fmt(s.filesOpen)} left (hour still open), ` +
+          `${fmt(s.tornLines)} torn line(s) skipped, ${fmt(s.rejectedCount)} bad line(s)`,
+      );
+      for (const r of s.rejected.slice(0, 5)) console.log(`  rejected ${r.file}:${r.line}: ${r.reason}`);
+      if (s.filesUnreadable)
+        console.log(`  ${s.filesUnreadable} raw object(s) had no readable line and were kept for inspection`);
+    } finally {
+      progress.done();
+      await storage.close();
+    }
   });
 }
