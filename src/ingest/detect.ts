@@ -109,9 +109,7 @@ export async function detectFileKind(path: string): Promise<FileKind> {
     );
   }
   // Control characters from binary garbage would mangle the one-line message.
-  const firstLine = (text.split('\n', 1)[0] ?? '')
-    .replace(/\r$/, '')
-    .replace(/[\x00-\x08\x0b-\x1f\x7f]/g, '?');
+  const firstLine = (text.split('\n', 1)[0] ?? '').replace(/\r$/, '').replace(/\p{Cc}/gu, '?');
   const k = kindFromColumns(headerFields(firstLine));
   if (!k) {
     throw new InputError(
