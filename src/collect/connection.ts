@@ -67,6 +67,8 @@ export class ChatConnection {
   readonly joined = new Set<string>();
   /** Channel → when its JOIN was queued or sent (awaiting confirmation). */
   private readonly pending = new Map<string, number>();
+  /** Channel → limiter sequence number of its JOIN in flight. */
+  private readonly joinSeq = new Map<string, number>();
   private state: State = 'idle';
   private ws: WebSocket | null = null;
   private sock: Socket | null = null;
@@ -209,6 +211,9 @@ export class ChatConnection {
         return;
       case 'join':
         if (ev.login === this.o.nick) {
+          const seq = this.joinSeq.get(ev.channel);
+          if (seq !== undefined) this.o.limiter.confirm(seq);
+          this.joinSeq.delete(ev.channel);
           this.pending.delete(ev.channel);
           if (this.wanted.has(ev.channel)) this.joined.add(ev.channel);
           else this.send(`PART #${ev.channel}`); // removed while the join was in flight
@@ -282,7 +287,7 @@ export class ChatConnection {
     if (this.joined.has(channel) || this.pending.has(channel)) return;
     this.pending.set(channel, Date.now());
     const epoch = this.session;
-    this.o.limiter.enqueue(() => {
+    this.o.limiter.enqueue((seq) => {
       // Still wanted, still on the same live session, not joined meanwhile? Else it costs no slot.
       if (
         this.state !== 'ready' ||
@@ -293,6 +298,7 @@ export class ChatConnection {
         return false;
       }
       this.pending.set(channel, Date.now());
+      this.joinSeq.set(channel, seq);
       this.send(`JOIN #${channel}`);
       return true;
     });
@@ -349,6 +355,7 @@ export class ChatConnection {
     this.state = 'connecting';
     this.joined.clear();
     this.pending.clear();
+    this.joinSeq.clear();
     this.readyAt = 0;
     const delay =
       delayMs ?? backoffMs(this.attempt, this.o.reconnectMinMs, this.o.reconnectMaxMs, this.o.random);

@@ -4,7 +4,9 @@
  * refills continuously lets up to 2L joins through in one window (a full bucket, then the
  * refill), which is exactly what Twitch punishes. Here at most `limit` joins are ever sent in
  * any `windowMs`, plus a safety margin so network jitter cannot squeeze two windows into one
- * at the server.
+ * at the server. And a join counts from when the server confirmed it (its JOIN echo), when that
+ * is later than when we sent it: the server's clock is the one that matters, and a server slow
+ * to process a burst would otherwise see the next window's joins too close to the last ones.
  */
 
 /** Options of the join limiter; every field optional (see `JOIN_LIMITER_DEFAULTS`). */
@@ -21,8 +23,11 @@ export interface JoinLimiterOptions {
 
 export const JOIN_LIMITER_DEFAULTS = { limit: 20, windowMs: 10_000 };
 
-/** A queued join: `send` returns false when the join is no longer wanted (it then uses no slot). */
-export type JoinTask = () => boolean;
+/**
+ * A queued join, called when a slot is free with the join's sequence number (to `confirm` it
+ * later); returns false when the join is no longer wanted (it then uses no slot).
+ */
+export type JoinTask = (seq: number) => boolean;
 
 export class JoinLimiter {
   readonly limit: number;
@@ -31,6 +36,8 @@ export class JoinLimiter {
   private readonly now: () => number;
   /** Send times of the last `limit` joins (ring buffer). */
   private readonly sent: Float64Array;
+  /** Sequence number of the join in each ring slot. */
+  private readonly seqs: Float64Array;
   private head = 0;
   private count = 0;
   private readonly queue: JoinTask[] = [];
@@ -46,6 +53,7 @@ export class JoinLimiter {
     this.marginMs = options.marginMs ?? Math.max(50, this.windowMs * 0.02);
     this.now = options.now ?? Date.now;
     this.sent = new Float64Array(this.limit);
+    this.seqs = new Float64Array(this.limit).fill(-1);
   }
 
   /** Joins waiting for a slot. */
@@ -57,6 +65,14 @@ export class JoinLimiter {
     if (this.stopped) return;
     this.queue.push(task);
     this.pump();
+  }
+
+  /** The server confirmed join `seq`: its slot counts from now if that is later than the send. */
+  confirm(seq: number): void {
+    const slot = seq % this.limit;
+    if (this.seqs[slot] !== seq) return; // the slot has moved on: the window passed long ago
+    const now = this.now();
+    if (now > (this.sent[slot] as number)) this.sent[slot] = now;
   }
 
   /** Drops every queued task and timer. */
@@ -92,14 +108,17 @@ export class JoinLimiter {
         this.queue.splice(0, this.qHead);
         this.qHead = 0;
       }
-      if (task()) {
+      if (task(this.total)) {
+        let slot: number;
         if (this.count < this.limit) {
-          this.sent[(this.head + this.count) % this.limit] = now;
+          slot = (this.head + this.count) % this.limit;
           this.count++;
         } else {
-          this.sent[this.head] = now;
+          slot = this.head;
           this.head = (this.head + 1) % this.limit;
         }
+        this.sent[slot] = now;
+        this.seqs[slot] = this.total;
         this.total++;
       }
     }
