@@ -76,13 +76,39 @@ describe('aggregate', () => {
     expect(audienceOf(aggregate(t, { minViewers: 1, minMessages: 1 }), t.viewerNames).a).not.toContain('w');
   });
 
-  it('counts distinct buckets correctly in long runs (> 16 rows for one pair)', () => {
+  it('counts distinct buckets correctly in long runs (> 16 rows for one pair, > 48 for one viewer)', () => {
     const rows: [string, string, number][] = [];
-    for (let i = 0; i < 40; i++) rows.push(['a', 'x', (i % 10) * H]);
+    // x: 120 rows over 3 channels, interleaved, 10 distinct buckets in 'a', 4 in 'b', 2 in 'c'.
+    for (let i = 0; i < 40; i++) {
+      rows.push(['c', 'x', (i % 2) * H]);
+      rows.push(['a', 'x', (i % 10) * H]);
+      rows.push(['b', 'x', (i % 4) * H]);
+    }
     rows.push(['a', 'y', 0]);
+    rows.push(['c', 'x', 0]);
     const t = tableOf(rows);
     expect(audienceOf(aggregate(t, { minViewers: 1, minBuckets: 10 }), t.viewerNames)).toEqual({ a: ['x'] });
+    expect(audienceOf(aggregate(t, { minViewers: 1, minBuckets: 3 }), t.viewerNames)).toEqual({
+      a: ['x'],
+      b: ['x'],
+    });
     expect(aggregate(t, { minViewers: 1, minBuckets: 11 }).channelNames).toEqual([]);
+    const all = aggregate(t, { minViewers: 1 });
+    expect(audienceOf(all, t.viewerNames)).toEqual({ a: ['x', 'y'], b: ['x'], c: ['x'] });
+    expect(all.counts.rowsUsed).toBe(122);
+  });
+
+  it('gives the same audience whatever the row order', () => {
+    const rows: [string, string, number][] = [];
+    for (let v = 0; v < 30; v++)
+      for (let c = 0; c < 5; c++) if ((v + c) % 3 !== 0) rows.push([`c${c}`, `v${v}`, v * H]);
+    const sortedByViewer = aggregate(tableOf(rows), { minViewers: 1 });
+    const shuffled = [...rows].reverse();
+    const t2 = tableOf(shuffled);
+    const other = aggregate(t2, { minViewers: 1 });
+    const names = (a: typeof other, t: { viewerNames: string[] }) =>
+      Object.fromEntries(Object.entries(audienceOf(a, t.viewerNames)).map(([c, v]) => [c, [...v].sort()]));
+    expect(names(other, t2)).toEqual(names(sortedByViewer, tableOf(rows)));
   });
 
   it('drops channels below min_viewers', () => {

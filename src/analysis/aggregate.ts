@@ -44,17 +44,68 @@ function toEpoch(v: number | string | null, key: string): number | null {
   return t;
 }
 
-/** Stable counting sort of `rows` (row indices) by `key[row]` ∈ [0, k); returns the new order. */
-function countingSort(rows: Uint32Array, key: Uint32Array, k: number): Uint32Array {
-  const start = new Uint32Array(k + 1);
-  for (let i = 0; i < rows.length; i++) start[key[rows[i]] + 1]++;
-  for (let i = 0; i < k; i++) start[i + 1] += start[i];
-  const out = new Uint32Array(rows.length);
-  for (let i = 0; i < rows.length; i++) {
-    const r = rows[i];
-    out[start[key[r]]++] = r;
+/**
+ * Orders `rows` by (viewer, channel, row): one counting sort by viewer (skipped when the rows
+ * already come viewer by viewer, as simulated and many exported files do), then each viewer's
+ * few rows sorted by channel in place — insertion sort for short runs, a packed numeric sort for
+ * long ones (bots). Returns the ordered rows and, aligned with them, their channels.
+ */
+function sortByViewerChannel(
+  rows: Uint32Array,
+  viewer: Uint32Array,
+  channel: Uint32Array,
+  nViewers: number,
+): { order: Uint32Array; channels: Uint32Array } {
+  const n = rows.length;
+  let sorted = true;
+  for (let i = 1; i < n && sorted; i++) if (viewer[rows[i]] < viewer[rows[i - 1]]) sorted = false;
+  let order: Uint32Array;
+  if (sorted) {
+    order = rows.slice();
+  } else {
+    const start = new Uint32Array(nViewers + 1);
+    for (let i = 0; i < n; i++) start[viewer[rows[i]] + 1]++;
+    for (let v = 0; v < nViewers; v++) start[v + 1] += start[v];
+    order = new Uint32Array(n);
+    for (let i = 0; i < n; i++) {
+      const r = rows[i];
+      order[start[viewer[r]]++] = r;
+    }
   }
-  return out;
+  const chs = new Uint32Array(n);
+  for (let i = 0; i < n; i++) chs[i] = channel[order[i]];
+  let lo = 0;
+  while (lo < n) {
+    const v = viewer[order[lo]];
+    let hi = lo + 1;
+    while (hi < n && viewer[order[hi]] === v) hi++;
+    if (hi - lo <= 48) {
+      for (let i = lo + 1; i < hi; i++) {
+        const c = chs[i];
+        const r = order[i];
+        let j = i - 1;
+        while (j >= lo && (chs[j] > c || (chs[j] === c && order[j] > r))) {
+          chs[j + 1] = chs[j];
+          order[j + 1] = order[j];
+          j--;
+        }
+        chs[j + 1] = c;
+        order[j + 1] = r;
+      }
+    } else {
+      // channel · 2³² + row stays below 2⁵³ for any realistic channel count.
+      const packed = new Float64Array(hi - lo);
+      for (let i = lo; i < hi; i++) packed[i - lo] = chs[i] * 4294967296 + order[i];
+      packed.sort();
+      for (let i = lo; i < hi; i++) {
+        const c = Math.floor(packed[i - lo] / 4294967296);
+        chs[i] = c;
+        order[i] = packed[i - lo] - c * 4294967296;
+      }
+    }
+    lo = hi;
+  }
+  return { order, channels: chs };
 }
 
 /** Distinct values in ts[rows[from..to)] (small runs: pairwise scan; large: sort a copy). */
@@ -141,8 +192,12 @@ export function aggregate(table: PresenceTable, options: Partial<AggregateOption
   for (const v of knownBotIds) knownRemoved += knownBotsSeen[v];
   t = lap('filter', t);
 
-  // (viewer, channel) order: LSD radix = stable sort by channel, then by viewer.
-  const byViewer = countingSort(countingSort(rows.subarray(0, kept), channel, nChannels), viewer, nViewers);
+  const { order: byViewer, channels: chs } = sortByViewerChannel(
+    rows.subarray(0, kept),
+    viewer,
+    channel,
+    nViewers,
+  );
   t = lap('sort', t);
 
   // One pass over the runs: qualifying pairs, in (viewer, channel) order.
@@ -157,9 +212,8 @@ export function aggregate(table: PresenceTable, options: Partial<AggregateOption
   let i = 0;
   let lastViewer = -1;
   while (i < kept) {
-    const r0 = byViewer[i];
-    const v = viewer[r0];
-    const c = channel[r0];
+    const v = viewer[byViewer[i]];
+    const c = chs[i];
     channelsSeenMask[c] = 1;
     if (v !== lastViewer) {
       viewersSeen++;
@@ -167,7 +221,7 @@ export function aggregate(table: PresenceTable, options: Partial<AggregateOption
     }
     let j = i;
     let msgs = 0;
-    while (j < kept && viewer[byViewer[j]] === v && channel[byViewer[j]] === c) {
+    while (j < kept && chs[j] === c && viewer[byViewer[j]] === v) {
       msgs += messages[byViewer[j]];
       j++;
     }
