@@ -110,6 +110,8 @@ export class ChatSim {
     connections: 0,
     linesSent: 0,
     messagesGenerated: 0,
+    /** Chat lines (PRIVMSG) queued to sessions, generated or scripted, summed over sessions. */
+    messagesDelivered: 0,
     messagesDropped: 0,
     joinsRefused: 0,
     pongs: 0,
@@ -403,6 +405,7 @@ export class ChatSim {
       );
       n++;
     }
+    if (cap === undefined) this.stats.messagesDelivered += n;
     return n;
   }
 
