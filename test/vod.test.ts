@@ -6,6 +6,7 @@ import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config/index.js';
 import { decodePresenceLine } from '../src/ingest/raw-jsonl.js';
+import { importFiles } from '../src/ingest/store.js';
 import {
   ChatJsonScanner,
   importTwitchChatFile,
@@ -186,11 +187,28 @@ describe('vod ingestion', () => {
   it('importTwitchChatFile (the `import` hook) stores a VOD once', async () => {
     const storage = new FsStorage(join(dir, 'data4'));
     const a = await importTwitchChatFile(storage, FIXTURE, { bucketMinutes: 5 });
-    expect(a.stored).toBe(true);
+    expect(a.stored).toEqual([
+      'raw/presence/source=vod/dt=2026-11-20/hour=18/vod-1984567890.jsonl',
+      'raw/presence/source=vod/dt=2026-11-20/hour=19/vod-1984567890.jsonl',
+      'raw/presence/source=vod/dt=2026-11-20/hour=21/vod-1984567890.jsonl',
+      'state/vod/1984567890.json',
+    ]);
     expect(await readAllPresence(storage)).toEqual(EXPECTED);
     const b = await importTwitchChatFile(storage, FIXTURE, { bucketMinutes: 5 });
-    expect(b.stored).toBe(false);
+    expect(b.stored).toBeNull();
     expect(b.chat.vodId).toBe('1984567890');
+    expect(await readAllPresence(storage)).toEqual(EXPECTED);
+    await storage.close();
+  });
+
+  it('`import` (importFiles) accepts a TwitchDownloader chat file, once per VOD', async () => {
+    const storage = new FsStorage(join(dir, 'data5'));
+    const first = await importFiles(storage, [FIXTURE]);
+    expect(first.files[0]).toMatchObject({ kind: 'twitch-chat', ok: true, rowsRead: 12 });
+    expect(first.files[0]!.stored).toContain('state/vod/1984567890.json');
+    expect(await readAllPresence(storage)).toEqual(EXPECTED);
+    const second = await importFiles(storage, [FIXTURE]);
+    expect(second.files[0]).toMatchObject({ kind: 'twitch-chat', ok: true, stored: [] });
     expect(await readAllPresence(storage)).toEqual(EXPECTED);
     await storage.close();
   });

@@ -37,6 +37,7 @@ import {
   readPresenceParquetWith,
 } from './presence.js';
 import { decodeMetadataLine, decodePresenceLine } from './raw-jsonl.js';
+import { importTwitchChatFile } from './twitch-downloader.js';
 
 /** Where edge lists and node files go in storage (analysis can read them back by name). */
 export const GRAPH_LAYOUT = {
@@ -335,10 +336,14 @@ export async function importFiles(
             await rm(dir, { recursive: true, force: true });
           }
         } else {
-          throw new InputError(
-            'import',
-            `${path}: TwitchDownloader chat JSON is imported by \`vieweratlas vod --vod-raw DIR\`, not \`import\``,
-          );
+          // TwitchDownloaderCLI chat JSON: stored once per VOD id, the same path as `vieweratlas vod`
+          const r = await importTwitchChatFile(storage, path, {
+            pseudonymize,
+            now,
+            onProgress: opts.onProgress,
+          });
+          f.rowsRead = r.chat.comments;
+          f.stored = r.stored ?? [];
         }
         f.ok = true;
         summary.rowsRead += f.rowsRead;

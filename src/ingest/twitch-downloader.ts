@@ -510,8 +510,8 @@ export interface VodMarker {
 }
 
 /**
- * Stores one chat file's records once per VOD id: false (nothing written) when the marker
- * `LAYOUT.vodIngested(vodId)` exists. Records go to raw JSON Lines, one object per VOD and hour
+ * Stores one chat file's records once per VOD id and returns the keys written; null (nothing
+ * written) when the marker `LAYOUT.vodIngested(vodId)` exists. Records go to raw JSON Lines, one object per VOD and hour
  * (`LAYOUT.rawPresence('vod', hour, 'vod-ID')`), each written whole with `put` so a re-run after
  * a crash overwrites rather than duplicates; the marker is written last. Viewers pass through
  * `pseudonymize` (src/privacy) before anything is stored.
@@ -521,8 +521,9 @@ export async function storeTwitchChat(
   chat: TwitchChatFile,
   pseudonymize: (login: string) => string,
   now: number = Date.now(),
-): Promise<boolean> {
-  if (await storage.exists(LAYOUT.vodIngested(chat.vodId))) return false;
+): Promise<string[] | null> {
+  if (await storage.exists(LAYOUT.vodIngested(chat.vodId))) return null;
+  const keys: string[] = [];
   const byHour = new Map<number, PresenceRecord[]>();
   for (const r of chat.records) {
     const hour = r.ts - (r.ts % 3_600_000);
@@ -534,10 +535,9 @@ export async function storeTwitchChat(
     list.push({ ...r, viewer: pseudonymize(r.viewer) });
   }
   for (const [hour, list] of byHour) {
-    await storage.put(
-      LAYOUT.rawPresence('vod', hour, `vod-${chat.vodId}`),
-      list.map(encodePresenceLine).join(''),
-    );
+    const key = LAYOUT.rawPresence('vod', hour, `vod-${chat.vodId}`);
+    await storage.put(key, list.map(encodePresenceLine).join(''));
+    keys.push(key);
   }
   const marker: VodMarker = {
     vod_id: chat.vodId,
@@ -549,18 +549,20 @@ export async function storeTwitchChat(
     ingested_at: new Date(now).toISOString(),
   };
   await storage.put(LAYOUT.vodIngested(chat.vodId), `${JSON.stringify(marker)}\n`);
-  return true;
+  keys.push(LAYOUT.vodIngested(chat.vodId));
+  return keys;
 }
 
 /**
  * `import` of a TwitchDownloaderCLI chat JSON (what `detectFileKind` calls 'twitch-chat'): read,
- * then store once per VOD id. Returns the file's summary and whether anything was written.
+ * then store once per VOD id. Returns the file's summary and the keys written (null: the VOD
+ * was already ingested).
  */
 export async function importTwitchChatFile(
   storage: Storage,
   path: string,
   opts: TwitchChatReadOptions & { pseudonymize?: (login: string) => string; now?: number } = {},
-): Promise<{ chat: TwitchChatFile; stored: boolean }> {
+): Promise<{ chat: TwitchChatFile; stored: string[] | null }> {
   const chat = await readTwitchDownloaderChat(path, opts);
   const stored = await storeTwitchChat(storage, chat, opts.pseudonymize ?? ((l) => l), opts.now);
   return { chat, stored };

@@ -133,7 +133,8 @@ export async function discover(config: Config, opts: DiscoverOptions): Promise<D
       }
     }
     progress('discover: live channels', metadata.length, max);
-    if (!page.cursor || page.data.length === 0) break;
+    // a server repeating a cursor would otherwise page forever
+    if (!page.cursor || page.data.length === 0 || page.cursor === cursor) break;
     cursor = page.cursor;
   }
 

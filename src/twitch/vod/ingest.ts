@@ -168,7 +168,7 @@ export async function runVod(config: Config, opts: VodOptions): Promise<VodSumma
       summary.failed.push({ file: path, reason: (err as Error).message });
       continue;
     }
-    if (!(await storeTwitchChat(storage, chat, pseudonymize, opts.now))) {
+    if ((await storeTwitchChat(storage, chat, pseudonymize, opts.now)) === null) {
       if (!summary.alreadyIngested.includes(chat.vodId)) summary.alreadyIngested.push(chat.vodId);
       continue;
     }

@@ -58,7 +58,7 @@ export async function listArchiveVods(
         });
         if (++kept >= opts.maxPerChannel) break pages;
       }
-      if (!page.cursor || page.data.length === 0) break;
+      if (!page.cursor || page.data.length === 0 || page.cursor === cursor) break;
       cursor = page.cursor;
     }
     opts.onChannel?.(++done, logins.length);
