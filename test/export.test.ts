@@ -181,7 +181,8 @@ describe('analysis folder', () => {
     const doc = xmlParser.parse(xml, { ignoreAttributes: false, attributeNamePrefix: '@' });
     const graph = doc.gexf.graph;
     expect(doc.gexf['@version']).toBe('1.3');
-    expect(graph.attributes[0].attribute.map((a: Record<string, string>) => a['@id'])).toEqual([
+    expect(graph.attributes['@class']).toBe('node');
+    expect(graph.attributes.attribute.map((a: Record<string, string>) => a['@id'])).toEqual([
       'community',
       'label',
       'viewers',
@@ -194,8 +195,10 @@ describe('analysis folder', () => {
     expect(nodes).toHaveLength(folder().channels.length);
     expect(nodes[0]['viz:position']).toMatchObject({ '@x': '1.5', '@y': '-2.25' });
     expect(nodes[1]['viz:position']).toBeUndefined();
-    const img = nodes.find((n: Record<string, string>) => n['@id'] === '&lt;img src=x onerror=alert(1)&gt;');
+    const img = nodes.find((n: Record<string, string>) => n['@label'] === '&lt;img src=x onerror=alert(1)&gt;');
     expect(img).toBeDefined();
+    // Edges refer to nodes by id.
+    expect(graph.edges.edge[1]).toMatchObject({ '@source': img['@id'], '@weight': '0.0000001' });
     expect(graph.edges.edge).toHaveLength(2);
     expect(xmlEscape('a&b<"\'>\u0001')).toBe('a&amp;b&lt;&quot;&apos;&gt;');
   });

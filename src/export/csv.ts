@@ -30,9 +30,15 @@ export function formatNumber(n: number, digits = 6): string {
   const abs = Math.abs(n);
   // Fixed notation keeps files diff-friendly; tiny values keep significant digits.
   const decimals = abs >= 1 ? digits : Math.min(20, digits - Math.floor(Math.log10(abs)) - 1);
-  let s = n.toFixed(decimals);
-  if (s.includes('.')) s = s.replace(/0+$/, '').replace(/\.$/, '');
-  return s === '-0' ? '0' : s;
+  const s = n.toFixed(decimals);
+  // Trim trailing zeros and a bare point (hot: millions of edge weights, so no regex).
+  let end = s.length;
+  if (s.includes('.')) {
+    while (s.charCodeAt(end - 1) === 48) end--;
+    if (s.charCodeAt(end - 1) === 46) end--;
+  }
+  const t = end === s.length ? s : s.slice(0, end);
+  return t === '-0' ? '0' : t;
 }
 
 /** Parses CSV text into records (handles quoted fields with commas, quotes and newlines). */

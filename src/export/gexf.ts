@@ -1,7 +1,7 @@
 /**
  * GEXF 1.3 (the format Gephi opens natively): nodes carry the community, its label, viewers,
  * degree, strength, language and game as attributes, plus viz:size, viz:color (by community) and
- * viz:position when a layout ran; edges carry weight and shared viewers.
+ * viz:position when a layout ran; edges carry their weight.
  */
 import type { ChannelRow, EdgeRow } from '../model/atlas.js';
 import { formatNumber } from './csv.js';
@@ -82,16 +82,16 @@ export function writeGexf(
   for (const a of NODE_ATTRIBUTES)
     write(`      <attribute id="${a.id}" title="${a.id}" type="${a.type}"/>\n`);
   write('    </attributes>\n');
-  write('    <attributes class="edge">\n');
-  write('      <attribute id="shared" title="shared" type="double"/>\n');
-  write('    </attributes>\n');
 
   let maxViewers = 0;
   for (const c of channels) if (c.viewers > maxViewers) maxViewers = c.viewers;
+  // Node ids are row numbers (short, no escaping in the edge list); the label is the channel.
+  const idOf = new Map<string, number>();
   write('    <nodes>\n');
-  for (const c of channels) {
-    const id = xmlEscape(c.channel);
-    let s = `      <node id="${id}" label="${id}">\n        <attvalues>`;
+  for (let i = 0; i < channels.length; i++) {
+    const c = channels[i]!;
+    idOf.set(c.channel, i);
+    let s = `      <node id="${i}" label="${xmlEscape(c.channel)}">\n        <attvalues>`;
     for (const a of NODE_ATTRIBUTES) {
       const v = c[a.id];
       const text = typeof v === 'number' ? formatNumber(v) : xmlEscape(String(v ?? ''));
@@ -108,12 +108,14 @@ export function writeGexf(
     write(`${s}\n      </node>\n`);
   }
   write('    </nodes>\n    <edges>\n');
+  // One short line per edge: millions of them in a large atlas (shared counts are in edges.csv).
   for (let i = 0; i < edges.length; i++) {
     const e = edges[i]!;
-    write(
-      `      <edge id="${i}" source="${xmlEscape(e.source)}" target="${xmlEscape(e.target)}" weight="${formatNumber(e.weight)}">` +
-        `<attvalues><attvalue for="shared" value="${formatNumber(e.shared)}"/></attvalues></edge>\n`,
-    );
+    const s = idOf.get(e.source);
+    const t = idOf.get(e.target);
+    if (s === undefined || t === undefined) continue;
+    const w = formatNumber(e.weight);
+    write(`      <edge id="${i}" source="${s}" target="${t}"${w === '' ? '' : ` weight="${w}"`}/>\n`);
   }
   write('    </edges>\n  </graph>\n</gexf>\n');
 }

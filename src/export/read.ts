@@ -48,8 +48,9 @@ function num(s: string | undefined): number {
 }
 
 export async function readAnalysisFolder(dir: string): Promise<AnalysisFolder> {
-  const [summaryText, channelsText, communitiesText, edgesText] = await Promise.all([
-    readText(dir, FILES.summary),
+  // summary.json first: it is written last, so its absence is the clearest message.
+  const summaryText = await readText(dir, FILES.summary);
+  const [channelsText, communitiesText, edgesText] = await Promise.all([
     readText(dir, FILES.channels),
     readText(dir, FILES.communities),
     readText(dir, FILES.edges),

@@ -1,10 +1,120 @@
 import type { Command } from 'commander';
-import { VieweratlasError } from '../../errors.js';
-import { addCommonOptions } from '../common.js';
+import type { ConfigInput } from '../../config/index.js';
+import {
+  COMMUNITY_ALGORITHMS,
+  type CommunityAlgorithm,
+  WEIGHT_KINDS,
+  type WeightKind,
+} from '../../model/atlas.js';
+import { emitMetric } from '../../observability/metrics.js';
+import { analyze } from '../../pipeline/analyze.js';
+import { addCommonOptions, FlagError, intFlag, numberFlag, resolveConfig } from '../common.js';
+import { createProgress } from '../progress.js';
 
-// Placeholder until the owning issue lands; replaced by the real command.
+interface AnalyzeFlags {
+  input?: string[];
+  out: string;
+  seed?: number;
+  weight?: WeightKind;
+  resolution?: number;
+  algorithm?: CommunityAlgorithm;
+  config?: string;
+  preset?: string;
+  data?: string;
+}
+
+function oneOf<T extends string>(flag: string, allowed: readonly T[]): (value: string) => T {
+  return (value) => {
+    if (!(allowed as readonly string[]).includes(value)) {
+      throw new FlagError(`${flag}: expected one of ${allowed.join(' | ')}, got "${value}"`);
+    }
+    return value as T;
+  };
+}
+
+const fmt = (n: number) => n.toLocaleString('en-US');
+
 export function registerAnalyze(program: Command): void {
-  addCommonOptions(program.command('analyze').description('storage or files → communities, labels and exports')).action(() => {
-    throw new VieweratlasError('analyze', 'not implemented yet');
+  addCommonOptions(
+    program
+      .command('analyze')
+      .description('storage or files → communities, labels and exports (CSV, Parquet, GEXF, summary.json)')
+      .option(
+        '--input <path...>',
+        'presence files (CSV/JSONL/Parquet), or an edge list (+ node file); channel metadata CSVs alongside. Default: read storage',
+      )
+      .option('--out <dir>', 'output folder', 'out/atlas')
+      .option('--seed <n>', 'community detection seed (communities.seed)', intFlag('--seed', 0))
+      .option(
+        '--weight <kind>',
+        `edge weight: ${WEIGHT_KINDS.join(' | ')} (overlap.weight)`,
+        oneOf('--weight', WEIGHT_KINDS),
+      )
+      .option(
+        '--resolution <x>',
+        'modularity resolution (communities.resolution)',
+        numberFlag('--resolution'),
+      )
+      .option(
+        '--algorithm <name>',
+        `${COMMUNITY_ALGORITHMS.join(' | ')} (communities.algorithm)`,
+        oneOf('--algorithm', COMMUNITY_ALGORITHMS),
+      ),
+  ).action(async (flags: AnalyzeFlags) => {
+    const overrides: ConfigInput = {};
+    if (flags.weight) overrides.overlap = { weight: flags.weight };
+    const communities: NonNullable<ConfigInput['communities']> = {};
+    if (flags.seed !== undefined) communities.seed = flags.seed;
+    if (flags.resolution !== undefined) communities.resolution = flags.resolution;
+    if (flags.algorithm) communities.algorithm = flags.algorithm;
+    if (Object.keys(communities).length > 0) overrides.communities = communities;
+    const config = resolveConfig(flags, overrides);
+
+    const progress = createProgress();
+    const t0 = performance.now();
+    const result = await analyze(config, {
+      inputs: flags.input,
+      out: flags.out,
+      // An explicit --weight reweights an edge list too; otherwise its given weight is kept.
+      edgeWeight: flags.weight,
+      onProgress: progress.update,
+    });
+    progress.done();
+    const ms = performance.now() - t0;
+    const { summary, communities: rows } = result;
+    const c = summary.counts;
+    const t = summary.timings;
+    const weight = summary.input.kind === 'edges' ? (flags.weight ?? 'given') : config.overlap.weight;
+    console.log(
+      `analyze: ${fmt(c.channels)} channels, ${fmt(c.edges)} edges, ${fmt(c.communities)} communities, ` +
+        `modularity ${summary.modularity.toFixed(3)} (${config.communities.algorithm}, ${weight} weights, seed ${config.communities.seed}) ` +
+        `in ${(ms / 1000).toFixed(1)} s`,
+    );
+    if (summary.input.kind === 'presence') {
+      const rate = t.read ? Math.round((c.presenceRows / t.read) * 1000) : 0;
+      console.log(
+        `  ${fmt(c.presenceRows)} presence rows (${fmt(rate)} rows/s), ${fmt(c.rowsRejected)} rejected, ` +
+          `${fmt(c.viewers)} viewers, ${fmt(c.botsRemoved)} bots removed`,
+      );
+    } else if (c.rowsRejected > 0) {
+      console.log(`  ${fmt(c.rowsRejected)} rows rejected`);
+    }
+    for (const r of summary.rejected?.slice(0, 3) ?? [])
+      console.log(`  rejected ${r.file}:${r.line}: ${r.reason}`);
+    console.log(
+      `  stages: ${Object.entries(t)
+        .map(([k, v]) => `${k} ${(v / 1000).toFixed(2)} s`)
+        .join(', ')}`,
+    );
+    for (const r of rows.slice(0, 8)) {
+      console.log(
+        `  #${r.community} ${r.label} — ${fmt(r.size)} channels, ${fmt(Math.round(r.viewers))} viewers; ${r.topChannels.slice(0, 3).join(', ')}`,
+      );
+    }
+    if (rows.length > 8) console.log(`  … ${rows.length - 8} more in communities.csv`);
+    console.log(
+      `  files: ${result.outDir}/ channels.csv communities.csv edges.csv (+ .parquet), atlas.gexf, summary.json`,
+    );
+    emitMetric(config, 'AnalysisDurationMs', Math.round(ms));
   });
 }

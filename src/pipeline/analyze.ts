@@ -1,0 +1,394 @@
+/**
+ * `analyze`: presence (files or storage) or a ready-made edge list → aggregate → overlap graph →
+ * communities → labels → exports. Each stage is timed; the timings, counts and parameters land in
+ * summary.json. Library code: throws InputError on bad input and never exits.
+ */
+import { stat } from 'node:fs/promises';
+import {
+  aggregate,
+  buildOverlapGraph,
+  detectCommunities,
+  graphFromEdgeTable,
+  labelCommunities,
+  type OverlapGraph,
+} from '../analysis/index.js';
+import type { ProgressFn } from '../cli/progress.js';
+import type { Config } from '../config/schema.js';
+import { InputError } from '../errors.js';
+import { type AnalysisFolder, writeAnalysisFolder } from '../export/write.js';
+import {
+  compactRaw,
+  detectFileKind,
+  loadMetadataFromStorage,
+  loadPresenceFromStorage,
+  type RejectedRow,
+  readChannelMetadataFiles,
+  readEdgeList,
+  readPresenceFiles,
+} from '../ingest/index.js';
+import type { AtlasSummary, ChannelRow, CommunityRow, EdgeRow, WeightKind } from '../model/atlas.js';
+import type { ChannelMetadata } from '../model/records.js';
+import { LAYOUT, openStorage, type Storage } from '../storage/index.js';
+
+export interface AnalyzeOptions {
+  /** Presence files, or one edge list (+ optional node file), plus optional metadata files. Empty: read storage. */
+  inputs?: string[];
+  /** Output folder. */
+  out: string;
+  /** Storage to read when there are no inputs (default: `openStorage(config)`). */
+  storage?: Storage;
+  /**
+   * Weight for ready-made edge lists: `given` keeps the listed weight (default; the normalised
+   * `overlap.weight` would need every node's audience), a kind reweights from it.
+   */
+  edgeWeight?: WeightKind | 'given';
+  onProgress?: ProgressFn;
+}
+
+export interface AnalyzeResult {
+  outDir: string;
+  summary: AtlasSummary;
+  channels: ChannelRow[];
+  communities: CommunityRow[];
+  edges: EdgeRow[];
+}
+
+/** What the read stage produced: a graph directly (edge lists) or after aggregation (presence). */
+interface ReadOutcome {
+  kind: 'presence' | 'edges';
+  paths: string[];
+  graph: OverlapGraph;
+  metadata: ChannelMetadata[];
+  presenceRows: number;
+  viewers: number;
+  botsRemoved: number;
+  rejectedCount: number;
+  rejected: RejectedRow[];
+}
+
+/** Runs the whole analysis and writes the output folder. */
+export async function analyze(config: Config, opts: AnalyzeOptions): Promise<AnalyzeResult> {
+  const progress = opts.onProgress ?? (() => {});
+  const timings: Record<string, number> = {};
+  const t0 = performance.now();
+  let mark = t0;
+  const lap = (stage: string) => {
+    const now = performance.now();
+    timings[stage] = Math.round(now - mark);
+    mark = now;
+  };
+
+  const read = await readInputs(config, opts, progress, lap);
+  const { graph } = read;
+  if (graph.nodeNames.length === 0) {
+    throw new InputError(
+      'analyze',
+      read.kind === 'edges'
+        ? `${read.paths.join(', ')}: the edge list holds no usable edge`
+        : `no channel left after aggregation (${read.presenceRows} presence rows; aggregate.min_viewers ${config.aggregate.min_viewers}, min_messages ${config.aggregate.min_messages})`,
+    );
+  }
+
+  progress('communities');
+  const detected = detectCommunities(graph, camelKeys(config.communities));
+  lap('communities');
+
+  progress('labels');
+  const communities = labelCommunities(graph, detected.membership, read.metadata, camelKeys(config.labels));
+  const channels = channelRows(graph, detected.membership, communities, read.metadata);
+  const edges = edgeRows(graph);
+  lap('labels');
+
+  const summary: AtlasSummary = {
+    version: 1,
+    createdAt: new Date().toISOString(),
+    input: { kind: read.kind, paths: read.paths },
+    counts: {
+      presenceRows: read.presenceRows,
+      rowsRejected: read.rejectedCount,
+      channels: channels.length,
+      viewers: read.viewers,
+      edges: edges.length,
+      communities: detected.count,
+      botsRemoved: read.botsRemoved,
+    },
+    modularity: detected.modularity,
+    parameters: {
+      aggregate: read.kind === 'presence' ? config.aggregate : undefined,
+      overlap: read.kind === 'presence' ? config.overlap : undefined,
+      edge_weight: read.kind === 'edges' ? (opts.edgeWeight ?? 'given') : undefined,
+      communities: config.communities,
+      labels: config.labels,
+      hierarchy: detected.hierarchy?.map((p) => ({
+        resolution: p.resolution,
+        count: p.count,
+        modularity: p.modularity,
+      })),
+    },
+    timings,
+    rejected: read.rejected.slice(0, 20),
+  };
+  const folder: AnalysisFolder = { summary, channels, communities, edges };
+  await writeAnalysisFolder(opts.out, folder, {
+    onProgress: progress,
+    // summary.json is written last, so it can carry the export time and the total.
+    beforeSummary: () => {
+      lap('exports');
+      timings.total = Math.round(performance.now() - t0);
+    },
+  });
+  return { outDir: opts.out, summary, channels, communities, edges };
+}
+
+/** Sorts the inputs by kind and reads them (or storage), through aggregation and projection. */
+async function readInputs(
+  config: Config,
+  opts: AnalyzeOptions,
+  progress: ProgressFn,
+  lap: (stage: string) => void,
+): Promise<ReadOutcome> {
+  const inputs = opts.inputs ?? [];
+  if (inputs.length === 0) return readStorage(config, opts, progress, lap);
+
+  const byKind: Record<'presence' | 'metadata' | 'edges' | 'nodes', string[]> = {
+    presence: [],
+    metadata: [],
+    edges: [],
+    nodes: [],
+  };
+  for (const path of inputs) {
+    const st = await stat(path).catch(() => null);
+    if (!st) throw new InputError('analyze', `${path}: no such file`);
+    if (!st.isFile()) throw new InputError('analyze', `${path}: not a file`);
+    const kind = await detectFileKind(path);
+    byKind[kind === 'twitch-chat' ? 'presence' : kind].push(path);
+  }
+  const metadata = await readMetadata(byKind.metadata);
+
+  if (byKind.edges.length > 0 || byKind.nodes.length > 0) {
+    if (byKind.presence.length > 0) {
+      throw new InputError(
+        'analyze',
+        `give presence files or an edge list, not both (${byKind.presence[0]}, ${byKind.edges[0] ?? byKind.nodes[0]})`,
+      );
+    }
+    if (byKind.edges.length !== 1) {
+      throw new InputError(
+        'analyze',
+        byKind.edges.length === 0
+          ? `${byKind.nodes[0]}: a node file needs its edge list (source,target,weight)`
+          : `one edge list at a time, got ${byKind.edges.join(', ')}`,
+      );
+    }
+    if (byKind.nodes.length > 1)
+      throw new InputError('analyze', `one node file at a time, got ${byKind.nodes.join(', ')}`);
+    progress('read edges');
+    const edgesPath = byKind.edges[0]!;
+    const { table, rejected, rejectedCount } = await readEdgeList(edgesPath, byKind.nodes[0]);
+    lap('read');
+    progress('overlap');
+    const o = config.overlap;
+    const weight = opts.edgeWeight ?? 'given';
+    const graph = graphFromEdgeTable(table, {
+      weight,
+      // A given weight can be anything (counts, shares): only the kind-specific cut applies.
+      minShared: weight === 'given' ? 0 : o.min_shared,
+      minWeight: o.min_weight,
+      backbone: o.backbone,
+      backboneAlpha: o.backbone_alpha,
+    });
+    lap('overlap');
+    let audience = 0;
+    for (let i = 0; i < graph.nodeAudience.length; i++) audience += graph.nodeAudience[i]!;
+    return {
+      kind: 'edges',
+      paths: [edgesPath, ...byKind.nodes, ...byKind.metadata],
+      graph,
+      metadata: metadata.records,
+      presenceRows: 0,
+      viewers: audience,
+      botsRemoved: 0,
+      rejectedCount: rejectedCount + metadata.rejectedCount,
+      rejected: [...rejected, ...metadata.rejected],
+    };
+  }
+
+  if (byKind.presence.length === 0) {
+    throw new InputError('analyze', `no presence or edge-list file among the inputs (${inputs.join(', ')})`);
+  }
+  const window = windowOf(config);
+  const presence = await readPresenceFiles(byKind.presence, {
+    ...window,
+    onProgress: progress,
+  });
+  lap('read');
+  return fromPresence(config, presence, metadata, byKind.presence, progress, lap);
+}
+
+async function readMetadata(
+  paths: string[],
+): Promise<{ records: ChannelMetadata[]; rejected: RejectedRow[]; rejectedCount: number }> {
+  if (paths.length === 0) return { records: [], rejected: [], rejectedCount: 0 };
+  return readChannelMetadataFiles(paths);
+}
+
+function windowOf(config: Config): { windowStart?: number; windowEnd?: number } {
+  const { window_start, window_end } = config.aggregate;
+  return {
+    windowStart: window_start ? Date.parse(window_start) : undefined,
+    windowEnd: window_end ? Date.parse(window_end) : undefined,
+  };
+}
+
+/** Storage: compact pending raw JSON Lines first (so nothing collected is missed), then load. */
+async function readStorage(
+  config: Config,
+  opts: AnalyzeOptions,
+  progress: ProgressFn,
+  lap: (stage: string) => void,
+): Promise<ReadOutcome> {
+  const storage = opts.storage ?? (await openStorage(config));
+  try {
+    const raw = await storage.list(LAYOUT.rawPresencePrefix);
+    const rawMeta = await storage.list(LAYOUT.rawMetadataPrefix);
+    if (raw.length > 0 || rawMeta.length > 0) {
+      progress('compact');
+      await compactRaw(storage, { onProgress: progress });
+      lap('compact');
+    }
+    const presence = await loadPresenceFromStorage(storage, { ...windowOf(config), onProgress: progress });
+    const metadata = await loadMetadataFromStorage(storage);
+    lap('read');
+    if (presence.rowsRead === 0) {
+      throw new InputError(
+        'analyze',
+        `${storage.location}: no presence stored (run collect, vod or import first, or pass --input)`,
+      );
+    }
+    return fromPresence(
+      config,
+      presence,
+      { records: metadata, rejected: [], rejectedCount: 0 },
+      [storage.location],
+      progress,
+      lap,
+    );
+  } finally {
+    if (!opts.storage) await storage.close();
+  }
+}
+
+function fromPresence(
+  config: Config,
+  presence: Awaited<ReturnType<typeof readPresenceFiles>>,
+  metadata: { records: ChannelMetadata[]; rejected: RejectedRow[]; rejectedCount: number },
+  paths: string[],
+  progress: ProgressFn,
+  lap: (stage: string) => void,
+): ReadOutcome {
+  progress('aggregate');
+  // The readers already applied the window; aggregate checks it again at no cost.
+  const audience = aggregate(presence.table, camelKeys(config.aggregate));
+  lap('aggregate');
+  progress('overlap');
+  const graph = buildOverlapGraph(audience, camelKeys(config.overlap));
+  lap('overlap');
+  return {
+    kind: 'presence',
+    paths,
+    graph,
+    metadata: metadata.records,
+    presenceRows: presence.rowsRead,
+    viewers: audience.viewerCount,
+    botsRemoved: audience.counts.botsRemoved.total,
+    rejectedCount: presence.rejectedCount + metadata.rejectedCount,
+    rejected: [...presence.rejected, ...metadata.rejected],
+  };
+}
+
+/** Latest metadata record per channel (lower-cased login). */
+function latestMetadata(records: readonly ChannelMetadata[]): Map<string, ChannelMetadata> {
+  const latest = new Map<string, ChannelMetadata>();
+  for (const r of records) {
+    const key = r.channel.toLowerCase();
+    const prev = latest.get(key);
+    if (!prev || r.observed_at >= prev.observed_at) latest.set(key, r);
+  }
+  return latest;
+}
+
+/**
+ * One row per channel, ordered by community, then audience (biggest first), then name: a stable
+ * order, so the same input and seed give a byte-identical channels.csv.
+ */
+function channelRows(
+  graph: OverlapGraph,
+  membership: Int32Array,
+  communities: readonly CommunityRow[],
+  metadata: readonly ChannelMetadata[],
+): ChannelRow[] {
+  const n = graph.nodeNames.length;
+  const degree = new Uint32Array(n);
+  const strength = new Float64Array(n);
+  for (let e = 0; e < graph.length; e++) {
+    const s = graph.source[e]!;
+    const t = graph.target[e]!;
+    const w = graph.weight[e]!;
+    degree[s]!++;
+    degree[t]!++;
+    strength[s]! += w;
+    strength[t]! += w;
+  }
+  const labelOf = new Map(communities.map((c) => [c.community, c.label]));
+  const meta = latestMetadata(metadata);
+  const rows: ChannelRow[] = [];
+  for (let i = 0; i < n; i++) {
+    const name = graph.nodeNames[i]!;
+    const m = meta.get(name.toLowerCase());
+    const community = membership[i]!;
+    rows.push({
+      channel: name,
+      community,
+      label: labelOf.get(community) ?? '',
+      viewers: graph.nodeAudience[i]!,
+      degree: degree[i]!,
+      strength: strength[i]!,
+      language: m?.language ?? '',
+      game: m?.game ?? '',
+      x: Number.NaN,
+      y: Number.NaN,
+    });
+  }
+  rows.sort(
+    (a, b) =>
+      a.community - b.community ||
+      b.viewers - a.viewers ||
+      (a.channel < b.channel ? -1 : a.channel > b.channel ? 1 : 0),
+  );
+  return rows;
+}
+
+function edgeRows(graph: OverlapGraph): EdgeRow[] {
+  const rows: EdgeRow[] = new Array(graph.length);
+  const names = graph.nodeNames;
+  for (let e = 0; e < graph.length; e++) {
+    rows[e] = {
+      source: names[graph.source[e]!]!,
+      target: names[graph.target[e]!]!,
+      weight: graph.weight[e]!,
+      shared: graph.shared[e]!,
+    };
+  }
+  return rows;
+}
+
+type CamelCase<S extends string> = S extends `${infer H}_${infer T}` ? `${H}${Capitalize<CamelCase<T>>}` : S;
+type CamelKeys<T> = { [K in keyof T as K extends string ? CamelCase<K> : K]: T[K] };
+
+/** A config section (snake_case keys) as the options of its stage (camelCase mirrors of the keys). */
+export function camelKeys<T extends object>(section: T): CamelKeys<T> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(section))
+    out[k.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase())] = v;
+  return out as CamelKeys<T>;
+}

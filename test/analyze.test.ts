@@ -1,0 +1,169 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { nmi } from '../src/analysis/quality.js';
+import { readAnalysisFolder } from '../src/export/read.js';
+
+const root = mkdtempSync(join(tmpdir(), 'va-analyze-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+function cli(args: string[]) {
+  return spawnSync(process.execPath, ['bin/vieweratlas.mjs', ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, VIEWERATLAS_METRICS_EMF: 'false' },
+  });
+}
+
+/** The 2021 atlas edge list: the copy in the repository, or the shared data folder. */
+function realEdgeList(): { edges: string; nodes: string } | undefined {
+  for (const dir of ['data/atlas-2021-10', '../shared/data']) {
+    const edges = join(dir, 'twitch-atlas-2021-10-edges.csv');
+    const nodes = join(dir, 'twitch-atlas-2021-10-channels.csv');
+    if (existsSync(edges) && existsSync(nodes)) return { edges, nodes };
+  }
+  return undefined;
+}
+
+describe('vieweratlas analyze on simulated data', () => {
+  const sim = join(root, 'sim');
+  beforeAll(() => {
+    const r = cli([
+      'simulate',
+      '--channels',
+      '300',
+      '--viewers',
+      '20000',
+      '--communities',
+      '8',
+      '--mixing',
+      '0.5',
+      '--seed',
+      '1',
+      '--out',
+      sim,
+    ]);
+    expect(r.status, r.stderr).toBe(0);
+  });
+
+  it('recovers the planted communities at mixing 0.5 with default settings (NMI ≥ 0.90)', async () => {
+    const out = join(root, 'atlas-a');
+    const r = cli(['analyze', '--input', join(sim, 'presence.csv'), join(sim, 'channels.csv'), '--out', out]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/analyze: 300 channels, [\d,]+ edges, \d+ communities, modularity 0\.\d+/);
+    const folder = await readAnalysisFolder(out);
+    const truth = new Map(
+      readFileSync(join(sim, 'truth.csv'), 'utf8')
+        .trim()
+        .split('\n')
+        .slice(1)
+        .map((l) => l.split(','))
+        .map(([c, k]) => [c!, Number(k)] as const),
+    );
+    const found = folder.channels.map((c) => c.community);
+    const planted = folder.channels.map((c) => truth.get(c.channel)!);
+    expect(planted.every((k) => k !== undefined)).toBe(true);
+    expect(nmi(found, planted)).toBeGreaterThanOrEqual(0.9);
+    // Labels come from the channel metadata: every community is named after a game.
+    expect(folder.communities.length).toBe(folder.summary.counts.communities);
+    expect(folder.communities.every((c) => c.games.length > 0 && c.label.length > 0)).toBe(true);
+    expect(folder.channels.every((c) => c.game !== '' && c.language !== '')).toBe(true);
+    // Bots are removed: the known ones by name, the others by behaviour.
+    expect(folder.summary.counts.botsRemoved).toBeGreaterThanOrEqual(14);
+    for (const stage of ['read', 'aggregate', 'overlap', 'communities', 'labels', 'exports', 'total']) {
+      expect(folder.summary.timings[stage], stage).toBeTypeOf('number');
+    }
+    for (const f of ['channels.parquet', 'communities.parquet', 'edges.parquet', 'atlas.gexf']) {
+      expect(existsSync(join(out, f)), f).toBe(true);
+    }
+  });
+
+  it('writes a byte-identical channels.csv on a second run with the same seed', () => {
+    const out = join(root, 'atlas-b');
+    const r = cli(['analyze', '--input', join(sim, 'presence.csv'), join(sim, 'channels.csv'), '--out', out]);
+    expect(r.status, r.stderr).toBe(0);
+    const a = readFileSync(join(root, 'atlas-a', 'channels.csv'));
+    expect(a.length).toBeGreaterThan(1000);
+    expect(readFileSync(join(out, 'channels.csv')).equals(a)).toBe(true);
+    expect(
+      readFileSync(join(out, 'edges.csv')).equals(readFileSync(join(root, 'atlas-a', 'edges.csv'))),
+    ).toBe(true);
+  });
+
+  it('takes --weight, --algorithm, --resolution and --seed, and records them in summary.json', async () => {
+    const out = join(root, 'atlas-louvain');
+    const r = cli([
+      'analyze',
+      '--input',
+      join(sim, 'presence.csv'),
+      '--out',
+      out,
+      '--weight',
+      'jaccard',
+      '--algorithm',
+      'louvain',
+      '--resolution',
+      '1.5',
+      '--seed',
+      '7',
+    ]);
+    expect(r.status, r.stderr).toBe(0);
+    const { summary } = await readAnalysisFolder(out);
+    expect(summary.parameters).toMatchObject({
+      overlap: { weight: 'jaccard' },
+      communities: { algorithm: 'louvain', resolution: 1.5, seed: 7 },
+    });
+  });
+});
+
+describe('vieweratlas analyze on the real 2021 atlas edge list', () => {
+  const real = realEdgeList();
+  it.skipIf(!real)('reaches modularity ≥ 0.64 with the raw weights', async () => {
+    const out = join(root, 'atlas-2021');
+    const r = cli(['analyze', '--input', real!.edges, real!.nodes, '--out', out]);
+    expect(r.status, r.stderr).toBe(0);
+    const { summary, channels, edges } = await readAnalysisFolder(out);
+    expect(summary.input.kind).toBe('edges');
+    expect(summary.modularity).toBeGreaterThanOrEqual(0.64);
+    expect(channels.length).toBeGreaterThan(1500);
+    expect(edges.length).toBeGreaterThan(50_000);
+    // Audiences come from the node file.
+    expect(channels.find((c) => c.channel === 'ESL_CSGOb')?.viewers).toBe(73590);
+  });
+});
+
+describe('vieweratlas analyze on bad input', () => {
+  const oneLine = (r: ReturnType<typeof cli>) => {
+    expect(r.status).toBe(1);
+    expect(r.stderr.trim().split('\n'), r.stderr).toHaveLength(1);
+    return r.stderr;
+  };
+
+  it('exits 1 with one line for a missing file', () => {
+    expect(oneLine(cli(['analyze', '--input', join(root, 'nope.csv'), '--out', join(root, 'x')]))).toMatch(
+      /nope\.csv/,
+    );
+  });
+
+  it('exits 1 with one line for an empty file, and writes nothing', () => {
+    const empty = join(root, 'empty.csv');
+    writeFileSync(empty, '');
+    const out = join(root, 'out-empty');
+    expect(oneLine(cli(['analyze', '--input', empty, '--out', out]))).toMatch(/empty\.csv/);
+    expect(existsSync(join(out, 'channels.csv'))).toBe(false);
+  });
+
+  it('exits 1 with one line for a file without the required columns', () => {
+    const bad = join(root, 'bad.csv');
+    writeFileSync(bad, 'foo,bar\n1,2\n3,4\n');
+    expect(oneLine(cli(['analyze', '--input', bad, '--out', join(root, 'out-bad')]))).toMatch(/bad\.csv/);
+  });
+
+  it('exits 1 naming the flag for an unknown weight', () => {
+    // Commander adds its "(run with --help for usage)" hint on a second line.
+    const r = cli(['analyze', '--weight', 'magic', '--out', join(root, 'x')]);
+    expect(r.status).toBe(1);
+    expect(r.stderr.split('\n')[0]).toMatch(/--weight: expected one of shared \| jaccard/);
+  });
+});
