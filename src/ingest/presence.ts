@@ -76,6 +76,19 @@ export function mapPresenceHeader(fields: string[]): Record<PresenceColumn, numb
 
 const SOURCE_CODE: Record<string, number> = { live: 0, vod: 1, import: 2 };
 
+const SOURCE_BYTES = ['live', 'vod', 'import'].map((x) => Buffer.from(x));
+
+/** Source code (index in PRESENCE_SOURCES) from bytes, case-insensitive; -1 when unknown. */
+function sourceCodeBytes(buf: Uint8Array, start: number, end: number): number {
+  outer: for (let code = 0; code < SOURCE_BYTES.length; code++) {
+    const w = SOURCE_BYTES[code] as Buffer;
+    if (end - start !== w.length) continue;
+    for (let i = 0; i < w.length; i++) if (((buf[start + i] as number) | 32) !== w[i]) continue outer;
+    return code;
+  }
+  return -1;
+}
+
 /** Per-row extras that `import` stores but analysis does not need. */
 export interface PresenceExtras {
   /** Index into PRESENCE_SOURCES. */
@@ -279,14 +292,15 @@ async function readPresenceCsv(
           }
         }
         let src = 2;
-        if (ex && col.source >= 0 && col.source < count) {
+        if (col.source >= 0 && col.source < count) {
           const ss = starts[col.source] as number;
           const se = ends[col.source] as number;
           if (se > ss) {
-            const s = fieldString(buf, ss, se).trim().toLowerCase();
-            const code = SOURCE_CODE[s];
-            if (code === undefined)
-              return reject(line, `bad source "${s.slice(0, 20)}" (live, vod or import)`);
+            const code = sourceCodeBytes(buf, ss, se);
+            if (code < 0) {
+              const s = fieldString(buf, ss, Math.min(se, ss + 20));
+              return reject(line, `bad source "${s}" (live, vod or import)`);
+            }
             src = code;
           }
         }
@@ -455,8 +469,8 @@ export async function readPresenceParquetWith(
       ${col.messages >= 0 ? `try_cast(${name('messages')} AS BIGINT)` : '1'} AS messages,
       ${col.messages >= 0 ? `${name('messages')} IS NULL` : 'true'} AS messages_missing,
       ${col.source >= 0 ? `lower(${name('source')}::VARCHAR)` : `'import'`} AS source,
-      ${col.kind >= 0 ? `${name('kind')}::VARCHAR` : 'NULL'} AS kind,
-      ${col.vod_id >= 0 ? `${name('vod_id')}::VARCHAR` : 'NULL'} AS vod_id
+      ${col.kind >= 0 ? `${name('kind')}::VARCHAR` : 'NULL::VARCHAR'} AS kind,
+      ${col.vod_id >= 0 ? `${name('vod_id')}::VARCHAR` : 'NULL::VARCHAR'} AS vod_id
     FROM read_parquet(${source}${hive ? ', hive_partitioning = true' : ''})`);
   const reasonSql = `CASE
       WHEN channel IS NULL OR channel = '' THEN 'empty channel'

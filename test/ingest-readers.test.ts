@@ -1,0 +1,324 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { InputError } from '../src/errors.js';
+import { ByteInterner, parseTimestampBytes, scanCsv } from '../src/ingest/csv-scan.js';
+import {
+  decodePresenceLine,
+  detectFileKind,
+  encodeMetadataLine,
+  encodePresenceLine,
+  readChannelMetadataFiles,
+  readEdgeList,
+  readPresenceFiles,
+} from '../src/ingest/index.js';
+import type { PresenceTable } from '../src/model/presence-table.js';
+import { sqlString, withDuckDB } from '../src/storage/duckdb.js';
+
+const FX = join(import.meta.dirname, 'fixtures', 'ingest');
+const fx = (name: string) => join(FX, name);
+const DATA = join(import.meta.dirname, '..', '..', 'shared', 'data');
+const T = Date.parse('2026-11-24T13:05:00Z');
+
+/** Rows of a table as readable tuples, in row order. */
+function rows(t: PresenceTable): [string, string, string, number][] {
+  const out: [string, string, string, number][] = [];
+  for (let i = 0; i < t.length; i++) {
+    out.push([
+      t.channelNames[t.channel[i] as number] as string,
+      t.viewerNames[t.viewer[i] as number] as string,
+      new Date(t.ts[i] as number).toISOString(),
+      t.messages[i] as number,
+    ]);
+  }
+  return out;
+}
+
+let tmp: string;
+beforeAll(async () => {
+  tmp = await mkdtemp(join(tmpdir(), 'va-ingest-readers-'));
+});
+afterAll(() => rm(tmp, { recursive: true, force: true }));
+
+describe('presence CSV', () => {
+  it('reads the fixture: BOM, CRLF, quotes, ISO/epoch s/epoch ms/offsets, defaults; rejects with file:line', async () => {
+    const r = await readPresenceFiles([fx('presence.csv')]);
+    expect(rows(r.table)).toEqual([
+      ['xqc', 'alice', '2026-11-24T13:05:00.000Z', 3],
+      ['xqc', 'bob', '2026-11-24T13:05:00.000Z', 1],
+      ['shroud', 'o"brien', '2026-11-24T13:05:00.000Z', 2],
+      ['pokimane', 'eve, the second', '2026-11-24T13:05:00.000Z', 1],
+      ['xqc', 'frank', '2026-11-24T13:20:00.250Z', 0],
+      ['xqc', 'grace', '2026-11-24T13:25:00.000Z', 1],
+    ]);
+    expect(r.rowsRead).toBe(6);
+    expect(r.rejectedCount).toBe(4);
+    expect(r.rejected.map((x) => [x.line, x.reason.split(' ')[0] + (x.reason.split(' ')[1] ?? '')])).toEqual([
+      [5, 'emptyviewer'],
+      [6, 'badts'],
+      [7, 'badmessages'],
+      [12, 'badsource'],
+    ]);
+    expect(r.rejected[0]?.file).toBe(fx('presence.csv'));
+    // Interned ids are dense and shared across rows.
+    expect(r.table.channelNames).toEqual(['xqc', 'shroud', 'pokimane']);
+    expect(r.table.channel).toBeInstanceOf(Uint32Array);
+    expect(r.table.ts).toBeInstanceOf(Float64Array);
+  });
+
+  it('applies the window [start, end)', async () => {
+    const r = await readPresenceFiles([fx('presence.csv')], {
+      windowStart: T + 60_000,
+      windowEnd: Date.parse('2026-11-24T13:25:00Z'),
+    });
+    expect(rows(r.table).map((x) => x[1])).toEqual(['frank']);
+    expect(r.rowsOutsideWindow).toBe(5);
+  });
+
+  it('keeps records and line numbers right across read-chunk boundaries', async () => {
+    // 3000 rows with bad ones at known lines, scanned with a tiny buffer so records straddle reads.
+    const lines = ['channel,viewer,ts,messages'];
+    const bad = new Set([17, 1000, 2999]);
+    for (let i = 0; i < 3000; i++) {
+      const line = i + 2;
+      lines.push(
+        bad.has(line) ? `c${i % 7},"v${i}",garbage,1` : `c${i % 7},"v""${i}",${1_795_525_500 + i},${i % 5}`,
+      );
+    }
+    const path = join(tmp, 'chunks.csv');
+    await writeFile(path, `${lines.join('\n')}\n`);
+    const seen: number[] = [];
+    let n = 0;
+    await scanCsv(
+      path,
+      {
+        header: () => {},
+        row: (_b, _s, _e, count, line) => {
+          if (count === 4) n++;
+          if (line % 997 === 0) seen.push(line);
+        },
+      },
+      { chunkBytes: 64 },
+    );
+    expect(n).toBe(3000);
+    expect(seen).toEqual([997, 1994, 2991]);
+    const r = await readPresenceFiles([path]);
+    expect(r.rowsRead).toBe(2997);
+    expect(r.rejected.map((x) => x.line)).toEqual([17, 1000, 2999]);
+    expect(r.table.viewerNames[0]).toBe('v"0');
+    expect(r.table.channelNames).toHaveLength(7);
+  });
+
+  it('reads a last line without newline and a quoted field with an embedded newline', async () => {
+    const path = join(tmp, 'nl.csv');
+    await writeFile(path, 'channel,viewer,ts\nxqc,"multi\nline",1795525500\nxqc,last,1795525500');
+    const r = await readPresenceFiles([path]);
+    expect(r.table.viewerNames).toEqual(['multi\nline', 'last']);
+  });
+
+  it('fails a file with no readable row, a missing column, or mostly garbage: InputError naming the file', async () => {
+    await expect(readPresenceFiles([fx('empty.csv')])).rejects.toThrow(/empty\.csv: empty file/);
+    await expect(readPresenceFiles([fx('wrong-columns.csv')])).rejects.toThrow(
+      /wrong-columns\.csv:1: missing required column\(s\) channel, ts/,
+    );
+    const garbage = readPresenceFiles([fx('garbage-rows.csv')]);
+    await expect(garbage).rejects.toBeInstanceOf(InputError);
+    await expect(readPresenceFiles([fx('garbage-rows.csv')])).rejects.toThrow(
+      /garbage-rows\.csv: mostly unreadable, 5 of 6 rows rejected \(first: line 3/,
+    );
+    const headerOnly = join(tmp, 'header-only.csv');
+    await writeFile(headerOnly, 'channel,viewer,ts\n');
+    await expect(readPresenceFiles([headerOnly])).rejects.toThrow(/no readable row/);
+  });
+});
+
+describe('presence JSON Lines and Parquet', () => {
+  it('reads JSON Lines (raw format), counting bad lines', async () => {
+    const r = await readPresenceFiles([fx('presence.jsonl')]);
+    expect(rows(r.table)).toEqual([
+      ['xqc', 'alice', '2026-11-24T13:05:00.000Z', 3],
+      ['xqc', 'bob', '2026-11-24T13:05:00.000Z', 1],
+      ['shroud', 'alice', '2026-11-24T13:05:00.000Z', 0],
+      ['shroud', 'carol', '2026-11-24T13:10:00.000Z', 2],
+    ]);
+    expect(r.rejected.map((x) => [x.line, x.reason])).toEqual([
+      [4, 'not valid JSON (torn or garbage line)'],
+      [5, 'missing "viewer"'],
+    ]);
+  });
+
+  it('reads Parquet (timestamp, string or epoch ts), interning across files', async () => {
+    const pq = join(tmp, 'p.parquet');
+    const pq2 = join(tmp, 'p2.parquet');
+    await withDuckDB(async (c) => {
+      await c.run(`COPY (SELECT * FROM (VALUES
+          ('XQC', 'Alice', TIMESTAMP '2026-11-24 13:05:00', 3, 'live'),
+          ('xqc', NULL, TIMESTAMP '2026-11-24 13:05:00', 1, 'live'),
+          ('shroud', 'bob', TIMESTAMP '2026-11-24 13:10:00', NULL, 'vod')) t(channel, viewer, ts, messages, source))
+        TO ${sqlString(pq)} (FORMAT parquet)`);
+      await c.run(`COPY (SELECT * FROM (VALUES ('xqc', 'carol', '2026-11-24T13:05:00Z'), ('xqc', 'dan', '1795525500')) t(channel, viewer, ts))
+        TO ${sqlString(pq2)} (FORMAT parquet)`);
+    });
+    const r = await readPresenceFiles([fx('presence.csv'), pq, pq2]);
+    const got = rows(r.table).slice(6);
+    expect(got).toEqual([
+      ['xqc', 'alice', '2026-11-24T13:05:00.000Z', 3],
+      ['shroud', 'bob', '2026-11-24T13:10:00.000Z', 1],
+      ['xqc', 'carol', '2026-11-24T13:05:00.000Z', 1],
+      ['xqc', 'dan', '2026-11-24T13:05:00.000Z', 1],
+    ]);
+    // Same names map to the same ids as in the CSV.
+    expect(r.table.channelNames).toEqual(['xqc', 'shroud', 'pokimane']);
+    expect(r.rejected.find((x) => x.file === pq)).toMatchObject({ line: 2, reason: 'row 2: empty viewer' });
+  });
+
+  it('a 0-byte or non-Parquet .parquet file is an InputError', async () => {
+    await expect(readPresenceFiles([fx('empty.parquet')])).rejects.toThrow(
+      /empty\.parquet: empty file \(0 bytes\)/,
+    );
+    await expect(readPresenceFiles([fx('not-parquet.parquet')])).rejects.toThrow(
+      /not-parquet\.parquet: not a readable Parquet file/,
+    );
+  });
+});
+
+describe('metadata and edge lists', () => {
+  it('reads channel metadata CSV, rejecting bad rows with line numbers', async () => {
+    const r = await readChannelMetadataFiles([fx('metadata.csv')], { now: T });
+    expect(r.records).toEqual([
+      { channel: 'xqc', language: 'en', game: 'Just Chatting', viewer_count: 52000, observed_at: T },
+      { channel: 'shroud', language: 'en', game: 'VALORANT', observed_at: T },
+      { channel: 'auronplay', language: 'es', game: 'Minecraft', viewer_count: 31000, observed_at: T },
+    ]);
+    expect(r.rejected.map((x) => [x.line, x.reason])).toEqual([
+      [4, 'bad viewer_count "notanumber"'],
+      [5, 'empty channel'],
+    ]);
+  });
+
+  it('reads a Gephi edge list with its node file', async () => {
+    const r = await readEdgeList(fx('edges.csv'), fx('nodes.csv'));
+    const t = r.table;
+    expect(t.nodeNames).toEqual(['a', 'b', 'c', 'd', 'e']);
+    expect(Array.from(t.nodeAudience)).toEqual([100, 80, 60, 40, 20]);
+    expect(t.length).toBe(4);
+    expect(Array.from(t.weight)).toEqual([10, 5, 7.5, 1]);
+    expect(r.rejected.map((x) => [x.line, x.reason])).toEqual([
+      [6, 'empty source'],
+      [7, 'self-loop d'],
+    ]);
+  });
+
+  it('negative or non-numeric weights fail the file naming file:line', async () => {
+    await expect(readEdgeList(fx('edges-negative.csv'))).rejects.toThrow(
+      /edges-negative\.csv:3: negative weight -3/,
+    );
+    await expect(readEdgeList(fx('edges-nonnumeric.csv'))).rejects.toThrow(
+      /edges-nonnumeric\.csv:3: non-numeric weight "lots"/,
+    );
+  });
+
+  it('reads the real 2021 atlas: 82,275 edges and 2,200 nodes with audiences', async () => {
+    const r = await readEdgeList(
+      join(DATA, 'twitch-atlas-2021-10-edges.csv'),
+      join(DATA, 'twitch-atlas-2021-10-channels.csv'),
+    );
+    expect(r.table.length).toBe(82_275);
+    expect(r.table.nodeNames).toHaveLength(2_200);
+    expect(r.nodesRead).toBe(2_200);
+    expect(r.rejectedCount).toBe(0);
+    const i = r.table.nodeNames.indexOf('ESL_CSGOb');
+    expect(r.table.nodeAudience[i]).toBe(73_590);
+    expect(r.table.source[0]).toBe(r.table.nodeNames.indexOf('GUANYAR'));
+    expect(r.table.weight[0]).toBe(1035);
+  });
+});
+
+describe('detectFileKind', () => {
+  it('tells the kinds apart from headers', async () => {
+    expect(await detectFileKind(fx('presence.csv'))).toBe('presence');
+    expect(await detectFileKind(fx('presence.jsonl'))).toBe('presence');
+    expect(await detectFileKind(fx('metadata.csv'))).toBe('metadata');
+    expect(await detectFileKind(fx('edges.csv'))).toBe('edges');
+    expect(await detectFileKind(fx('nodes.csv'))).toBe('nodes');
+    expect(await detectFileKind(join(DATA, 'twitch-atlas-2021-10-channels.csv'))).toBe('nodes');
+    const chat = join(tmp, 'chat.json');
+    await writeFile(
+      chat,
+      JSON.stringify({
+        streamer: { name: 'x', id: 1 },
+        video: { id: '1' },
+        comments: [{ content_offset_seconds: 1 }],
+      }),
+    );
+    expect(await detectFileKind(chat)).toBe('twitch-chat');
+    await expect(detectFileKind(fx('wrong-columns.csv'))).rejects.toThrow(
+      /wrong-columns\.csv:1: unknown header/,
+    );
+    await expect(detectFileKind(fx('empty.csv'))).rejects.toThrow(/empty file/);
+  });
+});
+
+describe('raw JSON Lines and low-level parsers', () => {
+  it('round-trips presence and metadata lines', () => {
+    const rec = {
+      channel: 'xqc',
+      viewer: 'someone',
+      ts: T,
+      source: 'vod' as const,
+      messages: 3,
+      vod_id: '42',
+    };
+    const line = encodePresenceLine(rec);
+    expect(line).toBe(
+      '{"channel":"xqc","viewer":"someone","ts":"2026-11-24T13:05:00.000Z","source":"vod","messages":3,"vod_id":"42"}\n',
+    );
+    expect(decodePresenceLine(line)).toEqual(rec);
+    expect(decodePresenceLine(line.slice(0, 30))).toMatch(/torn/);
+    expect(encodeMetadataLine({ channel: 'xqc', game: 'Just Chatting', observed_at: T })).toBe(
+      '{"channel":"xqc","game":"Just Chatting","observed_at":"2026-11-24T13:05:00.000Z"}\n',
+    );
+  });
+
+  it('parses timestamp bytes like Date.parse (UTC when no zone)', () => {
+    const b = (s: string) => {
+      const buf = Buffer.from(s);
+      return parseTimestampBytes(buf, 0, buf.length);
+    };
+    for (const s of [
+      '2026-11-24T13:05:00Z',
+      '2026-11-24T13:05:00.123Z',
+      '2026-11-24T13:05:00+02:00',
+      '2026-11-24T13:05:00-0530',
+      '2000-02-29T23:59:59.9Z',
+      '1969-12-31T23:59:59Z',
+    ]) {
+      expect(b(s), s).toBe(Date.parse(s.replace(/([+-]\d\d)(\d\d)$/, '$1:$2')));
+    }
+    expect(b('2026-11-24 13:05')).toBe(Date.parse('2026-11-24T13:05:00Z'));
+    expect(b('2026-11-24')).toBe(Date.parse('2026-11-24T00:00:00Z'));
+    expect(b('1795525500')).toBe(1_795_525_500_000);
+    expect(b('1795525500000')).toBe(1_795_525_500_000);
+    expect(b('1795525500.5')).toBe(1_795_525_500_500);
+    expect(b('nope')).toBeNaN();
+    expect(b('2026-13-01')).toBeNaN();
+  });
+
+  it('interns bytes case-insensitively to dense ids and decodes names back', () => {
+    const it = new ByteInterner();
+    const ids: number[] = [];
+    for (let i = 0; i < 20_000; i++) {
+      const s = Buffer.from(i % 2 ? `User${i % 5000}` : `user${i % 5000}`);
+      ids.push(it.intern(s, 0, s.length));
+    }
+    expect(it.size).toBe(5000);
+    expect(ids[0]).toBe(0);
+    expect(ids[1]).toBe(1);
+    expect(ids[5000]).toBe(0);
+    expect(it.internString('USER1')).toBe(1);
+    expect(it.names().slice(0, 3)).toEqual(['user0', 'user1', 'user2']);
+    const exact = new ByteInterner({ lowerCase: false });
+    expect(exact.internString('A')).not.toBe(exact.internString('a'));
+  });
+});

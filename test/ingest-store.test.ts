@@ -1,0 +1,221 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  compactRaw,
+  encodeMetadataLine,
+  encodePresenceLine,
+  importFiles,
+  loadMetadataFromStorage,
+  loadPresenceFromStorage,
+} from '../src/ingest/index.js';
+import type { PresenceTable } from '../src/model/presence-table.js';
+import { pseudonym } from '../src/privacy/pseudonymize.js';
+import { queryRows, sqlString, withDuckDB } from '../src/storage/duckdb.js';
+import { FsStorage } from '../src/storage/fs-driver.js';
+import { LAYOUT } from '../src/storage/layout.js';
+
+const FX = join(import.meta.dirname, 'fixtures', 'ingest');
+const fx = (name: string) => join(FX, name);
+const DATA = join(import.meta.dirname, '..', '..', 'shared', 'data');
+const T = Date.parse('2026-11-24T13:05:00Z');
+const HOUR = 3_600_000;
+
+/** Sorted "channel|viewer|iso|messages" strings: order-free comparison of tables. */
+function keyed(t: PresenceTable): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < t.length; i++) {
+    out.push(
+      `${t.channelNames[t.channel[i] as number]}|${t.viewerNames[t.viewer[i] as number]}|${new Date(t.ts[i] as number).toISOString()}|${t.messages[i]}`,
+    );
+  }
+  return out.sort();
+}
+
+let dir: string;
+let s: FsStorage;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'va-ingest-store-'));
+  s = new FsStorage(dir);
+});
+afterEach(() => rm(dir, { recursive: true, force: true }));
+
+describe('importFiles', () => {
+  it('stores presence as Hive-partitioned Parquet that DuckDB reads with hive_partitioning', async () => {
+    const sum = await importFiles(s, [fx('presence.csv')]);
+    expect(sum.failed).toBe(0);
+    expect(sum.files[0]).toMatchObject({ kind: 'presence', ok: true, rowsRead: 6, rejectedCount: 4 });
+    const keys = (await s.list('presence/')).map((e) => e.key);
+    expect(keys).toEqual(sum.files[0]?.stored.slice().sort());
+    expect(
+      keys.every((k) =>
+        /^presence\/source=(live|vod|import)\/dt=2026-11-24\/part-imp-[0-9a-f]{12}-\d+\.parquet$/.test(k),
+      ),
+    ).toBe(true);
+    const rows = await withDuckDB((c) =>
+      queryRows(
+        c,
+        `SELECT source, dt::VARCHAR AS dt, count(*)::INT AS n, sum(messages)::INT AS m, min(ts)::VARCHAR AS first
+         FROM read_parquet(${sqlString(join(dir, 'presence', '**', '*.parquet'))}, hive_partitioning = true)
+         GROUP BY ALL ORDER BY source`,
+      ),
+    );
+    expect(rows).toEqual([
+      // An empty source cell means "import".
+      { source: 'import', dt: '2026-11-24', n: 2, m: 2, first: '2026-11-24 13:05:00' },
+      { source: 'live', dt: '2026-11-24', n: 3, m: 5, first: '2026-11-24 13:05:00' },
+      { source: 'vod', dt: '2026-11-24', n: 1, m: 1, first: '2026-11-24 13:05:00' },
+    ]);
+    // What analyze gets back from storage equals what the file reader gives.
+    const back = await loadPresenceFromStorage(s);
+    expect(back.rowsRead).toBe(6);
+    expect(keyed(back.table)).toEqual([
+      'pokimane|eve, the second|2026-11-24T13:05:00.000Z|1',
+      'shroud|o"brien|2026-11-24T13:05:00.000Z|2',
+      'xqc|alice|2026-11-24T13:05:00.000Z|3',
+      'xqc|bob|2026-11-24T13:05:00.000Z|1',
+      'xqc|frank|2026-11-24T13:20:00.250Z|0',
+      'xqc|grace|2026-11-24T13:25:00.000Z|1',
+    ]);
+  });
+
+  it('re-importing the same file overwrites its parts instead of duplicating', async () => {
+    await importFiles(s, [fx('presence.csv')]);
+    await importFiles(s, [fx('presence.csv')]);
+    expect((await loadPresenceFromStorage(s)).rowsRead).toBe(6);
+  });
+
+  it('pseudonymises viewers before storing', async () => {
+    const p = (login: string) => pseudonym('k3y', login);
+    await importFiles(s, [fx('presence.jsonl')], { pseudonymize: p });
+    const t = (await loadPresenceFromStorage(s)).table;
+    expect(t.viewerNames.slice().sort()).toEqual([p('alice'), p('bob'), p('carol')].sort());
+    expect(t.channelNames.slice().sort()).toEqual(['shroud', 'xqc']);
+  });
+
+  it('stores metadata, edge lists and node files; a bad file stores nothing while good ones are imported', async () => {
+    const sum = await importFiles(
+      s,
+      [fx('metadata.csv'), fx('edges-negative.csv'), fx('edges.csv'), fx('nodes.csv')],
+      {
+        now: T,
+      },
+    );
+    expect(sum.files.map((f) => [f.kind, f.ok, f.rowsRead])).toEqual([
+      ['metadata', true, 3],
+      ['edges', false, 0],
+      ['edges', true, 4],
+      ['nodes', true, 5],
+    ]);
+    expect(sum.failed).toBe(1);
+    expect(sum.files[1]?.error).toMatch(/edges-negative\.csv:3: negative weight -3/);
+    expect((await s.list('')).map((e) => e.key)).toEqual([
+      'graphs/edges/edges.parquet',
+      'graphs/edges/nodes.parquet',
+      expect.stringMatching(/^metadata\/dt=2026-11-24\/part-imp-[0-9a-f]{12}\.parquet$/),
+    ]);
+    const meta = await loadMetadataFromStorage(s);
+    expect(meta.map((m) => m.channel)).toEqual(['auronplay', 'shroud', 'xqc']);
+    expect(meta[2]).toEqual({
+      channel: 'xqc',
+      language: 'en',
+      game: 'Just Chatting',
+      viewer_count: 52000,
+      observed_at: T,
+    });
+    const edges = await withDuckDB((c) =>
+      queryRows(c, `SELECT * FROM read_parquet(${sqlString(join(dir, 'graphs/edges/edges.parquet'))})`),
+    );
+    expect(edges[2]).toEqual({ source: 'b', target: 'c', weight: 7.5 });
+  });
+
+  it('imports the real 2021 edge list and node file', async () => {
+    const sum = await importFiles(s, [
+      join(DATA, 'twitch-atlas-2021-10-edges.csv'),
+      join(DATA, 'twitch-atlas-2021-10-channels.csv'),
+    ]);
+    expect(sum.files.map((f) => [f.kind, f.rowsRead])).toEqual([
+      ['edges', 82_275],
+      ['nodes', 2_200],
+    ]);
+    expect(sum.files[1]?.stored).toEqual(['graphs/twitch-atlas-2021-10-edges/nodes.parquet']);
+  });
+});
+
+describe('compactRaw', () => {
+  async function writeRaw(collector: string, hourOffset: number, viewers: string[], torn = false) {
+    const ts = T + hourOffset * HOUR;
+    const key = LAYOUT.rawPresence('live', ts, collector);
+    for (const v of viewers)
+      await s.append(key, encodePresenceLine({ channel: 'xqc', viewer: v, ts, source: 'live', messages: 2 }));
+    if (torn) await s.append(key, '{"channel":"xqc","viewer":"tor');
+    return key;
+  }
+
+  it('compacts closed hours, skips a torn last line, leaves the open hour, and is idempotent', async () => {
+    const closed = await writeRaw('c1', 0, ['a', 'b', 'c'], true);
+    await writeRaw('c2', 0, ['d']);
+    const open = await writeRaw('c1', 2, ['e']);
+    await s.append(
+      LAYOUT.rawMetadata(T, 'c1'),
+      encodeMetadataLine({ channel: 'xqc', game: 'Chess', observed_at: T }),
+    );
+    const now = T + 2 * HOUR; // hour 15 is open, 13 is closed
+    // Before compaction the loader already sees raw rows (torn line skipped and counted).
+    const before = await loadPresenceFromStorage(s);
+    expect(before.rowsRead).toBe(5);
+    expect(before.rejected.some((r) => r.file === closed && /torn/.test(r.reason))).toBe(true);
+
+    const first = await compactRaw(s, { now });
+    expect(first).toMatchObject({
+      filesCompacted: 3,
+      filesOpen: 1,
+      presenceRows: 4,
+      metadataRows: 1,
+      tornLines: 1,
+    });
+    expect(await s.exists(closed)).toBe(false);
+    expect(await s.exists(open)).toBe(true);
+    const after = await loadPresenceFromStorage(s);
+    expect(keyed(after.table)).toEqual(keyed(before.table));
+
+    const second = await compactRaw(s, { now });
+    expect(second).toMatchObject({ filesCompacted: 0, filesOpen: 1, presenceRows: 0 });
+    expect((await loadPresenceFromStorage(s)).rowsRead).toBe(5);
+    expect((await loadMetadataFromStorage(s)).map((m) => m.game)).toEqual(['Chess']);
+  });
+
+  it('a crash after writing the part but before deleting the raw object never duplicates rows', async () => {
+    const key = await writeRaw('c1', 0, ['a', 'b']);
+    const bytes = (await s.get(key)) as Uint8Array;
+    await compactRaw(s, { now: T + 3 * HOUR });
+    // Simulate the crash: the raw object is back, the part is already stored.
+    await s.put(key, bytes);
+    const again = await compactRaw(s, { now: T + 3 * HOUR });
+    expect(again.filesCompacted).toBe(1);
+    expect((await s.list('presence/')).length).toBe(1);
+    expect((await loadPresenceFromStorage(s)).rowsRead).toBe(2);
+  });
+
+  it('keeps a raw object whose lines are all unreadable and drops one holding only a torn line', async () => {
+    const bad = LAYOUT.rawPresence('vod', T, 'garbage');
+    await s.append(bad, 'not json\nstill not json\n');
+    const tornOnly = LAYOUT.rawPresence('vod', T, 'torn');
+    await s.append(tornOnly, '{"channel":"x');
+    const r = await compactRaw(s, { now: T + 3 * HOUR });
+    expect(r).toMatchObject({ filesUnreadable: 1, filesCompacted: 1, tornLines: 1, rejectedCount: 2 });
+    expect(r.rejected[0]).toMatchObject({ file: bad, line: 1 });
+    expect(await s.exists(bad)).toBe(true);
+    expect(await s.exists(tornOnly)).toBe(false);
+  });
+
+  it('loads with window pruning and errors clearly on empty storage', async () => {
+    await expect(loadPresenceFromStorage(s)).rejects.toThrow(/no presence in storage/);
+    await writeRaw('c1', 0, ['a']);
+    await writeRaw('c1', 30, ['b']);
+    await compactRaw(s, { now: T + 40 * HOUR });
+    const r = await loadPresenceFromStorage(s, { windowStart: T + 24 * HOUR });
+    expect(keyed(r.table)).toEqual(['xqc|b|2026-11-25T19:05:00.000Z|2']);
+  });
+});
