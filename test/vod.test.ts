@@ -79,13 +79,34 @@ describe('TwitchDownloader chat JSON reader', () => {
     for (const size of [1, 2, 3, 7, 64, 1000]) {
       const comments: unknown[] = [];
       const values: Record<string, unknown> = {};
+      const withoutMessage: unknown[] = [];
       const s = new ChatJsonScanner(
         (k, raw) => (values[k] = JSON.parse(raw.toString('utf8'))),
-        (raw) => comments.push(JSON.parse(raw.toString('utf8'))),
+        (json) => comments.push(JSON.parse(json)),
       );
-      for (let i = 0; i < bytes.length; i += size) s.push(bytes.subarray(i, i + size));
+      const lean = new ChatJsonScanner(
+        () => {},
+        (json) => withoutMessage.push(JSON.parse(json)),
+        { dropMessage: true },
+      );
+      for (let i = 0; i < bytes.length; i += size) {
+        s.push(bytes.subarray(i, i + size));
+        lean.push(bytes.subarray(i, i + size));
+      }
       expect(s.complete).toBe(true);
       expect(comments).toEqual(truth.comments);
+      // the message object is dropped only where its key sits in the same chunk (≥ 10 bytes before)
+      expect(withoutMessage).toHaveLength(truth.comments.length);
+      withoutMessage.forEach((c, j) => {
+        const { message, ...rest } = truth.comments[j];
+        expect(c).toEqual(
+          (c as { message: unknown }).message === null ? { ...rest, message: null } : { ...rest, message },
+        );
+      });
+      if (size === 1000)
+        expect(
+          withoutMessage.filter((c) => (c as { message: unknown }).message === null).length,
+        ).toBeGreaterThan(6);
       expect(values).toEqual({ FileInfo: truth.FileInfo, streamer: truth.streamer, video: truth.video });
     }
   });

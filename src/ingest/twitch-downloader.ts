@@ -130,10 +130,15 @@ const isSpace = (c: number) => c === 0x20 || c === 0x0a || c === 0x0d || c === 0
 
 type Phase = 'start' | 'key' | 'colon' | 'value' | 'inValue' | 'afterValue' | 'done';
 
+/** `"message":` — the one object-valued key of a comment we never read. */
+const MESSAGE_KEY = Buffer.from('"message":');
+
 /**
  * Byte-level scanner for `{ "key": value, …, "comments": [ {…}, {…} ], … }`. Emits each top-level
- * value (except the skipped keys) and each element of `comments` as raw bytes. Throws a
- * `ScanError` with the byte offset on structural garbage.
+ * value (except the skipped keys) as raw bytes and each element of `comments` as JSON text.
+ * With `dropMessage`, a comment's compact `"message":{…}` (body, fragments, badges: over half
+ * its bytes) is replaced by `null` before parsing. Throws a `ScanError` with the byte offset on
+ * structural garbage.
  */
 export class ChatJsonScanner {
   private depth = 0;
@@ -149,12 +154,21 @@ export class ChatJsonScanner {
   private inComments = false;
   private expectElement = true;
   private base = 0;
+  private commentStart = -1;
+  private messageStart = -1;
+  private messageEnd = -1;
+
+  private readonly skipKeys: ReadonlySet<string>;
+  private readonly dropMessage: boolean;
 
   constructor(
     private readonly onValue: (key: string, raw: Buffer, at: number) => void,
-    private readonly onComment: (raw: Buffer, at: number) => void,
-    private readonly skipKeys: ReadonlySet<string> = new Set(['embeddedData']),
-  ) {}
+    private readonly onComment: (json: string, at: number) => void,
+    opts: { skipKeys?: ReadonlySet<string>; dropMessage?: boolean } = {},
+  ) {
+    this.skipKeys = opts.skipKeys ?? new Set(['embeddedData']);
+    this.dropMessage = opts.dropMessage ?? false;
+  }
 
   /** Bytes consumed so far. */
   get position(): number {
@@ -240,6 +254,18 @@ export class ChatJsonScanner {
             if (c !== LBRACE || !this.expectElement) this.fail(i, 'a comment must be an object');
             this.begin('comment', i);
             this.expectElement = false;
+            this.commentStart = this.base + i;
+            this.messageStart = -1;
+            this.messageEnd = -1;
+          } else if (
+            this.depth === 3 &&
+            this.dropMessage &&
+            c === LBRACE &&
+            this.capture === 'comment' &&
+            i >= MESSAGE_KEY.length &&
+            buf.compare(MESSAGE_KEY, 0, MESSAGE_KEY.length, i - MESSAGE_KEY.length, i) === 0
+          ) {
+            this.messageStart = this.base + i;
           }
           this.depth++;
           break;
@@ -262,7 +288,14 @@ export class ChatJsonScanner {
             this.phase = 'afterValue';
             this.skipping = false;
           } else if (this.depth === 2 && this.capture === 'comment') {
-            this.onComment(this.finish(buf, i + 1), this.base + i);
+            const raw = this.finish(buf, i + 1);
+            if (this.messageEnd > 0) {
+              const a = this.messageStart - this.commentStart;
+              const b = this.messageEnd - this.commentStart;
+              this.onComment(`${raw.toString('utf8', 0, a)}null${raw.toString('utf8', b)}`, this.base + i);
+            } else this.onComment(raw.toString('utf8'), this.base + i);
+          } else if (this.depth === 3 && this.messageStart >= 0 && this.messageEnd < 0) {
+            this.messageEnd = this.base + i + 1;
           }
           break;
         case COLON:
@@ -399,10 +432,10 @@ export async function readTwitchDownloaderChat(
         }
       }
     },
-    (raw, at) => {
+    (json, at) => {
       let value: unknown;
       try {
-        value = JSON.parse(raw.toString('utf8'));
+        value = JSON.parse(json);
       } catch (err) {
         bad(`corrupt comment near byte ${at}: ${(err as Error).message}`, err);
       }
@@ -426,6 +459,7 @@ export async function readTwitchDownloaderChat(
         early.push({ login, offset: c.content_offset_seconds, createdAt });
       } else add(login, c.content_offset_seconds);
     },
+    { dropMessage: true },
   );
 
   const source = createReadStream(path, { highWaterMark: 1 << 20 });
