@@ -6,7 +6,7 @@ import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config/index.js';
 import { decodePresenceLine } from '../src/ingest/raw-jsonl.js';
-import { importFiles } from '../src/ingest/store.js';
+import { compactRaw, importFiles, loadPresenceFromStorage } from '../src/ingest/store.js';
 import {
   ChatJsonScanner,
   importTwitchChatFile,
@@ -231,6 +231,30 @@ describe('vod ingestion', () => {
     const second = await importFiles(storage, [FIXTURE]);
     expect(second.files[0]).toMatchObject({ kind: 'twitch-chat', ok: true, stored: [] });
     expect(await readAllPresence(storage)).toEqual(EXPECTED);
+    await storage.close();
+  });
+
+  it('vod raw records survive INGEST compaction into Parquet unchanged', async () => {
+    const raw = join(dir, 'raw6');
+    await mkdir(raw, { recursive: true });
+    await copyFile(FIXTURE, join(raw, '1984567890.json'));
+    const storage = new FsStorage(join(dir, 'data6'));
+    await runVod(loadConfig(), { storage, rawDir: raw, env: {} });
+    const c = await compactRaw(storage, { now: Date.parse('2026-11-21T00:00:00Z') });
+    expect(c.presenceRows).toBe(10);
+    expect(await storage.list(LAYOUT.rawPresencePrefix)).toEqual([]);
+    const { table: t } = await loadPresenceFromStorage(storage);
+    const rows = Array.from({ length: t.length }, (_, i) => ({
+      channel: t.channelNames[t.channel[i]!],
+      viewer: t.viewerNames[t.viewer[i]!],
+      ts: t.ts[i],
+      messages: t.messages[i],
+    })).sort((a, b) => a.ts! - b.ts! || (a.viewer! < b.viewer! ? -1 : 1));
+    expect(rows).toEqual(
+      EXPECTED.map(({ channel, viewer, ts, messages }) => ({ channel, viewer, ts, messages })),
+    );
+    // the marker stays: the VOD is not ingested again after compaction
+    expect((await runVod(loadConfig(), { storage, rawDir: raw, env: {} })).ingested).toEqual([]);
     await storage.close();
   });
 
