@@ -67,7 +67,7 @@ export const layoutSchema = z.strictObject({
   barnes_hut_above: nonNegativeInt.default(2000),
   barnes_hut_theta: z.number().positive().default(0.5),
   gravity: z.number().nonnegative().default(1),
-  scaling_ratio: z.number().positive().default(10),
+  scaling_ratio: z.number().positive().default(30),
   strong_gravity: z.boolean().default(false),
   lin_log: z.boolean().default(true),
   seed: nonNegativeInt.default(42),

@@ -1,10 +1,36 @@
 import type { Command } from 'commander';
-import { VieweratlasError } from '../../errors.js';
-import { addCommonOptions } from '../common.js';
+import { renderAtlas } from '../../render/index.js';
+import { addCommonOptions, type CommonOptions, resolveConfig } from '../common.js';
+import { createProgress } from '../progress.js';
 
-// Placeholder until the owning issue lands; replaced by the real command.
+interface RenderFlags extends CommonOptions {
+  out: string;
+  relayout?: boolean;
+}
+
 export function registerRender(program: Command): void {
-  addCommonOptions(program.command('render').description('analysis folder → atlas.png + atlas.html')).action(() => {
-    throw new VieweratlasError('render', 'not implemented yet');
+  addCommonOptions(
+    program
+      .command('render')
+      .description(
+        'analysis folder → atlas.png + atlas.html (runs the layout first when channels.csv has no x,y)',
+      )
+      .option('--out <dir>', 'the analysis folder to draw (written by `analyze`)', 'out/atlas')
+      .option('--relayout', 'run the layout again even when channels.csv has positions'),
+  ).action(async (flags: RenderFlags) => {
+    const config = resolveConfig(flags);
+    const progress = createProgress();
+    const result = await renderAtlas(config, {
+      dir: flags.out,
+      relayout: flags.relayout,
+      onProgress: progress.update,
+    });
+    progress.done();
+    const t = Object.entries(result.timings)
+      .map(([k, v]) => `${k} ${(v / 1000).toFixed(2)} s`)
+      .join(', ');
+    console.log(`render: ${t}${result.laidOut ? ' (positions written to channels.csv and atlas.gexf)' : ''}`);
+    console.log(`  ${result.png}`);
+    console.log(`  ${result.html}`);
   });
 }

@@ -1,0 +1,393 @@
+/**
+ * The script inside atlas.html (bundled by esbuild at render time, runs offline in a browser).
+ * Every string from the data reaches the page through textContent or sigma's canvas labels,
+ * never through innerHTML, so a channel named `<img src=x onerror=…>` shows as text.
+ */
+import { UndirectedGraph } from 'graphology';
+import Sigma from 'sigma';
+import type { AtlasPayload } from './payload.js';
+
+const data = JSON.parse(document.getElementById('atlas-data')?.textContent ?? '{}') as AtlasPayload;
+const N = data.nodes.name.length;
+const byId = new Map(data.communities.map((c) => [c.id, c]));
+const colorOf = (community: number) => byId.get(community)?.color ?? data.unassignedColor;
+const fmt = (v: number) => v.toLocaleString('en-US');
+const fmtWeight = (w: number) =>
+  Number.isInteger(w) ? fmt(w) : w < 0.001 ? w.toExponential(2) : w.toFixed(3);
+
+/** Creates an element with text (never markup). */
+function el<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  text?: string,
+  cls?: string,
+): HTMLElementTagNameMap[K] {
+  const e = document.createElement(tag);
+  if (text !== undefined) e.textContent = text;
+  if (cls) e.className = cls;
+  return e;
+}
+
+function $(id: string): HTMLElement {
+  const e = document.getElementById(id);
+  if (!e) throw new Error(`atlas: missing #${id}`);
+  return e;
+}
+
+$('title').textContent = data.title;
+document.title = data.title;
+$('attribution').textContent = data.attribution;
+const drawn = data.edges.length / 3;
+$('stats').textContent =
+  `${fmt(N)} channels · ${fmt(data.edgesTotal)} overlaps · ${fmt(data.communities.length)} communities`;
+const capNote = $('cap-note');
+if (drawn < data.edgesTotal) {
+  capNote.textContent = `Showing the ${fmt(drawn)} strongest of ${fmt(data.edgesTotal)} overlaps (capped for speed; panels list every overlap).`;
+  capNote.hidden = false;
+}
+
+// ---- graph -------------------------------------------------------------------------------
+const graph = new UndirectedGraph();
+let vmax = 0;
+for (let i = 0; i < N; i++) vmax = Math.max(vmax, data.nodes.viewers[i]);
+const sizeScale = Math.max(0.5, Math.min(1.2, Math.sqrt(2000 / Math.max(N, 1))));
+for (let i = 0; i < N; i++) {
+  graph.addNode(String(i), {
+    x: data.nodes.x[i],
+    y: data.nodes.y[i],
+    size: (2 + 16 * Math.sqrt(vmax > 0 ? data.nodes.viewers[i] / vmax : 0)) * sizeScale,
+    color: colorOf(data.nodes.community[i]),
+    label: data.nodes.name[i],
+    community: data.nodes.community[i],
+  });
+}
+const alphaBase = Math.max(0.04, Math.min(0.25, 2500 / Math.max(drawn, 1)));
+for (let e = drawn - 1; e >= 0; e--) {
+  const s = data.edges[3 * e];
+  const t = data.edges[3 * e + 1];
+  const w = data.edges[3 * e + 2];
+  const key = `${s}-${t}`;
+  if (graph.hasEdge(key)) continue;
+  const c =
+    data.nodes.community[s] === data.nodes.community[t] ? colorOf(data.nodes.community[s]) : '#9aa4b8';
+  const strength = 1 - e / Math.max(drawn, 1);
+  graph.addEdgeWithKey(key, String(s), String(t), {
+    weight: w,
+    color: c,
+    alpha: alphaBase * (0.5 + strength),
+    size: 0.4 + strength,
+  });
+}
+
+const hiddenCommunities = new Set<number>();
+let hovered: string | null = null;
+let hoverNeighbours = new Set<string>();
+let selected: string | null = null;
+
+function hexToRgba(hex: string, a: number): string {
+  const v = Number.parseInt(hex.slice(1), 16);
+  return `rgba(${(v >> 16) & 255},${(v >> 8) & 255},${v & 255},${a.toFixed(3)})`;
+}
+
+const container = $('graph');
+const sigma = new Sigma(graph, container, {
+  settings: {
+    hideEdgesOnMove: drawn > 20_000,
+    labelDensity: 0.5,
+    labelGridCellSize: 120,
+    labelRenderedSizeThreshold: 7,
+    // Sizes in screen pixels (sigma 4 defaults to graph units, which depend on the layout's scale).
+    itemSizesReference: 'screen',
+    minCameraRatio: 0.02,
+    maxCameraRatio: 4,
+    stagePadding: 30,
+  },
+  nodeReducer: (key, d, attrs) => {
+    const out: Record<string, unknown> = { labelColor: '#e8ecf3' };
+    if (hiddenCommunities.has(attrs.community as number)) {
+      out.visibility = 'hidden';
+      return out;
+    }
+    if (hovered !== null) {
+      if (key === hovered || hoverNeighbours.has(key)) {
+        out.zIndex = key === hovered ? 2 : 1;
+        out.labelVisibility = 'visible';
+      } else {
+        out.color = '#2a2f3a';
+        out.labelVisibility = 'hidden';
+      }
+    }
+    if (key === selected) {
+      out.labelVisibility = 'visible';
+      out.zIndex = 3;
+      out.size = d.size * 1.5;
+    }
+    return out;
+  },
+  edgeReducer: (key, _d, attrs) => {
+    const s = graph.source(key);
+    const t = graph.target(key);
+    if (
+      hiddenCommunities.has(graph.getNodeAttribute(s, 'community')) ||
+      hiddenCommunities.has(graph.getNodeAttribute(t, 'community'))
+    ) {
+      return { visibility: 'hidden' };
+    }
+    if (hovered !== null) {
+      if (s === hovered || t === hovered)
+        return {
+          color: hexToRgba(attrs.color as string, 0.7),
+          size: (attrs.size as number) * 1.5,
+          zIndex: 1,
+        };
+      return { visibility: 'hidden' };
+    }
+    return { color: hexToRgba(attrs.color as string, attrs.alpha as number) };
+  },
+});
+
+function refresh(): void {
+  sigma.refresh({ skipIndexation: true });
+}
+
+sigma.on('enterNode', ({ node }) => {
+  hovered = node;
+  hoverNeighbours = new Set(graph.neighbors(node));
+  // The strongest overlaps light up too, even when their edge is beyond the drawing cap.
+  for (let k = 0; k < data.top[Number(node)].length; k += 2)
+    hoverNeighbours.add(String(data.top[Number(node)][k]));
+  refresh();
+});
+sigma.on('leaveNode', () => {
+  hovered = null;
+  hoverNeighbours = new Set();
+  refresh();
+});
+sigma.on('clickNode', ({ node }) => showChannel(Number(node), false));
+sigma.on('clickStage', () => {
+  selected = null;
+  refresh();
+});
+
+// ---- panel -------------------------------------------------------------------------------
+const panel = $('panel');
+
+function swatch(color: string): HTMLElement {
+  const s = el('span', undefined, 'swatch');
+  s.style.background = color;
+  return s;
+}
+
+function channelLink(i: number): HTMLElement {
+  const a = el('button', data.nodes.name[i], 'link');
+  a.type = 'button';
+  a.addEventListener('click', () => showChannel(i, true));
+  return a;
+}
+
+function communityLink(id: number): HTMLElement {
+  const c = byId.get(id);
+  const b = el('button', undefined, 'link community-link');
+  b.type = 'button';
+  b.append(swatch(colorOf(id)), el('span', c ? c.label : 'No community'));
+  if (c) b.addEventListener('click', () => showCommunity(id));
+  return b;
+}
+
+function shareList(title: string, shares: [string, number][]): HTMLElement[] {
+  if (shares.length === 0) return [];
+  const ul = el('ul', undefined, 'shares');
+  for (const [name, share] of shares) {
+    const li = el('li');
+    li.append(
+      el('span', name),
+      el('span', Number.isFinite(share) ? `${Math.round(share * 100)}%` : '', 'num'),
+    );
+    ul.append(li);
+  }
+  return [el('h3', title), ul];
+}
+
+function openPanel(kind: 'channel' | 'community', nodes: HTMLElement[]): void {
+  panel.replaceChildren(...nodes);
+  panel.dataset.kind = kind;
+  panel.hidden = false;
+  const close = el('button', '×', 'close');
+  close.type = 'button';
+  close.setAttribute('aria-label', 'Close panel');
+  close.addEventListener('click', () => {
+    panel.hidden = true;
+    selected = null;
+    refresh();
+  });
+  panel.prepend(close);
+}
+
+function focusNode(i: number): void {
+  const d = sigma.getNodeDisplayData(String(i));
+  if (d) void sigma.getCamera().animate({ x: d.x, y: d.y, ratio: 0.3 }, { duration: 600 });
+}
+
+function showChannel(i: number, focus: boolean): void {
+  selected = String(i);
+  const community = data.nodes.community[i];
+  if (hiddenCommunities.has(community)) toggleCommunity(community);
+  const h = el('h2', data.nodes.name[i], 'channel-name');
+  const meta = el('dl');
+  const row = (k: string, v: HTMLElement | string) => {
+    const dd = el('dd');
+    if (typeof v === 'string') dd.textContent = v;
+    else dd.append(v);
+    meta.append(el('dt', k), dd);
+  };
+  row('Community', communityLink(community));
+  row('Audience', `${fmt(data.nodes.viewers[i])} unique chatters`);
+  if (data.nodes.game[i]) row('Game', data.nodes.game[i]);
+  if (data.nodes.language[i]) row('Language', data.nodes.language[i]);
+  const list = el('ol', undefined, 'overlaps');
+  const top = data.top[i];
+  for (let k = 0; k < top.length; k += 2) {
+    const li = el('li');
+    li.append(
+      swatch(colorOf(data.nodes.community[top[k]])),
+      channelLink(top[k]),
+      el('span', fmtWeight(top[k + 1]), 'num'),
+    );
+    list.append(li);
+  }
+  openPanel('channel', [
+    h,
+    meta,
+    el('h3', `Top ${top.length / 2} overlaps (${data.weightKind})`),
+    top.length > 0 ? list : el('p', 'No overlaps above the thresholds.', 'muted'),
+  ]);
+  panel.dataset.community = String(community);
+  panel.dataset.channel = data.nodes.name[i];
+  if (focus) focusNode(i);
+  refresh();
+}
+
+function showCommunity(id: number): void {
+  const c = byId.get(id);
+  if (!c) return;
+  const h = el('h2', undefined, 'community-name');
+  h.append(swatch(c.color), el('span', c.label));
+  const list = el('ol', undefined, 'top-channels');
+  const index = new Map(data.nodes.name.map((n, i) => [n, i]));
+  for (const name of c.topChannels) {
+    const i = index.get(name);
+    const li = el('li');
+    li.append(i === undefined ? el('span', name) : channelLink(i));
+    if (i !== undefined) li.append(el('span', fmt(data.nodes.viewers[i]), 'num'));
+    list.append(li);
+  }
+  openPanel('community', [
+    h,
+    el('p', `${fmt(c.size)} channels · ${fmt(c.viewers)} chatters (summed over channels)`, 'muted'),
+    el('h3', 'Top channels'),
+    list,
+    ...shareList('Games', c.games),
+    ...shareList('Languages', c.languages),
+  ]);
+  panel.dataset.community = String(id);
+  delete panel.dataset.channel;
+}
+
+// ---- legend ------------------------------------------------------------------------------
+const legend = $('legend-items');
+function toggleCommunity(id: number): void {
+  if (hiddenCommunities.has(id)) hiddenCommunities.delete(id);
+  else hiddenCommunities.add(id);
+  for (const item of legend.querySelectorAll<HTMLElement>('[data-community]')) {
+    item.classList.toggle('off', hiddenCommunities.has(Number(item.dataset.community)));
+    item
+      .querySelector('input')
+      ?.toggleAttribute('checked', !hiddenCommunities.has(Number(item.dataset.community)));
+  }
+  refresh();
+}
+for (const c of data.communities) {
+  const li = el('li');
+  li.dataset.community = String(c.id);
+  const toggle = el('input');
+  toggle.type = 'checkbox';
+  toggle.checked = true;
+  toggle.title = 'Show or hide this community';
+  toggle.setAttribute('aria-label', `Show ${c.label}`);
+  toggle.addEventListener('change', () => toggleCommunity(c.id));
+  const name = el('button', undefined, 'link');
+  name.type = 'button';
+  name.append(swatch(c.color), el('span', c.label));
+  name.addEventListener('click', () => showCommunity(c.id));
+  li.append(toggle, name, el('span', fmt(c.size), 'num'));
+  legend.append(li);
+}
+$('legend-all').addEventListener('click', () => {
+  const anyHidden = hiddenCommunities.size > 0;
+  for (const c of data.communities) {
+    if (anyHidden === hiddenCommunities.has(c.id)) toggleCommunity(c.id);
+  }
+});
+
+// ---- search ------------------------------------------------------------------------------
+const input = $('search') as HTMLInputElement;
+const results = $('search-results');
+const lower = data.nodes.name.map((n) => n.toLowerCase());
+let matches: number[] = [];
+function search(q: string): number[] {
+  const needle = q.trim().toLowerCase();
+  if (needle === '') return [];
+  const prefix: number[] = [];
+  const inside: number[] = [];
+  for (let i = 0; i < N; i++) {
+    if (lower[i].startsWith(needle)) prefix.push(i);
+    else if (lower[i].includes(needle)) inside.push(i);
+  }
+  const byAudience = (a: number, b: number) => data.nodes.viewers[b] - data.nodes.viewers[a];
+  return [...prefix.sort(byAudience), ...inside.sort(byAudience)].slice(0, 12);
+}
+function choose(i: number): void {
+  results.replaceChildren();
+  results.hidden = true;
+  input.value = data.nodes.name[i];
+  showChannel(i, true);
+}
+input.addEventListener('input', () => {
+  matches = search(input.value);
+  results.replaceChildren(
+    ...matches.map((i) => {
+      const li = el('li');
+      const b = el('button', undefined, 'link');
+      b.type = 'button';
+      b.append(swatch(colorOf(data.nodes.community[i])), el('span', data.nodes.name[i]));
+      b.addEventListener('click', () => choose(i));
+      li.append(b, el('span', fmt(data.nodes.viewers[i]), 'num'));
+      return li;
+    }),
+  );
+  results.hidden = matches.length === 0;
+});
+input.addEventListener('keydown', (ev) => {
+  if (ev.key === 'Enter') {
+    const found = matches.length > 0 ? matches : search(input.value);
+    if (found.length > 0) choose(found[0]);
+    else {
+      results.replaceChildren(el('li', `No channel matches “${input.value}”.`, 'muted'));
+      results.hidden = false;
+    }
+  } else if (ev.key === 'Escape') {
+    results.hidden = true;
+  }
+});
+
+// For tests and the curious: read-only handles (no data path goes through HTML).
+(window as unknown as { atlas: unknown }).atlas = {
+  sigma,
+  graph,
+  hiddenCommunities,
+  search,
+  nodeVisible: (name: string) => {
+    const i = data.nodes.name.indexOf(name);
+    return i >= 0 && sigma.getNodeDisplayData(String(i))?.visibility !== 'hidden';
+  },
+};
+document.body.dataset.ready = 'true';

@@ -1,0 +1,35 @@
+/** The data atlas.html embeds (built by src/render/html.ts, read by src/render/html/client.ts). */
+export interface AtlasPayload {
+  title: string;
+  attribution: string;
+  /** Channels, as parallel arrays (index = node id). */
+  nodes: {
+    name: string[];
+    community: number[];
+    viewers: number[];
+    x: number[];
+    y: number[];
+    game: string[];
+    language: string[];
+  };
+  /** Edges drawn: flat [source, target, weight, …], strongest first. */
+  edges: number[];
+  /** Edges in the analysis; more than drawn when capped. */
+  edgesTotal: number;
+  /** Per node: its strongest overlaps over ALL edges, flat [neighbour, weight, …] (≤ 10 pairs). */
+  top: number[][];
+  communities: {
+    id: number;
+    label: string;
+    color: string;
+    size: number;
+    viewers: number;
+    games: [string, number][];
+    languages: [string, number][];
+    topChannels: string[];
+  }[];
+  /** Colour of channels outside every community. */
+  unassignedColor: string;
+  /** Edge weight kind, for the panel ("cosine", "shared", …). */
+  weightKind: string;
+}

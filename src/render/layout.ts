@@ -1,0 +1,259 @@
+/**
+ * ForceAtlas2 layout of the channel graph (graphology-layout-forceatlas2's iteration kernel),
+ * seeded so the same graph and options give the same positions, optionally off the main thread.
+ *
+ * We build the kernel's flat matrices ourselves from typed arrays instead of going through a
+ * graphology Graph: at 10k nodes / 100k edges that saves building 110k attribute objects.
+ */
+import { Worker } from 'node:worker_threads';
+import iterate from 'graphology-layout-forceatlas2/iterate.js';
+import { createRng } from '../analysis/rng.js';
+import type { Config } from '../config/index.js';
+import { VieweratlasError } from '../errors.js';
+
+export type ProgressFn = (stage: string, done?: number, total?: number) => void;
+
+/** The graph to lay out: nodes are 0..nodeCount-1, edges as parallel typed arrays. */
+export interface LayoutInput {
+  nodeCount: number;
+  source: Uint32Array;
+  target: Uint32Array;
+  weight: Float64Array;
+  /** Community per node; when given, nodes start near their community's seed point (faster, tidier). */
+  community?: Int32Array;
+}
+
+export interface LayoutOptions {
+  /** ForceAtlas2 iterations. */
+  iterations: number;
+  /** Use the Barnes-Hut approximation above this many nodes. */
+  barnesHutAbove: number;
+  barnesHutTheta: number;
+  gravity: number;
+  scalingRatio: number;
+  strongGravity: boolean;
+  /** LinLog attraction: separates communities more clearly. */
+  linLog: boolean;
+  /** Seed of the initial positions. */
+  seed: number;
+  /** Run in a worker thread (keeps the event loop free for progress and signals). */
+  worker: boolean;
+  /** Damping; larger graphs need more (graphology's inferSettings uses 1 + ln n). */
+  slowDown: number | 'auto';
+  onProgress?: ProgressFn;
+}
+
+export const DEFAULTS: LayoutOptions = {
+  iterations: 500,
+  barnesHutAbove: 2000,
+  barnesHutTheta: 0.5,
+  gravity: 1,
+  scalingRatio: 30,
+  strongGravity: false,
+  linLog: true,
+  seed: 42,
+  worker: true,
+  slowDown: 'auto',
+};
+
+export interface LayoutResult {
+  x: Float64Array;
+  y: Float64Array;
+  iterations: number;
+  barnesHut: boolean;
+  ms: number;
+  /** Whether the worker thread ran it. */
+  inWorker: boolean;
+}
+
+/** Maps the `layout` config section onto options. */
+export function layoutOptionsFromConfig(layout: Config['layout']): Partial<LayoutOptions> {
+  return {
+    iterations: layout.iterations,
+    barnesHutAbove: layout.barnes_hut_above,
+    barnesHutTheta: layout.barnes_hut_theta,
+    gravity: layout.gravity,
+    scalingRatio: layout.scaling_ratio,
+    strongGravity: layout.strong_gravity,
+    linLog: layout.lin_log,
+    seed: layout.seed,
+    worker: layout.worker,
+  };
+}
+
+/** Settings object as the kernel reads it. */
+export interface KernelSettings {
+  linLogMode: boolean;
+  outboundAttractionDistribution: boolean;
+  adjustSizes: boolean;
+  edgeWeightInfluence: number;
+  scalingRatio: number;
+  strongGravityMode: boolean;
+  gravity: number;
+  slowDown: number;
+  barnesHutOptimize: boolean;
+  barnesHutTheta: number;
+}
+
+/** What the worker receives (all transferable). */
+export interface KernelJob {
+  settings: KernelSettings;
+  iterations: number;
+  nodes: Float32Array;
+  edges: Float32Array;
+}
+
+const PPN = 10; // kernel floats per node
+const PPE = 3; // kernel floats per edge
+
+/** Builds the kernel's matrices: seeded start positions, mass = 1 + √degree, weights scaled to mean 1. */
+export function buildKernelJob(input: LayoutInput, options: Partial<LayoutOptions> = {}): KernelJob {
+  const o = { ...DEFAULTS, ...options };
+  const n = input.nodeCount;
+  const m = input.source.length;
+  if (input.target.length !== m || input.weight.length !== m) {
+    throw new VieweratlasError(
+      'layout',
+      `edge arrays differ in length (${m}, ${input.target.length}, ${input.weight.length})`,
+    );
+  }
+  const nodes = new Float32Array(n * PPN);
+  const edges = new Float32Array(m * PPE);
+  const rand = createRng(o.seed);
+  const spread = Math.sqrt(n) * 10;
+
+  // Communities start at points of a golden-angle spiral (biggest community in the middle), so
+  // FA2 untangles less and converges in fewer iterations than from a uniform scatter.
+  const centers = new Map<number, [number, number]>();
+  if (input.community) {
+    const ids = [...new Set(input.community)].filter((c) => c >= 0).sort((a, b) => a - b);
+    ids.forEach((c, i) => {
+      const r = spread * 0.8 * Math.sqrt((i + 0.5) / ids.length);
+      const theta = i * 2.399963229728653;
+      centers.set(c, [r * Math.cos(theta), r * Math.sin(theta)]);
+    });
+  }
+  const jitter = input.community ? spread * 0.25 : spread;
+  for (let i = 0; i < n; i++) {
+    const j = i * PPN;
+    const [cx, cy] = centers.get(input.community?.[i] ?? -1) ?? [0, 0];
+    // Uniform in a disc around the centre.
+    const r = jitter * Math.sqrt(rand());
+    const a = rand() * 2 * Math.PI;
+    nodes[j] = cx + r * Math.cos(a);
+    nodes[j + 1] = cy + r * Math.sin(a);
+    nodes[j + 7] = 1; // convergence
+    nodes[j + 8] = 1; // size (adjustSizes is off)
+  }
+  let sum = 0;
+  for (let e = 0; e < m; e++) sum += input.weight[e];
+  const scale = m > 0 && sum > 0 ? m / sum : 1;
+  const deg = new Float64Array(n);
+  for (let e = 0; e < m; e++) {
+    const s = input.source[e];
+    const t = input.target[e];
+    if (s >= n || t >= n)
+      throw new VieweratlasError('layout', `edge ${e} names node ${Math.max(s, t)} but there are ${n}`);
+    const k = e * PPE;
+    edges[k] = s * PPN; // the kernel stores matrix offsets, not node ids
+    edges[k + 1] = t * PPN;
+    edges[k + 2] = input.weight[e] * scale;
+    deg[s]++;
+    deg[t]++;
+  }
+  // Mass = 1 + √degree. With Gephi's 1 + degree, repulsion between two hubs grows with the product of
+  // their degrees and flings the biggest channels to the rim; with √degree they sit inside their
+  // community (compared on the 2021 Twitch data: clusters are clear, hubs stay with their own).
+  for (let i = 0; i < n; i++) nodes[i * PPN + 6] = 1 + Math.sqrt(deg[i]);
+  return {
+    iterations: o.iterations,
+    nodes,
+    edges,
+    settings: {
+      linLogMode: o.linLog,
+      outboundAttractionDistribution: false,
+      adjustSizes: false,
+      edgeWeightInfluence: 1,
+      scalingRatio: o.scalingRatio,
+      strongGravityMode: o.strongGravity,
+      gravity: o.gravity,
+      slowDown: o.slowDown === 'auto' ? 1 + Math.log(Math.max(n, 1)) : o.slowDown,
+      barnesHutOptimize: n > o.barnesHutAbove,
+      barnesHutTheta: o.barnesHutTheta,
+    },
+  };
+}
+
+/** Runs the kernel on the calling thread; mutates `job.nodes`. */
+export function runKernel(job: KernelJob, onTick?: (done: number) => void): void {
+  if (job.nodes.length === 0) return;
+  const every = Math.max(1, Math.floor(job.iterations / 50));
+  for (let i = 0; i < job.iterations; i++) {
+    iterate(job.settings, job.nodes, job.edges);
+    if (onTick && (i + 1) % every === 0) onTick(i + 1);
+  }
+}
+
+function readPositions(nodes: Float32Array): { x: Float64Array; y: Float64Array } {
+  const n = nodes.length / PPN;
+  const x = new Float64Array(n);
+  const y = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    x[i] = nodes[i * PPN];
+    y[i] = nodes[i * PPN + 1];
+  }
+  return { x, y };
+}
+
+/** Synchronous layout on the calling thread. */
+export function computeLayout(input: LayoutInput, options: Partial<LayoutOptions> = {}): LayoutResult {
+  const started = performance.now();
+  const job = buildKernelJob(input, options);
+  runKernel(job, (done) => options.onProgress?.('layout', done, job.iterations));
+  return {
+    ...readPositions(job.nodes),
+    iterations: job.iterations,
+    barnesHut: job.settings.barnesHutOptimize,
+    ms: performance.now() - started,
+    inWorker: false,
+  };
+}
+
+/**
+ * The layout, in a worker thread when `options.worker` is on (same kernel, same result). The
+ * worker is plain ESM JavaScript so it starts the same way under tsx, vitest and bin/vieweratlas.mjs.
+ */
+export async function runLayout(
+  input: LayoutInput,
+  options: Partial<LayoutOptions> = {},
+): Promise<LayoutResult> {
+  const o = { ...DEFAULTS, ...options };
+  // A tiny graph finishes before a worker would even start.
+  if (!o.worker || input.nodeCount < 200) return computeLayout(input, o);
+  const started = performance.now();
+  const job = buildKernelJob(input, o);
+  const nodes = await new Promise<Float32Array>((resolve, reject) => {
+    const worker = new Worker(new URL('./layout-worker.mjs', import.meta.url));
+    worker.on('message', (msg: { type: 'tick'; done: number } | { type: 'done'; nodes: Float32Array }) => {
+      if (msg.type === 'tick') o.onProgress?.('layout', msg.done, job.iterations);
+      else {
+        resolve(msg.nodes);
+        void worker.terminate();
+      }
+    });
+    worker.on('error', (err) =>
+      reject(new VieweratlasError('layout', `worker failed: ${err.message}`, { cause: err })),
+    );
+    worker.on('exit', (code) => {
+      if (code !== 0) reject(new VieweratlasError('layout', `worker exited with code ${code}`));
+    });
+    worker.postMessage(job, [job.nodes.buffer as ArrayBuffer, job.edges.buffer as ArrayBuffer]);
+  });
+  return {
+    ...readPositions(nodes),
+    iterations: job.iterations,
+    barnesHut: job.settings.barnesHutOptimize,
+    ms: performance.now() - started,
+    inWorker: true,
+  };
+}

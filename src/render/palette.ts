@@ -1,0 +1,98 @@
+/**
+ * Community colours. A categorical palette on its own repeats or puts two similar hues side by
+ * side; here each community (biggest first) takes the palette colour farthest, in perceptual
+ * distance, from the colours of the communities it shares the most edge weight with.
+ */
+
+/** Bright, well-separated hues that read on the atlas's dark background. */
+export const PALETTE: readonly string[] = [
+  '#ff6b6b', // red
+  '#4dabf7', // blue
+  '#ffd43b', // yellow
+  '#51cf66', // green
+  '#cc5de8', // purple
+  '#ff922b', // orange
+  '#22d3c5', // teal
+  '#f783ac', // pink
+  '#94d82d', // lime
+  '#845ef7', // violet
+  '#e8b87a', // sand
+  '#3b82f6', // deep blue
+  '#e64980', // magenta
+  '#a5d8ff', // pale blue
+  '#c2855a', // brown
+  '#b2f2bb', // mint
+];
+
+/** Colour of the nodes outside every community (community -1). */
+export const UNASSIGNED = '#8a8f98';
+
+export interface PaletteOptions {
+  palette: readonly string[];
+}
+
+export const DEFAULTS: PaletteOptions = { palette: PALETTE };
+
+function hexToRgb(hex: string): [number, number, number] {
+  const v = Number.parseInt(hex.slice(1), 16);
+  return [(v >> 16) & 255, (v >> 8) & 255, v & 255];
+}
+
+/** sRGB → CIELAB, so distances match what the eye sees. */
+function toLab(hex: string): [number, number, number] {
+  const lin = hexToRgb(hex).map((c) => {
+    const s = c / 255;
+    return s <= 0.04045 ? s / 12.92 : ((s + 0.055) / 1.055) ** 2.4;
+  });
+  const [r, g, b] = lin;
+  const x = (r * 0.4124 + g * 0.3576 + b * 0.1805) / 0.95047;
+  const y = r * 0.2126 + g * 0.7152 + b * 0.0722;
+  const z = (r * 0.0193 + g * 0.1192 + b * 0.9505) / 1.08883;
+  const f = (t: number) => (t > 0.008856 ? Math.cbrt(t) : 7.787 * t + 16 / 116);
+  return [116 * f(y) - 16, 500 * (f(x) - f(y)), 200 * (f(y) - f(z))];
+}
+
+function labDistance(a: [number, number, number], b: [number, number, number]): number {
+  return Math.hypot(a[0] - b[0], a[1] - b[1], a[2] - b[2]);
+}
+
+/**
+ * Assigns a colour to each community id 0..count-1 (ids ordered biggest first).
+ * `adjacency(c)` lists the neighbouring communities of `c` with the edge weight between them.
+ */
+export function assignCommunityColors(
+  count: number,
+  adjacency: (community: number) => Iterable<[number, number]>,
+  options: Partial<PaletteOptions> = {},
+): string[] {
+  const palette = options.palette ?? DEFAULTS.palette;
+  const labs = palette.map(toLab);
+  const chosen: number[] = new Array(count).fill(-1);
+  const uses = new Array(palette.length).fill(0);
+  for (let c = 0; c < count; c++) {
+    // Score each palette colour by its distance to neighbours' colours, weighting the strongest
+    // neighbours most; a colour identical to a strong neighbour's is heavily penalised.
+    const neighbours = [...adjacency(c)].filter(([d]) => d !== c && chosen[d] >= 0);
+    const total = neighbours.reduce((s, [, w]) => s + w, 0) || 1;
+    let best = 0;
+    let bestScore = -Infinity;
+    for (let p = 0; p < palette.length; p++) {
+      let score = 0;
+      let nearest = Infinity;
+      for (const [d, w] of neighbours) {
+        const dist = labDistance(labs[p], labs[chosen[d]]);
+        nearest = Math.min(nearest, dist);
+        score += (w / total) * Math.min(dist, 60);
+      }
+      // Prefer colours seldom used so far, then the palette order (the first colours are the clearest).
+      score += (neighbours.length > 0 ? nearest * 0.5 : 0) - uses[p] * 8 - p * 0.01;
+      if (score > bestScore) {
+        bestScore = score;
+        best = p;
+      }
+    }
+    chosen[c] = best;
+    uses[best]++;
+  }
+  return chosen.map((p) => palette[p]);
+}
