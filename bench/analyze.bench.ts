@@ -9,7 +9,7 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { nmi } from '../src/analysis/quality.js';
@@ -33,6 +33,8 @@ interface Measured {
   code: number;
   wallS: number;
   peakRssMb: number;
+  /** User + system CPU seconds (GNU time only; NaN otherwise): steadier than wall on a shared machine. */
+  cpuS: number;
   stdout: string;
   stderr: string;
 }
@@ -41,7 +43,7 @@ interface Measured {
 async function measure(args: string[]): Promise<Measured> {
   const gnuTime = existsSync('/usr/bin/time');
   const cmd = gnuTime ? '/usr/bin/time' : process.execPath;
-  const argv = gnuTime ? ['-f', 'BENCH_TIME %e %M', process.execPath, cli, ...args] : [cli, ...args];
+  const argv = gnuTime ? ['-f', 'BENCH_TIME %e %M %U %S', process.execPath, cli, ...args] : [cli, ...args];
   const t0 = performance.now();
   const child = spawn(cmd, argv, { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
@@ -64,11 +66,12 @@ async function measure(args: string[]): Promise<Measured> {
   const code = await new Promise<number>((resolve) => child.on('close', (c) => resolve(c ?? 1)));
   if (poll) clearInterval(poll);
   const wallS = (performance.now() - t0) / 1000;
-  const m = /BENCH_TIME ([\d.]+) (\d+)/.exec(stderr);
+  const m = /BENCH_TIME ([\d.]+) (\d+) ([\d.]+) ([\d.]+)/.exec(stderr);
   return {
     code,
     wallS: m ? Number(m[1]) : wallS,
     peakRssMb: (m ? Number(m[2]) : polledKb) / 1024,
+    cpuS: m ? Number(m[3]) + Number(m[4]) : Number.NaN,
     stdout,
     stderr: stderr.replace(/BENCH_TIME.*\n?/, ''),
   };
@@ -83,7 +86,7 @@ function fail(step: string, r: Measured): never {
 console.log(
   `analyze bench: ${CHANNELS} channels, ${VIEWERS} viewers, ${COMMUNITIES} communities, mixing ${MIXING}`,
 );
-console.log(`  work folder ${work}`);
+console.log(`  work folder ${work}; load average ${loadavg()[0]!.toFixed(1)} on ${cpus().length} cores`);
 
 const s = await measure([
   'simulate',
@@ -140,7 +143,7 @@ for (const c of folder.channels) {
 
 const outBytes = (f: string) => (existsSync(join(out, f)) ? statSync(join(out, f)).size : 0);
 console.log(
-  `analyze: ${a.wallS.toFixed(2)} s wall, ${a.peakRssMb.toFixed(0)} MB peak RSS ` +
+  `analyze: ${a.wallS.toFixed(2)} s wall, ${a.cpuS.toFixed(2)} s CPU, ${a.peakRssMb.toFixed(0)} MB peak RSS ` +
     `(targets ≤ ${TARGET_WALL_S} s, ≤ ${TARGET_RSS_MB} MB)`,
 );
 console.log(

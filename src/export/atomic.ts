@@ -28,40 +28,96 @@ export function writeFileAtomic(path: string, fill: (fd: number) => void): void 
   }
 }
 
-/** `writeFileAtomic` for text: strings appended through `write` are encoded into a large buffer. */
-export function writeTextAtomic(path: string, fill: (write: (s: string) => void) => void): void {
+/**
+ * A large output buffer over a file descriptor. Hot writers (millions of CSV/XML rows) put bytes
+ * straight into `buf` at `pos` after `ensure(n)`; the helpers copy short ASCII inline, which is
+ * cheaper than a native call per piece and creates no garbage.
+ */
+export class ByteSink {
+  buf: Buffer = Buffer.allocUnsafe(BUFFER_BYTES);
+  pos = 0;
+  /** Bytes flushed so far. */
+  flushed = 0;
+  constructor(private readonly fd: number) {}
+
+  /** Makes room for `n` more bytes (n ≤ buffer size). */
+  ensure(n: number): void {
+    if (this.pos + n > this.buf.length) this.flush();
+  }
+
+  flush(): void {
+    let off = 0;
+    while (off < this.pos) off += writeSync(this.fd, this.buf, off, this.pos - off);
+    this.flushed += this.pos;
+    this.pos = 0;
+  }
+
+  /** Any string, UTF-8 encoded. */
+  text(s: string): void {
+    const n = s.length;
+    if (3 * n > this.buf.length) {
+      this.flush();
+      this.flushed += writeSync(this.fd, s);
+      return;
+    }
+    this.ensure(3 * n);
+    if (n <= 96) {
+      const buf = this.buf;
+      const p = this.pos;
+      let i = 0;
+      for (; i < n; i++) {
+        const c = s.charCodeAt(i);
+        if (c > 127) break;
+        buf[p + i] = c;
+      }
+      if (i === n) {
+        this.pos = p + n;
+        return;
+      }
+    }
+    this.pos += this.buf.write(s, this.pos);
+  }
+
+  /** Pre-encoded bytes. */
+  bytes(b: Uint8Array): void {
+    this.ensure(b.length);
+    const buf = this.buf;
+    let p = this.pos;
+    if (b.length > 64) {
+      buf.set(b, p);
+      this.pos = p + b.length;
+      return;
+    }
+    for (let i = 0; i < b.length; i++) buf[p++] = b[i]!;
+    this.pos = p;
+  }
+
+  /** A non-negative integer in decimal. */
+  uint(n: number): void {
+    this.ensure(24);
+    const buf = this.buf;
+    if (n < 10) {
+      buf[this.pos++] = 48 + n;
+      return;
+    }
+    let digits = 0;
+    for (let t = n; t >= 1; t = Math.floor(t / 10)) digits++;
+    let q = this.pos + digits;
+    for (let t = n; t >= 1; t = Math.floor(t / 10)) buf[--q] = 48 + (t % 10);
+    this.pos += digits;
+  }
+}
+
+/** `writeFileAtomic` through a `ByteSink`. */
+export function writeBytesAtomic(path: string, fill: (sink: ByteSink) => void): void {
   writeFileAtomic(path, (fd) => {
-    const buf = Buffer.allocUnsafe(BUFFER_BYTES);
-    let pos = 0;
-    const flush = () => {
-      let off = 0;
-      while (off < pos) off += writeSync(fd, buf, off, pos - off);
-      pos = 0;
-    };
-    fill((s) => {
-      const n = s.length;
-      if (pos + 3 * n > BUFFER_BYTES) {
-        flush();
-        if (3 * n > BUFFER_BYTES) {
-          writeSync(fd, s);
-          return;
-        }
-      }
-      // Short ASCII strings (most CSV/XML pieces) are copied inline: cheaper than a native call.
-      if (n <= 96) {
-        let i = 0;
-        for (; i < n; i++) {
-          const c = s.charCodeAt(i);
-          if (c > 127) break;
-          buf[pos + i] = c;
-        }
-        if (i === n) {
-          pos += n;
-          return;
-        }
-      }
-      pos += buf.write(s, pos);
-    });
-    flush();
+    const sink = new ByteSink(fd);
+    fill(sink);
+    sink.flush();
   });
+}
+
+/** `writeFileAtomic` for text: strings appended through `write`, buffered into large writes. */
+export function writeTextAtomic(path: string, fill: (write: (s: string) => void) => void): void {
+  writeBytesAtomic(path, (sink) => fill((s) => sink.text(s)));
 }

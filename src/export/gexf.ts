@@ -4,7 +4,9 @@
  * viz:position when a layout ran; edges carry their weight.
  */
 import type { ChannelRow, EdgeRow } from '../model/atlas.js';
+import type { ByteSink } from './atomic.js';
 import { formatNumber } from './csv.js';
+import { type PreparedEdges, prepareEdges } from './edge-index.js';
 
 // XML 1.0 forbids these code points even when escaped; a channel name or game could carry them.
 // biome-ignore lint/suspicious/noControlCharactersInRegex: these are exactly the characters to strip
@@ -60,13 +62,22 @@ const NODE_ATTRIBUTES: { id: keyof ChannelRow; type: 'integer' | 'double' | 'str
   { id: 'game', type: 'string' },
 ];
 
-/** Streams the GEXF document through `write` (it can be large: one line per edge). */
+const enc = new TextEncoder();
+const EDGE_OPEN = enc.encode('      <edge id="');
+const EDGE_SOURCE = enc.encode('" source="');
+const EDGE_TARGET = enc.encode('" target="');
+const EDGE_WEIGHT = enc.encode('" weight="');
+const EDGE_CLOSE = enc.encode('"/>\n');
+
+/** Writes the GEXF document to `sink` (it can be large: one line per edge). */
 export function writeGexf(
-  write: (s: string) => void,
+  sink: ByteSink,
   channels: readonly ChannelRow[],
   edges: readonly EdgeRow[],
   meta: { description: string; date: string },
+  prepared: PreparedEdges = prepareEdges(channels, edges),
 ): void {
+  const write = (s: string) => sink.text(s);
   write('<?xml version="1.0" encoding="UTF-8"?>\n');
   write(
     '<gexf xmlns="http://gexf.net/1.3" xmlns:viz="http://gexf.net/1.3/viz" ' +
@@ -86,11 +97,9 @@ export function writeGexf(
   let maxViewers = 0;
   for (const c of channels) if (c.viewers > maxViewers) maxViewers = c.viewers;
   // Node ids are row numbers (short, no escaping in the edge list); the label is the channel.
-  const idOf = new Map<string, number>();
   write('    <nodes>\n');
   for (let i = 0; i < channels.length; i++) {
     const c = channels[i]!;
-    idOf.set(c.channel, i);
     let s = `      <node id="${i}" label="${xmlEscape(c.channel)}">\n        <attvalues>`;
     for (const a of NODE_ATTRIBUTES) {
       const v = c[a.id];
@@ -108,14 +117,25 @@ export function writeGexf(
     write(`${s}\n      </node>\n`);
   }
   write('    </nodes>\n    <edges>\n');
-  // One short line per edge: millions of them in a large atlas (shared counts are in edges.csv).
+  // One short line per edge, straight into the byte buffer: millions of them in a large atlas
+  // (shared counts are in edges.csv).
+  const { source, target, weight } = prepared;
   for (let i = 0; i < edges.length; i++) {
-    const e = edges[i]!;
-    const s = idOf.get(e.source);
-    const t = idOf.get(e.target);
-    if (s === undefined || t === undefined) continue;
-    const w = formatNumber(e.weight);
-    write(`      <edge id="${i}" source="${s}" target="${t}"${w === '' ? '' : ` weight="${w}"`}/>\n`);
+    const s = source[i]!;
+    const t = target[i]!;
+    if (s < 0 || t < 0) continue;
+    sink.bytes(EDGE_OPEN);
+    sink.uint(i);
+    sink.bytes(EDGE_SOURCE);
+    sink.uint(s);
+    sink.bytes(EDGE_TARGET);
+    sink.uint(t);
+    const w = weight[i]!;
+    if (w !== '') {
+      sink.bytes(EDGE_WEIGHT);
+      sink.text(w);
+    }
+    sink.bytes(EDGE_CLOSE);
   }
   write('    </edges>\n  </graph>\n</gexf>\n');
 }

@@ -9,8 +9,9 @@ import { join } from 'node:path';
 import type { ProgressFn } from '../cli/progress.js';
 import type { AtlasSummary, ChannelRow, CommunityRow, EdgeRow } from '../model/atlas.js';
 import { sqlString, withDuckDB } from '../storage/duckdb.js';
-import { tempPathFor, writeTextAtomic } from './atomic.js';
+import { type ByteSink, tempPathFor, writeBytesAtomic, writeTextAtomic } from './atomic.js';
 import { csvField, csvLine, formatNumber } from './csv.js';
+import { type PreparedEdges, prepareEdges } from './edge-index.js';
 import { writeGexf } from './gexf.js';
 import { encodeNames, encodeShares } from './lists.js';
 
@@ -126,20 +127,35 @@ export function communitiesCsv(write: (s: string) => void, communities: readonly
   }
 }
 
-export function edgesCsv(write: (s: string) => void, edges: readonly EdgeRow[]): void {
-  write(csvLine(EDGE_COLUMNS));
-  // Few names, many edges: quote each name once.
-  const quoted = new Map<string, string>();
-  const q = (name: string) => {
-    let s = quoted.get(name);
-    if (s === undefined) {
-      s = csvField(name);
-      quoted.set(name, s);
-    }
-    return s;
-  };
-  for (const e of edges) {
-    write(`${q(e.source)},${q(e.target)},${formatNumber(e.weight)},${formatNumber(e.shared)}\n`);
+const COMMA_BYTES = new Uint8Array([44]);
+
+/** edges.csv: endpoints pre-encoded once per channel, weights pre-formatted (millions of rows). */
+export function edgesCsv(
+  sink: ByteSink,
+  channels: readonly ChannelRow[],
+  edges: readonly EdgeRow[],
+  prepared: PreparedEdges = prepareEdges(channels, edges),
+): void {
+  sink.text(csvLine(EDGE_COLUMNS));
+  const enc = new TextEncoder();
+  const nameBytes = channels.map((c) => enc.encode(csvField(c.channel)));
+  const { source, target, weight } = prepared;
+  for (let i = 0; i < edges.length; i++) {
+    const e = edges[i]!;
+    const s = source[i]!;
+    const t = target[i]!;
+    if (s >= 0) sink.bytes(nameBytes[s]!);
+    else sink.text(csvField(e.source));
+    sink.bytes(COMMA_BYTES);
+    if (t >= 0) sink.bytes(nameBytes[t]!);
+    else sink.text(csvField(e.target));
+    sink.bytes(COMMA_BYTES);
+    sink.text(weight[i]!);
+    sink.bytes(COMMA_BYTES);
+    const shared = e.shared;
+    if (Number.isInteger(shared) && shared >= 0) sink.uint(shared);
+    else sink.text(formatNumber(shared));
+    sink.text('\n');
   }
 }
 
@@ -160,17 +176,23 @@ export async function writeAnalysisFolder(
   };
   text(FILES.channels, (w) => channelsCsv(w, folder.channels));
   text(FILES.communities, (w) => communitiesCsv(w, folder.communities));
-  text(FILES.edges, (w) => edgesCsv(w, folder.edges));
+  const prepared = prepareEdges(folder.channels, folder.edges);
+  onProgress?.(`export: ${FILES.edges}`);
+  writeBytesAtomic(join(dir, FILES.edges), (sink) => edgesCsv(sink, folder.channels, folder.edges, prepared));
+  written.push(join(dir, FILES.edges));
   // DuckDB converts the CSVs to Parquet on its own threads while the GEXF is written here.
   const parquetDone = parquet ? csvToParquet(dir) : Promise.resolve([]);
   parquetDone.catch(() => {}); // awaited below; keeps an early failure from being "unhandled"
   if (gexf) {
-    text(FILES.gexf, (w) =>
-      writeGexf(w, folder.channels, folder.edges, {
-        description: `ViewerAtlas channel overlap: ${folder.channels.length} channels, ${folder.edges.length} edges, ${folder.communities.length} communities`,
-        date: folder.summary.createdAt.slice(0, 10),
-      }),
+    onProgress?.(`export: ${FILES.gexf}`);
+    const meta = {
+      description: `ViewerAtlas channel overlap: ${folder.channels.length} channels, ${folder.edges.length} edges, ${folder.communities.length} communities`,
+      date: folder.summary.createdAt.slice(0, 10),
+    };
+    writeBytesAtomic(join(dir, FILES.gexf), (sink) =>
+      writeGexf(sink, folder.channels, folder.edges, meta, prepared),
     );
+    written.push(join(dir, FILES.gexf));
   }
   if (parquet) onProgress?.('export: parquet');
   written.push(...(await parquetDone));

@@ -4,10 +4,10 @@
  * (channel,community). Rows are encoded straight into a large byte buffer (no string per row), so
  * ~16M rows take a few seconds. Every file is written to a temp name and renamed.
  */
-import { mkdirSync, writeSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ProgressFn } from '../cli/progress.js';
-import { writeFileAtomic } from '../export/atomic.js';
+import { writeBytesAtomic } from '../export/atomic.js';
 import { csvLine } from '../export/csv.js';
 import type { Population } from './model.js';
 
@@ -21,7 +21,6 @@ export interface SimulationFiles {
   bytes: number;
 }
 
-const BUFFER_BYTES = 8 << 20;
 const COMMA = 44;
 const PLAIN_LOGIN = /^[a-z0-9_]+$/;
 const NEWLINE = 10;
@@ -37,18 +36,18 @@ export function writeSimulation(
   const channels = join(dir, 'channels.csv');
   const truth = join(dir, 'truth.csv');
 
-  atomicWrite(channels, (w) => {
+  writeBytesAtomic(channels, (w) => {
     w.text('channel,language,game,viewer_count\n');
     for (const c of pop.channels) w.text(csvLine([c.name, c.language, c.game, String(c.viewerCount)]));
   });
-  atomicWrite(truth, (w) => {
+  writeBytesAtomic(truth, (w) => {
     w.text('channel,community\n');
     for (const c of pop.channels) w.text(`${csvLine([c.name, String(c.community)])}`);
   });
 
   let rows = 0;
   let bytes = 0;
-  atomicWrite(presence, (w) => {
+  writeBytesAtomic(presence, (w) => {
     w.text('channel,viewer,ts,source,messages\n');
     const enc = new TextEncoder();
     const fieldBytes = (name: string) => enc.encode(csvLine([name]).slice(0, -1));
@@ -102,7 +101,7 @@ export function writeSimulation(
         const cb = channelBytes[bChannel[r]!]!;
         if (p + cb.length + viewerLen > limit) {
           w.pos = p;
-          w.reserve(buf.length);
+          w.flush();
           buf = w.buf;
           p = w.pos;
         }
@@ -138,7 +137,7 @@ export function writeSimulation(
     });
     encodeBatch();
     opts.onProgress?.('simulate: presence', total, total);
-    bytes = w.written + w.pos;
+    bytes = w.flushed + w.pos;
   });
   return { presence, channels, truth, rows, bytes };
 }
@@ -154,46 +153,4 @@ function writeUint(buf: Uint8Array, p: number, n: number): number {
   let q = p + digits;
   for (let t = n; t > 0; t = Math.floor(t / 10)) buf[--q] = 48 + (t % 10);
   return p + digits;
-}
-
-interface Writer {
-  buf: Buffer;
-  pos: number;
-  /** Bytes flushed so far. */
-  written: number;
-  /** Makes room for n more bytes. */
-  reserve(n: number): void;
-  text(s: string): void;
-}
-
-function atomicWrite(path: string, fill: (w: Writer) => void): void {
-  writeFileAtomic(path, (fd) => {
-    const w: Writer = {
-      buf: Buffer.allocUnsafe(BUFFER_BYTES),
-      pos: 0,
-      written: 0,
-      reserve(n) {
-        if (this.pos + n > this.buf.length) flush();
-      },
-      text(s) {
-        const len = Buffer.byteLength(s);
-        if (len > this.buf.length) {
-          flush();
-          writeSync(fd, s);
-          this.written += len;
-          return;
-        }
-        this.reserve(len);
-        this.pos += this.buf.write(s, this.pos);
-      },
-    };
-    const flush = () => {
-      let off = 0;
-      while (off < w.pos) off += writeSync(fd, w.buf, off, w.pos - off);
-      w.written += w.pos;
-      w.pos = 0;
-    };
-    fill(w);
-    flush();
-  });
 }

@@ -1,0 +1,29 @@
+import type { ChannelRow, EdgeRow } from '../model/atlas.js';
+import { formatNumber } from './csv.js';
+
+/**
+ * The edges resolved once for every writer: endpoints as row numbers in `channels` (−1 when a
+ * name is not among them) and weights already formatted, so edges.csv and atlas.gexf share the
+ * work on millions of edges.
+ */
+export interface PreparedEdges {
+  source: Int32Array;
+  target: Int32Array;
+  weight: string[];
+}
+
+export function prepareEdges(channels: readonly ChannelRow[], edges: readonly EdgeRow[]): PreparedEdges {
+  const row = new Map<string, number>();
+  for (let i = 0; i < channels.length; i++) row.set(channels[i]!.channel, i);
+  const m = edges.length;
+  const source = new Int32Array(m);
+  const target = new Int32Array(m);
+  const weight: string[] = new Array(m);
+  for (let i = 0; i < m; i++) {
+    const e = edges[i]!;
+    source[i] = row.get(e.source) ?? -1;
+    target[i] = row.get(e.target) ?? -1;
+    weight[i] = formatNumber(e.weight);
+  }
+  return { source, target, weight };
+}
