@@ -257,3 +257,35 @@ describe('collector parts', () => {
     expect(JSON.parse(out[0] as string)).toMatchObject({ msg: 'login', token: '[redacted]', nick: 'n' });
   });
 });
+
+describe('twitch-sim traffic', () => {
+  it('generated lines equal what privmsgLine formats, and parse back to the sender login', async () => {
+    const { ChatTraffic, privmsgLine } = await import('../src/twitch/sim/chat-traffic.js');
+    const t = new ChatTraffic({ channels: 10, viewers: 200, seed: 3 });
+    for (let i = 0; i < 50; i++) {
+      const c = t.pickChannel();
+      const v = t.pickViewer(c);
+      const line = t.privmsg(c, v, 1_700_000_000_000 + i);
+      const ev = parseChatLine(line);
+      expect(ev).toMatchObject({
+        type: 'message',
+        channel: t.channels[c]?.login,
+        login: t.login(v),
+        sentAt: 1_700_000_000_000 + i,
+      });
+      const fields = parseIrcLine(line);
+      const again = privmsgLine({
+        channel: t.channels[c]?.login as string,
+        login: t.login(v),
+        roomId: fields?.tags['room-id'],
+        displayName: fields?.tags['display-name'],
+        userId: fields?.tags['user-id'],
+        sentAt: 1_700_000_000_000 + i,
+        id: fields?.tags.id,
+        subscriber: fields?.tags.subscriber === '1',
+        text: fields?.params[1],
+      });
+      expect(again).toBe(line);
+    }
+  });
+});
