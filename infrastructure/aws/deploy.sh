@@ -131,6 +131,8 @@ VARS=(ACCOUNT_ID REGION BUCKET PREFIX DATABASE WORKGROUP NAMESPACE CLUSTER ECR_R
 render() {
   local template="$1" name="$2" text v
   text="$(< "$template")"
+  # an empty env value would reach the config loader as YAML null: drop the KMS key id line instead
+  if [[ -z "$KMS_KEY_ID" ]]; then text="$(grep -v '"value": "${KMS_KEY_ID}"' <<< "$text")"; fi
   for v in "${VARS[@]}"; do
     text="${text//"\${$v}"/"${!v:-}"}"
   done
