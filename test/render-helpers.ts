@@ -22,7 +22,7 @@ export interface FolderOptions {
   maxChannels?: number;
   /** Rename these channels (e.g. to an injection string). */
   rename?: Record<string, string>;
-  /** Game given to every channel of the first community. */
+  /** Game given to every channel (and as every community's game). */
   game?: string;
 }
 
@@ -76,7 +76,7 @@ export async function makeAnalysisFolder(
         0,
       ),
       language: '',
-      game: community === 0 && opts.game ? opts.game : '',
+      game: opts.game ?? '',
       x: Number.NaN,
       y: Number.NaN,
     };
@@ -88,7 +88,7 @@ export async function makeAnalysisFolder(
       label: `${members[0].channel} & co`,
       size: members.length,
       viewers: members.reduce((s, c) => s + c.viewers, 0),
-      games: id === 0 && opts.game ? [{ name: opts.game, share: 1 }] : [],
+      games: opts.game ? [{ name: opts.game, share: 1 }] : [],
       languages: [{ name: 'en', share: 0.8 }],
       topChannels: members.slice(0, 10).map((c) => c.channel),
     };

@@ -336,14 +336,16 @@ let matches: number[] = [];
 function search(q: string): number[] {
   const needle = q.trim().toLowerCase();
   if (needle === '') return [];
+  const exact: number[] = [];
   const prefix: number[] = [];
   const inside: number[] = [];
   for (let i = 0; i < N; i++) {
-    if (lower[i].startsWith(needle)) prefix.push(i);
+    if (lower[i] === needle) exact.push(i);
+    else if (lower[i].startsWith(needle)) prefix.push(i);
     else if (lower[i].includes(needle)) inside.push(i);
   }
   const byAudience = (a: number, b: number) => data.nodes.viewers[b] - data.nodes.viewers[a];
-  return [...prefix.sort(byAudience), ...inside.sort(byAudience)].slice(0, 12);
+  return [...exact, ...prefix.sort(byAudience), ...inside.sort(byAudience)].slice(0, 12);
 }
 function choose(i: number): void {
   results.replaceChildren();
