@@ -90,6 +90,9 @@ export class S3Storage implements Storage {
           }
         : { ServerSideEncryption: 'AES256' };
     const custom = config.endpoint !== '';
+    // The SDK warns on every run under Node 20 that releases after January 2027 will need Node 22;
+    // the pinned SDK supports Node 20, so the warning would only be noise on each command.
+    process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
     this.client = new S3Client({
       region: config.region,
       ...(custom ? { endpoint: config.endpoint } : {}),
