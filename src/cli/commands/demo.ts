@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import type { Config } from '../../config/index.js';
-import { InputError } from '../../errors.js';
 import { runDemo } from '../../render/demo.js';
 import { addCommonOptions, type CommonOptions, resolveConfig } from '../common.js';
 import { createProgress, type Progress } from '../progress.js';
@@ -45,7 +44,18 @@ export function registerDemo(program: Command): void {
   });
 }
 
-/** `demo --live`: the COLLECT owner replaces this with the twitch-sim pipeline. */
-async function runLiveDemo(_config: Config, _flags: DemoFlags, _progress: Progress): Promise<void> {
-  throw new InputError('demo', '--live is not available yet');
+/** `demo --live`: twitch-sim → collect (30 s) → analyze → render, all on 127.0.0.1 (COLLECT's `runLiveDemo`). */
+async function runLiveDemo(config: Config, flags: DemoFlags, progress: Progress): Promise<void> {
+  const { runLiveDemo: run } = await import('../../collect/demo-live.js');
+  const r = await run(config, { out: flags.out, seconds: 30, onProgress: progress.update });
+  progress.done();
+  const s = r.analysis.summary.counts;
+  console.log(
+    `demo --live: collected ${fmt(r.collect.messages)} chat lines from ${r.collect.channelsJoined} twitch-sim channels in ` +
+      `${(r.timings.collect / 1000).toFixed(0)} s → ${fmt(s.channels)} channels, ${fmt(s.viewers)} viewers, ` +
+      `${fmt(s.communities)} communities (planted ${r.plantedCommunities}, NMI ${r.nmi.toFixed(2)})`,
+  );
+  console.log(`  map:         ${r.render.png}`);
+  console.log(`  interactive: ${r.render.html}`);
+  console.log(`  data:        ${r.analysis.outDir}  (presence under ${flags.out}/data)`);
 }
