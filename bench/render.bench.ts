@@ -31,7 +31,7 @@ function syntheticFolder() {
     for (let i = 0; i < size && next < N; i++) community[next++] = c;
   }
   const members: number[][] = Array.from({ length: K }, () => []);
-  community.forEach((c, i) => members[c].push(i));
+  for (let i = 0; i < N; i++) members[community[i]].push(i);
   const channels: ChannelRow[] = Array.from({ length: N }, (_, i) => ({
     channel: `channel_${i}`,
     community: community[i],
