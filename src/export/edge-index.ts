@@ -12,18 +12,31 @@ export interface PreparedEdges {
   weight: string[];
 }
 
-export function prepareEdges(channels: readonly ChannelRow[], edges: readonly EdgeRow[]): PreparedEdges {
+/** Endpoints as row numbers in `channels`, when the caller already knows them. */
+export interface EdgeEndpoints {
+  source: Int32Array;
+  target: Int32Array;
+}
+
+export function prepareEdges(
+  channels: readonly ChannelRow[],
+  edges: readonly EdgeRow[],
+  known?: EdgeEndpoints,
+): PreparedEdges {
+  const m = edges.length;
+  const weight: string[] = new Array(m);
+  for (let i = 0; i < m; i++) weight[i] = formatNumber(edges[i]!.weight);
+  if (known && known.source.length === m && known.target.length === m) {
+    return { source: known.source, target: known.target, weight };
+  }
   const row = new Map<string, number>();
   for (let i = 0; i < channels.length; i++) row.set(channels[i]!.channel, i);
-  const m = edges.length;
   const source = new Int32Array(m);
   const target = new Int32Array(m);
-  const weight: string[] = new Array(m);
   for (let i = 0; i < m; i++) {
     const e = edges[i]!;
     source[i] = row.get(e.source) ?? -1;
     target[i] = row.get(e.target) ?? -1;
-    weight[i] = formatNumber(e.weight);
   }
   return { source, target, weight };
 }

@@ -11,7 +11,7 @@ import type { AtlasSummary, ChannelRow, CommunityRow, EdgeRow } from '../model/a
 import { sqlString, withDuckDB } from '../storage/duckdb.js';
 import { type ByteSink, tempPathFor, writeBytesAtomic, writeTextAtomic } from './atomic.js';
 import { csvField, csvLine, formatNumber } from './csv.js';
-import { type PreparedEdges, prepareEdges } from './edge-index.js';
+import { type EdgeEndpoints, type PreparedEdges, prepareEdges } from './edge-index.js';
 import { writeGexf } from './gexf.js';
 import { encodeNames, encodeShares } from './lists.js';
 
@@ -29,6 +29,8 @@ export interface WriteOptions {
   /** Also write atlas.gexf (default true). */
   gexf?: boolean;
   onProgress?: ProgressFn;
+  /** Edge endpoints as row numbers in `channels` (saves a name lookup per edge on big graphs). */
+  edgeEndpoints?: EdgeEndpoints;
   /** Called after the other files and before summary.json (so it can carry the export time). */
   beforeSummary?: () => void;
 }
@@ -176,14 +178,12 @@ export async function writeAnalysisFolder(
   };
   text(FILES.channels, (w) => channelsCsv(w, folder.channels));
   text(FILES.communities, (w) => communitiesCsv(w, folder.communities));
-  const prepared = prepareEdges(folder.channels, folder.edges);
+  const prepared = prepareEdges(folder.channels, folder.edges, options.edgeEndpoints);
   onProgress?.(`export: ${FILES.edges}`);
   writeBytesAtomic(join(dir, FILES.edges), (sink) => edgesCsv(sink, folder.channels, folder.edges, prepared));
   written.push(join(dir, FILES.edges));
-  // DuckDB converts the CSVs to Parquet on its own threads while the GEXF is written here.
-  const parquetDone = parquet ? csvToParquet(dir) : Promise.resolve([]);
-  parquetDone.catch(() => {}); // awaited below; keeps an early failure from being "unhandled"
-  if (gexf) {
+  const writeGexfFile = () => {
+    if (!gexf) return;
     onProgress?.(`export: ${FILES.gexf}`);
     const meta = {
       description: `ViewerAtlas channel overlap: ${folder.channels.length} channels, ${folder.edges.length} edges, ${folder.communities.length} communities`,
@@ -193,9 +193,14 @@ export async function writeAnalysisFolder(
       writeGexf(sink, folder.channels, folder.edges, meta, prepared),
     );
     written.push(join(dir, FILES.gexf));
+  };
+  if (parquet) {
+    // DuckDB converts the CSVs to Parquet on its own threads while the GEXF is written here.
+    written.push(...(await csvToParquet(dir, writeGexfFile)));
+    onProgress?.('export: parquet');
+  } else {
+    writeGexfFile();
   }
-  if (parquet) onProgress?.('export: parquet');
-  written.push(...(await parquetDone));
   beforeSummary?.();
   text(FILES.summary, (w) => w(`${JSON.stringify(folder.summary, null, 2)}\n`));
   return written;
@@ -206,7 +211,7 @@ export async function writeAnalysisFolder(
  * is multi-threaded C++, far faster than appending millions of rows from JS, and the Parquet
  * holds exactly what the CSV holds.
  */
-async function csvToParquet(dir: string): Promise<string[]> {
+async function csvToParquet(dir: string, meanwhile: () => void): Promise<string[]> {
   const names = ['channels', 'communities', 'edges'] as const;
   const targets = names.map((name) => join(dir, `${name}.parquet`));
   const temps = targets.map(tempPathFor);
@@ -224,7 +229,15 @@ async function csvToParquet(dir: string): Promise<string[]> {
     })
     .join('\n');
   try {
-    await withDuckDB((conn) => conn.run(sql));
+    await withDuckDB(async (conn) => {
+      // The statement is queued to DuckDB's threads before `meanwhile` blocks this one.
+      const copying = conn.run(sql);
+      try {
+        meanwhile();
+      } finally {
+        await copying;
+      }
+    });
     targets.forEach((target, i) => {
       renameSync(temps[i]!, target);
     });

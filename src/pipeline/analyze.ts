@@ -95,8 +95,13 @@ export async function analyze(config: Config, opts: AnalyzeOptions): Promise<Ana
 
   progress('labels');
   const communities = labelCommunities(graph, detected.membership, read.metadata, camelKeys(config.labels));
-  const channels = channelRows(graph, detected.membership, communities, read.metadata);
+  const { rows: channels, rowOfNode } = channelRows(graph, detected.membership, communities, read.metadata);
   const edges = edgeRows(graph);
+  const edgeEndpoints = { source: new Int32Array(graph.length), target: new Int32Array(graph.length) };
+  for (let e = 0; e < graph.length; e++) {
+    edgeEndpoints.source[e] = rowOfNode[graph.source[e]!]!;
+    edgeEndpoints.target[e] = rowOfNode[graph.target[e]!]!;
+  }
   lap('labels');
 
   const summary: AtlasSummary = {
@@ -131,6 +136,7 @@ export async function analyze(config: Config, opts: AnalyzeOptions): Promise<Ana
   const folder: AnalysisFolder = { summary, channels, communities, edges };
   await writeAnalysisFolder(opts.out, folder, {
     onProgress: progress,
+    edgeEndpoints,
     // summary.json is written last, so it can carry the export time and the total.
     beforeSummary: () => {
       lap('exports');
@@ -326,7 +332,7 @@ function channelRows(
   membership: Int32Array,
   communities: readonly CommunityRow[],
   metadata: readonly ChannelMetadata[],
-): ChannelRow[] {
+): { rows: ChannelRow[]; rowOfNode: Int32Array } {
   const n = graph.nodeNames.length;
   const degree = new Uint32Array(n);
   const strength = new Float64Array(n);
@@ -359,13 +365,21 @@ function channelRows(
       y: Number.NaN,
     });
   }
-  rows.sort(
-    (a, b) =>
+  const order = Array.from({ length: n }, (_, i) => i);
+  order.sort((i, j) => {
+    const a = rows[i]!;
+    const b = rows[j]!;
+    return (
       a.community - b.community ||
       b.viewers - a.viewers ||
-      (a.channel < b.channel ? -1 : a.channel > b.channel ? 1 : 0),
-  );
-  return rows;
+      (a.channel < b.channel ? -1 : a.channel > b.channel ? 1 : 0)
+    );
+  });
+  const rowOfNode = new Int32Array(n);
+  order.forEach((node, row) => {
+    rowOfNode[node] = row;
+  });
+  return { rows: order.map((i) => rows[i]!), rowOfNode };
 }
 
 function edgeRows(graph: OverlapGraph): EdgeRow[] {
