@@ -152,7 +152,8 @@ function finishGraph(
  * is transposed into viewer → channels lists (sorted), then for each channel a, a dense
  * counter over channels plus a touched list accumulates, for every viewer of a, the channels
  * b > a that viewer also visits. A per-viewer cursor walks each sorted list once, so a pair is
- * counted once and the work is Σ over viewers of deg² / 2.
+ * counted once and the work is Σ over viewers of deg² / 2. Edges come out with source < target,
+ * grouped by source; targets within a source in a deterministic, not sorted, order.
  */
 export function buildOverlapGraph(audience: Audience, options: Partial<OverlapOptions> = {}): OverlapGraph {
   const o = { ...OVERLAP_DEFAULTS, ...options };
@@ -192,8 +193,8 @@ export function buildOverlapGraph(audience: Audience, options: Partial<OverlapOp
         if (counter[b]++ === 0) touched[nTouched++] = b;
       }
     }
-    // Ascending targets keep the edge order independent of the viewer order.
-    touched.subarray(0, nTouched).sort();
+    // Targets stay in first-touched order: deterministic (viewers and their channel lists are
+    // sorted), and sorting them cost ~40% of the projection.
     for (let i = 0; i < nTouched; i++) {
       const b = touched[i];
       const s = counter[b];

@@ -1,0 +1,139 @@
+/**
+ * `npm run bench -- analysis`: quality and speed of the analysis stages.
+ * 1. NMI / ARI per weight kind (Leiden, defaults otherwise) on hub-heavy planted data at mixing 0.5:
+ *    the test generator with niche communities, and src/simulate's population.
+ * 2. Modularity and time per algorithm on the real 2021 Twitch atlas edge list (raw weights).
+ * 3. Scale: src/simulate at 10,000 channels / 2,000,000 viewers (~16M rows): aggregate, overlap,
+ *    Leiden timings. Skip with BENCH_SCALE=0.
+ */
+import { existsSync } from 'node:fs';
+import {
+  aggregate,
+  ari,
+  buildOverlapGraph,
+  detectCommunities,
+  graphFromEdgeTable,
+  nmi,
+  OVERLAP_DEFAULTS,
+} from '../src/analysis/index.js';
+import { WEIGHT_KINDS } from '../src/model/atlas.js';
+import type { PresenceTable } from '../src/model/presence-table.js';
+import { simulatePopulation } from '../src/simulate/model.js';
+import { ATLAS_EDGES, readAtlas2021 } from '../test/fixtures/analysis/atlas2021.js';
+import { synthesize } from '../test/fixtures/analysis/synthetic.js';
+
+const ms = (t: number) => `${Math.round(performance.now() - t)} ms`;
+
+function simTable(options: Parameters<typeof simulatePopulation>[0]) {
+  const pop = simulatePopulation(options);
+  let cap = 1 << 20;
+  let n = 0;
+  let channel = new Uint32Array(cap);
+  let viewer = new Uint32Array(cap);
+  let ts = new Float64Array(cap);
+  let messages = new Uint32Array(cap);
+  const grow = <T extends Uint32Array | Float64Array>(a: T, b: T): T => {
+    b.set(a);
+    return b;
+  };
+  pop.forEachPresence((c, v, t, m) => {
+    if (n === cap) {
+      cap *= 2;
+      channel = grow(channel, new Uint32Array(cap));
+      viewer = grow(viewer, new Uint32Array(cap));
+      ts = grow(ts, new Float64Array(cap));
+      messages = grow(messages, new Uint32Array(cap));
+    }
+    channel[n] = c;
+    viewer[n] = v;
+    ts[n] = t;
+    messages[n] = m;
+    n++;
+  });
+  const nViewers = pop.viewers + pop.bots.length;
+  const table: PresenceTable = {
+    channelNames: pop.channels.map((c) => c.name),
+    viewerNames: Array.from({ length: nViewers }, (_, i) => pop.viewerName(i)),
+    length: n,
+    channel,
+    viewer,
+    ts,
+    messages,
+  };
+  return { table, truth: new Map(pop.channels.map((c) => [c.name, c.community])) };
+}
+
+function weightSweep(title: string, table: PresenceTable, truth: Map<string, number>) {
+  console.log(`\n${title}: ${table.length} rows, ${table.channelNames.length} channels`);
+  const audience = aggregate(table);
+  console.log(`  weight   edges     k   NMI    ARI    Q      (default: ${OVERLAP_DEFAULTS.weight})`);
+  for (const weight of WEIGHT_KINDS) {
+    const graph = buildOverlapGraph(audience, { weight });
+    const r = detectCommunities(graph);
+    const t = graph.nodeNames.map((n) => truth.get(n)!);
+    console.log(
+      `  ${weight.padEnd(8)} ${String(graph.length).padEnd(9)} ${String(r.count).padEnd(3)} ${nmi(t, r.membership).toFixed(3)}  ${ari(t, r.membership).toFixed(3)}  ${r.modularity.toFixed(3)}`,
+    );
+  }
+}
+
+const s1 = synthesize({
+  channels: 1000,
+  viewers: 120_000,
+  communities: 12,
+  mixing: 0.5,
+  nicheShare: 0.5,
+  seed: 1,
+});
+weightSweep('test generator, 12 communities (6 niche), mixing 0.5, seed 1', s1.table, s1.truth);
+const s2 = simTable({ channels: 1000, viewers: 100_000, communities: 12, mixing: 0.5, seed: 42 });
+weightSweep(
+  'src/simulate defaults (1000 channels, 100k viewers, 12 communities, mixing 0.5)',
+  s2.table,
+  s2.truth,
+);
+const s3 = simTable({
+  channels: 1000,
+  viewers: 100_000,
+  communities: 12,
+  mixing: 0.5,
+  seed: 1,
+  popularityExponent: 1.1,
+});
+weightSweep('src/simulate, popularityExponent 1.1 (bigger hubs), seed 1', s3.table, s3.truth);
+
+if (existsSync(ATLAS_EDGES)) {
+  console.log('\nreal 2021 Twitch atlas edge list, raw weights (82,275 edges)');
+  const graph = graphFromEdgeTable(readAtlas2021(false));
+  for (const algorithm of ['leiden', 'louvain'] as const) {
+    for (const seed of [1, 42]) {
+      const t = performance.now();
+      const r = detectCommunities(graph, { algorithm, seed });
+      console.log(
+        `  ${algorithm.padEnd(8)} seed ${String(seed).padEnd(3)} Q ${r.modularity.toFixed(4)}  k ${r.count}  ${ms(t)}`,
+      );
+    }
+  }
+}
+
+if (process.env.BENCH_SCALE !== '0') {
+  console.log('\nscale: src/simulate 10,000 channels / 2,000,000 viewers');
+  let t = performance.now();
+  const big = simTable({ channels: 10_000, viewers: 2_000_000, communities: 12, mixing: 0.5, seed: 42 });
+  console.log(`  simulate ${big.table.length} rows in memory: ${ms(t)}`);
+  t = performance.now();
+  const audience = aggregate(big.table);
+  console.log(`  aggregate: ${ms(t)} ${JSON.stringify(audience.timings)} pairs ${audience.counts.pairs}`);
+  t = performance.now();
+  const graph = buildOverlapGraph(audience);
+  console.log(
+    `  overlap (${OVERLAP_DEFAULTS.weight}): ${ms(t)} ${JSON.stringify(graph.stats?.timings)} edges ${graph.length}`,
+  );
+  t = performance.now();
+  const r = detectCommunities(graph);
+  const truth = graph.nodeNames.map((n) => big.truth.get(n)!);
+  console.log(
+    `  leiden: ${ms(t)} k ${r.count} Q ${r.modularity.toFixed(3)} NMI ${nmi(truth, r.membership).toFixed(3)}`,
+  );
+  console.log(`  peak RSS ${Math.round(process.resourceUsage().maxRSS / 1024)} MB`);
+}
