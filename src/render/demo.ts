@@ -16,6 +16,8 @@ export const DEMO_INPUTS = [
   join(DEMO_DATA_DIR, 'twitch-atlas-2021-10-channels.csv'),
 ];
 
+export const DEMO_TITLE = 'Twitch chat communities, October 2021';
+
 export interface DemoOptions {
   out: string;
   onProgress?: ProgressFn;
@@ -46,11 +48,16 @@ export async function runDemo(config: Config, opts: DemoOptions): Promise<DemoRe
     onProgress: opts.onProgress,
   });
   const analyzeMs = Math.round(performance.now() - started);
-  const rendered = await renderAtlas(config, {
-    dir: out,
-    attribution: ATLAS_2021_ATTRIBUTION,
-    onProgress: opts.onProgress,
-  });
+  // The default title says nothing about the data; the demo knows what it draws.
+  const title = config.render.title === 'ViewerAtlas' ? DEMO_TITLE : config.render.title;
+  const rendered = await renderAtlas(
+    { ...config, render: { ...config.render, title } },
+    {
+      dir: out,
+      attribution: ATLAS_2021_ATTRIBUTION,
+      onProgress: opts.onProgress,
+    },
+  );
   return {
     outDir: out,
     png: rendered.png,

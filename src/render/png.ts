@@ -177,8 +177,19 @@ export function renderPng(model: RenderModel, options: Partial<PngOptions> = {})
     ctx.stroke();
   }
 
-  // Nodes, small first so big channels sit on top.
+  // Nodes, small first so big channels sit on top; a soft glow in the community colour first.
   const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => radius[a] - radius[b] || a - b);
+  for (const i of order) {
+    const r = radius[i] * 2.2;
+    const glow = ctx.createRadialGradient(px[i], py[i], radius[i] * 0.6, px[i], py[i], r);
+    const color = model.colorOf(model.community[i]);
+    glow.addColorStop(0, rgba(color, 0.22));
+    glow.addColorStop(1, rgba(color, 0));
+    ctx.fillStyle = glow;
+    ctx.beginPath();
+    ctx.arc(px[i], py[i], r, 0, 2 * Math.PI);
+    ctx.fill();
+  }
   ctx.lineWidth = Math.max(1, 2 * s);
   for (const i of order) {
     const color = model.colorOf(model.community[i]);
