@@ -12,6 +12,7 @@ import { createLogger } from '../observability/logger.js';
 import { type AnalyzeResult, analyze } from '../pipeline/analyze.js';
 import { type RenderAtlasResult, renderAtlas } from '../render/index.js';
 import { FsStorage } from '../storage/fs-driver.js';
+import { discover } from '../twitch/helix/discover.js';
 import { startTwitchSim } from '../twitch/sim/index.js';
 import { type CollectSummary, startCollector } from './collector.js';
 
@@ -42,6 +43,10 @@ export interface LiveDemoResult {
   timings: Record<string, number>;
 }
 
+/** App credentials the demo's twitch-sim accepts (local only). */
+const DEMO_CLIENT_ID = 'demo-live-client';
+const DEMO_CLIENT_SECRET = 'demo-live-secret';
+
 export async function runLiveDemo(config: Config, opts: LiveDemoOptions): Promise<LiveDemoResult> {
   const out = resolve(opts.out);
   const seconds = opts.seconds ?? 30;
@@ -63,10 +68,12 @@ export async function runLiveDemo(config: Config, opts: LiveDemoOptions): Promis
     mixing: 0.2,
     seed: opts.seed ?? 42,
     membershipMs: 2000,
+    clientId: DEMO_CLIENT_ID,
+    clientSecret: DEMO_CLIENT_SECRET,
   });
   try {
     const channelsFile = join(out, 'channels.txt');
-    await writeFile(channelsFile, `# twitch-sim channels, most popular first\n${sim.channels.join('\n')}\n`);
+    await writeFile(channelsFile, '# twitch-sim channels, found by discover (Helix), most popular first\n');
     // A local sim: no need to wait out Twitch's join limit; short buckets so 30 s make presence.
     const live: Config = {
       ...config,
@@ -81,11 +88,24 @@ export async function runLiveDemo(config: Config, opts: LiveDemoOptions): Promis
         collector_id: 'demo-live',
       },
       metrics: { ...config.metrics, emf: false },
+      discover: { ...config.discover, helix_url: sim.helixUrl, auth_url: sim.authUrl },
     };
     const storage = new FsStorage(live.storage.root);
+    // Discover first, as against real Twitch: Helix top streams → channels.txt + channel metadata
+    const found = await discover(live, {
+      storage,
+      channelsFile,
+      max: sim.channels.length,
+      minViewers: 0,
+      languages: [],
+      games: [],
+      env: { TWITCH_CLIENT_ID: DEMO_CLIENT_ID, TWITCH_CLIENT_SECRET: DEMO_CLIENT_SECRET },
+      onProgress: progress,
+    });
+    lap('discover');
     const collector = startCollector(live, {
       storage,
-      channels: sim.channels,
+      channels: found.channels,
       log: createLogger({ level: 'warn', component: 'demo' }),
     });
     const end = Date.now() + seconds * 1000;
