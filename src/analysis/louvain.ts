@@ -1,5 +1,6 @@
 import { UndirectedGraph } from 'graphology';
 import louvainModule from 'graphology-communities-louvain';
+import { csrFromGraph } from './csr.js';
 import { modularity } from './modularity.js';
 import { createRng } from './rng.js';
 import type { OverlapGraph } from './types.js';
@@ -32,23 +33,23 @@ export interface LouvainResult {
 /**
  * Louvain (Blondel et al. 2008) through graphology-communities-louvain: the typed arrays become
  * an undirected graphology Graph keyed by node index (names may repeat in odd inputs), edges
- * inserted in array order, and a seeded rng replaces Math.random, so runs are reproducible.
+ * inserted in CSR order (by node, neighbours ascending), and a seeded rng replaces Math.random,
+ * so runs are reproducible and independent of the input edge order.
  */
 export function louvain(graph: OverlapGraph, options: Partial<LouvainOptions> = {}): LouvainResult {
   const o = { ...LOUVAIN_DEFAULTS, ...options };
   const t0 = performance.now();
   const n = graph.nodeNames.length;
   const g = new UndirectedGraph({ multi: false, allowSelfLoops: false });
-  for (let i = 0; i < n; i++) g.addNode(String(i));
-  for (let e = 0; e < graph.length; e++) {
-    const a = graph.source[e];
-    const b = graph.target[e];
-    const w = graph.weight[e];
-    if (a === b || !(w > 0)) continue;
-    const ka = String(a);
-    const kb = String(b);
-    if (g.hasEdge(ka, kb)) g.updateEdgeAttribute(ka, kb, 'weight', (x: unknown) => (x as number) + w);
-    else g.addEdge(ka, kb, { weight: w });
+  const keys = Array.from({ length: n }, (_, i) => String(i));
+  for (let i = 0; i < n; i++) g.addNode(keys[i]);
+  // Through CSR: repeated pairs are already summed, so every edge is added once, no look-ups.
+  const csr = csrFromGraph(graph);
+  for (let v = 0; v < n; v++) {
+    for (let i = csr.offsets[v]; i < csr.offsets[v + 1]; i++) {
+      const u = csr.neighbors[i];
+      if (u > v) g.addEdge(keys[v], keys[u], { weight: csr.weights[i] });
+    }
   }
   const t1 = performance.now();
   const membership = new Int32Array(n);
