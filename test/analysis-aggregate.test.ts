@@ -142,6 +142,19 @@ describe('aggregate', () => {
     expect(audienceOf(off, t.viewerNames).a).toContain('nightbot');
   });
 
+  it('matches bots against pseudonymised viewer ids through botNameMapper', () => {
+    const hash = (login: string) => `h:${login.split('').reverse().join('')}`;
+    const t = tableOf([
+      ['a', hash('nightbot'), 0],
+      ['a', hash('mybot'), 0],
+      ['a', hash('x'), 0],
+    ]);
+    const a = aggregate(t, { minViewers: 1, extraBots: ['MyBot'], botNameMapper: hash });
+    expect(audienceOf(a, t.viewerNames)).toEqual({ a: [hash('x')] });
+    expect(a.counts.botsRemoved.known).toBe(2);
+    expect(aggregate(t, { minViewers: 1 }).counts.botsRemoved.known).toBe(0);
+  });
+
   it('removes behavioural bots: in more than max_channel_share of channels and at least bot_min_channels', () => {
     const rows: [string, string, number][] = [];
     for (let c = 0; c < 30; c++) {

@@ -22,6 +22,11 @@ export interface AggregateOptions {
   maxChannelShare: number;
   /** … and in at least this many channels is treated as a bot. */
   botMinChannels: number;
+  /**
+   * Maps a bot login to the viewer id as stored, when viewers are pseudonymised (pass the
+   * pseudonymizer): the known-bot and extra lists are then matched against the keyed hashes.
+   */
+  botNameMapper: ((login: string) => string) | null;
 }
 
 export const AGGREGATE_DEFAULTS: AggregateOptions = {
@@ -34,6 +39,7 @@ export const AGGREGATE_DEFAULTS: AggregateOptions = {
   extraBots: [],
   maxChannelShare: 0.2,
   botMinChannels: 20,
+  botNameMapper: null,
 };
 
 function toEpoch(v: number | string | null, key: string): number | null {
@@ -158,8 +164,9 @@ export function aggregate(table: PresenceTable, options: Partial<AggregateOption
   // Known bots: one look-up per distinct viewer name, never per row.
   const isBot = new Uint8Array(nViewers);
   const botNames = new Set<string>();
-  if (o.knownBots) for (const b of KNOWN_BOT_SET) botNames.add(b);
-  for (const b of o.extraBots) botNames.add(b.toLowerCase());
+  const stored = o.botNameMapper ?? ((login: string) => login);
+  if (o.knownBots) for (const b of KNOWN_BOT_SET) botNames.add(stored(b));
+  for (const b of o.extraBots) botNames.add(stored(b.toLowerCase()));
   const knownBotIds = new Set<number>();
   if (botNames.size > 0) {
     for (let v = 0; v < nViewers; v++) {
