@@ -10,6 +10,7 @@ import { KNOWN_BOTS } from '../src/analysis/known-bots.js';
 import { buildOverlapGraph } from '../src/analysis/overlap.js';
 import { runOverlapOnAthena } from '../src/athena/athena-runner.js';
 import { runOverlapOnDuckDB } from '../src/athena/duckdb-runner.js';
+import { overlapGraphFromEdges, overlapGraphOnAthena } from '../src/athena/engine.js';
 import {
   buildOverlapSql,
   type OverlapEdges,
@@ -18,6 +19,7 @@ import {
   presenceRelation,
 } from '../src/athena/overlap-sql.js';
 import { loadConfig } from '../src/config/load.js';
+import { WEIGHT_KINDS } from '../src/model/atlas.js';
 import type { PresenceRecord } from '../src/model/records.js';
 import { queryRows, withDuckDB } from '../src/storage/duckdb.js';
 import {
@@ -134,6 +136,71 @@ describe('overlap SQL: DuckDB over the Parquet layout equals the local engine', 
     const sum = (e: OverlapEdges) => e.weight.reduce((s, w) => s + w, 0);
     expect(sum(without)).toBeGreaterThan(sum(withDetection));
     expect(without.totalViewers).toBe(withDetection.totalViewers + 1);
+  });
+});
+
+describe('analyze --engine athena: the graph community detection sees', () => {
+  let dir: string;
+  let rows: PresenceRecord[];
+  let glob: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'va-athena-graph-'));
+    rows = syntheticPresence(3);
+    await writePresenceParquet(dir, rows, 1);
+    glob = join(dir, 'presence', '*', '*', '*.parquet');
+  });
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  it('equals the local engine for every weight kind, min_weight and the backbone', async () => {
+    const config = loadConfig({ env: {}, cwd: tmpdir() });
+    const q = overlapQueryOptions(config, KNOWN_BOTS);
+    const edges = await runOverlapOnDuckDB(glob, q);
+    const audience = aggregate(toPresenceTable(rows), {
+      minMessages: q.minMessages,
+      minViewers: q.minViewers,
+      knownBots: true,
+      maxChannelShare: q.maxChannelShare,
+      botMinChannels: q.botMinChannels,
+    });
+    const variants = [
+      ...WEIGHT_KINDS.map((weight) => ({ ...config.overlap, weight })),
+      { ...config.overlap, weight: 'jaccard' as const, min_weight: 0.05 },
+      { ...config.overlap, weight: 'cosine' as const, backbone: true, backbone_alpha: 0.3 },
+    ];
+    for (const overlap of variants) {
+      const mine = overlapGraphFromEdges(edges, overlap);
+      const theirs = buildOverlapGraph(audience, {
+        weight: overlap.weight,
+        minShared: overlap.min_shared,
+        minWeight: overlap.min_weight,
+        backbone: overlap.backbone,
+        backboneAlpha: overlap.backbone_alpha,
+      });
+      const label = JSON.stringify(overlap);
+      expect(theirs.length, label).toBeGreaterThan(10);
+      expect(named(mine, mine.weight, 0), label).toEqual(named(theirs, theirs.weight, 0));
+    }
+  });
+
+  it('overlapGraphOnAthena runs the config’s query and weights it (loopback Athena)', async () => {
+    const stub = await startAthenaStub(glob);
+    try {
+      const config = loadConfig({
+        env: {},
+        cwd: tmpdir(),
+        overrides: { athena: { poll_ms: 1 }, overlap: { weight: 'jaccard' } },
+      });
+      const { graph, totalViewers, athena } = await overlapGraphOnAthena(config, { client: stub.client });
+      const sql = String(stub.calls[0]?.body.QueryString);
+      expect(sql).toContain("'nightbot'"); // the bundled known-bot list went into the query
+      expect(athena.queryExecutionId).toBe('q-1');
+      const audience = aggregate(toPresenceTable(rows), {});
+      const local = buildOverlapGraph(audience, { weight: 'jaccard' });
+      expect(totalViewers).toBe(audience.viewerCount);
+      expect(named(graph, graph.weight, 0)).toEqual(named(local, local.weight, 0));
+    } finally {
+      await stub.close();
+    }
   });
 });
 

@@ -5,6 +5,7 @@ export {
   runOverlapOnAthena,
 } from './athena-runner.js';
 export { runOverlapOnDuckDB } from './duckdb-runner.js';
+export { overlapGraphFromEdges, overlapGraphOnAthena } from './engine.js';
 export {
   buildOverlapSql,
   OVERLAP_QUERY_DEFAULTS,
