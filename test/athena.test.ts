@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -19,9 +19,11 @@ import {
   presenceRelation,
 } from '../src/athena/overlap-sql.js';
 import { loadConfig } from '../src/config/load.js';
+import { importFiles, readPresenceFiles } from '../src/ingest/index.js';
 import { WEIGHT_KINDS } from '../src/model/atlas.js';
 import type { PresenceRecord } from '../src/model/records.js';
 import { queryRows, withDuckDB } from '../src/storage/duckdb.js';
+import { FsStorage } from '../src/storage/fs-driver.js';
 import {
   FIXTURE_DAY0,
   syntheticPresence,
@@ -136,6 +138,32 @@ describe('overlap SQL: DuckDB over the Parquet layout equals the local engine', 
     const sum = (e: OverlapEdges) => e.weight.reduce((s, w) => s + w, 0);
     expect(sum(without)).toBeGreaterThan(sum(withDetection));
     expect(without.totalViewers).toBe(withDetection.totalViewers + 1);
+  });
+});
+
+describe('overlap SQL over the Parquet that `import` really writes', () => {
+  it('equals the local engine on the same file', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'va-athena-import-'));
+    try {
+      const rows = syntheticPresence(21);
+      const csv = join(dir, 'presence.csv');
+      await writeFile(
+        csv,
+        `channel,viewer,ts,source,messages\n${rows.map((r) => `${r.channel},${r.viewer},${new Date(r.ts).toISOString()},${r.source},${r.messages}`).join('\n')}\n`,
+      );
+      const storage = new FsStorage(join(dir, 'data'));
+      const summary = await importFiles(storage, [csv]);
+      expect(summary.failed).toBe(0);
+      const q = { bots: [...KNOWN_BOTS], minViewers: 3 };
+      const got = fromSql(await runOverlapOnDuckDB(join(dir, 'data', 'presence', '*', '*', '*.parquet'), q));
+      const { table } = await readPresenceFiles([csv]);
+      const audience = aggregate(table, { minViewers: 3 });
+      const g = buildOverlapGraph(audience, { weight: 'shared' });
+      expect(got.edges.length).toBeGreaterThan(10);
+      expect(got).toEqual(named(g, g.shared, audience.viewerCount));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 

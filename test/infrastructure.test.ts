@@ -716,7 +716,7 @@ describe('deploy.sh', () => {
         'channel string',
         'viewer string',
         'ts timestamp',
-        'messages int',
+        'messages bigint',
         'vod_id string',
         'kind string',
       ]);

@@ -14,7 +14,7 @@ CREATE EXTERNAL TABLE IF NOT EXISTS ${DATABASE}.presence (
   channel string COMMENT 'Twitch login of the channel, lower case',
   viewer string COMMENT 'viewer login, lower case, or its keyed pseudonym',
   ts timestamp COMMENT 'start of the time bucket, UTC',
-  messages int COMMENT 'chat lines in the bucket (0 for a membership JOIN)',
+  messages bigint COMMENT 'chat lines in the bucket (0 for a membership JOIN); bigint reads the UINT32 compact writes',
   vod_id string COMMENT 'the VOD a replayed comment came from',
   kind string COMMENT 'chat | membership'
 )
