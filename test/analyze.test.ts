@@ -1,10 +1,12 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nmi } from '../src/analysis/quality.js';
 import { readAnalysisFolder } from '../src/export/read.js';
+import { encodePresenceLine } from '../src/ingest/index.js';
+import { LAYOUT } from '../src/storage/index.js';
 
 const root = mkdtempSync(join(tmpdir(), 'va-analyze-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -26,27 +28,27 @@ function realEdgeList(): { edges: string; nodes: string } | undefined {
   return undefined;
 }
 
-describe('vieweratlas analyze on simulated data', () => {
-  const sim = join(root, 'sim');
-  beforeAll(() => {
-    const r = cli([
-      'simulate',
-      '--channels',
-      '300',
-      '--viewers',
-      '20000',
-      '--communities',
-      '8',
-      '--mixing',
-      '0.5',
-      '--seed',
-      '1',
-      '--out',
-      sim,
-    ]);
-    expect(r.status, r.stderr).toBe(0);
-  });
+const sim = join(root, 'sim');
+beforeAll(() => {
+  const r = cli([
+    'simulate',
+    '--channels',
+    '300',
+    '--viewers',
+    '20000',
+    '--communities',
+    '8',
+    '--mixing',
+    '0.5',
+    '--seed',
+    '1',
+    '--out',
+    sim,
+  ]);
+  expect(r.status, r.stderr).toBe(0);
+});
 
+describe('vieweratlas analyze on simulated data', () => {
   it('recovers the planted communities at mixing 0.5 with default settings (NMI ≥ 0.90)', async () => {
     const out = join(root, 'atlas-a');
     const r = cli(['analyze', '--input', join(sim, 'presence.csv'), join(sim, 'channels.csv'), '--out', out]);
@@ -130,6 +132,56 @@ describe('vieweratlas analyze on the real 2021 atlas edge list', () => {
     expect(edges.length).toBeGreaterThan(50_000);
     // Audiences come from the node file.
     expect(channels.find((c) => c.channel === 'ESL_CSGOb')?.viewers).toBe(73590);
+  });
+});
+
+describe('vieweratlas analyze from storage', () => {
+  it('compacts raw JSON Lines first, then analyses what import and the collectors stored', async () => {
+    const data = join(root, 'store');
+    const imp = cli(['import', '--data', data, join(sim, 'presence.csv'), join(sim, 'channels.csv')]);
+    expect(imp.status, imp.stderr).toBe(0);
+    // A collector's raw hour file, as it would be left on disk (an hour long closed).
+    const ts = Date.UTC(2026, 10, 2, 10, 5);
+    const lines = ['aaa_new', 'bbb_new', 'ccc_new', 'ddd_new', 'eee_new', 'fff_new']
+      .flatMap((v) =>
+        ['rawchan_one', 'rawchan_two'].map((channel) =>
+          encodePresenceLine({ channel, viewer: v, ts, source: 'live', messages: 2 }),
+        ),
+      )
+      .join('');
+    const rawKey = LAYOUT.rawPresence('live', ts, 'c1');
+    mkdirSync(join(data, dirname(rawKey)), { recursive: true });
+    writeFileSync(join(data, rawKey), lines);
+
+    const out = join(root, 'atlas-store');
+    const r = cli(['analyze', '--data', data, '--out', out]);
+    expect(r.status, r.stderr).toBe(0);
+    const { summary, channels } = await readAnalysisFolder(out);
+    expect(summary.counts.presenceRows).toBeGreaterThan(150_000);
+    expect(summary.timings.compact).toBeTypeOf('number');
+    expect(channels.map((c) => c.channel)).toEqual(expect.arrayContaining(['rawchan_one', 'rawchan_two']));
+    // Metadata came from storage too.
+    expect(channels.filter((c) => c.game !== '').length).toBeGreaterThanOrEqual(300);
+  });
+
+  it('analyses an imported edge list when the store holds no presence', async () => {
+    const real = realEdgeList();
+    if (!real) return;
+    const data = join(root, 'store-graph');
+    expect(cli(['import', '--data', data, real.edges, real.nodes]).status).toBe(0);
+    const out = join(root, 'atlas-store-graph');
+    const r = cli(['analyze', '--data', data, '--out', out]);
+    expect(r.status, r.stderr).toBe(0);
+    const { summary } = await readAnalysisFolder(out);
+    expect(summary.input.kind).toBe('edges');
+    expect(summary.modularity).toBeGreaterThanOrEqual(0.64);
+  });
+
+  it('exits 1 with one line on an empty store', () => {
+    const r = cli(['analyze', '--data', join(root, 'store-empty'), '--out', join(root, 'x')]);
+    expect(r.status).toBe(1);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/no presence in storage/);
   });
 });
 

@@ -27,8 +27,10 @@ import {
   readPresenceFiles,
 } from '../ingest/index.js';
 import type { AtlasSummary, ChannelRow, CommunityRow, EdgeRow, WeightKind } from '../model/atlas.js';
+import type { EdgeTable } from '../model/presence-table.js';
 import type { ChannelMetadata } from '../model/records.js';
 import { LAYOUT, openStorage, type Storage } from '../storage/index.js';
+import { listStoredGraphs, loadStoredGraph } from './stored-graph.js';
 
 export interface AnalyzeOptions {
   /** Presence files, or one edge list (+ optional node file), plus optional metadata files. Empty: read storage. */
@@ -192,31 +194,19 @@ async function readInputs(
     const edgesPath = byKind.edges[0]!;
     const { table, rejected, rejectedCount } = await readEdgeList(edgesPath, byKind.nodes[0]);
     lap('read');
-    progress('overlap');
-    const o = config.overlap;
-    const weight = opts.edgeWeight ?? 'given';
-    const graph = graphFromEdgeTable(table, {
-      weight,
-      // A given weight can be anything (counts, shares): only the kind-specific cut applies.
-      minShared: weight === 'given' ? 0 : o.min_shared,
-      minWeight: o.min_weight,
-      backbone: o.backbone,
-      backboneAlpha: o.backbone_alpha,
-    });
-    lap('overlap');
-    let audience = 0;
-    for (let i = 0; i < graph.nodeAudience.length; i++) audience += graph.nodeAudience[i]!;
-    return {
-      kind: 'edges',
-      paths: [edgesPath, ...byKind.nodes, ...byKind.metadata],
-      graph,
-      metadata: metadata.records,
-      presenceRows: 0,
-      viewers: audience,
-      botsRemoved: 0,
-      rejectedCount: rejectedCount + metadata.rejectedCount,
-      rejected: [...rejected, ...metadata.rejected],
-    };
+    return fromEdgeTable(
+      config,
+      opts,
+      table,
+      [edgesPath, ...byKind.nodes, ...byKind.metadata],
+      {
+        records: metadata.records,
+        rejected: [...rejected, ...metadata.rejected],
+        rejectedCount: rejectedCount + metadata.rejectedCount,
+      },
+      progress,
+      lap,
+    );
   }
 
   if (byKind.presence.length === 0) {
@@ -262,6 +252,27 @@ async function readStorage(
       await compactRaw(storage, { onProgress: progress });
       lap('compact');
     }
+    const presenceStored =
+      raw.length > 0 || (await storage.list(LAYOUT.presencePrefix)).some((e) => e.key.endsWith('.parquet'));
+    const graphs = presenceStored ? [] : await listStoredGraphs(storage);
+    if (graphs.length > 0) {
+      // No presence but an imported edge list: analyse the most recent one.
+      const g = graphs[0]!;
+      progress(`read graph ${g.name}`);
+      const table = await loadStoredGraph(storage, g);
+      const metadata = await loadMetadataFromStorage(storage);
+      lap('read');
+      const where = `${storage.location}/${g.edgesKey}`;
+      return fromEdgeTable(
+        config,
+        opts,
+        table,
+        [where],
+        { records: metadata, rejected: [], rejectedCount: 0 },
+        progress,
+        lap,
+      );
+    }
     const presence = await loadPresenceFromStorage(storage, { ...windowOf(config), onProgress: progress });
     const metadata = await loadMetadataFromStorage(storage);
     lap('read');
@@ -282,6 +293,43 @@ async function readStorage(
   } finally {
     if (!opts.storage) await storage.close();
   }
+}
+
+/** A ready-made edge list → graph (the listed weight kept unless `edgeWeight` says otherwise). */
+function fromEdgeTable(
+  config: Config,
+  opts: AnalyzeOptions,
+  table: EdgeTable,
+  paths: string[],
+  metadata: { records: ChannelMetadata[]; rejected: RejectedRow[]; rejectedCount: number },
+  progress: ProgressFn,
+  lap: (stage: string) => void,
+): ReadOutcome {
+  progress('overlap');
+  const o = config.overlap;
+  const weight = opts.edgeWeight ?? 'given';
+  const graph = graphFromEdgeTable(table, {
+    weight,
+    // A given weight can be anything (counts, shares): only the kind-specific cut applies.
+    minShared: weight === 'given' ? 0 : o.min_shared,
+    minWeight: o.min_weight,
+    backbone: o.backbone,
+    backboneAlpha: o.backbone_alpha,
+  });
+  lap('overlap');
+  let audience = 0;
+  for (let i = 0; i < graph.nodeAudience.length; i++) audience += graph.nodeAudience[i]!;
+  return {
+    kind: 'edges',
+    paths,
+    graph,
+    metadata: metadata.records,
+    presenceRows: 0,
+    viewers: audience,
+    botsRemoved: 0,
+    rejectedCount: metadata.rejectedCount,
+    rejected: metadata.rejected,
+  };
 }
 
 function fromPresence(
