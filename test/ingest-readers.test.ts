@@ -110,6 +110,26 @@ describe('presence CSV', () => {
     expect(r.table.channelNames).toHaveLength(7);
   });
 
+  it('two threads (this one + a worker) read exactly what one thread reads, bad-row lines included', async () => {
+    const lines = ['channel,viewer,ts,source,messages'];
+    for (let i = 0; i < 40_000; i++) {
+      const line = i + 2;
+      if (line === 9 || line === 39_000) lines.push(`c${i % 13},,${1_795_525_500 + i},live,1`);
+      else lines.push(`C${(i * 7) % 13},v${(i * 31) % 5000},${1_795_525_500 + (i % 977) * 60},live,${i % 4}`);
+    }
+    const path = join(tmp, 'parallel.csv');
+    await writeFile(path, `${lines.join('\n')}\n`);
+    const one = await readPresenceFiles([path], { threads: 1 });
+    const two = await readPresenceFiles([path], { threads: 2, parallelMinBytes: 0 });
+    expect(two.rowsRead).toBe(39_998);
+    expect(two.rejected.map((r) => [r.line, r.reason])).toEqual([
+      [9, 'empty viewer'],
+      [39_000, 'empty viewer'],
+    ]);
+    expect(rows(two.table)).toEqual(rows(one.table));
+    expect(two.table.viewerNames.length).toBe(one.table.viewerNames.length);
+  });
+
   it('reads a last line without newline and a quoted field with an embedded newline', async () => {
     const path = join(tmp, 'nl.csv');
     await writeFile(path, 'channel,viewer,ts\nxqc,"multi\nline",1795525500\nxqc,last,1795525500');

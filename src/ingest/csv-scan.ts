@@ -20,6 +20,14 @@ export interface CsvScanOptions {
   onBytes?: (done: number, total: number) => void;
   /** Sees every chunk of raw bytes read (e.g. to hash the file while scanning). */
   onChunk?: (bytes: Uint8Array) => void;
+  /** Byte offset to start at (a record start); with `headerless` for all but the first range. */
+  start?: number;
+  /** Byte offset to stop at (exclusive; a record start or the file size). */
+  end?: number;
+  /** The range has no header row: every record goes to `row`. */
+  headerless?: boolean;
+  /** Awaited after each chunk's records (e.g. to hand a batch of rows on and bound memory). */
+  afterChunk?: () => Promise<void> | void;
 }
 
 export const CSV_SCAN_DEFAULTS = { chunkBytes: 8 * 1024 * 1024 };
@@ -48,13 +56,15 @@ export async function scanCsv(
   const chunkBytes = options.chunkBytes ?? CSV_SCAN_DEFAULTS.chunkBytes;
   const fh = await open(path, 'r');
   try {
-    const total = (await fh.stat()).size;
+    const size = (await fh.stat()).size;
+    const rangeStart = options.start ?? 0;
+    const total = Math.min(size, options.end ?? size);
     let buf = new Uint8Array(chunkBytes);
     let filled = 0;
-    let fileOffset = 0;
-    let line = 1; // physical line number of the next record's first line
-    let headerSeen = false;
-    let first = true;
+    let fileOffset = rangeStart;
+    let line = 1; // physical line number (within the range) of the next record's first line
+    let headerSeen = options.headerless ?? false;
+    let first = rangeStart === 0;
     const starts = new Int32Array(MAX_FIELDS);
     const ends = new Int32Array(MAX_FIELDS);
     // Fields that held a doubled quote, to unescape once their record is complete.
@@ -68,7 +78,8 @@ export async function scanCsv(
         g.set(buf);
         buf = g;
       }
-      const { bytesRead } = await fh.read(buf, filled, buf.length - filled, fileOffset);
+      const want = Math.min(buf.length - filled, total - fileOffset);
+      const { bytesRead } = want > 0 ? await fh.read(buf, filled, want, fileOffset) : { bytesRead: 0 };
       if (bytesRead > 0) options.onChunk?.(buf.subarray(filled, filled + bytesRead));
       fileOffset += bytesRead;
       filled += bytesRead;
@@ -185,6 +196,7 @@ export async function scanCsv(
         }
       }
       options.onBytes?.(fileOffset - (filled - pos), total);
+      if (options.afterChunk) await options.afterChunk();
       if (eof) break;
       // Keep the unfinished record for the next read.
       if (pos > 0) {
@@ -192,7 +204,7 @@ export async function scanCsv(
         filled -= pos;
       }
     }
-    return { lines: line - 1, bytes: fileOffset };
+    return { lines: line - 1, bytes: fileOffset - rangeStart };
   } finally {
     await fh.close();
   }
@@ -211,6 +223,14 @@ function unescapeInPlace(buf: Uint8Array, start: number, end: number): number {
     if (c === QUOTE && buf[r + 1] === QUOTE) r++;
   }
   return w;
+}
+
+/** An interner's names as bytes (see `ByteInterner.exportNames`). */
+export interface ExportedNames {
+  arena: Uint8Array;
+  offs: Uint32Array;
+  lens: Uint32Array;
+  size: number;
 }
 
 const IDENTITY = Uint8Array.from({ length: 256 }, (_, i) => i);
@@ -330,6 +350,26 @@ export class ByteInterner {
     }
     this.table = table;
     this.mask = mask;
+  }
+
+  /** The raw name bytes (already case-folded), e.g. to send to another thread. */
+  exportNames(): ExportedNames {
+    return {
+      arena: this.arena.slice(0, this.arenaLen),
+      offs: this.offs.slice(0, this.size),
+      lens: this.lens.slice(0, this.size),
+      size: this.size,
+    };
+  }
+
+  /** Interns every name of another interner's export; returns its id → id here. */
+  internExported(x: ExportedNames): Uint32Array {
+    const map = new Uint32Array(x.size);
+    for (let i = 0; i < x.size; i++) {
+      const o = x.offs[i] as number;
+      map[i] = this.intern(x.arena, o, o + (x.lens[i] as number));
+    }
+    return map;
   }
 
   /** The name of every id, in id order. */

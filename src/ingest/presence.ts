@@ -4,7 +4,8 @@
  * row, mostly unreadable rows or without the required columns is an InputError.
  */
 import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { createInterface } from 'node:readline';
 import type { ProgressFn } from '../cli/progress.js';
 import { InputError } from '../errors.js';
@@ -19,6 +20,7 @@ import {
   withDuckDB,
 } from '../storage/duckdb.js';
 import { ByteInterner, fieldString, parseTimestampBytes, parseUint, scanCsv } from './csv-scan.js';
+import type { CsvWorkerOutput } from './csv-worker.js';
 import { decodePresenceLine, parseTimestamp } from './raw-jsonl.js';
 
 /** A row that could not be read. */
@@ -44,6 +46,10 @@ export interface PresenceReadOptions {
   onProgress?: ProgressFn;
   /** A file whose rejected rows exceed this share of its rows fails as a whole. */
   maxRejectShare?: number;
+  /** Threads for large CSV files: 2 splits the file between this thread and a worker. */
+  threads?: 1 | 2;
+  /** CSV files at least this big use `threads`; default `PARALLEL_CSV_MIN_BYTES`. */
+  parallelMinBytes?: number;
 }
 
 export const PRESENCE_READ_DEFAULTS = { maxRejectShare: 0.5 };
@@ -160,6 +166,21 @@ export class PresenceBuilder {
     if (this.length >= this.cap) this.reserve(Math.ceil(this.cap * 1.5));
   }
 
+  /** Lets go of the column arrays (after they were copied elsewhere) so their memory can be reclaimed. */
+  release(): void {
+    this.cap = 0;
+    this.length = 0;
+    this.channel = new Uint32Array(0);
+    this.viewer = new Uint32Array(0);
+    this.ts = new Float64Array(0);
+    this.messages = new Uint32Array(0);
+    if (this.extras) {
+      this.extras.source = new Uint8Array(0);
+      this.extras.kind = new Uint8Array(0);
+      this.extras.vod = new Uint32Array(0);
+    }
+  }
+
   /** Drops rows from `length` on (undoes a failed file). */
   truncate(length: number): void {
     this.length = Math.min(this.length, length);
@@ -229,13 +250,29 @@ function checkFile(path: string, st: FileStats, opts: PresenceReadOptions): void
   }
 }
 
-/** Reads one CSV presence file into `b`. */
-async function readPresenceCsv(
+/** Takes the builder's rows [0, length) elsewhere and resets `length` to 0 (ids stay interned). */
+export type BatchFn = (b: PresenceBuilder) => Promise<void>;
+
+/** Rows gathered before a batch is handed on (import streams into DuckDB to bound memory). */
+export const BATCH_ROWS = 1 << 20;
+
+/** A byte range of a CSV handled apart from its header (parallel reads). */
+export interface CsvRange {
+  start: number;
+  end: number;
+  /** The file's header fields. */
+  header: string[];
+}
+
+/** Reads one CSV presence file (or a byte range of it) into `b`. */
+export async function readPresenceCsv(
   path: string,
   b: PresenceBuilder,
   log: RejectLog,
   opts: PresenceReadOptions,
-): Promise<FileStats> {
+  range?: CsvRange,
+  onBatch?: BatchFn,
+): Promise<FileStats & { lines: number }> {
   const st: FileStats = { good: 0, bad: 0, outside: 0 };
   let col = { channel: -1, viewer: -1, ts: -1, source: -1, messages: -1, vod_id: -1, kind: -1 };
   let need = 0;
@@ -245,23 +282,26 @@ async function readPresenceCsv(
     if (!st.firstBad) st.firstBad = { file: path, line, reason };
   };
   const ex = b.extras;
-  const size = (await stat(path)).size;
+  const size = range ? range.end - range.start : (await stat(path)).size;
   let estimated = false;
   const startLength = b.length;
-  await scanCsv(
+  const header = (fields: string[], line: number) => {
+    col = mapPresenceHeader(fields);
+    const missing = (['channel', 'viewer', 'ts'] as const).filter((c) => col[c] < 0);
+    if (missing.length) {
+      throw new InputError(
+        'import',
+        `${path}:${line}: missing required column(s) ${missing.join(', ')} (header: ${fields.join(',').slice(0, 120)}; need channel,viewer,ts[,source,messages])`,
+      );
+    }
+    need = Math.max(col.channel, col.viewer, col.ts) + 1;
+  };
+  const headerless = range !== undefined && range.start > 0;
+  if (headerless) header(range.header, 1);
+  const { lines } = await scanCsv(
     path,
     {
-      header(fields, line) {
-        col = mapPresenceHeader(fields);
-        const missing = (['channel', 'viewer', 'ts'] as const).filter((c) => col[c] < 0);
-        if (missing.length) {
-          throw new InputError(
-            'import',
-            `${path}:${line}: missing required column(s) ${missing.join(', ')} (header: ${fields.join(',').slice(0, 120)}; need channel,viewer,ts[,source,messages])`,
-          );
-        }
-        need = Math.max(col.channel, col.viewer, col.ts) + 1;
-      },
+      header,
       row(buf, starts, ends, count, line) {
         if (count < need) return reject(line, `expected at least ${need} fields, got ${count}`);
         const cs = starts[col.channel] as number;
@@ -336,17 +376,138 @@ async function readPresenceCsv(
       },
     },
     {
-      onBytes: (done, total) => {
-        if (!estimated && st.good > 0 && done < total) {
+      start: range?.start,
+      end: range?.end,
+      headerless,
+      afterChunk: onBatch
+        ? async () => {
+            if (b.length >= BATCH_ROWS) await onBatch(b);
+          }
+        : undefined,
+      onBytes: (doneAt, total) => {
+        const done = doneAt - (range?.start ?? 0);
+        if (!estimated && !onBatch && st.good > 0 && done < size) {
           // Size the columns once from the rows per byte of the first chunk: no repeated growth.
           estimated = true;
           b.reserve(startLength + Math.ceil(((st.good + st.outside) / done) * size * 1.03));
         }
-        opts.onProgress?.(`reading ${path}`, done, total);
+        opts.onProgress?.(`reading ${path}`, doneAt, total);
       },
     },
   );
-  return st;
+  return { ...st, lines };
+}
+
+/** Files at least this big are read by two threads (this thread and one worker). */
+export const PARALLEL_CSV_MIN_BYTES = 32 * 1024 * 1024;
+
+/**
+ * Reads a large, quote-free CSV with two threads: this one scans the first half, a worker the
+ * second (split at a newline), then the worker's names are interned here and its ids remapped.
+ * Returns undefined when the file does not qualify or the worker cannot start (the caller then
+ * reads it in one pass).
+ */
+async function readPresenceCsvParallel(
+  path: string,
+  b: PresenceBuilder,
+  log: RejectLog,
+  opts: PresenceReadOptions,
+): Promise<FileStats | undefined> {
+  const size = (await stat(path)).size;
+  const threads = opts.threads ?? (availableParallelism() >= 2 ? 2 : 1);
+  if (threads < 2 || size < (opts.parallelMinBytes ?? PARALLEL_CSV_MIN_BYTES) || b.extras) return undefined;
+  const sampleBytes = 4 * 1024 * 1024;
+  const fh = await open(path, 'r');
+  let sample: Buffer;
+  let split = -1;
+  try {
+    sample = Buffer.alloc(sampleBytes);
+    const { bytesRead } = await fh.read(sample, 0, sampleBytes, 0);
+    sample = sample.subarray(0, bytesRead);
+    // A quote could hide a newline inside a field: only split files that show none.
+    if (sample.includes(34)) return undefined;
+    const probe = Buffer.alloc(64 * 1024);
+    const mid = Math.floor(size / 2);
+    const { bytesRead: pr } = await fh.read(probe, 0, probe.length, mid);
+    const nl = probe.subarray(0, pr).indexOf(10);
+    if (nl < 0) return undefined;
+    split = mid + nl + 1;
+  } finally {
+    await fh.close();
+  }
+  const headerEnd = sample.indexOf(10);
+  if (headerEnd < 0 || split >= size) return undefined;
+  const header = sample
+    .subarray(sample[0] === 0xef && sample[1] === 0xbb && sample[2] === 0xbf ? 3 : 0, headerEnd)
+    .toString('utf8')
+    .replace(/\r$/, '')
+    .split(',');
+  let rowsInSample = 0;
+  for (let i = sample.indexOf(10) + 1; i > 0 && i < sample.length; i = sample.indexOf(10, i) + 1)
+    rowsInSample++;
+  const rowsPerByte = rowsInSample / Math.max(1, sample.length - headerEnd);
+  const estimate = (bytes: number) => Math.ceil(bytes * rowsPerByte * 1.03) + 1024;
+
+  const { Worker } = await import('node:worker_threads');
+  let worker: import('node:worker_threads').Worker;
+  try {
+    worker = new Worker(new URL('./csv-worker.mjs', import.meta.url), {
+      workerData: {
+        path,
+        range: { start: split, end: size, header },
+        opts: { windowStart: opts.windowStart, windowEnd: opts.windowEnd },
+        capacity: estimate(size - split),
+      },
+    });
+  } catch {
+    return undefined;
+  }
+  const second = new Promise<{ ok?: CsvWorkerOutput; error?: string }>((resolveMsg) => {
+    worker.once('message', resolveMsg);
+    worker.once('error', (err) => resolveMsg({ error: `worker: ${err.message}` }));
+    worker.once('exit', (code) => resolveMsg({ error: `worker exited with code ${code}` }));
+  });
+  const start = b.length;
+  b.reserve(start + estimate(size));
+  let first: FileStats & { lines: number };
+  try {
+    first = await readPresenceCsv(path, b, log, opts, { start: 0, end: split, header });
+  } catch (err) {
+    await worker.terminate();
+    throw err;
+  }
+  const msg = await second;
+  await worker.terminate();
+  if (!msg.ok) {
+    // Fall back to one pass: drop what this thread read.
+    b.truncate(start);
+    log.rejected = log.rejected.filter((r) => r.file !== path);
+    log.count -= first.bad;
+    if (msg.error?.startsWith('import:')) throw new InputError('import', msg.error.replace(/^import: /, ''));
+    return undefined;
+  }
+  const w = msg.ok;
+  const cmap = b.channels.internExported(w.channels);
+  const vmap = b.viewers.internExported(w.viewers);
+  const base = b.length;
+  b.reserve(base + w.length);
+  for (let i = 0; i < w.length; i++) {
+    const r = base + i;
+    b.channel[r] = cmap[w.channel[i] as number] as number;
+    b.viewer[r] = vmap[w.viewer[i] as number] as number;
+  }
+  b.ts.set(w.ts.subarray(0, w.length), base);
+  b.messages.set(w.messages.subarray(0, w.length), base);
+  b.length = base + w.length;
+  // The worker numbered lines from its range start: shift them behind the first half.
+  for (const r of w.rejected) log.add(path, r.line + first.lines, r.reason);
+  log.count += w.rejectedCount - w.rejected.length;
+  const firstBad =
+    first.firstBad ??
+    (w.rejected[0]
+      ? { file: path, line: w.rejected[0].line + first.lines, reason: w.rejected[0].reason }
+      : undefined);
+  return { good: first.good + w.good, bad: first.bad + w.bad, outside: first.outside + w.outside, firstBad };
 }
 
 /** Appends one decoded record to the builder (slow path for JSON and raw lines). */
@@ -567,6 +728,7 @@ export async function readPresenceFileInto(
   log: RejectLog,
   opts: PresenceReadOptions = {},
   conn?: DuckDBConnection,
+  onBatch?: BatchFn,
 ): Promise<FileStats> {
   const fileLog = new RejectLog();
   const before = b.length;
@@ -579,7 +741,11 @@ export async function readPresenceFileInto(
     throw new InputError('import', `${path}: cannot read (${(err as Error).message})`);
   }
   const fmt = presenceFormat(path);
-  if (fmt === 'csv') st = await readPresenceCsv(path, b, fileLog, opts);
+  if (fmt === 'csv')
+    st = onBatch
+      ? await readPresenceCsv(path, b, fileLog, opts, undefined, onBatch)
+      : ((await readPresenceCsvParallel(path, b, fileLog, opts)) ??
+        (await readPresenceCsv(path, b, fileLog, opts)));
   else if (fmt === 'jsonl') st = await readPresenceJsonl(path, b, fileLog, opts);
   else if (conn) st = await readPresenceParquetWith(conn, sqlString(path), path, b, fileLog, opts);
   else st = await withDuckDB((c) => readPresenceParquetWith(c, sqlString(path), path, b, fileLog, opts));

@@ -14,11 +14,12 @@ import type { Pseudonymizer } from '../privacy/pseudonymize.js';
 import {
   createDictionaryTable,
   createTableFromColumns,
-  createTableFromTypedArrays,
+  createTypedAppender,
   type DuckDBConnection,
   queryRows,
   sqlPathList,
   sqlString,
+  type TypedAppender,
   withDuckDB,
 } from '../storage/duckdb.js';
 import { LAYOUT } from '../storage/layout.js';
@@ -27,7 +28,9 @@ import { detectFileKind, type FileKind } from './detect.js';
 import { readEdgeList } from './edges.js';
 import { latestPerChannel, readChannelMetadataFile } from './metadata.js';
 import {
+  type BatchFn,
   PresenceBuilder,
+  type PresenceExtras,
   type PresenceReadOptions,
   type PresenceReadResult,
   pushRecord,
@@ -85,6 +88,28 @@ export interface ImportSummary {
   location: string;
 }
 
+/** Opens the staging table `r` for presence rows (ids + numbers) and returns a batch function that appends the builder's rows to it. */
+async function stagePresence(conn: DuckDBConnection): Promise<{ app: TypedAppender; batch: BatchFn }> {
+  const app = await createTypedAppender(conn, 'r', [
+    { name: 'c', data: new Uint32Array(0) },
+    { name: 'v', data: new Uint32Array(0) },
+    { name: 'ts', data: new Float64Array(0) },
+    { name: 'm', data: new Uint32Array(0) },
+    { name: 'src', data: new Uint8Array(0) },
+    { name: 'kind', data: new Uint8Array(0) },
+    { name: 'vod', data: new Uint32Array(0) },
+  ]);
+  const batch = async (b: PresenceBuilder) => {
+    const ex = b.extras as PresenceExtras;
+    app.append([b.channel, b.viewer, b.ts, b.messages, ex.source, ex.kind, ex.vod], b.length);
+    b.length = 0;
+  };
+  return { app, batch };
+}
+
+/** DuckDB settings for import: a tighter memory cap (it spills to disk) keeps peak RSS near the data size. */
+const IMPORT_DUCKDB = { memoryLimit: '512MB' };
+
 /** Hive partition value for a source code (PRESENCE_SOURCES order). */
 const SOURCE_SQL = `CASE r.src WHEN 0 THEN 'live' WHEN 1 THEN 'vod' ELSE 'import' END`;
 
@@ -100,25 +125,14 @@ async function storePresence(
   pseudonymize: Pseudonymizer,
   onProgress?: ProgressFn,
 ): Promise<string[]> {
-  const n = b.length;
   const ex = b.extras;
   if (!ex) throw new VieweratlasError('import', 'internal: presence builder without extras');
-  onProgress?.('import: staging rows', 0, n);
-  await createTableFromTypedArrays(conn, 'r', [
-    { name: 'c', data: b.channel.subarray(0, n) },
-    { name: 'v', data: b.viewer.subarray(0, n) },
-    { name: 'ts', data: b.ts.subarray(0, n) },
-    { name: 'm', data: b.messages.subarray(0, n) },
-    { name: 'src', data: ex.source.subarray(0, n) },
-    { name: 'kind', data: ex.kind.subarray(0, n) },
-    { name: 'vod', data: ex.vod.subarray(0, n) },
-  ]);
   await createDictionaryTable(conn, 'cn', b.channels.names());
   await createDictionaryTable(conn, 'vn', b.viewers.names().map(pseudonymize));
   await createDictionaryTable(conn, 'vd', ex.vodNames.names());
   const dir = await mkdtemp(join(tmpdir(), 'vieweratlas-parts-'));
   try {
-    onProgress?.('import: writing Parquet', n, n);
+    onProgress?.('import: writing Parquet');
     await conn.run(`COPY (
         SELECT cn.name AS channel, vn.name AS viewer, epoch_ms(r.ts::BIGINT) AS ts, r.m AS messages,
           vd.name AS vod_id, CASE r.kind WHEN 1 THEN 'membership' ELSE 'chat' END AS kind,
@@ -241,6 +255,8 @@ export async function importFiles(
   }
   const edgeFiles = paths.filter((p) => kinds.get(p) === 'edges');
   await withDuckDB(async (conn) => {
+    // Row order inside a part does not matter; not keeping it lets DuckDB stream the COPY.
+    await conn.run('SET preserve_insertion_order = false');
     for (const path of paths) {
       const t0 = performance.now();
       const kind = kinds.get(path);
@@ -260,8 +276,23 @@ export async function importFiles(
         if (kind === 'presence') {
           const b = new PresenceBuilder({ extras: true });
           const log = new RejectLog();
-          await readPresenceFileInto(path, b, log, { ...opts.read, onProgress: opts.onProgress }, conn);
-          f.rowsRead = b.length;
+          // Rows stream into DuckDB a batch at a time: memory stays bounded by the batch, not the file.
+          const { app, batch } = await stagePresence(conn);
+          try {
+            await readPresenceFileInto(
+              path,
+              b,
+              log,
+              { ...opts.read, onProgress: opts.onProgress },
+              conn,
+              batch,
+            );
+            await batch(b);
+          } finally {
+            app.close();
+          }
+          b.release();
+          f.rowsRead = app.rows;
           f.rejectedCount = log.count;
           f.rejected = log.rejected;
           f.stored = await storePresence(
@@ -356,7 +387,7 @@ export async function importFiles(
       }
       f.ms = performance.now() - t0;
     }
-  });
+  }, IMPORT_DUCKDB);
   return summary;
 }
 
@@ -518,6 +549,12 @@ export async function compactRaw(storage: Storage, opts: CompactOptions = {}): P
         for (const r of records) pushRecord(b, r);
         const tag = `h${hour}-${safe(collector)}-${createHash('sha256').update(bytes).digest('hex').slice(0, 10)}`;
         // Raw viewers are already pseudonymised by the collector when privacy asks for it.
+        const { app, batch } = await stagePresence(conn);
+        try {
+          await batch(b);
+        } finally {
+          app.close();
+        }
         const keys = await storePresence(conn, storage, b, tag, (x) => x);
         s.partsWritten.push(...keys);
         s.presenceRows += records.length;

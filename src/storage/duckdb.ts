@@ -141,49 +141,81 @@ function typedType(a: TypedColumn['data']): { sql: string; type: DuckDBType } {
   return { sql: 'UINTEGER', type: UINTEGER };
 }
 
+/** Appends rows from typed arrays to one table, block by block (see `createTypedAppender`). */
+export interface TypedAppender {
+  /** Appends rows [0, length) of the given columns (same order and types as at creation). */
+  append(columns: TypedColumn['data'][], length: number): void;
+  /** Rows appended so far. */
+  readonly rows: number;
+  close(): void;
+}
+
 /**
- * Creates table `table` from typed arrays of equal length, copying each 2048-row block straight
- * into the vectors' memory (no per-value conversion): ~10M rows per second.
+ * Creates table `table` with one column per typed array kind (UINTEGER, DOUBLE, UTINYINT) and an
+ * appender that copies each 2048-row block straight into the vectors' memory (no per-value
+ * conversion): ~10M rows per second, and callers can stream batches through it.
  */
+export async function createTypedAppender(
+  conn: DuckDBConnection,
+  table: string,
+  columns: TypedColumn[],
+): Promise<TypedAppender> {
+  const types = columns.map((c) => typedType(c.data));
+  await conn.run(
+    `CREATE OR REPLACE TABLE ${sqlIdent(table)} (${columns.map((c, i) => `${sqlIdent(c.name)} ${types[i]?.sql}`).join(', ')})`,
+  );
+  const appender = await conn.createAppender(table);
+  let rows = 0;
+  return {
+    get rows() {
+      return rows;
+    },
+    append(data, n) {
+      for (let start = 0; start < n; start += CHUNK) {
+        const len = Math.min(CHUNK, n - start);
+        const chunk = DuckDBDataChunk.create(
+          types.map((t) => t.type),
+          len,
+        );
+        for (let j = 0; j < data.length; j++) {
+          const src = (data[j] as TypedColumn['data']).subarray(start, start + len);
+          const vec = chunk.getColumnVector(j);
+          const items = (vec as unknown as { items?: unknown }).items;
+          if (
+            items &&
+            (items as { constructor: unknown }).constructor === src.constructor &&
+            (items as ArrayLike<number>).length >= len
+          ) {
+            (items as Uint32Array).set(src as Uint32Array);
+          } else {
+            for (let i = 0; i < len; i++) vec.setItem(i, src[i] as number);
+          }
+          vec.flush();
+        }
+        appender.appendDataChunk(chunk);
+      }
+      rows += n;
+    },
+    close() {
+      appender.closeSync();
+    },
+  };
+}
+
+/** Creates table `table` from typed arrays of equal length (one batch through `createTypedAppender`). */
 export async function createTableFromTypedArrays(
   conn: DuckDBConnection,
   table: string,
   columns: TypedColumn[],
 ): Promise<void> {
-  const n = columns[0]?.data.length ?? 0;
-  const types = columns.map((c) => typedType(c.data));
-  await conn.run(
-    `CREATE OR REPLACE TABLE ${sqlIdent(table)} (${columns.map((c, i) => `${sqlIdent(c.name)} ${types[i]?.sql}`).join(', ')})`,
-  );
-  if (n === 0) return;
-  const appender = await conn.createAppender(table);
+  const a = await createTypedAppender(conn, table, columns);
   try {
-    for (let start = 0; start < n; start += CHUNK) {
-      const len = Math.min(CHUNK, n - start);
-      const chunk = DuckDBDataChunk.create(
-        types.map((t) => t.type),
-        len,
-      );
-      for (let j = 0; j < columns.length; j++) {
-        const src = (columns[j] as TypedColumn).data.subarray(start, start + len);
-        const vec = chunk.getColumnVector(j);
-        const items = (vec as unknown as { items?: unknown }).items;
-        if (
-          items &&
-          (items as { constructor: unknown }).constructor === src.constructor &&
-          (items as ArrayLike<number>).length >= len
-        ) {
-          (items as Uint32Array).set(src as Uint32Array);
-          vec.flush();
-        } else {
-          for (let i = 0; i < len; i++) vec.setItem(i, src[i] as number);
-          vec.flush();
-        }
-      }
-      appender.appendDataChunk(chunk);
-    }
+    a.append(
+      columns.map((c) => c.data),
+      columns[0]?.data.length ?? 0,
+    );
   } finally {
-    appender.closeSync();
+    a.close();
   }
 }
 
