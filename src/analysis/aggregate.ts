@@ -54,7 +54,8 @@ function toEpoch(v: number | string | null, key: string): number | null {
  * Orders `rows` by (viewer, channel, row): one counting sort by viewer (skipped when the rows
  * already come viewer by viewer, as simulated and many exported files do), then each viewer's
  * few rows sorted by channel in place — insertion sort for short runs, a packed numeric sort for
- * long ones (bots). Returns the ordered rows and, aligned with them, their channels.
+ * long ones (bots). Returns the ordered rows (`rows` itself when it was viewer-ordered) and,
+ * aligned with them, their channels.
  */
 function sortByViewerChannel(
   rows: Uint32Array,
@@ -67,7 +68,7 @@ function sortByViewerChannel(
   for (let i = 1; i < n && sorted; i++) if (viewer[rows[i]] < viewer[rows[i - 1]]) sorted = false;
   let order: Uint32Array;
   if (sorted) {
-    order = rows.slice();
+    order = rows; // sorted in place below
   } else {
     const start = new Uint32Array(nViewers + 1);
     for (let i = 0; i < n; i++) start[viewer[rows[i]] + 1]++;
@@ -199,18 +200,16 @@ export function aggregate(table: PresenceTable, options: Partial<AggregateOption
   for (const v of knownBotIds) knownRemoved += knownBotsSeen[v];
   t = lap('filter', t);
 
-  const { order: byViewer, channels: chs } = sortByViewerChannel(
-    rows.subarray(0, kept),
-    viewer,
-    channel,
-    nViewers,
-  );
+  const keptRows = rows.subarray(0, kept);
+  const { order: byViewer, channels: chs } = sortByViewerChannel(keptRows, viewer, channel, nViewers);
   t = lap('sort', t);
 
-  // One pass over the runs: qualifying pairs, in (viewer, channel) order.
-  const pairViewer = new Uint32Array(kept);
-  const pairChannel = new Uint32Array(kept);
-  const pairRows = new Uint32Array(kept);
+  // One pass over the runs: qualifying pairs, in (viewer, channel) order. The pair arrays reuse
+  // the sort's buffers (pair p is written at index p ≤ the start of the run just read, and later
+  // reads are further on), which saves ~8 bytes per row at 16M rows.
+  const pairViewer = byViewer;
+  const pairChannel = chs;
+  const pairRows = byViewer === keptRows ? new Uint32Array(kept) : keptRows;
   const viewerDegree = new Uint32Array(nViewers);
   const channelActive = new Uint8Array(nChannels);
   let pairs = 0;
