@@ -44,8 +44,8 @@ export const APPEND_MARK = '@@append/';
 
 /** lib-storage (and S3) refuse parts smaller than 5 MiB. */
 const MIN_PART_BYTES = 5 * 1024 * 1024;
-/** Parallel GETs when reassembling an appended object. */
-const CHUNK_FETCH_CONCURRENCY = 8;
+/** Parallel GETs when reassembling an appended object (S3 GETs are latency-bound, ~10–30 ms). */
+const CHUNK_FETCH_CONCURRENCY = 32;
 
 export interface S3StorageOptions {
   /** Explicit credentials (tests); default: the SDK's provider chain (env, profile, ECS task role). */
