@@ -163,14 +163,31 @@ export function buildOverlapGraph(audience: Audience, options: Partial<OverlapOp
   const nodeAudience = new Float64Array(nChannels);
   for (let c = 0; c < nChannels; c++) nodeAudience[c] = offsets[c + 1] - offsets[c];
 
+  // Viewers in a single channel add nothing to any pair (often most chatters in real data):
+  // keep per channel only the viewers seen in two or more channels.
+  const degree = new Uint32Array(viewerIdSpace);
+  for (let i = 0; i < viewers.length; i++) degree[viewers[i]]++;
+  const fOffsets = new Uint32Array(nChannels + 1);
+  let multi = 0;
+  for (let i = 0; i < viewers.length; i++) if (degree[viewers[i]] > 1) multi++;
+  const fViewers = multi === viewers.length ? viewers : new Uint32Array(multi);
+  for (let c = 0, k = 0; c < nChannels; c++) {
+    if (fViewers !== viewers) {
+      for (let i = offsets[c]; i < offsets[c + 1]; i++)
+        if (degree[viewers[i]] > 1) fViewers[k++] = viewers[i];
+      fOffsets[c + 1] = k;
+    } else {
+      fOffsets[c + 1] = offsets[c + 1];
+    }
+  }
+
   // Transpose: viewer → its channels, ascending (channels are visited in order).
   const vStart = new Uint32Array(viewerIdSpace + 1);
-  for (let i = 0; i < viewers.length; i++) vStart[viewers[i] + 1]++;
-  for (let v = 0; v < viewerIdSpace; v++) vStart[v + 1] += vStart[v];
+  for (let v = 0; v < viewerIdSpace; v++) vStart[v + 1] = vStart[v] + (degree[v] > 1 ? degree[v] : 0);
   const cursor = vStart.slice(0, viewerIdSpace);
-  const vChannels = new Uint32Array(viewers.length);
+  const vChannels = new Uint32Array(multi);
   for (let c = 0; c < nChannels; c++) {
-    for (let i = offsets[c]; i < offsets[c + 1]; i++) vChannels[cursor[viewers[i]]++] = c;
+    for (let i = fOffsets[c]; i < fOffsets[c + 1]; i++) vChannels[cursor[fViewers[i]]++] = c;
   }
   // Reset the cursors: cursor[v] now points at the entry of the channel being processed.
   cursor.set(vStart.subarray(0, viewerIdSpace));
@@ -184,8 +201,8 @@ export function buildOverlapGraph(audience: Audience, options: Partial<OverlapOp
   const minShared = Math.max(1, o.minShared);
   for (let a = 0; a < nChannels; a++) {
     let nTouched = 0;
-    for (let i = offsets[a]; i < offsets[a + 1]; i++) {
-      const v = viewers[i];
+    for (let i = fOffsets[a]; i < fOffsets[a + 1]; i++) {
+      const v = fViewers[i];
       const end = vStart[v + 1];
       // vChannels[cursor[v]] === a here; the channels after it are > a.
       for (let j = ++cursor[v]; j < end; j++) {
