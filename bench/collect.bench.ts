@@ -6,7 +6,7 @@
  * Then (BENCH_TWURPLE=0 to skip) the same sim against @twurple/chat's ChatClient for 20 s.
  *
  *   npm run bench -- collect
- *   BENCH_RATE=80000 BENCH_SECONDS=30 npm run bench -- collect
+ *   BENCH_RATE=80000 BENCH_SECONDS=30 BENCH_HEAP_MB=256 BENCH_TRANSPORT=irc npm run bench -- collect
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -95,8 +95,6 @@ async function benchCollector(urls: SimUrls, dir: string): Promise<void> {
       url,
       '--data',
       join(dir, 'data'),
-      '--duration',
-      String(SECONDS + 5),
     ],
     { cwd: repo, stdio: ['ignore', 'ignore', 'pipe'] },
   );
@@ -137,6 +135,9 @@ async function benchCollector(urls: SimUrls, dir: string): Promise<void> {
   const simAfter = (await control(urls, 'stats')) as typeof simBefore;
   await control(urls, 'rate', { rate: 0 });
   const elapsed = (Date.now() - start) / 1000;
+  // Let the collector drain what is in flight, then stop it the way ECS does.
+  await new Promise((r) => setTimeout(r, 2000));
+  child.kill('SIGTERM');
   await exited;
   const stopped = stderr
     .split('\n')
@@ -159,6 +160,13 @@ async function benchCollector(urls: SimUrls, dir: string): Promise<void> {
         `${Math.round(stopped.messages / elapsed).toLocaleString('en-US')} chat lines/s; ${stopped.recordsWritten.toLocaleString('en-US')} presence rows written`,
     );
   }
+  const mem = stderr
+    .split('\n')
+    .filter((l) => l.includes('"msg":"status"'))
+    .map((l) => JSON.parse(l) as { rssMb: number; heapMb: number; externalMb: number });
+  console.log(
+    `collector memory every 10 s (rss/heap/external MB): ${mem.map((m) => `${m.rssMb}/${m.heapMb}/${m.externalMb}`).join(' ')}`,
+  );
   console.log(
     `collector CPU ${cpu.toFixed(1)} s over ${elapsed.toFixed(0)} s (${((100 * cpu) / elapsed).toFixed(0)}% of one core)`,
   );

@@ -54,7 +54,14 @@ export function createStatusSink(
       const now = Date.now();
       if (now - lastLog >= logEveryMs) {
         lastLog = now;
-        log.info('status', { ...s });
+        const m = process.memoryUsage();
+        const mb = (x: number) => Math.round(x / 2 ** 20);
+        log.info('status', {
+          ...s,
+          rssMb: mb(m.rss),
+          heapMb: mb(m.heapUsed),
+          externalMb: mb(m.external + m.arrayBuffers),
+        });
       }
     },
     done() {

@@ -195,8 +195,16 @@ export function toChatEvent(msg: IrcMessage, line = ''): ChatEvent {
   }
 }
 
+/** Every tag `toChatEvent` reads: the rest of a line's tags are skipped while parsing. */
+export const USED_TAGS: ReadonlySet<string> = new Set([
+  ...Object.keys(privmsgTagsSchema.shape),
+  ...Object.keys(usernoticeTagsSchema.shape),
+  ...Object.keys(roomstateTagsSchema.shape),
+  'msg-id',
+]);
+
 /** Parses and maps one raw line. */
 export function parseChatLine(line: string): ChatEvent {
-  const msg = parseIrcLine(line);
+  const msg = parseIrcLine(line, USED_TAGS);
   return msg ? toChatEvent(msg, line) : invalid('not an IRC line', line);
 }

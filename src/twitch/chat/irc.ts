@@ -61,16 +61,17 @@ export function escapeTagValue(value: string): string {
   return out;
 }
 
-function parseTags(raw: string): Record<string, string> {
+function parseTags(raw: string, keep?: ReadonlySet<string>): Record<string, string> {
   const tags: Record<string, string> = {};
   let start = 0;
   while (start <= raw.length) {
     let end = raw.indexOf(';', start);
     if (end === -1) end = raw.length;
     if (end > start) {
-      const eq = raw.indexOf('=', start);
-      if (eq === -1 || eq > end) tags[raw.slice(start, end)] = '';
-      else tags[raw.slice(start, eq)] = unescapeTagValue(raw.slice(eq + 1, end));
+      let eq = raw.indexOf('=', start);
+      if (eq === -1 || eq > end) eq = end;
+      const key = raw.slice(start, eq);
+      if (!keep || keep.has(key)) tags[key] = eq === end ? '' : unescapeTagValue(raw.slice(eq + 1, end));
     }
     start = end + 1;
   }
@@ -79,16 +80,17 @@ function parseTags(raw: string): Record<string, string> {
 
 /**
  * Parses one line (without its CRLF). Returns null for a line that is not IRC (empty, no
- * command, a tag section without a message): the caller counts it as garbage.
+ * command, a tag section without a message): the caller counts it as garbage. With `keep`,
+ * only those tags are kept (a chat line carries ~17; the collector reads 4).
  */
-export function parseIrcLine(line: string): IrcMessage | null {
+export function parseIrcLine(line: string, keep?: ReadonlySet<string>): IrcMessage | null {
   let pos = 0;
   const len = line.length;
   let tags: Record<string, string> = {};
   if (line.charCodeAt(0) === 64 /* @ */) {
     const sp = line.indexOf(' ');
     if (sp === -1) return null;
-    tags = parseTags(line.slice(1, sp));
+    tags = parseTags(line.slice(1, sp), keep);
     pos = sp + 1;
     while (line.charCodeAt(pos) === 32) pos++;
   }
