@@ -175,6 +175,14 @@ describe('detectCommunities post-processing', () => {
     expect(r.modularity).toBeCloseTo(modularity(g, r.membership), 12);
   });
 
+  it('handles an empty graph', () => {
+    for (const algorithm of ['leiden', 'louvain'] as const) {
+      const r = detectCommunities(graphOf(0, []), { algorithm, hierarchy: [2], minSize: 3 });
+      expect(r).toMatchObject({ count: 0, modularity: 0, sizes: [] });
+      expect(r.membership.length).toBe(0);
+    }
+  });
+
   it('rejects an unknown algorithm', () => {
     expect(() => detectCommunities(twoTriangles(), { algorithm: 'magic' as 'leiden' })).toThrow(/magic/);
   });
