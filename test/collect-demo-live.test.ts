@@ -1,0 +1,29 @@
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runLiveDemo } from '../src/collect/demo-live.js';
+import { loadConfig } from '../src/config/index.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'va-live-demo-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('demo --live (runLiveDemo)', () => {
+  it('collects from twitch-sim, analyses and renders offline, finding the planted communities', async () => {
+    const r = await runLiveDemo(
+      loadConfig({ overrides: { render: { png_width: 800, png_height: 800 }, layout: { iterations: 100 } } }),
+      {
+        out: dir,
+        seconds: 6,
+      },
+    );
+    expect(r.collect.channelsJoined).toBe(150);
+    expect(r.collect.messages).toBeGreaterThan(10_000);
+    expect(r.collect.reconnects).toBe(0);
+    expect(r.analysis.summary.counts.channels).toBeGreaterThan(140);
+    expect(r.analysis.communities.length).toBe(8);
+    expect(r.nmi).toBeGreaterThan(0.9);
+    expect(existsSync(r.render.png) && existsSync(r.render.html)).toBe(true);
+    expect(readdirSync(join(dir, 'data/raw/presence/source=live')).length).toBeGreaterThan(0);
+  });
+});
