@@ -135,6 +135,17 @@ describe('vieweratlas analyze on the real 2021 atlas edge list', () => {
   });
 });
 
+describe('vieweratlas analyze on a TwitchDownloader chat file', () => {
+  it('buckets the comments into presence and analyses them', async () => {
+    const out = join(root, 'atlas-vod');
+    const r = cli(['analyze', '--input', 'test/fixtures/vod/1984567890.json', '--out', out]);
+    expect(r.status, r.stderr).toBe(0);
+    const { summary, channels } = await readAnalysisFolder(out);
+    expect(summary.counts.presenceRows).toBe(10);
+    expect(channels.map((c) => c.channel)).toEqual(['cozystreamer']);
+  });
+});
+
 describe('vieweratlas analyze from storage', () => {
   it('compacts raw JSON Lines first, then analyses what import and the collectors stored', async () => {
     const data = join(root, 'store');

@@ -3,7 +3,9 @@
  * communities → labels → exports. Each stage is timed; the timings, counts and parameters land in
  * summary.json. Library code: throws InputError on bad input and never exits.
  */
-import { stat } from 'node:fs/promises';
+import { appendFile, mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   aggregate,
   buildOverlapGraph,
@@ -19,6 +21,7 @@ import { type AnalysisFolder, writeAnalysisFolder } from '../export/write.js';
 import {
   compactRaw,
   detectFileKind,
+  encodePresenceLine,
   loadMetadataFromStorage,
   loadPresenceFromStorage,
   type RejectedRow,
@@ -26,6 +29,7 @@ import {
   readEdgeList,
   readPresenceFiles,
 } from '../ingest/index.js';
+import { readTwitchDownloaderChat } from '../ingest/twitch-downloader.js';
 import type { AtlasSummary, ChannelRow, CommunityRow, EdgeRow, WeightKind } from '../model/atlas.js';
 import type { EdgeTable } from '../model/presence-table.js';
 import type { ChannelMetadata } from '../model/records.js';
@@ -164,17 +168,19 @@ async function readInputs(
     edges: [],
     nodes: [],
   };
+  const chatFiles: string[] = [];
   for (const path of inputs) {
     const st = await stat(path).catch(() => null);
     if (!st) throw new InputError('analyze', `${path}: no such file`);
     if (!st.isFile()) throw new InputError('analyze', `${path}: not a file`);
     const kind = await detectFileKind(path);
-    byKind[kind === 'twitch-chat' ? 'presence' : kind].push(path);
+    if (kind === 'twitch-chat') chatFiles.push(path);
+    else byKind[kind].push(path);
   }
   const metadata = await readMetadata(byKind.metadata);
 
   if (byKind.edges.length > 0 || byKind.nodes.length > 0) {
-    if (byKind.presence.length > 0) {
+    if (byKind.presence.length > 0 || chatFiles.length > 0) {
       throw new InputError(
         'analyze',
         `give presence files or an edge list, not both (${byKind.presence[0]}, ${byKind.edges[0] ?? byKind.nodes[0]})`,
@@ -209,16 +215,30 @@ async function readInputs(
     );
   }
 
-  if (byKind.presence.length === 0) {
+  if (byKind.presence.length === 0 && chatFiles.length === 0) {
     throw new InputError('analyze', `no presence or edge-list file among the inputs (${inputs.join(', ')})`);
   }
   const window = windowOf(config);
-  const presence = await readPresenceFiles(byKind.presence, {
-    ...window,
-    onProgress: progress,
-  });
-  lap('read');
-  return fromPresence(config, presence, metadata, byKind.presence, progress, lap);
+  // TwitchDownloader chat files become bucketed presence lines in a temp JSONL file, so one reader
+  // interns everything.
+  const tmp = chatFiles.length > 0 ? await mkdtemp(join(tmpdir(), 'vieweratlas-chat-')) : undefined;
+  try {
+    const files = [...byKind.presence];
+    if (tmp) {
+      const jsonl = join(tmp, 'chat-presence.jsonl');
+      for (const path of chatFiles) {
+        progress(`read ${path}`);
+        const chat = await readTwitchDownloaderChat(path, { bucketMinutes: config.vod.bucket_minutes });
+        await appendFile(jsonl, chat.records.map(encodePresenceLine).join(''));
+      }
+      files.push(jsonl);
+    }
+    const presence = await readPresenceFiles(files, { ...window, onProgress: progress });
+    lap('read');
+    return fromPresence(config, presence, metadata, [...byKind.presence, ...chatFiles], progress, lap);
+  } finally {
+    if (tmp) await rm(tmp, { recursive: true, force: true });
+  }
 }
 
 async function readMetadata(
