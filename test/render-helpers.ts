@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { createCanvas, loadImage } from '@napi-rs/canvas';
 import { UndirectedGraph } from 'graphology';
 import louvainModule from 'graphology-communities-louvain';
 import { createRng } from '../src/analysis/rng.js';
@@ -117,4 +118,24 @@ export async function makeAnalysisFolder(
   };
   await writeAnalysisFolder(dir, { summary, channels, communities, edges }, { parquet: false });
   return { channels, communities, edges };
+}
+
+/** A decoded PNG whose pixels can be read by region. */
+export async function decodePng(png: Buffer): Promise<{
+  width: number;
+  height: number;
+  region(x: number, y: number, w: number, h: number): Uint8ClampedArray;
+}> {
+  const img = await loadImage(png);
+  const canvas = createCanvas(img.width, img.height);
+  const ctx = canvas.getContext('2d');
+  ctx.drawImage(img, 0, 0);
+  return { width: img.width, height: img.height, region: (x, y, w, h) => ctx.getImageData(x, y, w, h).data };
+}
+
+/** Distinct RGB colours among every `step`-th pixel: a blank image has 1. */
+export function distinctColours(px: Uint8ClampedArray, step = 31): number {
+  const seen = new Set<number>();
+  for (let i = 0; i < px.length; i += 4 * step) seen.add((px[i] << 16) | (px[i + 1] << 8) | px[i + 2]);
+  return seen.size;
 }
