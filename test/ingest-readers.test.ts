@@ -130,6 +130,21 @@ describe('presence CSV', () => {
     expect(two.table.viewerNames.length).toBe(one.table.viewerNames.length);
   });
 
+  it.each([
+    ['long rows first (the worker outgrows its shared block)', false],
+    ['short rows first (this thread outgrows its block)', true],
+  ])('two threads stay exact when row sizes are uneven: %s', async (_name, shortFirst) => {
+    const long = Array.from({ length: 1500 }, (_, i) => `xqc,${'v'.repeat(150)}${i},1795525500,live,1`);
+    const short = Array.from({ length: 15_000 }, (_, i) => `c${i % 9},u${i % 700},1795525500,live,2`);
+    const body = shortFirst ? [...short, ...long] : [...long, ...short];
+    const path = join(tmp, `uneven-${shortFirst}.csv`);
+    await writeFile(path, `channel,viewer,ts,source,messages\n${body.join('\n')}\n`);
+    const one = await readPresenceFiles([path], { threads: 1 });
+    const two = await readPresenceFiles([path], { threads: 2, parallelMinBytes: 0 });
+    expect(two.rowsRead).toBe(16_500);
+    expect(rows(two.table)).toEqual(rows(one.table));
+  });
+
   it('reads a last line without newline and a quoted field with an embedded newline', async () => {
     const path = join(tmp, 'nl.csv');
     await writeFile(path, 'channel,viewer,ts\nxqc,"multi\nline",1795525500\nxqc,last,1795525500');

@@ -1,10 +1,11 @@
 /**
- * Worker side of the parallel CSV read: scans one byte range of a presence CSV into its own
- * builder and sends the columns and name bytes back (transferred, not copied).
+ * Worker side of the parallel CSV read: scans one byte range of a presence CSV into the caller's
+ * shared columns (its own local ids) and sends back its names as bytes (transferred, not copied).
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { ExportedNames } from './csv-scan.js';
 import {
+  type ColumnViews,
   type CsvRange,
   PresenceBuilder,
   type PresenceReadOptions,
@@ -16,16 +17,14 @@ export interface CsvWorkerInput {
   path: string;
   range: CsvRange;
   opts: Pick<PresenceReadOptions, 'windowStart' | 'windowEnd'>;
-  /** Rows to reserve up front. */
-  capacity: number;
+  /** Where to write rows (views of the caller's shared columns). */
+  shared: ColumnViews;
 }
 
 export interface CsvWorkerOutput {
   length: number;
-  channel: Uint32Array;
-  viewer: Uint32Array;
-  ts: Float64Array;
-  messages: Uint32Array;
+  /** Set only when the rows outgrew the shared columns (then they travel here instead). */
+  columns?: ColumnViews;
   channels: ExportedNames;
   viewers: ExportedNames;
   good: number;
@@ -37,18 +36,16 @@ export interface CsvWorkerOutput {
 }
 
 async function run(input: CsvWorkerInput): Promise<void> {
-  const b = new PresenceBuilder({ capacity: input.capacity });
+  const b = new PresenceBuilder({ capacity: 0 });
+  b.adopt(input.shared);
   const log = new RejectLog();
   try {
     const st = await readPresenceCsv(input.path, b, log, input.opts, input.range);
     const n = b.length;
+    const inPlace = b.channel.buffer === input.shared.channel.buffer;
     const out: CsvWorkerOutput = {
       length: n,
-      // Whole buffers are transferred (no copy); the receiver uses the first `length` rows.
-      channel: b.channel,
-      viewer: b.viewer,
-      ts: b.ts,
-      messages: b.messages,
+      columns: inPlace ? undefined : { channel: b.channel, viewer: b.viewer, ts: b.ts, messages: b.messages },
       channels: b.channels.exportNames(),
       viewers: b.viewers.exportNames(),
       good: st.good,
@@ -58,15 +55,13 @@ async function run(input: CsvWorkerInput): Promise<void> {
       rejected: log.rejected.map((r) => ({ line: r.line, reason: r.reason })),
       rejectedCount: log.count,
     };
-    const transfer = [
-      out.channel,
-      out.viewer,
-      out.ts,
-      out.messages,
-      out.channels.arena,
-      out.viewers.arena,
-    ].map((a) => a.buffer as ArrayBuffer);
-    parentPort?.postMessage({ ok: out }, transfer);
+    const arrays: ArrayBufferView[] = [out.channels.arena, out.viewers.arena];
+    if (out.columns)
+      arrays.push(out.columns.channel, out.columns.viewer, out.columns.ts, out.columns.messages);
+    parentPort?.postMessage(
+      { ok: out },
+      arrays.map((a) => a.buffer as ArrayBuffer),
+    );
   } catch (err) {
     parentPort?.postMessage({ error: err instanceof Error ? err.message : String(err) });
   }

@@ -20,7 +20,7 @@ import {
   withDuckDB,
 } from '../storage/duckdb.js';
 import { ByteInterner, fieldString, parseTimestampBytes, parseUint, scanCsv } from './csv-scan.js';
-import type { CsvWorkerOutput } from './csv-worker.js';
+import type { CsvWorkerInput, CsvWorkerOutput } from './csv-worker.js';
 import { decodePresenceLine, parseTimestamp } from './raw-jsonl.js';
 
 /** A row that could not be read. */
@@ -106,6 +106,34 @@ export interface PresenceExtras {
   vodNames: ByteInterner;
 }
 
+/** The four presence columns as arrays of equal length. */
+export interface ColumnViews {
+  channel: Uint32Array;
+  viewer: Uint32Array;
+  ts: Float64Array;
+  messages: Uint32Array;
+}
+
+/** Columns backed by SharedArrayBuffers, so a worker can fill its rows in place. */
+export function sharedColumns(rows: number): ColumnViews {
+  return {
+    channel: new Uint32Array(new SharedArrayBuffer(rows * 4)),
+    viewer: new Uint32Array(new SharedArrayBuffer(rows * 4)),
+    ts: new Float64Array(new SharedArrayBuffer(rows * 8)),
+    messages: new Uint32Array(new SharedArrayBuffer(rows * 4)),
+  };
+}
+
+/** Views of rows [from, to) of shared columns. */
+export function columnSlice(c: ColumnViews, from: number, to: number): ColumnViews {
+  return {
+    channel: c.channel.subarray(from, to),
+    viewer: c.viewer.subarray(from, to),
+    ts: c.ts.subarray(from, to),
+    messages: c.messages.subarray(from, to),
+  };
+}
+
 /** Collects rows into growing typed arrays with interned channel and viewer ids. */
 export class PresenceBuilder {
   readonly channels = new ByteInterner();
@@ -132,6 +160,23 @@ export class PresenceBuilder {
         vodNames: new ByteInterner({ lowerCase: false }),
       };
     }
+  }
+
+  /**
+   * Moves the rows into caller-provided arrays (e.g. views of SharedArrayBuffers another thread
+   * writes too) with room for `views.channel.length` rows. Growing past that reallocates privately.
+   */
+  adopt(views: ColumnViews): void {
+    const n = this.length;
+    views.channel.set(this.channel.subarray(0, n));
+    views.viewer.set(this.viewer.subarray(0, n));
+    views.ts.set(this.ts.subarray(0, n));
+    views.messages.set(this.messages.subarray(0, n));
+    this.channel = views.channel;
+    this.viewer = views.viewer;
+    this.ts = views.ts;
+    this.messages = views.messages;
+    this.cap = views.channel.length;
   }
 
   /** Makes room for `total` rows (one reallocation instead of repeated growth). */
@@ -447,7 +492,12 @@ async function readPresenceCsvParallel(
     rowsInSample++;
   const rowsPerByte = rowsInSample / Math.max(1, sample.length - headerEnd);
   const estimate = (bytes: number) => Math.ceil(bytes * rowsPerByte * 1.03) + 1024;
-
+  // One set of shared columns: this thread fills [0, mid), the worker [mid, cap); the worker's
+  // block then slides down behind this thread's rows. No copy of the bulk crosses threads.
+  const start = b.length;
+  const mid = start + estimate(split);
+  const cap = mid + estimate(size - split);
+  const shared = sharedColumns(cap);
   const { Worker } = await import('node:worker_threads');
   let worker: import('node:worker_threads').Worker;
   try {
@@ -456,8 +506,8 @@ async function readPresenceCsvParallel(
         path,
         range: { start: split, end: size, header },
         opts: { windowStart: opts.windowStart, windowEnd: opts.windowEnd },
-        capacity: estimate(size - split),
-      },
+        shared: columnSlice(shared, mid, cap),
+      } satisfies CsvWorkerInput,
     });
   } catch {
     return undefined;
@@ -467,8 +517,7 @@ async function readPresenceCsvParallel(
     worker.once('error', (err) => resolveMsg({ error: `worker: ${err.message}` }));
     worker.once('exit', (code) => resolveMsg({ error: `worker exited with code ${code}` }));
   });
-  const start = b.length;
-  b.reserve(start + estimate(size));
+  b.adopt(columnSlice(shared, 0, mid));
   let first: FileStats & { lines: number };
   try {
     first = await readPresenceCsv(path, b, log, opts, { start: 0, end: split, header });
@@ -489,15 +538,21 @@ async function readPresenceCsvParallel(
   const w = msg.ok;
   const cmap = b.channels.internExported(w.channels);
   const vmap = b.viewers.internExported(w.viewers);
+  const src = w.columns ?? columnSlice(shared, mid, mid + w.length);
   const base = b.length;
+  if (b.channel.buffer === shared.channel.buffer) {
+    // Still in the shared columns: take all of them; the worker's rows move down (never up).
+    b.adopt(shared);
+  }
+  // Past the shared columns' end (the worker outgrew its block) this reallocates privately.
   b.reserve(base + w.length);
   for (let i = 0; i < w.length; i++) {
     const r = base + i;
-    b.channel[r] = cmap[w.channel[i] as number] as number;
-    b.viewer[r] = vmap[w.viewer[i] as number] as number;
+    b.channel[r] = cmap[src.channel[i] as number] as number;
+    b.viewer[r] = vmap[src.viewer[i] as number] as number;
+    b.ts[r] = src.ts[i] as number;
+    b.messages[r] = src.messages[i] as number;
   }
-  b.ts.set(w.ts.subarray(0, w.length), base);
-  b.messages.set(w.messages.subarray(0, w.length), base);
   b.length = base + w.length;
   // The worker numbered lines from its range start: shift them behind the first half.
   for (const r of w.rejected) log.add(path, r.line + first.lines, r.reason);
