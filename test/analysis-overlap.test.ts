@@ -91,6 +91,20 @@ describe('buildOverlapGraph', () => {
     }
   });
 
+  it('gives the same graph from aggregate’s viewer lists as from transposing the audience', () => {
+    const rng = createRng(9);
+    const rows: [string, string, number][] = [];
+    for (let i = 0; i < 3000; i++)
+      rows.push([`c${Math.floor(rng() ** 2 * 30)}`, `v${Math.floor(rng() * 400)}`, 0]);
+    const aud = aggregate(tableOf(rows), { minViewers: 3 });
+    expect(aud.viewerOffsets).toBeDefined();
+    const direct = buildOverlapGraph(aud, { weight: 'lift', minShared: 2 });
+    const { viewerOffsets: _o, viewerChannels: _c, ...bare } = aud;
+    const transposed = buildOverlapGraph(bare, { weight: 'lift', minShared: 2 });
+    expect(direct.length).toBeGreaterThan(50);
+    expect(edgesOf(transposed)).toEqual(edgesOf(direct));
+  });
+
   it('applies min_shared then min_weight', () => {
     const aud = audienceFrom(
       [

@@ -284,18 +284,26 @@ export function aggregate(table: PresenceTable, options: Partial<AggregateOption
   for (let c = 0; c < k; c++) offsets[c + 1] += offsets[c];
   const cursor = offsets.slice(0, k);
   const viewers = new Uint32Array(offsets[k]);
-  const viewerKept = new Uint8Array(nViewers);
+  // The same pairs viewer-major, for free (they are in viewer order, channels ascending, and the
+  // kept-channel renumbering keeps that order): the projection needs no transpose.
+  const viewerOffsets = new Uint32Array(nViewers + 1);
+  const viewerChannels = new Uint32Array(offsets[k]);
   let rowsUsed = 0;
+  let w = 0;
   for (let p = 0; p < pairs; p++) {
     const kc = keptIndex[pairChannel[p]];
     const v = pairViewer[p];
     if (kc < 0 || isBot[v] !== 0) continue;
     viewers[cursor[kc]++] = v;
-    viewerKept[v] = 1;
+    viewerChannels[w++] = kc;
+    viewerOffsets[v + 1]++;
     rowsUsed += pairRows[p];
   }
   let viewerCount = 0;
-  for (let v = 0; v < nViewers; v++) viewerCount += viewerKept[v];
+  for (let v = 0; v < nViewers; v++) {
+    if (viewerOffsets[v + 1] > 0) viewerCount++;
+    viewerOffsets[v + 1] += viewerOffsets[v];
+  }
   lap('csr', t);
   timings.total = Math.round((performance.now() - t0) * 10) / 10;
 
@@ -304,6 +312,8 @@ export function aggregate(table: PresenceTable, options: Partial<AggregateOption
     channelIds: Uint32Array.from(channelIds),
     offsets,
     viewers,
+    viewerOffsets,
+    viewerChannels,
     viewerIdSpace: nViewers,
     viewerCount,
     counts: {

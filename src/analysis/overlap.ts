@@ -148,8 +148,8 @@ function finishGraph(
 }
 
 /**
- * Audiences → channel graph. The projection is a sparse product on typed arrays: the audience
- * is transposed into viewer → channels lists (sorted), then for each channel a, a dense
+ * Audiences → channel graph. The projection is a sparse product on typed arrays: viewer →
+ * channels lists (sorted; from `aggregate`, or transposed here), then for each channel a, a dense
  * counter over channels plus a touched list accumulates, for every viewer of a, the channels
  * b > a that viewer also visits. A per-viewer cursor walks each sorted list once, so a pair is
  * counted once and the work is Σ over viewers of deg² / 2. Edges come out with source < target,
@@ -163,34 +163,41 @@ export function buildOverlapGraph(audience: Audience, options: Partial<OverlapOp
   const nodeAudience = new Float64Array(nChannels);
   for (let c = 0; c < nChannels; c++) nodeAudience[c] = offsets[c + 1] - offsets[c];
 
-  // Viewers in a single channel add nothing to any pair (often most chatters in real data):
-  // keep per channel only the viewers seen in two or more channels.
-  const degree = new Uint32Array(viewerIdSpace);
-  for (let i = 0; i < viewers.length; i++) degree[viewers[i]]++;
-  const fOffsets = new Uint32Array(nChannels + 1);
-  let multi = 0;
-  for (let i = 0; i < viewers.length; i++) if (degree[viewers[i]] > 1) multi++;
-  const fViewers = multi === viewers.length ? viewers : new Uint32Array(multi);
-  for (let c = 0, k = 0; c < nChannels; c++) {
-    if (fViewers !== viewers) {
-      for (let i = offsets[c]; i < offsets[c + 1]; i++)
-        if (degree[viewers[i]] > 1) fViewers[k++] = viewers[i];
-      fOffsets[c + 1] = k;
-    } else {
-      fOffsets[c + 1] = offsets[c + 1];
+  // Viewer → its channels, ascending: from aggregate when it gave them, else by transposing.
+  let vStart: Uint32Array;
+  let vChannels: Uint32Array;
+  if (audience.viewerOffsets && audience.viewerChannels) {
+    vStart = audience.viewerOffsets;
+    vChannels = audience.viewerChannels;
+  } else {
+    vStart = new Uint32Array(viewerIdSpace + 1);
+    for (let i = 0; i < viewers.length; i++) vStart[viewers[i] + 1]++;
+    for (let v = 0; v < viewerIdSpace; v++) vStart[v + 1] += vStart[v];
+    const fill = vStart.slice(0, viewerIdSpace);
+    vChannels = new Uint32Array(viewers.length);
+    for (let c = 0; c < nChannels; c++) {
+      for (let i = offsets[c]; i < offsets[c + 1]; i++) vChannels[fill[viewers[i]]++] = c;
     }
   }
 
-  // Transpose: viewer → its channels, ascending (channels are visited in order).
-  const vStart = new Uint32Array(viewerIdSpace + 1);
-  for (let v = 0; v < viewerIdSpace; v++) vStart[v + 1] = vStart[v] + (degree[v] > 1 ? degree[v] : 0);
-  const cursor = vStart.slice(0, viewerIdSpace);
-  const vChannels = new Uint32Array(multi);
-  for (let c = 0; c < nChannels; c++) {
-    for (let i = fOffsets[c]; i < fOffsets[c + 1]; i++) vChannels[cursor[fViewers[i]]++] = c;
+  // Viewers in a single channel add nothing to any pair (often most chatters in real data): when
+  // there are any, keep per channel only the viewers seen in two or more channels.
+  let single = 0;
+  for (let v = 0; v < viewerIdSpace; v++) if (vStart[v + 1] - vStart[v] === 1) single++;
+  let fOffsets = offsets;
+  let fViewers = viewers;
+  if (single > 0) {
+    fOffsets = new Uint32Array(nChannels + 1);
+    fViewers = new Uint32Array(viewers.length - single);
+    for (let c = 0, k = 0; c < nChannels; c++) {
+      for (let i = offsets[c]; i < offsets[c + 1]; i++) {
+        const v = viewers[i];
+        if (vStart[v + 1] - vStart[v] > 1) fViewers[k++] = v;
+      }
+      fOffsets[c + 1] = k;
+    }
   }
-  // Reset the cursors: cursor[v] now points at the entry of the channel being processed.
-  cursor.set(vStart.subarray(0, viewerIdSpace));
+  const cursor = vStart.slice(0, viewerIdSpace);
   const tTranspose = performance.now();
 
   const counter = new Uint32Array(nChannels);

@@ -13,6 +13,10 @@ export interface Audience {
   offsets: Uint32Array;
   /** Viewer ids (PresenceTable viewer ids), ascending within each channel. */
   viewers: Uint32Array;
+  /** Optional transpose, viewer-major CSR (length viewerIdSpace + 1); `aggregate` fills it. */
+  viewerOffsets?: Uint32Array;
+  /** Kept channel indices per viewer, ascending: `viewerChannels[viewerOffsets[v]..viewerOffsets[v+1])`. */
+  viewerChannels?: Uint32Array;
   /** Size of the viewer id space (PresenceTable.viewerNames.length). */
   viewerIdSpace: number;
   /** Distinct viewers left in at least one kept channel. */
