@@ -109,6 +109,7 @@ describe('renderAtlas on the 2021 Twitch data', () => {
 
   it('lays out, writes positions back and renders a PNG with a legend', async () => {
     expect(result.laidOut).toBe(true);
+    expect(result.layoutInWorker).toBe(true);
     const folder = await readAnalysisFolder(dir);
     expect(folder.channels.every((c) => Number.isFinite(c.x) && Number.isFinite(c.y))).toBe(true);
     expect(readFileSync(join(dir, 'atlas.gexf'), 'utf8')).toMatch(/<viz:position x="-?\d/);

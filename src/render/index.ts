@@ -46,6 +46,8 @@ export interface RenderAtlasResult {
   timings: Record<string, number>;
   /** Whether the layout ran (positions were missing or `relayout`). */
   laidOut: boolean;
+  /** Whether it ran in a worker thread. */
+  layoutInWorker: boolean;
 }
 
 export async function renderAtlas(config: Config, opts: RenderAtlasOptions): Promise<RenderAtlasResult> {
@@ -71,6 +73,7 @@ export async function renderAtlas(config: Config, opts: RenderAtlasOptions): Pro
   lap('read');
 
   let laidOut = false;
+  let layoutInWorker = false;
   if (opts.relayout || !hasPositions(data.channels)) {
     const model = buildRenderModel(data);
     const result = await runLayout(
@@ -91,6 +94,7 @@ export async function renderAtlas(config: Config, opts: RenderAtlasOptions): Pro
     opts.onProgress?.('render: writing positions');
     await writeAnalysisFolder(dir, data, { onProgress: opts.onProgress });
     laidOut = true;
+    layoutInWorker = result.inWorker;
     lap('layout');
   }
 
@@ -106,7 +110,7 @@ export async function renderAtlas(config: Config, opts: RenderAtlasOptions): Pro
   const html = join(dir, 'atlas.html');
   await writeFile(html, await renderHtml(model, { ...htmlOptionsFromConfig(config), attribution }));
   lap('html');
-  return { png, html, timings, laidOut };
+  return { png, html, timings, laidOut, layoutInWorker };
 }
 
 function defaultAttribution(paths: string[]): string {

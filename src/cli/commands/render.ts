@@ -29,7 +29,10 @@ export function registerRender(program: Command): void {
     const t = Object.entries(result.timings)
       .map(([k, v]) => `${k} ${(v / 1000).toFixed(2)} s`)
       .join(', ');
-    console.log(`render: ${t}${result.laidOut ? ' (positions written to channels.csv and atlas.gexf)' : ''}`);
+    const layout = result.laidOut
+      ? ` (layout${result.layoutInWorker ? ' in a worker thread' : ''}; positions written to channels.csv and atlas.gexf)`
+      : '';
+    console.log(`render: ${t}${layout}`);
     console.log(`  ${result.png}`);
     console.log(`  ${result.html}`);
   });
