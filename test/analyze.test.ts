@@ -111,11 +111,26 @@ describe('vieweratlas analyze on simulated data', () => {
       '7',
     ]);
     expect(r.status, r.stderr).toBe(0);
-    const { summary } = await readAnalysisFolder(out);
+    const { summary, channels } = await readAnalysisFolder(out);
+    expect(channels[0]!.levels).toBeUndefined();
     expect(summary.parameters).toMatchObject({
       overlap: { weight: 'jaccard' },
       communities: { algorithm: 'louvain', resolution: 1.5, seed: 7 },
     });
+  });
+});
+
+describe('vieweratlas analyze with a resolution hierarchy', () => {
+  it('exports the community at every resolution of --preset fine', async () => {
+    const out = join(root, 'atlas-fine');
+    const r = cli(['analyze', '--preset', 'fine', '--input', join(sim, 'presence.csv'), '--out', out]);
+    expect(r.status, r.stderr).toBe(0);
+    const { summary, channels } = await readAnalysisFolder(out);
+    expect(Object.keys(channels[0]!.levels ?? {})).toEqual(['r0.5', 'r1', 'r2', 'r4']);
+    const communitiesAt = (k: string) => new Set(channels.map((c) => c.levels![k])).size;
+    // Higher resolution, more communities.
+    expect(communitiesAt('r4')).toBeGreaterThan(communitiesAt('r1'));
+    expect(summary.parameters.hierarchy).toHaveLength(4);
   });
 });
 

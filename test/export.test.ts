@@ -195,12 +195,38 @@ describe('analysis folder', () => {
     expect(nodes).toHaveLength(folder().channels.length);
     expect(nodes[0]['viz:position']).toMatchObject({ '@x': '1.5', '@y': '-2.25' });
     expect(nodes[1]['viz:position']).toBeUndefined();
-    const img = nodes.find((n: Record<string, string>) => n['@label'] === '&lt;img src=x onerror=alert(1)&gt;');
+    const img = nodes.find(
+      (n: Record<string, string>) => n['@label'] === '&lt;img src=x onerror=alert(1)&gt;',
+    );
     expect(img).toBeDefined();
     // Edges refer to nodes by id.
     expect(graph.edges.edge[1]).toMatchObject({ '@source': img['@id'], '@weight': '0.0000001' });
     expect(graph.edges.edge).toHaveLength(2);
     expect(xmlEscape('a&b<"\'>\u0001')).toBe('a&amp;b&lt;&quot;&apos;&gt;');
+  });
+
+  it('writes hierarchy levels as community_r… columns, GEXF attributes and typed Parquet, and reads them back', async () => {
+    const dir = join(root, 'levels');
+    const f = folder();
+    f.channels.forEach((c, i) => {
+      c.levels = { 'r0.5': 0, r2: i };
+    });
+    await writeAnalysisFolder(dir, f);
+    expect(readFileSync(join(dir, 'channels.csv'), 'utf8').split('\n')[0]).toBe(
+      'channel,community,label,viewers,degree,strength,language,game,x,y,community_r0.5,community_r2',
+    );
+    const back = await readAnalysisFolder(dir);
+    expect(back.channels.map((c) => c.levels)).toEqual(f.channels.map((c) => c.levels));
+    expect(readFileSync(join(dir, 'atlas.gexf'), 'utf8')).toContain(
+      '<attvalue for="community_r2" value="3"/>',
+    );
+    const rows = await withDuckDB((conn) =>
+      queryRows(
+        conn,
+        `SELECT "community_r2" AS r2 FROM read_parquet(${sqlString(join(dir, 'channels.parquet'))})`,
+      ),
+    );
+    expect(rows.map((r) => r.r2)).toEqual(f.channels.map((_, i) => i));
   });
 
   it('names the missing file when a folder is not an analysis folder', async () => {

@@ -92,6 +92,13 @@ export function writeGexf(
   write('    <attributes class="node">\n');
   for (const a of NODE_ATTRIBUTES)
     write(`      <attribute id="${a.id}" title="${a.id}" type="${a.type}"/>\n`);
+  // Hierarchy levels (communities at other resolutions), when asked for.
+  const levels = [...new Set(channels.flatMap((c) => Object.keys(c.levels ?? {})))];
+  for (const k of levels) {
+    write(
+      `      <attribute id="community_${xmlEscape(k)}" title="community_${xmlEscape(k)}" type="integer"/>\n`,
+    );
+  }
   write('    </attributes>\n');
 
   let maxViewers = 0;
@@ -105,6 +112,10 @@ export function writeGexf(
       const v = c[a.id];
       const text = typeof v === 'number' ? formatNumber(v) : xmlEscape(String(v ?? ''));
       if (text !== '') s += `<attvalue for="${a.id}" value="${text}"/>`;
+    }
+    for (const k of levels) {
+      const v = c.levels?.[k];
+      if (v !== undefined) s += `<attvalue for="community_${xmlEscape(k)}" value="${v}"/>`;
     }
     s += '</attvalues>\n';
     // Area proportional to audience: size ∝ √viewers, 2..50.

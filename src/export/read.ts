@@ -47,6 +47,17 @@ function num(s: string | undefined): number {
   return s === undefined || s === '' ? Number.NaN : Number(s);
 }
 
+/** `community_r…` columns → `levels` (only when the file has them). */
+function levelsOf(r: Record<string, string>): { levels?: Record<string, number> } {
+  let levels: Record<string, number> | undefined;
+  for (const [k, v] of Object.entries(r)) {
+    if (!k.startsWith('community_')) continue;
+    levels ??= {};
+    levels[k.slice('community_'.length)] = num(v);
+  }
+  return levels ? { levels } : {};
+}
+
 export async function readAnalysisFolder(dir: string): Promise<AnalysisFolder> {
   // summary.json first: it is written last, so its absence is the clearest message.
   const summaryText = await readText(dir, FILES.summary);
@@ -75,6 +86,7 @@ export async function readAnalysisFolder(dir: string): Promise<AnalysisFolder> {
     game: r.game ?? '',
     x: num(r.x),
     y: num(r.y),
+    ...levelsOf(r),
   }));
   const communities: CommunityRow[] = records(join(dir, FILES.communities), communitiesText, [
     'community',

@@ -92,8 +92,16 @@ const PARQUET_SCHEMAS: Record<'channels' | 'communities' | 'edges', Record<strin
   edges: { source: 'VARCHAR', target: 'VARCHAR', weight: 'DOUBLE', shared: 'DOUBLE' },
 };
 
+/** The hierarchy level keys of the rows (`r0.5`, …), in first-seen order. */
+export function levelKeys(channels: readonly ChannelRow[]): string[] {
+  const keys = new Set<string>();
+  for (const c of channels) for (const k of Object.keys(c.levels ?? {})) keys.add(k);
+  return [...keys];
+}
+
 export function channelsCsv(write: (s: string) => void, channels: readonly ChannelRow[]): void {
-  write(csvLine(CHANNEL_COLUMNS));
+  const levels = levelKeys(channels);
+  write(csvLine([...CHANNEL_COLUMNS, ...levels.map((k) => `community_${k}`)]));
   for (const c of channels) {
     write(
       csvLine([
@@ -107,6 +115,7 @@ export function channelsCsv(write: (s: string) => void, channels: readonly Chann
         c.game,
         formatNumber(c.x),
         formatNumber(c.y),
+        ...levels.map((k) => formatNumber(c.levels?.[k] ?? Number.NaN)),
       ]),
     );
   }
@@ -196,7 +205,7 @@ export async function writeAnalysisFolder(
   };
   if (parquet) {
     // DuckDB converts the CSVs to Parquet on its own threads while the GEXF is written here.
-    written.push(...(await csvToParquet(dir, writeGexfFile)));
+    written.push(...(await csvToParquet(dir, levelKeys(folder.channels), writeGexfFile)));
     onProgress?.('export: parquet');
   } else {
     writeGexfFile();
@@ -211,14 +220,16 @@ export async function writeAnalysisFolder(
  * is multi-threaded C++, far faster than appending millions of rows from JS, and the Parquet
  * holds exactly what the CSV holds.
  */
-async function csvToParquet(dir: string, meanwhile: () => void): Promise<string[]> {
+async function csvToParquet(dir: string, levels: string[], meanwhile: () => void): Promise<string[]> {
   const names = ['channels', 'communities', 'edges'] as const;
   const targets = names.map((name) => join(dir, `${name}.parquet`));
   const temps = targets.map(tempPathFor);
   // One multi-statement run, so all three copies proceed without needing the JS event loop.
   const sql = names
     .map((name, i) => {
-      const columns = Object.entries(PARQUET_SCHEMAS[name])
+      const schema: Record<string, string> = { ...PARQUET_SCHEMAS[name] };
+      if (name === 'channels') for (const k of levels) schema[`community_${k}`] = 'INTEGER';
+      const columns = Object.entries(schema)
         .map(([k, t]) => `${sqlString(k)}: ${sqlString(t)}`)
         .join(', ');
       const query =

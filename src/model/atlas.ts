@@ -25,6 +25,11 @@ export interface ChannelRow {
   /** Layout position; NaN until a layout ran. */
   x: number;
   y: number;
+  /**
+   * Community at each extra resolution of `communities.hierarchy`, keyed `r<resolution>` (e.g.
+   * `r0.5`); written as `community_r0.5` columns. Absent when no hierarchy was asked for.
+   */
+  levels?: Record<string, number>;
 }
 
 /** A share of a community held by one game or one language. */

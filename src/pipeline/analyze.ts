@@ -102,6 +102,13 @@ export async function analyze(config: Config, opts: AnalyzeOptions): Promise<Ana
   progress('labels');
   const communities = labelCommunities(graph, detected.membership, read.metadata, camelKeys(config.labels));
   const { rows: channels, rowOfNode } = channelRows(graph, detected.membership, communities, read.metadata);
+  if (detected.hierarchy && detected.hierarchy.length > 0) {
+    for (let node = 0; node < rowOfNode.length; node++) {
+      const levels: Record<string, number> = {};
+      for (const p of detected.hierarchy) levels[`r${p.resolution}`] = p.membership[node]!;
+      channels[rowOfNode[node]!]!.levels = levels;
+    }
+  }
   const edges = edgeRows(graph);
   const edgeEndpoints = { source: new Int32Array(graph.length), target: new Int32Array(graph.length) };
   for (let e = 0; e < graph.length; e++) {
