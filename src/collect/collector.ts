@@ -65,8 +65,11 @@ export interface Collector {
 }
 
 const ANON = /^justinfan\d+$/;
-/** A tmi-sent-ts further than this from our clock is not trusted; the receive time is used. */
-const MAX_CLOCK_SKEW_MS = 24 * 3600_000;
+/**
+ * A tmi-sent-ts further than this from our clock is not trusted; the receive time is used. Kept
+ * below compaction's 10-minute grace so no line is ever appended to an hour already compacted.
+ */
+const MAX_CLOCK_SKEW_MS = 5 * 60_000;
 
 export function defaultCollectorId(config: Config): string {
   const id = config.collect.collector_id || `${hostname()}-${process.pid}`;
@@ -77,6 +80,13 @@ export function startCollector(config: Config, opts: CollectorOptions): Collecto
   const c = config.collect;
   const env = opts.env ?? process.env;
   const log = opts.log ?? silentLogger;
+  if (c.bucket_minutes > 60) {
+    // A bucket's rows go to its start hour's file; a longer bucket would keep writing to an hour
+    // that compaction already considers closed.
+    throw new ConfigError(
+      `collect.bucket_minutes must be at most 60 (raw files are hourly), got ${c.bucket_minutes}`,
+    );
+  }
   const endpoint = parseChatUrl(c.chat_url);
   const token = env[c.token_env]?.replace(/^oauth:/, '') || undefined;
   const login = env[c.login_env]?.toLowerCase();
