@@ -35,6 +35,8 @@ export interface PresenceReadResult {
   rejectedCount: number;
   /** Readable rows skipped because they fall outside the window. */
   rowsOutsideWindow?: number;
+  /** CSV files that were read by two threads. */
+  filesReadInParallel?: number;
 }
 
 /** Options for the presence readers. */
@@ -257,6 +259,8 @@ export class RejectLog {
 
 /** Per-file counters; checked after the file to decide whether it failed as a whole. */
 interface FileStats {
+  /** Read by two threads. */
+  parallel?: boolean;
   good: number;
   bad: number;
   outside: number;
@@ -562,7 +566,13 @@ async function readPresenceCsvParallel(
     (w.rejected[0]
       ? { file: path, line: w.rejected[0].line + first.lines, reason: w.rejected[0].reason }
       : undefined);
-  return { good: first.good + w.good, bad: first.bad + w.bad, outside: first.outside + w.outside, firstBad };
+  return {
+    parallel: true,
+    good: first.good + w.good,
+    bad: first.bad + w.bad,
+    outside: first.outside + w.outside,
+    firstBad,
+  };
 }
 
 /** Appends one decoded record to the builder (slow path for JSON and raw lines). */
@@ -828,9 +838,14 @@ export async function readPresenceFiles(
   const b = new PresenceBuilder();
   const log = new RejectLog();
   let outside = 0;
+  let parallel = 0;
   const needsDuck = paths.some((p) => presenceFormat(p) === 'parquet');
   const run = async (conn?: DuckDBConnection) => {
-    for (const p of paths) outside += (await readPresenceFileInto(p, b, log, opts, conn)).outside;
+    for (const p of paths) {
+      const st = await readPresenceFileInto(p, b, log, opts, conn);
+      outside += st.outside;
+      if (st.parallel) parallel++;
+    }
   };
   if (needsDuck) await withDuckDB(run);
   else await run();
@@ -840,6 +855,7 @@ export async function readPresenceFiles(
     rejected: log.rejected,
     rejectedCount: log.count,
     rowsOutsideWindow: outside,
+    filesReadInParallel: parallel,
   };
 }
 
