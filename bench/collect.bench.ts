@@ -73,7 +73,7 @@ function procStats(pid: number): { cpu: number; rssMb: number; hwmMb: number } |
   }
 }
 
-async function benchCollector(urls: SimUrls, dir: string): Promise<void> {
+async function benchCollector(urls: SimUrls, dir: string, simPid: number): Promise<void> {
   const channels = (await control(urls, 'channels')) as string[];
   writeFileSync(join(dir, 'channels.txt'), `${channels.join('\n')}\n`);
   // Verified-bot join allowance, so 1,000 joins take seconds, not 8 minutes.
@@ -114,6 +114,7 @@ async function benchCollector(urls: SimUrls, dir: string): Promise<void> {
   }
   console.log(`joined ${CHANNELS} channels in ${((Date.now() - t0) / 1000).toFixed(1)} s (startup included)`);
   const before = procStats(pid);
+  const simCpu0 = procStats(simPid)?.cpu ?? Number.NaN;
   const simBefore = (await control(urls, 'stats')) as {
     messagesDelivered: number;
     messagesDropped: number;
@@ -132,6 +133,7 @@ async function benchCollector(urls: SimUrls, dir: string): Promise<void> {
     }
   }
   const after = procStats(pid);
+  const simCpu = (procStats(simPid)?.cpu ?? Number.NaN) - simCpu0;
   const simAfter = (await control(urls, 'stats')) as typeof simBefore;
   await control(urls, 'rate', { rate: 0 });
   const elapsed = (Date.now() - start) / 1000;
@@ -169,6 +171,9 @@ async function benchCollector(urls: SimUrls, dir: string): Promise<void> {
   );
   console.log(
     `collector CPU ${cpu.toFixed(1)} s over ${elapsed.toFixed(0)} s (${((100 * cpu) / elapsed).toFixed(0)}% of one core)`,
+  );
+  console.log(
+    `twitch-sim CPU ${simCpu.toFixed(1)} s; machine load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')} on 2 cores`,
   );
   console.log(
     `collector RSS peak ${peakRss.toFixed(0)} MB during traffic (VmHWM ${after?.hwmMb.toFixed(0)} MB); first/last sample ${samples[0]?.toFixed(0)}/${samples.at(-1)?.toFixed(0)} MB`,
@@ -243,7 +248,7 @@ async function benchTwurple(urls: SimUrls): Promise<void> {
 const dir = mkdtempSync(join(tmpdir(), 'va-collect-bench-'));
 const { child: sim, urls } = await startSim();
 try {
-  await benchCollector(urls, dir);
+  await benchCollector(urls, dir, sim.pid as number);
   if (process.env.BENCH_TWURPLE !== '0') await benchTwurple(urls);
 } finally {
   sim.kill('SIGTERM');
