@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Config } from '../config/index.js';
 import { analyze } from '../pipeline/analyze.js';
-import { ATLAS_2021_ATTRIBUTION, renderAtlas } from './index.js';
+import { renderAtlas } from './index.js';
 import type { ProgressFn } from './layout.js';
 
 /** The bundled data (assets/atlas-2021-10, MIT, Kiran Gershenfeld). */
@@ -15,8 +15,6 @@ export const DEMO_INPUTS = [
   join(DEMO_DATA_DIR, 'twitch-atlas-2021-10-edges.csv'),
   join(DEMO_DATA_DIR, 'twitch-atlas-2021-10-channels.csv'),
 ];
-
-export const DEMO_TITLE = 'Twitch chat communities, October 2021';
 
 export interface DemoOptions {
   out: string;
@@ -48,16 +46,8 @@ export async function runDemo(config: Config, opts: DemoOptions): Promise<DemoRe
     onProgress: opts.onProgress,
   });
   const analyzeMs = Math.round(performance.now() - started);
-  // The default title says nothing about the data; the demo knows what it draws.
-  const title = config.render.title === 'ViewerAtlas' ? DEMO_TITLE : config.render.title;
-  const rendered = await renderAtlas(
-    { ...config, render: { ...config.render, title } },
-    {
-      dir: out,
-      attribution: ATLAS_2021_ATTRIBUTION,
-      onProgress: opts.onProgress,
-    },
-  );
+  // renderAtlas recognises the bundled data and titles and credits the map after it.
+  const rendered = await renderAtlas(config, { dir: out, onProgress: opts.onProgress });
   return {
     outDir: out,
     png: rendered.png,

@@ -29,6 +29,8 @@ export { downscalePng, renderPng } from './png.js';
 export const ATLAS_2021_ATTRIBUTION =
   'Data: Twitch Atlas, October 2021 — Kiran Gershenfeld (github.com/KiranGershenfeld/VisualizingTwitchCommunities), MIT License';
 
+export const ATLAS_2021_TITLE = 'Twitch chat communities, October 2021';
+
 export interface RenderAtlasOptions {
   /** The analysis folder: read from, and atlas.png / atlas.html written into. */
   dir: string;
@@ -99,7 +101,12 @@ export async function renderAtlas(config: Config, opts: RenderAtlasOptions): Pro
   }
 
   const model = buildRenderModel(data);
-  const attribution = opts.attribution ?? defaultAttribution(data.summary?.input?.paths ?? []);
+  const paths = data.summary?.input?.paths ?? [];
+  const attribution = opts.attribution ?? defaultAttribution(paths);
+  // The default title says nothing about the data; for the bundled data we know what it shows.
+  const title =
+    config.render.title === 'ViewerAtlas' && isAtlas2021(paths) ? ATLAS_2021_TITLE : config.render.title;
+  config = { ...config, render: { ...config.render, title } };
   opts.onProgress?.('render: atlas.png');
   const png = join(dir, 'atlas.png');
   const drawn = renderPng(model, { ...pngOptionsFromConfig(config.render), attribution });
@@ -113,7 +120,9 @@ export async function renderAtlas(config: Config, opts: RenderAtlasOptions): Pro
   return { png, html, timings, laidOut, layoutInWorker };
 }
 
+const isAtlas2021 = (paths: string[]) => paths.some((p) => p.includes('twitch-atlas-2021-10'));
+
 function defaultAttribution(paths: string[]): string {
-  if (paths.some((p) => p.includes('twitch-atlas-2021-10'))) return ATLAS_2021_ATTRIBUTION;
+  if (isAtlas2021(paths)) return ATLAS_2021_ATTRIBUTION;
   return 'Made with ViewerAtlas';
 }

@@ -108,9 +108,14 @@ const sigma = new Sigma(graph, container, {
       return out;
     }
     if (hovered !== null) {
-      if (key === hovered || hoverNeighbours.has(key)) {
-        out.zIndex = key === hovered ? 2 : 1;
+      if (key === hovered) {
+        out.zIndex = 2;
         out.labelVisibility = 'visible';
+        // Sigma's default hover backdrop is white: keep it dark so the light label stays readable.
+        out.backdropColor = '#1b2030';
+        out.backdropShadowColor = 'rgba(0,0,0,0.6)';
+      } else if (hoverNeighbours.has(key)) {
+        out.zIndex = 1;
       } else {
         out.color = '#2a2f3a';
         out.labelVisibility = 'hidden';
