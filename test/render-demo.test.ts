@@ -40,14 +40,4 @@ describe('vieweratlas demo', () => {
     expect(rows.every((l) => /,-?\d+(\.\d+)?,-?\d+(\.\d+)?$/.test(l))).toBe(true);
     expect(readFileSync(join(out, 'atlas.html'), 'utf8')).toContain('Kiran Gershenfeld');
   });
-
-  it('--live is declared but not available yet (exit 1, one-line reason)', () => {
-    const r = spawnSync(
-      process.execPath,
-      ['bin/vieweratlas.mjs', 'demo', '--live', '--out', join(tmp, 'live')],
-      { cwd: root, encoding: 'utf8' },
-    );
-    expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/demo: --live is not available yet/);
-  });
 });
