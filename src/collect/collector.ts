@@ -219,8 +219,7 @@ export function startCollector(config: Config, opts: CollectorOptions): Collecto
     lastAt = now;
     opts.onStatus?.(status());
   };
-  const emitMetrics = () => {
-    const s = status();
+  const emitMetrics = (s: CollectStatus = status()) => {
     metrics.emit({
       MessagesPerSecond: Math.round(s.messagesPerSecond),
       LinesReceived: s.linesReceived - lastMetricLines,
@@ -241,7 +240,7 @@ export function startCollector(config: Config, opts: CollectorOptions): Collecto
       c.flush_seconds * 1000,
     ),
     setInterval(tickStatus, c.status_seconds * 1000),
-    setInterval(emitMetrics, opts.metricsEveryMs ?? 60_000),
+    setInterval(() => emitMetrics(), opts.metricsEveryMs ?? 60_000),
   ];
   if (opts.compact) {
     let compacting = false;
@@ -288,11 +287,16 @@ export function startCollector(config: Config, opts: CollectorOptions): Collecto
         limiter.stop();
         const joined = pool.joined;
         tickStatus();
+        const last = status();
         pool.stop();
         await flush();
         // Rows restored by a failed flush get one more try before giving up.
         if (acc.pendingMessages > 0 || metaPending.length > 0) await flush();
-        emitMetrics();
+        emitMetrics({
+          ...status(),
+          channelsJoined: last.channelsJoined,
+          messagesPerSecond: last.messagesPerSecond,
+        });
         const summary: CollectSummary = {
           collectorId,
           linesReceived: pool.counters.linesReceived,

@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
+import { defaultCollectorId } from '../../collect/collector.js';
 import { runCollect } from '../../collect/run.js';
 import { createLogger } from '../../observability/logger.js';
+import { createMetrics } from '../../observability/metrics.js';
 import { createStatusSink } from '../../observability/status.js';
 import { openStorage } from '../../storage/index.js';
 import type { Storage } from '../../storage/storage.js';
@@ -41,9 +43,21 @@ export function registerCollect(program: Command): void {
       .option('--duration <seconds>', 'run this long, flush and exit', numberFlag('--duration')),
   ).action(async (flags: CollectFlags) => {
     const config = resolveConfig(flags, flags.chatUrl ? { collect: { chat_url: flags.chatUrl } } : {});
-    const log = createLogger({ component: 'collect' });
+    // On a terminal: the status line, and only warnings and errors (clearing the line first).
+    // Elsewhere: JSON logs on stderr. EMF metrics go to stdout unless stdout is a terminal.
+    const tty = Boolean(process.stderr.isTTY);
+    const log = createLogger({
+      component: 'collect',
+      level: tty ? 'warn' : undefined,
+      write: tty ? (line) => process.stderr.write(`\r\x1b[2K${line}`) : undefined,
+    });
     const storage = await openStorage(config);
     const status = createStatusSink(log, process.stderr, Math.max(10, config.collect.status_seconds) * 1000);
+    const metrics = createMetrics({
+      namespace: config.metrics.namespace,
+      enabled: config.metrics.emf && !process.stdout.isTTY,
+      dimensions: { Collector: defaultCollectorId(config) },
+    });
     const abort = new AbortController();
     const stop = (sig: string) => {
       log.info('signal received, flushing', { signal: sig });
@@ -67,6 +81,7 @@ export function registerCollect(program: Command): void {
         },
         onStatus: (s) => status.update(s),
         log,
+        metrics,
         compact: await compactor(storage),
       });
       status.done();
