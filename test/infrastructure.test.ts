@@ -248,7 +248,14 @@ describe('healthcheck.mjs', () => {
   });
 
   it('is healthy while the command runs (collector: with an established connection)', async () => {
-    const server = createServer((s) => s.on('error', () => {}));
+    let connected!: () => void;
+    const connection = new Promise<void>((r) => {
+      connected = r;
+    });
+    const server = createServer((s) => {
+      s.on('error', () => {});
+      connected();
+    });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const port = (server.address() as { port: number }).port;
     // a stand-in whose argv looks like `node …/bin/vieweratlas.mjs collect`, holding a TCP connection
@@ -263,7 +270,7 @@ describe('healthcheck.mjs', () => {
       { stdio: 'ignore' },
     );
     try {
-      await new Promise((r) => setTimeout(r, 400));
+      await connection; // the stand-in is up and holds its connection
       const r = check('collect');
       expect(r.stderr).toBe('');
       expect(r.status).toBe(0);
