@@ -1,7 +1,17 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+// fast-xml-parser comes with s3rver (a pinned devDependency): a real XML well-formedness check.
+import xmlParser from 'fast-xml-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nmi } from '../src/analysis/quality.js';
 import { readAnalysisFolder } from '../src/export/read.js';
@@ -79,6 +89,24 @@ describe('vieweratlas analyze on simulated data', () => {
     for (const f of ['channels.parquet', 'communities.parquet', 'edges.parquet', 'atlas.gexf']) {
       expect(existsSync(join(out, f)), f).toBe(true);
     }
+    expect(readdirSync(out).filter((f) => f.includes('.tmp-'))).toEqual([]);
+    // The GEXF (edges written by a worker thread) is well-formed and its edges join its nodes.
+    const xml = readFileSync(join(out, 'atlas.gexf'), 'utf8');
+    expect(xmlParser.validate(xml)).toBe(true);
+    const g = xmlParser.parse(xml, { ignoreAttributes: false, attributeNamePrefix: '@' }).gexf.graph;
+    const label = new Map<string, string>(
+      g.nodes.node.map((n: Record<string, string>) => [String(n['@id']), n['@label']]),
+    );
+    expect(label.size).toBe(folder.channels.length);
+    expect(g.edges.edge).toHaveLength(folder.edges.length);
+    const e0 = folder.edges[0]!;
+    const gexfEdge0 = g.edges.edge[0];
+    expect([label.get(String(gexfEdge0['@source'])), label.get(String(gexfEdge0['@target']))]).toEqual([
+      e0.source,
+      e0.target,
+    ]);
+    for (const e of g.edges.edge)
+      expect(label.has(String(e['@source'])) && label.has(String(e['@target']))).toBe(true);
   });
 
   it('writes a byte-identical channels.csv on a second run with the same seed', () => {

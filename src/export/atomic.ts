@@ -1,4 +1,4 @@
-import { closeSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
 
 const BUFFER_BYTES = 4 << 20;
 
@@ -90,6 +90,22 @@ export class ByteSink {
     }
     for (let i = 0; i < b.length; i++) buf[p++] = b[i]!;
     this.pos = p;
+  }
+
+  /** Appends a whole file's bytes (e.g. a section another thread wrote). */
+  copyFile(path: string): void {
+    this.flush();
+    const fd = openSync(path, 'r');
+    try {
+      for (;;) {
+        const n = readSync(fd, this.buf, 0, this.buf.length, null);
+        if (n <= 0) break;
+        this.pos = n;
+        this.flush();
+      }
+    } finally {
+      closeSync(fd);
+    }
   }
 
   /** A non-negative integer in decimal. */

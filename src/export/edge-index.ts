@@ -1,4 +1,5 @@
 import type { ChannelRow, EdgeRow } from '../model/atlas.js';
+import type { ByteSink } from './atomic.js';
 import { formatNumber } from './csv.js';
 
 /**
@@ -39,4 +40,27 @@ export function prepareEdges(
     target[i] = row.get(e.target) ?? -1;
   }
   return { source, target, weight };
+}
+
+export const EDGE_COLUMNS = ['source', 'target', 'weight', 'shared'] as const;
+const COMMA = new Uint8Array([44]);
+const NEWLINE = new Uint8Array([10]);
+
+/** One edges.csv row: endpoints already CSV-encoded, weight already formatted. */
+export function writeEdgeCsvRow(
+  sink: ByteSink,
+  source: Uint8Array,
+  target: Uint8Array,
+  weight: string,
+  shared: number,
+): void {
+  sink.bytes(source);
+  sink.bytes(COMMA);
+  sink.bytes(target);
+  sink.bytes(COMMA);
+  sink.text(weight);
+  sink.bytes(COMMA);
+  if (Number.isInteger(shared) && shared >= 0) sink.uint(shared);
+  else sink.text(formatNumber(shared));
+  sink.bytes(NEWLINE);
 }

@@ -69,14 +69,37 @@ const EDGE_TARGET = enc.encode('" target="');
 const EDGE_WEIGHT = enc.encode('" weight="');
 const EDGE_CLOSE = enc.encode('"/>\n');
 
+/** One GEXF edge line (endpoints are node ids; `weight` already formatted, may be empty). */
+export function writeGexfEdge(sink: ByteSink, source: number, target: number, weight: string): void {
+  sink.bytes(EDGE_SOURCE);
+  sink.uint(source);
+  sink.bytes(EDGE_TARGET);
+  sink.uint(target);
+  if (weight !== '') {
+    sink.bytes(EDGE_WEIGHT);
+    sink.text(weight);
+  }
+  sink.bytes(EDGE_CLOSE);
+}
+
+/**
+ * The edge section written elsewhere (a worker, while communities were detected): node ids are
+ * `nodeIds[row]` and the edge lines are copied from `edgesPart`.
+ */
+export interface GexfEdgesWritten {
+  nodeIds: Int32Array;
+  edgesPart: string;
+}
+
 /** Writes the GEXF document to `sink` (it can be large: one line per edge). */
 export function writeGexf(
   sink: ByteSink,
   channels: readonly ChannelRow[],
   edges: readonly EdgeRow[],
   meta: { description: string; date: string },
-  prepared: PreparedEdges = prepareEdges(channels, edges),
+  prepared: PreparedEdges | GexfEdgesWritten = prepareEdges(channels, edges),
 ): void {
+  const external = 'edgesPart' in prepared ? prepared : undefined;
   const write = (s: string) => sink.text(s);
   write('<?xml version="1.0" encoding="UTF-8"?>\n');
   write(
@@ -103,11 +126,12 @@ export function writeGexf(
 
   let maxViewers = 0;
   for (const c of channels) if (c.viewers > maxViewers) maxViewers = c.viewers;
-  // Node ids are row numbers (short, no escaping in the edge list); the label is the channel.
+  // Node ids are numbers (short, no escaping in the edge list); the label is the channel.
   write('    <nodes>\n');
   for (let i = 0; i < channels.length; i++) {
     const c = channels[i]!;
-    let s = `      <node id="${i}" label="${xmlEscape(c.channel)}">\n        <attvalues>`;
+    const id = external ? external.nodeIds[i]! : i;
+    let s = `      <node id="${id}" label="${xmlEscape(c.channel)}">\n        <attvalues>`;
     for (const a of NODE_ATTRIBUTES) {
       const v = c[a.id];
       const text = typeof v === 'number' ? formatNumber(v) : xmlEscape(String(v ?? ''));
@@ -128,23 +152,17 @@ export function writeGexf(
     write(`${s}\n      </node>\n`);
   }
   write('    </nodes>\n    <edges>\n');
-  // One short line per edge, straight into the byte buffer: millions of them in a large atlas
-  // (shared counts are in edges.csv).
-  const { source, target, weight } = prepared;
-  for (let i = 0; i < edges.length; i++) {
-    const s = source[i]!;
-    const t = target[i]!;
-    if (s < 0 || t < 0) continue;
-    sink.bytes(EDGE_SOURCE);
-    sink.uint(s);
-    sink.bytes(EDGE_TARGET);
-    sink.uint(t);
-    const w = weight[i]!;
-    if (w !== '') {
-      sink.bytes(EDGE_WEIGHT);
-      sink.text(w);
+  if (external) {
+    sink.copyFile(external.edgesPart);
+  } else {
+    // One short line per edge, straight into the byte buffer: millions of them in a large atlas
+    // (shared counts are in edges.csv).
+    const { source, target, weight } = prepared as PreparedEdges;
+    for (let i = 0; i < edges.length; i++) {
+      const s = source[i]!;
+      const t = target[i]!;
+      if (s >= 0 && t >= 0) writeGexfEdge(sink, s, t, weight[i]!);
     }
-    sink.bytes(EDGE_CLOSE);
   }
   write('    </edges>\n  </graph>\n</gexf>\n');
 }

@@ -11,7 +11,17 @@ import type { AtlasSummary, ChannelRow, CommunityRow, EdgeRow } from '../model/a
 import { sqlString, withDuckDB } from '../storage/duckdb.js';
 import { type ByteSink, tempPathFor, writeBytesAtomic, writeTextAtomic } from './atomic.js';
 import { csvField, csvLine, formatNumber } from './csv.js';
-import { type EdgeEndpoints, type PreparedEdges, prepareEdges } from './edge-index.js';
+import type { EdgeFiles } from './edge-files.js';
+import {
+  EDGE_COLUMNS,
+  type EdgeEndpoints,
+  type PreparedEdges,
+  prepareEdges,
+  writeEdgeCsvRow,
+} from './edge-index.js';
+
+export { EDGE_COLUMNS };
+
 import { writeGexf } from './gexf.js';
 import { encodeNames, encodeShares } from './lists.js';
 
@@ -31,6 +41,12 @@ export interface WriteOptions {
   onProgress?: ProgressFn;
   /** Edge endpoints as row numbers in `channels` (saves a name lookup per edge on big graphs). */
   edgeEndpoints?: EdgeEndpoints;
+  /**
+   * The edge files are being written elsewhere (`startEdgeFiles`, from the graph, while
+   * communities were detected): wait for them instead of writing edges.csv/.parquet, and use
+   * their GEXF edge section. `nodeIds[row]` is the graph node index of each channel row.
+   */
+  edgeFiles?: { done: Promise<EdgeFiles>; nodeIds: Int32Array };
   /** Called after the other files and before summary.json (so it can carry the export time). */
   beforeSummary?: () => void;
 }
@@ -64,7 +80,6 @@ export const COMMUNITY_COLUMNS = [
   'languages',
   'top_channels',
 ] as const;
-export const EDGE_COLUMNS = ['source', 'target', 'weight', 'shared'] as const;
 
 /** DuckDB column types of the CSVs, so the Parquet copies are typed (not sniffed). */
 const PARQUET_SCHEMAS: Record<'channels' | 'communities' | 'edges', Record<string, string>> = {
@@ -138,8 +153,6 @@ export function communitiesCsv(write: (s: string) => void, communities: readonly
   }
 }
 
-const COMMA_BYTES = new Uint8Array([44]);
-
 /** edges.csv: endpoints pre-encoded once per channel, weights pre-formatted (millions of rows). */
 export function edgesCsv(
   sink: ByteSink,
@@ -155,18 +168,13 @@ export function edgesCsv(
     const e = edges[i]!;
     const s = source[i]!;
     const t = target[i]!;
-    if (s >= 0) sink.bytes(nameBytes[s]!);
-    else sink.text(csvField(e.source));
-    sink.bytes(COMMA_BYTES);
-    if (t >= 0) sink.bytes(nameBytes[t]!);
-    else sink.text(csvField(e.target));
-    sink.bytes(COMMA_BYTES);
-    sink.text(weight[i]!);
-    sink.bytes(COMMA_BYTES);
-    const shared = e.shared;
-    if (Number.isInteger(shared) && shared >= 0) sink.uint(shared);
-    else sink.text(formatNumber(shared));
-    sink.text('\n');
+    writeEdgeCsvRow(
+      sink,
+      s >= 0 ? nameBytes[s]! : enc.encode(csvField(e.source)),
+      t >= 0 ? nameBytes[t]! : enc.encode(csvField(e.target)),
+      weight[i]!,
+      e.shared,
+    );
   }
 }
 
@@ -187,28 +195,57 @@ export async function writeAnalysisFolder(
   };
   text(FILES.channels, (w) => channelsCsv(w, folder.channels));
   text(FILES.communities, (w) => communitiesCsv(w, folder.communities));
-  const prepared = prepareEdges(folder.channels, folder.edges, options.edgeEndpoints);
-  onProgress?.(`export: ${FILES.edges}`);
-  writeBytesAtomic(join(dir, FILES.edges), (sink) => edgesCsv(sink, folder.channels, folder.edges, prepared));
-  written.push(join(dir, FILES.edges));
-  const writeGexfFile = () => {
-    if (!gexf) return;
-    onProgress?.(`export: ${FILES.gexf}`);
-    const meta = {
-      description: `ViewerAtlas channel overlap: ${folder.channels.length} channels, ${folder.edges.length} edges, ${folder.communities.length} communities`,
-      date: folder.summary.createdAt.slice(0, 10),
-    };
-    writeBytesAtomic(join(dir, FILES.gexf), (sink) =>
-      writeGexf(sink, folder.channels, folder.edges, meta, prepared),
-    );
-    written.push(join(dir, FILES.gexf));
+  const meta = {
+    description: `ViewerAtlas channel overlap: ${folder.channels.length} channels, ${folder.edges.length} edges, ${folder.communities.length} communities`,
+    date: folder.summary.createdAt.slice(0, 10),
   };
-  if (parquet) {
-    // DuckDB converts the CSVs to Parquet on its own threads while the GEXF is written here.
-    written.push(...(await csvToParquet(dir, levelKeys(folder.channels), writeGexfFile)));
-    onProgress?.('export: parquet');
+  let tables: ('channels' | 'communities' | 'edges')[] = ['channels', 'communities', 'edges'];
+  let writeGexfFile: () => void;
+  let cleanup = () => {};
+  if (options.edgeFiles) {
+    onProgress?.('export: edges (worker)');
+    const files = await options.edgeFiles.done;
+    written.push(files.edgesCsv, ...(files.edgesParquet ? [files.edgesParquet] : []));
+    tables = ['channels', 'communities'];
+    const part = files.gexfEdgesPart;
+    cleanup = () => {
+      if (part) rmSync(part, { force: true });
+    };
+    const nodeIds = options.edgeFiles.nodeIds;
+    writeGexfFile = () => {
+      if (!gexf || !part) return;
+      onProgress?.(`export: ${FILES.gexf}`);
+      writeBytesAtomic(join(dir, FILES.gexf), (sink) =>
+        writeGexf(sink, folder.channels, folder.edges, meta, { nodeIds, edgesPart: part }),
+      );
+      written.push(join(dir, FILES.gexf));
+    };
   } else {
-    writeGexfFile();
+    const prepared = prepareEdges(folder.channels, folder.edges, options.edgeEndpoints);
+    onProgress?.(`export: ${FILES.edges}`);
+    writeBytesAtomic(join(dir, FILES.edges), (sink) =>
+      edgesCsv(sink, folder.channels, folder.edges, prepared),
+    );
+    written.push(join(dir, FILES.edges));
+    writeGexfFile = () => {
+      if (!gexf) return;
+      onProgress?.(`export: ${FILES.gexf}`);
+      writeBytesAtomic(join(dir, FILES.gexf), (sink) =>
+        writeGexf(sink, folder.channels, folder.edges, meta, prepared),
+      );
+      written.push(join(dir, FILES.gexf));
+    };
+  }
+  try {
+    if (parquet) {
+      // DuckDB converts the CSVs to Parquet on its own threads while the GEXF is written here.
+      written.push(...(await csvToParquet(dir, tables, levelKeys(folder.channels), writeGexfFile)));
+      onProgress?.('export: parquet');
+    } else {
+      writeGexfFile();
+    }
+  } finally {
+    cleanup();
   }
   beforeSummary?.();
   text(FILES.summary, (w) => w(`${JSON.stringify(folder.summary, null, 2)}\n`));
@@ -220,8 +257,12 @@ export async function writeAnalysisFolder(
  * is multi-threaded C++, far faster than appending millions of rows from JS, and the Parquet
  * holds exactly what the CSV holds.
  */
-async function csvToParquet(dir: string, levels: string[], meanwhile: () => void): Promise<string[]> {
-  const names = ['channels', 'communities', 'edges'] as const;
+async function csvToParquet(
+  dir: string,
+  names: readonly ('channels' | 'communities' | 'edges')[],
+  levels: string[],
+  meanwhile: () => void,
+): Promise<string[]> {
   const targets = names.map((name) => join(dir, `${name}.parquet`));
   const temps = targets.map(tempPathFor);
   // One multi-statement run, so all three copies proceed without needing the JS event loop.

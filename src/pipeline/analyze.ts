@@ -3,6 +3,7 @@
  * communities → labels → exports. Each stage is timed; the timings, counts and parameters land in
  * summary.json. Library code: throws InputError on bad input and never exits.
  */
+import { mkdirSync } from 'node:fs';
 import { appendFile, mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +18,7 @@ import {
 import type { ProgressFn } from '../cli/progress.js';
 import type { Config } from '../config/schema.js';
 import { InputError } from '../errors.js';
+import { startEdgeFiles } from '../export/edge-files.js';
 import { type AnalysisFolder, writeAnalysisFolder } from '../export/write.js';
 import {
   compactRaw,
@@ -95,6 +97,11 @@ export async function analyze(config: Config, opts: AnalyzeOptions): Promise<Ana
     );
   }
 
+  // The edge files depend on the graph only: a worker writes them while communities are found.
+  mkdirSync(opts.out, { recursive: true });
+  const edgeFiles = startEdgeFiles(opts.out, graph);
+  edgeFiles.catch(() => {}); // awaited by the exports; an early failure must not go unhandled
+
   progress('communities');
   const detected = detectCommunities(graph, camelKeys(config.communities));
   lap('communities');
@@ -110,11 +117,8 @@ export async function analyze(config: Config, opts: AnalyzeOptions): Promise<Ana
     }
   }
   const edges = edgeRows(graph);
-  const edgeEndpoints = { source: new Int32Array(graph.length), target: new Int32Array(graph.length) };
-  for (let e = 0; e < graph.length; e++) {
-    edgeEndpoints.source[e] = rowOfNode[graph.source[e]!]!;
-    edgeEndpoints.target[e] = rowOfNode[graph.target[e]!]!;
-  }
+  const nodeIds = new Int32Array(rowOfNode.length);
+  for (let node = 0; node < rowOfNode.length; node++) nodeIds[rowOfNode[node]!] = node;
   lap('labels');
 
   const summary: AtlasSummary = {
@@ -149,7 +153,7 @@ export async function analyze(config: Config, opts: AnalyzeOptions): Promise<Ana
   const folder: AnalysisFolder = { summary, channels, communities, edges };
   await writeAnalysisFolder(opts.out, folder, {
     onProgress: progress,
-    edgeEndpoints,
+    edgeFiles: { done: edgeFiles, nodeIds },
     // summary.json is written last, so it can carry the export time and the total.
     beforeSummary: () => {
       lap('exports');
