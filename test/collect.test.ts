@@ -268,4 +268,32 @@ describe('collector against twitch-sim', () => {
     expect(stored).toContain(pseudonym('k3y', 'realperson'));
     expect(logs.join('')).not.toContain('s3cr3tt0k3n');
   });
+
+  it('gives up on a suspended channel instead of burning join allowance, and retries it on reload', async () => {
+    const sim2 = await startTwitchSim({
+      rate: 0,
+      channels: 5,
+      viewers: 50,
+      membershipMs: 0,
+      suspended: ['gone_ch'],
+    });
+    try {
+      const col = startCollector(config(sim2.chatWsUrl, { collector_id: 'susp' }), {
+        storage: new FsStorage(tempDir()),
+        channels: ['ok_ch', 'gone_ch'],
+        log: createLogger({ level: 'error' }),
+        joinTimeoutMs: 200,
+      });
+      await until('join', () => col.status().channelsJoined === 1 && col.status().unjoinable === 1);
+      await new Promise((r) => setTimeout(r, 1000)); // five join timeouts
+      const attempts = () => sim2.chat.joinLog.filter((j) => j.channel === 'gone_ch').length;
+      expect(attempts()).toBe(1);
+      col.setChannels(['ok_ch', 'gone_ch']); // SIGHUP: try again
+      await until('retry', () => attempts() === 2);
+      await col.stop();
+      expect(sim2.chat.joinLog.filter((j) => j.channel === 'ok_ch').length).toBe(1);
+    } finally {
+      await sim2.close();
+    }
+  });
 });

@@ -14,7 +14,7 @@ import type { Storage } from '../storage/storage.js';
 import type { ChatEvent } from '../twitch/chat/events.js';
 import { parseChatUrl } from './endpoint.js';
 import { JoinLimiter } from './join-limiter.js';
-import { ChatPool } from './pool.js';
+import { ChatPool, unjoinableCount } from './pool.js';
 import { PresenceAccumulator } from './presence.js';
 import { type CollectedMetadata, RawWriter } from './writer.js';
 
@@ -37,6 +37,8 @@ export interface CollectorOptions {
   compactEveryMs?: number;
   /** Client-side idle PING interval (tests shorten it). */
   idlePingMs?: number;
+  /** A join not confirmed within this time is queued again (default 30 s; tests shorten it). */
+  joinTimeoutMs?: number;
 }
 
 export interface CollectSummary {
@@ -158,6 +160,7 @@ export function startCollector(config: Config, opts: CollectorOptions): Collecto
     onEvent,
     log: log.child('collect'),
     idlePingMs: opts.idlePingMs,
+    joinTimeoutMs: opts.joinTimeoutMs,
   });
 
   let flushing: Promise<void> | null = null;
@@ -210,6 +213,7 @@ export function startCollector(config: Config, opts: CollectorOptions): Collecto
     reconnects: pool.counters.reconnects,
     flushFailures,
     invalidLines: pool.counters.invalidLines,
+    unjoinable: unjoinableCount(pool),
   });
   const tickStatus = () => {
     const now = Date.now();

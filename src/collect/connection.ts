@@ -57,6 +57,14 @@ export function backoffMs(
   return Math.round(step / 2 + random() * (step / 2));
 }
 
+/** NOTICE msg-ids after which a JOIN will never succeed (Twitch's docs, NOTICE tags). */
+const JOIN_REFUSED_FOR_GOOD = new Set([
+  'msg_channel_suspended',
+  'msg_banned',
+  'tos_ban',
+  'msg_channel_blocked',
+]);
+
 let nextConnId = 1;
 
 export class ChatConnection {
@@ -65,6 +73,8 @@ export class ChatConnection {
   readonly wanted = new Set<string>();
   /** Channels the server confirmed. */
   readonly joined = new Set<string>();
+  /** Channels Twitch refused for good (suspended, banned …): not retried until removed and re-added. */
+  readonly unjoinable = new Set<string>();
   /** Channel → when its JOIN was queued or sent (awaiting confirmation). */
   private readonly pending = new Map<string, number>();
   /** Channel → limiter sequence number of its JOIN in flight. */
@@ -119,9 +129,17 @@ export class ChatConnection {
 
   /** Removes a channel; parts it when joined. */
   remove(channel: string): void {
+    this.unjoinable.delete(channel);
     if (!this.wanted.delete(channel)) return;
     this.pending.delete(channel);
     if (this.joined.delete(channel) && this.state === 'ready') this.send(`PART #${channel}`);
+  }
+
+  /** Tries the channels Twitch refused for good again (the channel list was reloaded). */
+  retryUnjoinable(): void {
+    const again = [...this.unjoinable];
+    this.unjoinable.clear();
+    if (this.state === 'ready') for (const c of again) if (this.wanted.has(c)) this.queueJoin(c);
   }
 
   /** Closes for good. */
@@ -275,6 +293,19 @@ export class ChatConnection {
       this.o.log.error('chat login failed', { connection: this.id, nick: this.o.nick });
       return;
     }
+    if (ev.channel && ev.msgId && JOIN_REFUSED_FOR_GOOD.has(ev.msgId)) {
+      // Retrying would only burn join allowance: give the channel up until the list is reloaded.
+      this.pending.delete(ev.channel);
+      if (this.wanted.has(ev.channel) && !this.unjoinable.has(ev.channel)) {
+        this.unjoinable.add(ev.channel);
+        this.o.log.warn('channel cannot be joined; not retrying until the channel list is reloaded', {
+          connection: this.id,
+          channel: ev.channel,
+          msgId: ev.msgId,
+        });
+      }
+      return;
+    }
     if (ev.msgId === 'msg_ratelimit' && ev.channel) {
       // The join was refused: queue it again (the limiter spaces it out).
       this.pending.delete(ev.channel);
@@ -284,7 +315,7 @@ export class ChatConnection {
   }
 
   private queueJoin(channel: string): void {
-    if (this.joined.has(channel) || this.pending.has(channel)) return;
+    if (this.joined.has(channel) || this.pending.has(channel) || this.unjoinable.has(channel)) return;
     this.pending.set(channel, Date.now());
     const epoch = this.session;
     this.o.limiter.enqueue((seq) => {

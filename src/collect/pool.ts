@@ -25,6 +25,13 @@ export interface PoolOptions {
   joinTimeoutMs?: number;
 }
 
+/** Channels refused for good, over every connection. */
+export function unjoinableCount(pool: ChatPool): number {
+  let n = 0;
+  for (const c of pool.connections) n += c.unjoinable.size;
+  return n;
+}
+
 export class ChatPool {
   readonly connections: ChatConnection[] = [];
   private readonly owner = new Map<string, ChatConnection>();
@@ -48,6 +55,7 @@ export class ChatPool {
     const next = new Set(channels);
     const removed = [...this.owner.keys()].filter((c) => !next.has(c));
     const added = [...next].filter((c) => !this.owner.has(c));
+    for (const conn of this.connections) conn.retryUnjoinable();
     for (const c of removed) {
       this.owner.get(c)?.remove(c);
       this.owner.delete(c);

@@ -19,6 +19,8 @@ export interface CollectStatus {
   flushFailures: number;
   /** Lines that failed validation (garbage, unknown shapes). */
   invalidLines: number;
+  /** Channels Twitch refused for good (suspended, banned); retried when the list is reloaded. */
+  unjoinable: number;
 }
 
 export function formatStatus(s: CollectStatus): string {
@@ -26,7 +28,8 @@ export function formatStatus(s: CollectStatus): string {
   return (
     `collect · channels ${n(s.channelsJoined)}/${n(s.channelsWanted)} on ${s.connections} conn · ` +
     `${n(s.messagesPerSecond)} msg/s · ${n(s.recordsWritten)} records · ${n(s.reconnects)} reconnects` +
-    (s.flushFailures > 0 ? ` · ${n(s.flushFailures)} flush failures` : '')
+    (s.flushFailures > 0 ? ` · ${n(s.flushFailures)} flush failures` : '') +
+    (s.unjoinable > 0 ? ` · ${n(s.unjoinable)} unjoinable` : '')
   );
 }
 

@@ -23,6 +23,8 @@ export interface ChatSimOptions extends TrafficOptions {
   reconnectGraceMs?: number;
   /** When set, JOINs beyond `limit` per `windowMs` (per login) get a NOTICE and are not joined. */
   joinLimit?: { limit: number; windowMs: number } | null;
+  /** Channels whose JOIN is answered with Twitch's suspended-channel NOTICE instead of joining. */
+  suspended?: string[];
   /** Per-session output buffer (bytes) above which generated lines are dropped for that session. */
   maxBufferedBytes?: number;
   /** Milliseconds between traffic ticks. */
@@ -36,6 +38,7 @@ export const CHAT_SIM_DEFAULTS = {
   membershipMaxAudience: 1000,
   reconnectGraceMs: 1000,
   joinLimit: null as ChatSimOptions['joinLimit'],
+  suspended: [] as string[],
   maxBufferedBytes: 16 * 1024 * 1024,
   tickMs: 20,
 };
@@ -328,6 +331,14 @@ export class ChatSim {
     }
     const channel = target.slice(1);
     const now = Date.now();
+    if (this.options.suspended.includes(channel)) {
+      this.joinLog.push({ at: now, channel, session: s.id, login: s.nick });
+      this.queue(
+        s,
+        `@msg-id=msg_channel_suspended :${SERVER} NOTICE #${channel} :This channel has been suspended.`,
+      );
+      return;
+    }
     const lim = this.options.joinLimit;
     if (lim) {
       let recent = 0;
