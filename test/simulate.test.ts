@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -130,11 +130,18 @@ describe('vieweratlas simulate', () => {
     expect(new Set(truth.slice(1).map((l) => l.split(',')[1])).size).toBe(5);
   });
 
-  it('writes the same rows as the library', () => {
-    const dir = join(root, 'lib');
-    const files = writeSimulation(simulatePopulation({ ...SMALL, viewers: 1000 }), dir);
-    const lines = readFileSync(files.presence, 'utf8').trim().split('\n');
-    expect(lines.length - 1).toBe(files.rows);
+  it('writes the same rows as the library, byte-identical with and without the worker thread', async () => {
+    const pop = simulatePopulation({ ...SMALL, viewers: 3001 });
+    const one = await writeSimulation(pop, join(root, 'one'), { parallel: false });
+    const two = await writeSimulation(pop, join(root, 'two'), { parallel: true });
+    const lines = readFileSync(one.presence, 'utf8').trim().split('\n');
+    let n = 0;
+    pop.forEachPresence(() => n++);
+    expect(lines.length - 1).toBe(n);
+    expect(one.rows).toBe(n);
+    expect(two.rows).toBe(n);
+    expect(readFileSync(two.presence).equals(readFileSync(one.presence))).toBe(true);
+    expect(readdirSync(join(root, 'two'))).toEqual(['channels.csv', 'presence.csv', 'truth.csv']);
   });
 
   it('exits 1 with one line on a bad flag', () => {

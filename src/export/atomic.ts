@@ -133,6 +133,28 @@ export function writeBytesAtomic(path: string, fill: (sink: ByteSink) => void): 
   });
 }
 
+/** `writeBytesAtomic` whose filler may await (e.g. another thread's part of the file). */
+export async function writeBytesAtomicAsync(
+  path: string,
+  fill: (sink: ByteSink) => Promise<void>,
+): Promise<void> {
+  const tmp = tempPathFor(path);
+  const fd = openSync(tmp, 'w');
+  let open = true;
+  try {
+    const sink = new ByteSink(fd);
+    await fill(sink);
+    sink.flush();
+    open = false;
+    closeSync(fd);
+    renameSync(tmp, path);
+  } catch (err) {
+    if (open) closeSync(fd);
+    rmSync(tmp, { force: true });
+    throw err;
+  }
+}
+
 /** `writeFileAtomic` for text: strings appended through `write`, buffered into large writes. */
 export function writeTextAtomic(path: string, fill: (write: (s: string) => void) => void): void {
   writeBytesAtomic(path, (sink) => fill((s) => sink.text(s)));

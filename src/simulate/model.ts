@@ -148,6 +148,13 @@ export interface SimChannel {
   viewerCount: number;
 }
 
+/** Which rows `forEachPresence` yields: viewers [from, to) and, unless `bots` is false, the bots. */
+export interface PresenceRange {
+  from?: number;
+  to?: number;
+  bots?: boolean;
+}
+
 /** One presence row: viewer `viewer` seen in `channel` in the bucket starting at `ts`. */
 export type PresenceCallback = (channel: number, viewer: number, ts: number, messages: number) => void;
 
@@ -169,8 +176,11 @@ export interface Population {
   viewerName(id: number): string;
   /** The distinct channels an ordinary viewer visits, in visiting order. */
   visitsOf(viewer: number): number[];
-  /** Every presence row: viewers in id order, then bots. Deterministic. */
-  forEachPresence(cb: PresenceCallback): void;
+  /**
+   * Every presence row: viewers in id order, then bots. Deterministic; a range gives exactly the
+   * rows of those viewers (so halves can be generated apart and concatenated).
+   */
+  forEachPresence(cb: PresenceCallback, range?: PresenceRange): void;
 }
 
 /** mulberry32: tiny, fast, good enough for simulation; reseedable to avoid allocation per viewer. */
@@ -367,9 +377,11 @@ export function simulatePopulation(options: SimulateOptions = {}): Population {
       drawVisits(v, out);
       return out;
     },
-    forEachPresence(cb) {
+    forEachPresence(cb, range = {}) {
       const visits: number[] = [];
-      for (let v = 0; v < o.viewers; v++) {
+      const from = Math.max(0, range.from ?? 0);
+      const to = Math.min(o.viewers, range.to ?? o.viewers);
+      for (let v = from; v < to; v++) {
         drawVisits(v, visits);
         for (let j = 0; j < visits.length; j++) {
           const lurker = vr.next() < o.lurkerShare;
@@ -381,6 +393,7 @@ export function simulatePopulation(options: SimulateOptions = {}): Population {
           }
         }
       }
+      if (range.bots === false) return;
       // Bots: one row per channel they sit in, in a random bucket, chatting (commands, alerts).
       const br = new Rng(0);
       for (let b = 0; b < bots.length; b++) {

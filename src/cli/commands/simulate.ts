@@ -33,7 +33,7 @@ export function registerSimulate(program: Command): void {
       )
       .option('--seed <n>', 'random seed (same seed = same files)', intFlag('--seed', 0), DEFAULTS.seed)
       .option('--out <dir>', 'output folder', 'out/sim'),
-  ).action((flags: SimulateFlags) => {
+  ).action(async (flags: SimulateFlags) => {
     resolveConfig(flags); // validates --config/--preset like every command
     if (flags.mixing < 0 || flags.mixing > 1)
       throw new InputError('simulate', `--mixing: expected a number within 0..1, got "${flags.mixing}"`);
@@ -52,7 +52,7 @@ export function registerSimulate(program: Command): void {
       mixing: flags.mixing,
       seed: flags.seed,
     });
-    const files = writeSimulation(pop, flags.out, { onProgress: progress.update });
+    const files = await writeSimulation(pop, flags.out, { onProgress: progress.update });
     progress.done();
     const secs = (performance.now() - t0) / 1000;
     console.log(
