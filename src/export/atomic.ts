@@ -7,23 +7,44 @@ export function tempPathFor(path: string): string {
   return `${path}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
 }
 
+/** A temp file being written next to its final path. */
+interface TempFile {
+  path: string;
+  tmp: string;
+  fd: number;
+  open: boolean;
+}
+
+function openTemp(path: string): TempFile {
+  const tmp = tempPathFor(path);
+  return { path, tmp, fd: openSync(tmp, 'w'), open: true };
+}
+
+/** Closes the temp file and renames it over the final path. */
+function commit(t: TempFile): void {
+  t.open = false;
+  closeSync(t.fd);
+  renameSync(t.tmp, t.path);
+}
+
+/** Closes (if still open) and removes the temp file after a failure. */
+function abandon(t: TempFile): void {
+  if (t.open) closeSync(t.fd);
+  rmSync(t.tmp, { force: true });
+}
+
 /**
  * Writes a file atomically: `fill` writes to the descriptor of a temp file next to `path`, which
  * is then renamed over `path`. Readers see the old file or the new one, never a half-written one.
  * (No fsync: these are re-creatable outputs, and syncing hundreds of MB would dominate the run.)
  */
 export function writeFileAtomic(path: string, fill: (fd: number) => void): void {
-  const tmp = tempPathFor(path);
-  const fd = openSync(tmp, 'w');
-  let open = true;
+  const t = openTemp(path);
   try {
-    fill(fd);
-    open = false;
-    closeSync(fd);
-    renameSync(tmp, path);
+    fill(t.fd);
+    commit(t);
   } catch (err) {
-    if (open) closeSync(fd);
-    rmSync(tmp, { force: true });
+    abandon(t);
     throw err;
   }
 }
@@ -138,19 +159,14 @@ export async function writeBytesAtomicAsync(
   path: string,
   fill: (sink: ByteSink) => Promise<void>,
 ): Promise<void> {
-  const tmp = tempPathFor(path);
-  const fd = openSync(tmp, 'w');
-  let open = true;
+  const t = openTemp(path);
   try {
-    const sink = new ByteSink(fd);
+    const sink = new ByteSink(t.fd);
     await fill(sink);
     sink.flush();
-    open = false;
-    closeSync(fd);
-    renameSync(tmp, path);
+    commit(t);
   } catch (err) {
-    if (open) closeSync(fd);
-    rmSync(tmp, { force: true });
+    abandon(t);
     throw err;
   }
 }
