@@ -7,6 +7,7 @@ import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, StorageError } from '../src/errors.js';
 import { APPEND_MARK, normalizePrefix, S3Storage } from '../src/storage/s3-driver.js';
+import { syntheticPresence } from './helpers/presence-fixture.js';
 import { type LocalS3, startLocalS3, TEST_CREDENTIALS } from './helpers/s3-server.js';
 import { storageContract } from './storage-contract.js';
 
@@ -206,6 +207,31 @@ describe('S3Storage specifics', () => {
     await impatient.close();
   });
 
+  it('tells a missing key from a denied one when S3 answers 403 (prefix-scoped ListBucket)', async () => {
+    const s = open(s3);
+    await s.put('there.txt', 'yes');
+    await s.append('appended.jsonl', 'a\n');
+    s3.options.missingAs403 = true;
+    try {
+      expect(await s.get('missing.txt')).toBeNull();
+      expect(await s.exists('missing.txt')).toBe(false);
+      expect(await s.getFile('missing.txt', join(tmp, 'never'))).toBe(false);
+      expect(Buffer.from((await s.get('there.txt')) as Uint8Array).toString()).toBe('yes');
+      expect(await s.exists('appended.jsonl')).toBe(true);
+      expect(Buffer.from((await s.get('appended.jsonl')) as Uint8Array).toString()).toBe('a\n');
+      // a real denial (listing refused too) is an error, not "missing"
+      s3.faults.push(
+        { method: 'GET', status: 403, code: 'AccessDenied' },
+        { method: 'GET', status: 403, code: 'AccessDenied' },
+      );
+      await expect(s.get('there.txt')).rejects.toThrow(/AccessDenied/);
+    } finally {
+      s3.options.missingAs403 = false;
+      s3.faults.length = 0;
+      await s.close();
+    }
+  });
+
   it('names its location, has no local paths, and needs a bucket', async () => {
     const s = open(s3, {}, '/nested/prefix//');
     expect(s.location).toBe(`s3://${BUCKET}/nested/prefix/`);
@@ -255,22 +281,20 @@ describe('full run on S3: import → analyze', () => {
   afterAll(() => rm(tmp, { recursive: true, force: true }));
 
   it('produces the same channels.csv as on the filesystem, every object encrypted', async () => {
-    const sim = await cli([
-      'simulate',
-      '--channels',
-      '40',
-      '--viewers',
-      '3000',
-      '--communities',
-      '4',
-      '--seed',
-      '3',
-      '--out',
-      join(tmp, 'sim'),
-    ]);
-    expect(sim.code, sim.err).toBe(0);
-    const presence = join(tmp, 'sim', 'presence.csv');
-    const metadata = join(tmp, 'sim', 'channels.csv');
+    // seeded presence with community structure and bots, plus channel metadata
+    const rows = syntheticPresence(3, { channels: 40, viewers: 3000, communities: 4 });
+    const presence = join(tmp, 'presence.csv');
+    const metadata = join(tmp, 'channels.csv');
+    await writeFile(
+      presence,
+      `channel,viewer,ts,source,messages\n${rows.map((r) => `${r.channel},${r.viewer},${new Date(r.ts).toISOString()},${r.source},${r.messages}`).join('\n')}\n`,
+    );
+    const games = ['Chess', 'Rust', 'Dota 2', 'Minecraft'];
+    const names = [...new Set(rows.map((r) => r.channel))].sort();
+    await writeFile(
+      metadata,
+      `channel,language,game\n${names.map((c, i) => `${c},en,${games[i % 4]}`).join('\n')}\n`,
+    );
 
     const fsData = join(tmp, 'fs-data');
     const fsImport = await cli(['import', '--data', fsData, presence, metadata]);
@@ -313,7 +337,7 @@ describe('full run on S3: import → analyze', () => {
     // the data really went through the S3 server, and every object there is encrypted
     const stored = s3.keys(BUCKET).filter((k) => k.startsWith(prefix));
     expect(
-      stored.some((k) => k.startsWith(`${prefix}presence/source=live/dt=`) && k.endsWith('.parquet')),
+      stored.some((k) => k.startsWith(`${prefix}presence/source=vod/dt=`) && k.endsWith('.parquet')),
     ).toBe(true);
     for (const k of stored) expect(s3.object(BUCKET, k)?.sse, k).toBe('AES256');
   }, 120_000);

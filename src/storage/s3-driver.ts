@@ -180,7 +180,7 @@ export class S3Storage implements Storage {
         try {
           res = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: full }));
         } catch (err) {
-          if (isNotFound(err)) return false;
+          if (await this.absent(err, full)) return false;
           throw this.fail('getFile', key, err);
         }
         await pipeline(res.Body as NodeJS.ReadableStream, createWriteStream(tmp));
@@ -210,7 +210,7 @@ export class S3Storage implements Storage {
       await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: full }));
       return true;
     } catch (err) {
-      if (!isNotFound(err)) throw this.fail('exists', key, err);
+      if (!(await this.absent(err, full))) throw this.fail('exists', key, err);
     }
     return (await this.listChunks(full, key, 1)).length > 0;
   }
@@ -319,8 +319,26 @@ export class S3Storage implements Storage {
       const res = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: full }));
       return res.Body ? await res.Body.transformToByteArray() : new Uint8Array();
     } catch (err) {
-      if (isNotFound(err)) return null;
+      if (await this.absent(err, full)) return null;
       throw this.fail('get', key, err);
+    }
+  }
+
+  /**
+   * Whether a failed GET/HEAD means "no such object". S3 answers 404 only to callers allowed to
+   * list the bucket; a least-privilege role whose s3:ListBucket carries an s3:prefix condition
+   * (infrastructure/aws/iam) gets 403 for a missing key, so a 403 is settled by listing the key.
+   */
+  private async absent(err: unknown, full: string): Promise<boolean> {
+    if (isNotFound(err)) return true;
+    if ((err as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode !== 403) return false;
+    try {
+      const res = await this.client.send(
+        new ListObjectsV2Command({ Bucket: this.bucket, Prefix: full, MaxKeys: 1 }),
+      );
+      return res.Contents?.[0]?.Key !== full;
+    } catch {
+      return false; // listing is denied too: report the original 403
     }
   }
 

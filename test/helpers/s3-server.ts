@@ -55,6 +55,11 @@ export interface LocalS3 {
   requests: RecordedRequest[];
   /** Faults to answer the next matching requests with, consumed front to back. */
   faults: Fault[];
+  /**
+   * Behaviour switches. `missingAs403`: GET/HEAD of a missing key answer 403 AccessDenied, as S3
+   * does for a caller whose s3:ListBucket is limited by an s3:prefix condition.
+   */
+  options: { missingAs403: boolean };
   /** The stored object, as S3 would hold it. */
   object(bucket: string, key: string): StoredObject | undefined;
   /** Every stored key of a bucket, sorted. */
@@ -116,6 +121,7 @@ export async function startLocalS3(buckets: string[] = ['vieweratlas-test']): Pr
   >();
   const requests: RecordedRequest[] = [];
   const faults: Fault[] = [];
+  const options = { missingAs403: false };
 
   const sendXml = (
     res: ServerResponse,
@@ -291,6 +297,7 @@ export async function startLocalS3(buckets: string[] = ['vieweratlas-test']): Pr
     }
     if (method === 'GET' || head) {
       const o = objects.get(key);
+      if (!o && options.missingAs403) return sendError(res, 403, 'AccessDenied', 'Access Denied', head);
       if (!o) return sendError(res, 404, 'NoSuchKey', `The specified key does not exist: ${key}`, head);
       res.writeHead(200, {
         'content-length': o.body.length,
@@ -324,6 +331,7 @@ export async function startLocalS3(buckets: string[] = ['vieweratlas-test']): Pr
     port,
     requests,
     faults,
+    options,
     object: (bucket, key) => store.get(bucket)?.get(key),
     keys: (bucket) => [...(store.get(bucket)?.keys() ?? [])].sort(),
     env: {
