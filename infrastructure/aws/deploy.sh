@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2034 # template variables (VARS) are read by render through ${!v}
 # Deploys ViewerAtlas to AWS: S3 bucket, ECR repositories, log groups, SNS alerts, IAM roles,
 # EFS (channel list + atlas output), ECS cluster, collector shard services, scheduled discover /
 # vod / analysis tasks (EventBridge Scheduler), Athena workgroup + tables, dashboard and alarms.
@@ -31,7 +32,7 @@ while [[ $# -gt 0 ]]; do
     --shards) SHARD_COUNT="$2"; shift ;;
     --image-tag) IMAGE_TAG="$2"; shift ;;
     --render-dir) RENDER_DIR="$2"; shift ;;
-    -h | --help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '3,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "deploy.sh: unknown argument $1 (see --help)" >&2; exit 1 ;;
   esac
   shift
@@ -132,6 +133,7 @@ render() {
   local template="$1" name="$2" text v
   text="$(< "$template")"
   # an empty env value would reach the config loader as YAML null: drop the KMS key id line instead
+  # shellcheck disable=SC2016 # the literal placeholder is meant
   if [[ -z "$KMS_KEY_ID" ]]; then text="$(grep -v '"value": "${KMS_KEY_ID}"' <<< "$text")"; fi
   for v in "${VARS[@]}"; do
     text="${text//"\${$v}"/"${!v:-}"}"
