@@ -61,6 +61,10 @@ export function registerAnalyze(program: Command): void {
         oneOf('--algorithm', COMMUNITY_ALGORITHMS),
       ),
   ).action(async (flags: AnalyzeFlags) => {
+    // `… | head` closes stdout early: the work is done, so a broken pipe is not an error.
+    process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE') throw err;
+    });
     const overrides: ConfigInput = {};
     if (flags.weight) overrides.overlap = { weight: flags.weight };
     const communities: NonNullable<ConfigInput['communities']> = {};
