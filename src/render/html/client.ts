@@ -61,20 +61,43 @@ for (let i = 0; i < N; i++) {
   });
 }
 const alphaBase = Math.max(0.04, Math.min(0.25, 2500 / Math.max(drawn, 1)));
+function hexToRgba(hex: string, a: number): string {
+  const v = Number.parseInt(hex.slice(1), 16);
+  return `rgba(${(v >> 16) & 255},${(v >> 8) & 255},${v & 255},${a.toFixed(3)})`;
+}
+// Edge colours are precomputed strings at a few alpha levels: sigma caches parsed colours by
+// string, so 100,000 distinct rgba() strings would each be parsed (seconds at 100k edges).
+const ALPHA_LEVELS = 6;
+const CROSS = '#9aa4b8';
+const edgeColours = new Map<string, string>();
+function edgeColour(hex: string, level: number): string {
+  const key = `${hex}|${level}`;
+  let c = edgeColours.get(key);
+  if (c === undefined) {
+    // Edges across communities are grey and fainter: they would otherwise haze over the middle.
+    const across = hex === CROSS ? 0.5 : 1;
+    c = hexToRgba(hex, across * alphaBase * (0.5 + (level + 0.5) / ALPHA_LEVELS));
+    edgeColours.set(key, c);
+  }
+  return c;
+}
 for (let e = drawn - 1; e >= 0; e--) {
   const s = data.edges[3 * e];
   const t = data.edges[3 * e + 1];
   const w = data.edges[3 * e + 2];
   const key = `${s}-${t}`;
   if (graph.hasEdge(key)) continue;
-  const c =
-    data.nodes.community[s] === data.nodes.community[t] ? colorOf(data.nodes.community[s]) : '#9aa4b8';
+  const sc = data.nodes.community[s];
+  const tc = data.nodes.community[t];
+  const base = sc === tc ? colorOf(sc) : CROSS;
   const strength = 1 - e / Math.max(drawn, 1);
   graph.addEdgeWithKey(key, String(s), String(t), {
     weight: w,
-    color: c,
-    alpha: alphaBase * (0.5 + strength),
+    base,
+    color: edgeColour(base, Math.min(ALPHA_LEVELS - 1, Math.floor(strength * ALPHA_LEVELS))),
     size: 0.4 + strength,
+    sc,
+    tc,
   });
 }
 
@@ -82,11 +105,6 @@ const hiddenCommunities = new Set<number>();
 let hovered: string | null = null;
 let hoverNeighbours = new Set<string>();
 let selected: string | null = null;
-
-function hexToRgba(hex: string, a: number): string {
-  const v = Number.parseInt(hex.slice(1), 16);
-  return `rgba(${(v >> 16) & 255},${(v >> 8) & 255},${v & 255},${a.toFixed(3)})`;
-}
 
 const container = $('graph');
 const sigma = new Sigma(graph, container, {
@@ -128,25 +146,22 @@ const sigma = new Sigma(graph, container, {
     }
     return out;
   },
+  // The common case returns nothing new: colour and size come from the edge's attributes.
   edgeReducer: (key, _d, attrs) => {
-    const s = graph.source(key);
-    const t = graph.target(key);
     if (
-      hiddenCommunities.has(graph.getNodeAttribute(s, 'community')) ||
-      hiddenCommunities.has(graph.getNodeAttribute(t, 'community'))
+      hiddenCommunities.size > 0 &&
+      (hiddenCommunities.has(attrs.sc as number) || hiddenCommunities.has(attrs.tc as number))
     ) {
       return { visibility: 'hidden' };
     }
     if (hovered !== null) {
-      if (s === hovered || t === hovered)
-        return {
-          color: hexToRgba(attrs.color as string, 0.7),
-          size: (attrs.size as number) * 1.5,
-          zIndex: 1,
-        };
+      const s = graph.source(key);
+      if (s === hovered || graph.target(key) === hovered) {
+        return { color: hexToRgba(attrs.base as string, 0.7), size: (attrs.size as number) * 1.5, zIndex: 1 };
+      }
       return { visibility: 'hidden' };
     }
-    return { color: hexToRgba(attrs.color as string, attrs.alpha as number) };
+    return {};
   },
 });
 
