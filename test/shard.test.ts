@@ -17,7 +17,10 @@ import { startTwitchSim, type TwitchSim } from '../src/twitch/sim/index.js';
 import { type LocalS3, startLocalS3, TEST_CREDENTIALS } from './helpers/s3-server.js';
 
 const REPO = join(import.meta.dirname, '..');
-const REAL_CHANNELS = readFileSync('/work/shared/data/twitch-atlas-2021-10-channels.csv', 'utf8')
+const REAL_CHANNELS = readFileSync(
+  join(REPO, 'assets', 'atlas-2021-10', 'twitch-atlas-2021-10-channels.csv'),
+  'utf8',
+)
   .split('\n')
   .slice(1)
   .map((l) => l.split(',')[0]?.toLowerCase() ?? '')
