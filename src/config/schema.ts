@@ -65,7 +65,7 @@ export const labelsSchema = z.strictObject({
 export const layoutSchema = z.strictObject({
   iterations: positiveInt.default(500),
   barnes_hut_above: nonNegativeInt.default(2000),
-  barnes_hut_theta: z.number().positive().default(0.5),
+  barnes_hut_theta: z.number().positive().default(1.2),
   gravity: z.number().nonnegative().default(1),
   scaling_ratio: z.number().positive().default(30),
   strong_gravity: z.boolean().default(false),

@@ -46,7 +46,7 @@ export interface LayoutOptions {
 export const DEFAULTS: LayoutOptions = {
   iterations: 500,
   barnesHutAbove: 2000,
-  barnesHutTheta: 0.5,
+  barnesHutTheta: 1.2,
   gravity: 1,
   scalingRatio: 30,
   strongGravity: false,
