@@ -7,18 +7,12 @@ import { createReadStream } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { createInterface } from 'node:readline';
+import type { DuckDBVector } from '@duckdb/node-api';
 import type { ProgressFn } from '../cli/progress.js';
 import { InputError } from '../errors.js';
 import type { PresenceTable } from '../model/presence-table.js';
 import { PRESENCE_SOURCES, type PresenceSource } from '../model/records.js';
-import {
-  type DuckDBConnection,
-  pullNumericColumns,
-  pullStringColumn,
-  sqlIdent,
-  sqlString,
-  withDuckDB,
-} from '../storage/duckdb.js';
+import { type DuckDBConnection, sqlIdent, sqlString, withDuckDB } from '../storage/duckdb.js';
 import { ByteInterner, fieldString, parseTimestampBytes, parseUint, scanCsv } from './csv-scan.js';
 import type { CsvWorkerInput, CsvWorkerOutput } from './csv-worker.js';
 import { decodePresenceLine, parseTimestamp } from './raw-jsonl.js';
@@ -687,8 +681,9 @@ export async function readPresenceParquetWith(
   const ws = opts.windowStart ?? Number.NEGATIVE_INFINITY;
   const we = opts.windowEnd ?? Number.POSITIVE_INFINITY;
   const winCond = `(ts >= ${Number.isFinite(ws) ? ws : '-1e300'} AND ts < ${Number.isFinite(we) ? we : '1e300'})`;
-  await conn.run(`CREATE OR REPLACE TEMP TABLE pq AS
-    SELECT row_number() OVER () AS rn,
+  // Views, not tables: each pass streams the Parquet again instead of holding 10M+ rows in memory.
+  await conn.run(`CREATE OR REPLACE TEMP VIEW pq AS
+    SELECT
       lower(trim(${name('channel')}::VARCHAR)) AS channel,
       lower(trim(${name('viewer')}::VARCHAR)) AS viewer,
       ${tsExpression(tsCol.name, tsCol.type)} AS ts,
@@ -705,85 +700,131 @@ export async function readPresenceParquetWith(
       WHEN NOT messages_missing AND (messages IS NULL OR messages < 0) THEN 'bad messages (expected an integer ≥ 0)'
       WHEN source NOT IN ('live', 'vod', 'import') THEN 'bad source "' || source || '"'
       ELSE NULL END`;
-  await conn.run(`CREATE OR REPLACE TEMP TABLE pq2 AS SELECT *, ${reasonSql} AS reason FROM pq`);
-  const counts = (
-    await conn.runAndReadAll(
-      `SELECT count(*) FILTER (WHERE reason IS NOT NULL)::DOUBLE, count(*) FILTER (WHERE reason IS NULL AND ${winCond})::DOUBLE, count(*) FILTER (WHERE reason IS NULL AND NOT ${winCond})::DOUBLE FROM pq2`,
-    )
-  ).getRows()[0] as number[];
-  st.bad = Number(counts[0]);
-  st.good = Number(counts[1]);
-  st.outside = Number(counts[2]);
-  if (st.bad > 0) {
-    const bad = (
+  await conn.run(`CREATE OR REPLACE TEMP VIEW pq2 AS SELECT *, ${reasonSql} AS reason FROM pq`);
+  // Row count from the Parquet footers (no scan) sizes the columns once.
+  const total = Number(
+    (
       await conn.runAndReadAll(
-        `SELECT rn::DOUBLE, reason FROM pq2 WHERE reason IS NOT NULL ORDER BY rn LIMIT ${MAX_REJECTED_KEPT}`,
+        `SELECT coalesce(sum(num_rows), 0)::DOUBLE FROM parquet_file_metadata(${source.replace(/, union_by_name = true$/, '')})`,
       )
-    ).getRows();
-    for (const [rn, reason] of bad) {
-      const r = { file: label, line: Number(rn), reason: `row ${rn}: ${reason}` };
-      st.firstBad ??= r;
-      log.add(r.file, r.line, r.reason);
-    }
-    log.count += st.bad - bad.length;
-  }
-  if (st.good === 0) return st;
-  // Dictionaries: DuckDB-side dense ids, mapped once to the builder's global ids.
-  const dict = async (column: 'channel' | 'viewer' | 'vod_id', interner: ByteInterner) => {
-    await conn.run(
-      `CREATE OR REPLACE TEMP TABLE d_${column} AS SELECT ${column} AS name, (row_number() OVER () - 1)::UINTEGER AS id FROM (SELECT DISTINCT ${column} FROM pq2 WHERE reason IS NULL AND ${column} IS NOT NULL)`,
-    );
-    const names = await pullStringColumn(conn, `SELECT name FROM d_${column} ORDER BY id`);
-    const map = new Uint32Array(names.length);
-    for (let i = 0; i < names.length; i++) map[i] = interner.internString(names[i] as string);
-    return map;
-  };
-  const cmap = await dict('channel', b.channels);
-  const vmap = await dict('viewer', b.viewers);
-  const ex = b.extras;
-  const vodMap = ex ? await dict('vod_id', ex.vodNames) : new Uint32Array(0);
-  const start = b.length;
-  b.reserve(start + st.good);
-  const { columns, length } = await pullNumericColumns(
-    conn,
-    `SELECT dc.id, dv.id, p.ts, coalesce(p.messages, 1)::UINTEGER,
-        (CASE p.source WHEN 'live' THEN 0 WHEN 'vod' THEN 1 ELSE 2 END)::UINTEGER,
-        (CASE WHEN p.kind = 'membership' THEN 1 ELSE 0 END)::UINTEGER,
-        coalesce(dd.id + 1, 0)::UINTEGER
-      FROM pq2 p JOIN d_channel dc ON dc.name = p.channel JOIN d_viewer dv ON dv.name = p.viewer
-      ${ex ? 'LEFT JOIN d_vod_id dd ON dd.name = p.vod_id' : 'LEFT JOIN (SELECT NULL::VARCHAR AS name, NULL::UINTEGER AS id) dd ON false'}
-      WHERE p.reason IS NULL AND ${winCond.replaceAll('ts', 'p.ts')}
-      ORDER BY p.rn`,
-    ['u32', 'u32', 'f64', 'u32', 'u32', 'u32', 'u32'],
-    st.good,
-    (rows) => opts.onProgress?.(`reading ${label}`, rows, st.good),
+    ).getRows()[0]?.[0] ?? 0,
   );
-  const [c, v, ts, m, src, kind, vod] = columns as [
-    Uint32Array,
-    Uint32Array,
-    Float64Array,
-    Uint32Array,
-    Uint32Array,
-    Uint32Array,
-    Uint32Array,
-  ];
-  for (let i = 0; i < length; i++) {
-    const r = start + i;
-    b.channel[r] = cmap[c[i] as number] as number;
-    b.viewer[r] = vmap[v[i] as number] as number;
-    b.ts[r] = ts[i] as number;
-    b.messages[r] = m[i] as number;
-    if (ex) {
-      ex.source[r] = src[i] as number;
-      ex.kind[r] = kind[i] as number;
-      const d = vod[i] as number;
-      ex.vod[r] = d === 0 ? 0 : (vodMap[d - 1] as number) + 1;
+  const start = b.length;
+  b.reserve(start + total);
+  // One streaming pass in scan order (deterministic): a status per row (0 keep, 1 outside the
+  // window, 2 rejected, with its row number) and logins interned straight from the vectors' bytes
+  // (DuckDB inlines strings of ≤ 12 bytes), so no JS string per row.
+  const ex = b.extras;
+  const extraCols = ex
+    ? `, (CASE source WHEN 'live' THEN 0 WHEN 'vod' THEN 1 ELSE 2 END)::UTINYINT,
+        (CASE WHEN kind = 'membership' THEN 1 ELSE 0 END)::UTINYINT, vod_id`
+    : '';
+  const result = await conn.stream(
+    `SELECT (CASE WHEN reason IS NOT NULL THEN 2 WHEN ${winCond} THEN 0 ELSE 1 END)::UTINYINT AS status, reason,
+       channel, viewer, coalesce(ts, 0) AS ts, coalesce(messages, 1)::UINTEGER ${extraCols} FROM pq2`,
+  );
+  let r = start;
+  let seen = 0;
+  const status = new Uint8Array(2048);
+  for (;;) {
+    const chunk = await result.fetchChunk();
+    if (!chunk || chunk.rowCount === 0) break;
+    const n = chunk.rowCount;
+    copyNumbers(chunk.getColumnVector(0), n, status, 0);
+    let keep = 0;
+    for (let i = 0; i < n; i++) {
+      const sIdx = status[i] as number;
+      if (sIdx === 0) keep++;
+      else if (sIdx === 1) st.outside++;
+      else {
+        st.bad++;
+        const line = seen + i + 1;
+        const reason = `row ${line}: ${String(chunk.getColumnVector(1).getItem(i))}`;
+        log.add(label, line, reason);
+        st.firstBad ??= { file: label, line, reason };
+      }
     }
+    seen += n;
+    if (keep === 0) continue;
+    if (r + n > b.channel.length) b.reserve(r + n);
+    // Dense fast path: every row kept (the usual case); else row by row.
+    const all = keep === n;
+    internVarchar(chunk.getColumnVector(2), n, b.channels, b.channel, r, all ? undefined : status);
+    internVarchar(chunk.getColumnVector(3), n, b.viewers, b.viewer, r, all ? undefined : status);
+    copyNumbers(chunk.getColumnVector(4), n, b.ts, r, all ? undefined : status);
+    copyNumbers(chunk.getColumnVector(5), n, b.messages, r, all ? undefined : status);
+    if (ex) {
+      copyNumbers(chunk.getColumnVector(6), n, ex.source, r, all ? undefined : status);
+      copyNumbers(chunk.getColumnVector(7), n, ex.kind, r, all ? undefined : status);
+      const vv = chunk.getColumnVector(8);
+      let k = r;
+      for (let i = 0; i < n; i++) {
+        if (status[i] !== 0) continue;
+        const id = vv.getItem(i);
+        ex.vod[k++] = id === null ? 0 : ex.vodNames.internString(String(id)) + 1;
+      }
+    }
+    r += keep;
+    b.length = r;
+    opts.onProgress?.(`reading ${label}`, seen, total);
   }
-  b.length = start + length;
-  for (const t of ['pq', 'pq2', 'd_channel', 'd_viewer', 'd_vod_id'])
-    await conn.run(`DROP TABLE IF EXISTS ${t}`);
+  b.length = r;
+  st.good = r - start;
+  for (const t of ['pq2', 'pq']) await conn.run(`DROP VIEW IF EXISTS ${t}`);
   return st;
+}
+
+/**
+ * Interns a VARCHAR vector's strings into `out[at…]`, reading inlined strings as raw bytes. With
+ * `status`, only rows whose status is 0 are taken (packed).
+ */
+function internVarchar(
+  vec: DuckDBVector,
+  n: number,
+  interner: ByteInterner,
+  out: Uint32Array,
+  at: number,
+  status?: Uint8Array,
+): void {
+  const dv = (vec as unknown as { dataView?: DataView }).dataView;
+  const fast = dv instanceof DataView && dv.byteLength >= n * 16;
+  const bytes = fast ? new Uint8Array(dv.buffer, dv.byteOffset, n * 16) : undefined;
+  let k = at;
+  for (let i = 0; i < n; i++) {
+    if (status && status[i] !== 0) continue;
+    // DuckDB string_t: uint32 length, then the bytes inline when ≤ 12, else a prefix and a pointer.
+    const len = fast ? (dv as DataView).getUint32(i * 16, true) : 13;
+    out[k++] =
+      len <= 12
+        ? interner.intern(bytes as Uint8Array, i * 16 + 4, i * 16 + 4 + len)
+        : interner.internString(String(vec.getItem(i) ?? ''));
+  }
+}
+
+/** Copies a fixed-width numeric vector into `out[at…]` (raw memory when exposed); `status` as above. */
+function copyNumbers(
+  vec: DuckDBVector,
+  n: number,
+  out: Uint32Array | Float64Array | Uint8Array,
+  at: number,
+  status?: Uint8Array,
+): void {
+  const items = (vec as unknown as { items?: unknown }).items;
+  const raw =
+    items &&
+    (items as { constructor: unknown }).constructor === out.constructor &&
+    (items as ArrayLike<number>).length >= n
+      ? (items as ArrayLike<number>)
+      : undefined;
+  if (raw && !status) {
+    out.set((raw as Uint32Array).subarray(0, n), at);
+    return;
+  }
+  let k = at;
+  for (let i = 0; i < n; i++) {
+    if (status && status[i] !== 0) continue;
+    out[k++] = raw ? (raw[i] as number) : Number(vec.getItem(i) ?? 0);
+  }
 }
 
 /** Reads one presence file of any supported format into `b`; throws InputError when it fails as a whole. */
