@@ -193,6 +193,27 @@ describe('Docker images', () => {
     expect(read('bin/vieweratlas.mjs')).toContain("from 'tsx/esm/api'");
   });
 
+  it('every package the CLI imports at run time is a production dependency (the images omit dev)', () => {
+    const pkg = JSON.parse(read('package.json')) as { dependencies: Record<string, string> };
+    const texts = [...SOURCES.map((s) => s.text), read('bin/vieweratlas.mjs')];
+    const imported = new Set<string>();
+    for (const text of texts) {
+      for (const m of text.matchAll(
+        /(?:^|\n)\s*(?:import|export)\s[^;]*?\sfrom\s+'([^'.][^']*)'|import\(\s*'([^'.][^']*)'\s*\)/g,
+      )) {
+        const spec = (m[1] ?? m[2]) as string;
+        if (spec.startsWith('node:') || /^import\s+type\s/.test(m[0].trim())) continue;
+        imported.add(
+          spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : (spec.split('/')[0] as string),
+        );
+      }
+    }
+    for (const p of ['@aws-sdk/client-s3', 'commander', 'tsx', '@duckdb/node-api', 'graphology'])
+      expect(imported).toContain(p);
+    for (const name of imported)
+      expect(pkg.dependencies[name], `${name} is imported by src/ but not a dependency`).toBeDefined();
+  });
+
   it('copies only paths that exist', () => {
     for (const s of stages) {
       for (const o of s.ops.filter((x) => x.op === 'COPY' && !x.args.startsWith('--from'))) {
