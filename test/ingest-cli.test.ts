@@ -68,6 +68,14 @@ describe('vieweratlas import (CLI)', () => {
     expect(r.files.map((f) => f.name)).toEqual(['edges.parquet']);
   });
 
+  it('imports a TwitchDownloader chat JSON once per VOD', () => {
+    const chat = join(ROOT, 'test', 'fixtures', 'vod', '1984567890.json');
+    const r = run(['import', chat]);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/\[twitch-chat\]/);
+    expect(r.out).toMatch(/stored raw\/presence\/source=vod\/dt=2026-11-20\/hour=18\/vod-1984567890\.jsonl/);
+  });
+
   it('rejects an unknown --kind and an unknown preset with exit 1', () => {
     expect(run(['import', '--kind', 'nope', fx('edges.csv')]).code).toBe(1);
     const p = run(['import', '--preset', 'nope', fx('edges.csv')]);

@@ -5,6 +5,7 @@ import { queryRows, sqlString, withDuckDB } from '../storage/duckdb.js';
 import { isEdgeHeader, isNodeHeader } from './edges.js';
 import { assertNonEmpty, isMetadataHeader } from './metadata.js';
 import { mapPresenceHeader } from './presence.js';
+import { isTwitchDownloaderChatFile } from './twitch-downloader.js';
 
 export type FileKind = 'presence' | 'metadata' | 'edges' | 'nodes' | 'twitch-chat';
 
@@ -86,6 +87,9 @@ export async function detectFileKind(path: string): Promise<FileKind> {
       );
     return k;
   }
+  // TwitchDownloaderCLI chat files, also gzipped (the reader lives with the VOD code).
+  if ((lower.endsWith('.json') || lower.endsWith('.gz')) && (await isTwitchDownloaderChatFile(path)))
+    return 'twitch-chat';
   const text = await head(path);
   const trimmed = text.trimStart();
   if (trimmed.startsWith('{') || trimmed.startsWith('[')) {

@@ -62,6 +62,8 @@ export interface ImportOptions {
   onProgress?: ProgressFn;
   /** Passed to the presence readers (e.g. maxRejectShare). */
   read?: PresenceReadOptions;
+  /** Bucket length for TwitchDownloader chat files (config `vod.bucket_minutes`). */
+  vodBucketMinutes?: number;
 }
 
 /** What happened to one file. */
@@ -369,6 +371,7 @@ export async function importFiles(
         } else {
           // TwitchDownloaderCLI chat JSON: stored once per VOD id, the same path as `vieweratlas vod`
           const r = await importTwitchChatFile(storage, path, {
+            bucketMinutes: opts.vodBucketMinutes,
             pseudonymize,
             now,
             onProgress: opts.onProgress,

@@ -23,6 +23,7 @@ export function describeImportFile(f: ImportFileSummary): string[] {
   ];
   for (const r of f.rejected.slice(0, 5)) lines.push(`  rejected ${r.file}:${r.line}: ${r.reason}`);
   if (f.rejectedCount > 5) lines.push(`  … ${fmt(f.rejectedCount - 5)} more rejected rows`);
+  if (f.kind === 'twitch-chat' && f.stored.length === 0) lines.push('  VOD already ingested: nothing stored');
   const shown = f.stored.slice(0, 4);
   for (const k of shown) lines.push(`  stored ${k}`);
   if (f.stored.length > shown.length) lines.push(`  … and ${f.stored.length - shown.length} more objects`);
@@ -58,6 +59,7 @@ Formats (header row required; column names in any case):
   metadata   channel,language,game[,viewer_count,display_name,observed_at]
   edges      Source,Target[,Weight]   (Gephi export; weight must be a number ≥ 0)
   nodes      Id[,Label],Count         (audience sizes; pairs with the edge list given in the same call)
+  chat       TwitchDownloaderCLI chat JSON (.json or .json.gz): stored once per VOD id as vod presence
 
 Presence is stored as Parquet under presence/source=<source>/dt=<day>/ (source column or "import"),
 metadata under metadata/dt=<day>/, edge lists under graphs/<name>/. Viewer logins are pseudonymised
@@ -81,6 +83,7 @@ Examples:
         pseudonymize: config.privacy.pseudonymize ? pseudonymize : undefined,
         onProgress: progress.update,
         read: flags.maxReject === undefined ? undefined : { maxRejectShare: flags.maxReject },
+        vodBucketMinutes: config.vod.bucket_minutes,
       });
       progress.done();
       for (const f of summary.files) for (const line of describeImportFile(f)) console.log(line);
