@@ -141,6 +141,59 @@ describe.skipIf(!existsSync(CHROMIUM))('atlas.html in headless Chromium', () => 
     expect(dialogs).toEqual([]);
   });
 
+  it('hovering a channel highlights it and its neighbours and dims the rest', async () => {
+    type Handle = {
+      hovered(): string | null;
+      pagePosition(n: string): { x: number; y: number } | null;
+      drawnColor(n: string): string | undefined;
+      graph: { neighbors(k: string): string[]; getNodeAttribute(k: string, a: string): string };
+    };
+    const atlas = (fn: string, arg?: string) =>
+      page.evaluate(
+        ([f, a]) => {
+          const h = (window as unknown as { atlas: Handle }).atlas;
+          if (f === 'hovered') return h.hovered();
+          if (f === 'pos') return h.pagePosition(a as string);
+          if (f === 'color') return h.drawnColor(a as string);
+          const key = String(
+            (
+              h.graph as unknown as { findNode(p: (k: string, at: { label: string }) => boolean): string }
+            ).findNode((_k, at) => at.label === a),
+          );
+          return h.graph.neighbors(key).map((k) => h.graph.getNodeAttribute(k, 'label'));
+        },
+        [fn, arg] as const,
+      );
+    // Back to the whole map, panel closed, then hover a big channel that is in plain view.
+    await page.evaluate(async () => {
+      const s = (window as unknown as { atlas: { sigma: { getCamera(): { setState(c: object): void } } } })
+        .atlas.sigma;
+      s.getCamera().setState({ x: 0.5, y: 0.5, ratio: 1, angle: 0 });
+      await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+    });
+    await page.locator('#panel .close').click();
+    await page.mouse.move(5, 5);
+    const inView = async () => {
+      for (const c of [...channels].sort((a, b) => b.viewers - a.viewers).slice(0, 40)) {
+        const p = (await atlas('pos', c.channel)) as { x: number; y: number };
+        if (p.x > 420 && p.x < 900 && p.y > 80 && p.y < 720) return p;
+      }
+      throw new Error('no big channel in view');
+    };
+    const pos = await inView();
+    await page.mouse.move(pos.x, pos.y, { steps: 3 });
+    await page.waitForFunction(() => (window as unknown as { atlas: Handle }).atlas.hovered() !== null);
+    const hovered = (await atlas('hovered')) as string;
+    const neighbours = (await atlas('neighbours', hovered)) as string[];
+    expect(neighbours.length).toBeGreaterThan(0);
+    for (const n of neighbours.slice(0, 5)) expect(await atlas('color', n)).not.toBe('#2a2f3a');
+    const stranger = channels.find((c) => c.channel !== hovered && !neighbours.includes(c.channel))!;
+    expect(await atlas('color', stranger.channel)).toBe('#2a2f3a');
+    await page.mouse.move(5, 5);
+    await page.waitForFunction(() => (window as unknown as { atlas: Handle }).atlas.hovered() === null);
+    expect(await atlas('color', stranger.channel)).not.toBe('#2a2f3a');
+  });
+
   it('opens a community panel with its top channels', async () => {
     await page.locator('#legend-items li[data-community="2"] button').click();
     await page.waitForSelector('#panel[data-kind=community]');

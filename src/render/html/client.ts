@@ -411,5 +411,17 @@ input.addEventListener('keydown', (ev) => {
     const i = data.nodes.name.indexOf(name);
     return i >= 0 && sigma.getNodeDisplayData(String(i))?.visibility !== 'hidden';
   },
+  /** The hovered channel's name, or null. */
+  hovered: () => (hovered === null ? null : data.nodes.name[Number(hovered)]),
+  /** Where a channel is drawn, in page pixels. */
+  pagePosition: (name: string) => {
+    const d = sigma.getNodeDisplayData(String(data.nodes.name.indexOf(name)));
+    if (!d) return null;
+    const v = sigma.framedGraphToViewport(d);
+    const r = container.getBoundingClientRect();
+    return { x: v.x + r.left, y: v.y + r.top };
+  },
+  /** The colour a channel is drawn with now (dimmed while another channel is hovered). */
+  drawnColor: (name: string) => sigma.getNodeDisplayData(String(data.nodes.name.indexOf(name)))?.color,
 };
 document.body.dataset.ready = 'true';
