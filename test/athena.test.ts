@@ -1,4 +1,5 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -354,7 +355,7 @@ async function startAthenaStub(glob: string, behaviour: { fail?: string } = {}) 
     credentials: TEST_CREDENTIALS,
     maxAttempts: 1,
   });
-  return { calls, client, close: () => new Promise((r) => server.close(r)) };
+  return { calls, client, endpoint, close: () => new Promise((r) => server.close(r)) };
 }
 
 describe('runOverlapOnAthena against a loopback Athena', () => {
@@ -447,4 +448,84 @@ describe('runOverlapOnAthena against a loopback Athena', () => {
       await stub.close();
     }
   });
+});
+
+describe('vieweratlas analyze --engine athena (CLI, loopback Athena)', () => {
+  const run = (args: string[], env: Record<string, string>) =>
+    new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
+      const child = spawn(process.execPath, ['bin/vieweratlas.mjs', ...args], {
+        cwd: join(import.meta.dirname, '..'),
+        env: { ...process.env, ...env, VIEWERATLAS_METRICS_EMF: 'false' },
+      });
+      let out = '';
+      let err = '';
+      child.stdout.on('data', (d) => {
+        out += String(d);
+      });
+      child.stderr.on('data', (d) => {
+        err += String(d);
+      });
+      child.on('close', (code) => resolve({ code, out, err }));
+    });
+
+  it('finds the same graph and communities as the local engine on the same stored data', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'va-athena-cli-'));
+    const stub = await startAthenaStub(join(dir, 'data', 'presence', '*', '*', '*.parquet'));
+    try {
+      const rows = syntheticPresence(5);
+      const csv = join(dir, 'presence.csv');
+      await writeFile(
+        csv,
+        `channel,viewer,ts,source,messages\n${rows.map((r) => `${r.channel},${r.viewer},${new Date(r.ts).toISOString()},${r.source},${r.messages}`).join('\n')}\n`,
+      );
+      const imported = await run(['import', '--data', join(dir, 'data'), csv], {});
+      expect(imported.code, imported.err).toBe(0);
+      const local = await run(['analyze', '--data', join(dir, 'data'), '--out', join(dir, 'local')], {});
+      expect(local.code, local.err).toBe(0);
+      const env = {
+        AWS_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey,
+        AWS_EC2_METADATA_DISABLED: 'true',
+        VIEWERATLAS_ATHENA_ENDPOINT: stub.endpoint,
+        VIEWERATLAS_ATHENA_POLL_MS: '5',
+      };
+      const athena = await run(
+        ['analyze', '--engine', 'athena', '--data', join(dir, 'data'), '--out', join(dir, 'athena')],
+        env,
+      );
+      expect(athena.code, athena.err).toBe(0);
+      expect(stub.calls.map((c) => c.target)).toContain('GetQueryResults');
+      const read = async (sub: string, file: string) =>
+        (await readFile(join(dir, sub, file), 'utf8')).trim().split('\n');
+      // the same weighted edges (cosine by default), whatever their order
+      const edges = async (sub: string) =>
+        (await read(sub, 'edges.csv'))
+          .slice(1)
+          .map((l) => {
+            const [a = '', b = '', ...rest] = l.split(',');
+            return [...[a, b].sort(), ...rest].join(',');
+          })
+          .sort();
+      expect((await edges('athena')).length).toBeGreaterThan(10);
+      expect(await edges('athena')).toEqual(await edges('local'));
+      // the same channels with the same audiences and degrees
+      const channels = async (sub: string) => {
+        const [head = '', ...lines] = await read(sub, 'channels.csv');
+        const cols = head.split(',');
+        const pick = (l: string) => {
+          const v = l.split(',');
+          return ['channel', 'viewers', 'degree'].map((c) => v[cols.indexOf(c)]).join(',');
+        };
+        return lines.map(pick).sort();
+      };
+      expect(await channels('athena')).toEqual(await channels('local'));
+      const summary = JSON.parse(await readFile(join(dir, 'athena', 'summary.json'), 'utf8')) as {
+        input: { paths: string[] };
+      };
+      expect(summary.input.paths[0]).toBe('athena:vieweratlas/q-1');
+    } finally {
+      await stub.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 });

@@ -73,7 +73,14 @@ export async function runOverlapOnAthena(
   const sql = buildOverlapSql({ dialect: 'athena', database: a.database }, opts.query ?? {});
   // see s3-driver.ts: the pinned SDK supports Node 20; its Node 22 notice is noise per run
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-  const client = opts.client ?? new AthenaClient({ region: a.region, maxAttempts: 5, retryMode: 'standard' });
+  const client =
+    opts.client ??
+    new AthenaClient({
+      region: a.region,
+      ...(a.endpoint ? { endpoint: a.endpoint } : {}),
+      maxAttempts: 5,
+      retryMode: 'standard',
+    });
   const pollMs = opts.pollMs ?? a.poll_ms;
   const timeoutMs = opts.timeoutMs ?? ATHENA_RUN_DEFAULTS.timeoutMs;
   const pageSize = opts.pageSize ?? ATHENA_RUN_DEFAULTS.pageSize;

@@ -129,6 +129,7 @@ export const athenaSchema = z.strictObject({
   output_location: z.string().default(''),
   region: z.string().default('us-east-1'),
   poll_ms: positiveInt.default(1000),
+  endpoint: z.string().default(''),
 });
 
 export const shardSchema = z.strictObject({

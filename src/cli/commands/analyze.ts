@@ -13,6 +13,7 @@ import { createProgress } from '../progress.js';
 
 interface AnalyzeFlags {
   input?: string[];
+  engine?: 'local' | 'athena';
   out: string;
   seed?: number;
   weight?: WeightKind;
@@ -44,6 +45,11 @@ export function registerAnalyze(program: Command): void {
         'presence files (CSV/JSONL/Parquet), or an edge list (+ node file); channel metadata CSVs alongside. Default: read storage',
       )
       .option('--out <dir>', 'output folder', 'out/atlas')
+      .option(
+        '--engine <name>',
+        'local | athena (aggregation and overlap on Athena over the stored Parquet; athena.* config)',
+        oneOf('--engine', ['local', 'athena'] as const),
+      )
       .option('--seed <n>', 'community detection seed (communities.seed)', intFlag('--seed', 0))
       .option(
         '--weight <kind>',
@@ -79,6 +85,7 @@ export function registerAnalyze(program: Command): void {
     const result = await analyze(config, {
       inputs: flags.input,
       out: flags.out,
+      engine: flags.engine,
       // An explicit --weight reweights an edge list too; otherwise its given weight is kept.
       edgeWeight: flags.weight,
       onProgress: progress.update,
