@@ -32,7 +32,8 @@ async function child(mode: string, csv: string): Promise<void> {
       async (c) => {
         await c.run(`CREATE TABLE p AS SELECT lower(channel) AS channel, lower(viewer) AS viewer,
           (CASE WHEN ts < 1e11 THEN ts * 1000 ELSE ts END)::DOUBLE AS ts, coalesce(messages, 1)::UINTEGER AS messages
-        FROM read_csv(${sqlString(csv)}, header = true, columns = {'channel': 'VARCHAR', 'viewer': 'VARCHAR', 'ts': 'DOUBLE', 'source': 'VARCHAR', 'messages': 'INTEGER'}, ignore_errors = true)`);
+        FROM read_csv(${sqlString(csv)}, header = true, columns = {'channel': 'VARCHAR', 'viewer': 'VARCHAR', 'ts': 'DOUBLE', 'source': 'VARCHAR', 'messages': 'INTEGER'}, ignore_errors = true)
+        WHERE channel <> '' AND viewer <> '' AND ts IS NOT NULL AND coalesce(messages, 1) >= 0`);
         await c.run(
           'CREATE TABLE dc AS SELECT channel, (row_number() OVER () - 1)::UINTEGER AS id FROM (SELECT DISTINCT channel FROM p)',
         );
