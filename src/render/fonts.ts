@@ -11,6 +11,8 @@ import { GlobalFonts } from '@napi-rs/canvas';
 export const ATLAS_FONT = 'ViewerAtlas Inter';
 const FALLBACK = 'DejaVu Sans, Liberation Sans, sans-serif';
 
+const EXTRA_SUBSETS = ['latin-ext', 'cyrillic', 'cyrillic-ext', 'greek', 'greek-ext', 'vietnamese'];
+
 let registered: string | null = null;
 
 /** Registers the bundled font once; returns the CSS font-family list to use. */
@@ -24,9 +26,11 @@ export function atlasFontFamily(): string {
     for (const weight of [400, 600, 700]) {
       const file = join(files, `inter-latin-${weight}-normal.woff2`);
       ok = ok && existsSync(file) && GlobalFonts.registerFromPath(file, ATLAS_FONT) !== null;
-      // Latin-ext covers accented channel and game names (ł, ő, ș …).
-      const ext = join(files, `inter-latin-ext-${weight}-normal.woff2`);
-      if (existsSync(ext)) GlobalFonts.registerFromPath(ext, ATLAS_FONT);
+      // The other subsets cover accented, Cyrillic, Greek and Vietnamese channel and game names.
+      for (const subset of EXTRA_SUBSETS) {
+        const extra = join(files, `inter-${subset}-${weight}-normal.woff2`);
+        if (existsSync(extra)) GlobalFonts.registerFromPath(extra, ATLAS_FONT);
+      }
     }
     if (ok) registered = `"${ATLAS_FONT}", ${FALLBACK}`;
   } catch {
