@@ -95,51 +95,69 @@ export async function writeEdgeFiles(
   return out;
 }
 
+/** A worker thread that writes one graph's edge files when given it. */
+export interface EdgeFilesWorker {
+  /** Writes the edge files (copies the arrays to the worker, so the caller keeps the graph). */
+  run(dir: string, g: GraphEdges, options?: EdgeFilesOptions): Promise<EdgeFiles>;
+  /** Stops the worker (when the run is abandoned). */
+  close(): void;
+}
+
 /**
- * Starts `writeEdgeFiles` in a worker thread (the arrays are copied to it, so the caller keeps
- * using the graph); falls back to this thread when a worker cannot start.
+ * Spawns the worker early, so it has loaded its modules by the time the graph is ready; when no
+ * worker can run, `run` writes on this thread instead.
  */
-export function startEdgeFiles(
-  dir: string,
-  g: GraphEdges,
-  options: EdgeFilesOptions = {},
-): Promise<EdgeFiles> {
-  const input: EdgeWorkerInput = {
-    dir,
-    options,
-    graph: {
-      nodeNames: g.nodeNames,
-      source: g.source.slice(0, g.length),
-      target: g.target.slice(0, g.length),
-      weight: g.weight.slice(0, g.length),
-      shared: g.shared.slice(0, g.length),
-      length: g.length,
+export function spawnEdgeFilesWorker(): EdgeFilesWorker {
+  let worker: Worker | undefined;
+  let failed = false;
+  try {
+    worker = new Worker(new URL('./edge-worker.mjs', import.meta.url));
+    worker.once('error', () => {
+      failed = true;
+    });
+    worker.unref();
+  } catch {
+    failed = true;
+  }
+  return {
+    run(dir, g, options = {}) {
+      const w = worker;
+      if (!w || failed) return writeEdgeFiles(dir, g, options);
+      w.ref();
+      const input: EdgeWorkerInput = {
+        dir,
+        options,
+        graph: {
+          nodeNames: g.nodeNames,
+          source: g.source.slice(0, g.length),
+          target: g.target.slice(0, g.length),
+          weight: g.weight.slice(0, g.length),
+          shared: g.shared.slice(0, g.length),
+          length: g.length,
+        },
+      };
+      return new Promise<EdgeFiles>((resolve, reject) => {
+        let settled = false;
+        // The worker could not run (e.g. no loader for TypeScript there): write on this thread.
+        const here = () => {
+          if (settled) return;
+          settled = true;
+          writeEdgeFiles(dir, g, options).then(resolve, reject);
+        };
+        w.once('message', (m: { ok?: EdgeFiles; error?: string }) => {
+          settled = true;
+          if (m.ok) resolve(m.ok);
+          else reject(new Error(`export: edge files: ${m.error}`));
+        });
+        w.once('error', here);
+        w.once('exit', here);
+        w.postMessage(input);
+      });
+    },
+    close() {
+      void worker?.terminate();
     },
   };
-  return new Promise<EdgeFiles>((resolve, reject) => {
-    let settled = false;
-    const here = () => {
-      if (settled) return;
-      settled = true;
-      writeEdgeFiles(dir, g, options).then(resolve, reject);
-    };
-    let worker: Worker;
-    try {
-      // Created synchronously: it must be running before the caller blocks on communities.
-      worker = new Worker(new URL('./edge-worker.mjs', import.meta.url), { workerData: input });
-    } catch {
-      here();
-      return;
-    }
-    worker.once('message', (m: { ok?: EdgeFiles; error?: string }) => {
-      settled = true;
-      if (m.ok) resolve(m.ok);
-      else reject(new Error(`export: edge files: ${m.error}`));
-    });
-    // The worker could not run (e.g. no loader for TypeScript there): do it on this thread.
-    worker.once('error', here);
-    worker.once('exit', () => here());
-  });
 }
 
 export interface EdgeWorkerInput {

@@ -42,7 +42,7 @@ export interface WriteOptions {
   /** Edge endpoints as row numbers in `channels` (saves a name lookup per edge on big graphs). */
   edgeEndpoints?: EdgeEndpoints;
   /**
-   * The edge files are being written elsewhere (`startEdgeFiles`, from the graph, while
+   * The edge files are being written elsewhere (`spawnEdgeFilesWorker`, from the graph, while
    * communities were detected): wait for them instead of writing edges.csv/.parquet, and use
    * their GEXF edge section. `nodeIds[row]` is the graph node index of each channel row.
    */
