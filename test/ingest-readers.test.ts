@@ -128,6 +128,17 @@ describe('presence CSV', () => {
     ]);
     expect(rows(two.table)).toEqual(rows(one.table));
     expect(two.table.viewerNames.length).toBe(one.table.viewerNames.length);
+    expect(two.filesReadInParallel).toBe(1);
+    expect(one.filesReadInParallel).toBe(0);
+  });
+
+  it('never splits a file that uses quotes (a newline could hide inside a field)', async () => {
+    const path = join(tmp, 'quoted-big.csv');
+    const body = Array.from({ length: 5000 }, (_, i) => `"c${i % 3}","v${i}",1795525500`).join('\n');
+    await writeFile(path, `channel,viewer,ts\n${body}\n`);
+    const r = await readPresenceFiles([path], { threads: 2, parallelMinBytes: 0 });
+    expect(r.filesReadInParallel).toBe(0);
+    expect(r.rowsRead).toBe(5000);
   });
 
   it.each([
