@@ -19,7 +19,7 @@ import { overlapGraphOnAthena } from '../athena/engine.js';
 import type { ProgressFn } from '../cli/progress.js';
 import type { Config } from '../config/schema.js';
 import { InputError } from '../errors.js';
-import { startEdgeFiles } from '../export/edge-files.js';
+import { type EdgeFilesWorker, spawnEdgeFilesWorker } from '../export/edge-files.js';
 import { type AnalysisFolder, writeAnalysisFolder } from '../export/write.js';
 import {
   compactRaw,
@@ -83,87 +83,98 @@ export async function analyze(config: Config, opts: AnalyzeOptions): Promise<Ana
   const timings: Record<string, number> = {};
   const t0 = performance.now();
   let mark = t0;
+  // The edge files are written by a worker from the graph while communities are found; it is
+  // spawned once the input is read, so it loads its modules while aggregate and overlap run.
+  let edgeWorker: EdgeFilesWorker | undefined;
   const lap = (stage: string) => {
     const now = performance.now();
     timings[stage] = Math.round(now - mark);
     mark = now;
+    if (stage === 'read') edgeWorker ??= spawnEdgeFilesWorker();
   };
-
-  const read = await readInputs(config, opts, progress, lap);
-  const { graph } = read;
-  if (graph.nodeNames.length === 0) {
-    throw new InputError(
-      'analyze',
-      read.kind === 'edges'
-        ? `${read.paths.join(', ')}: the edge list holds no usable edge`
-        : `no channel left after aggregation (${read.presenceRows} presence rows; aggregate.min_viewers ${config.aggregate.min_viewers}, min_messages ${config.aggregate.min_messages})`,
-    );
+  try {
+    return await run();
+  } finally {
+    edgeWorker?.close();
   }
 
-  // The edge files depend on the graph only: a worker writes them while communities are found.
-  mkdirSync(opts.out, { recursive: true });
-  const edgeFiles = startEdgeFiles(opts.out, graph);
-  edgeFiles.catch(() => {}); // awaited by the exports; an early failure must not go unhandled
-
-  progress('communities');
-  const detected = detectCommunities(graph, camelKeys(config.communities));
-  lap('communities');
-
-  progress('labels');
-  const communities = labelCommunities(graph, detected.membership, read.metadata, camelKeys(config.labels));
-  const { rows: channels, rowOfNode } = channelRows(graph, detected.membership, communities, read.metadata);
-  if (detected.hierarchy && detected.hierarchy.length > 0) {
-    for (let node = 0; node < rowOfNode.length; node++) {
-      const levels: Record<string, number> = {};
-      for (const p of detected.hierarchy) levels[`r${p.resolution}`] = p.membership[node]!;
-      channels[rowOfNode[node]!]!.levels = levels;
+  async function run(): Promise<AnalyzeResult> {
+    const read = await readInputs(config, opts, progress, lap);
+    const { graph } = read;
+    if (graph.nodeNames.length === 0) {
+      throw new InputError(
+        'analyze',
+        read.kind === 'edges'
+          ? `${read.paths.join(', ')}: the edge list holds no usable edge`
+          : `no channel left after aggregation (${read.presenceRows} presence rows; aggregate.min_viewers ${config.aggregate.min_viewers}, min_messages ${config.aggregate.min_messages})`,
+      );
     }
-  }
-  const edges = edgeRows(graph);
-  const nodeIds = new Int32Array(rowOfNode.length);
-  for (let node = 0; node < rowOfNode.length; node++) nodeIds[rowOfNode[node]!] = node;
-  lap('labels');
 
-  const summary: AtlasSummary = {
-    version: 1,
-    createdAt: new Date().toISOString(),
-    input: { kind: read.kind, paths: read.paths },
-    counts: {
-      presenceRows: read.presenceRows,
-      rowsRejected: read.rejectedCount,
-      channels: channels.length,
-      viewers: read.viewers,
-      edges: edges.length,
-      communities: detected.count,
-      botsRemoved: read.botsRemoved,
-    },
-    modularity: detected.modularity,
-    parameters: {
-      aggregate: read.kind === 'presence' ? config.aggregate : undefined,
-      overlap: read.kind === 'presence' ? config.overlap : undefined,
-      edge_weight: read.kind === 'edges' ? (opts.edgeWeight ?? 'given') : undefined,
-      communities: config.communities,
-      labels: config.labels,
-      hierarchy: detected.hierarchy?.map((p) => ({
-        resolution: p.resolution,
-        count: p.count,
-        modularity: p.modularity,
-      })),
-    },
-    timings,
-    rejected: read.rejected.slice(0, 20),
-  };
-  const folder: AnalysisFolder = { summary, channels, communities, edges };
-  await writeAnalysisFolder(opts.out, folder, {
-    onProgress: progress,
-    edgeFiles: { done: edgeFiles, nodeIds },
-    // summary.json is written last, so it can carry the export time and the total.
-    beforeSummary: () => {
-      lap('exports');
-      timings.total = Math.round(performance.now() - t0);
-    },
-  });
-  return { outDir: opts.out, summary, channels, communities, edges };
+    mkdirSync(opts.out, { recursive: true });
+    edgeWorker ??= spawnEdgeFilesWorker();
+    const edgeFiles = edgeWorker.run(opts.out, graph);
+    edgeFiles.catch(() => {}); // awaited by the exports; an early failure must not go unhandled
+
+    progress('communities');
+    const detected = detectCommunities(graph, camelKeys(config.communities));
+    lap('communities');
+
+    progress('labels');
+    const communities = labelCommunities(graph, detected.membership, read.metadata, camelKeys(config.labels));
+    const { rows: channels, rowOfNode } = channelRows(graph, detected.membership, communities, read.metadata);
+    if (detected.hierarchy && detected.hierarchy.length > 0) {
+      for (let node = 0; node < rowOfNode.length; node++) {
+        const levels: Record<string, number> = {};
+        for (const p of detected.hierarchy) levels[`r${p.resolution}`] = p.membership[node]!;
+        channels[rowOfNode[node]!]!.levels = levels;
+      }
+    }
+    const edges = edgeRows(graph);
+    const nodeIds = new Int32Array(rowOfNode.length);
+    for (let node = 0; node < rowOfNode.length; node++) nodeIds[rowOfNode[node]!] = node;
+    lap('labels');
+
+    const summary: AtlasSummary = {
+      version: 1,
+      createdAt: new Date().toISOString(),
+      input: { kind: read.kind, paths: read.paths },
+      counts: {
+        presenceRows: read.presenceRows,
+        rowsRejected: read.rejectedCount,
+        channels: channels.length,
+        viewers: read.viewers,
+        edges: edges.length,
+        communities: detected.count,
+        botsRemoved: read.botsRemoved,
+      },
+      modularity: detected.modularity,
+      parameters: {
+        aggregate: read.kind === 'presence' ? config.aggregate : undefined,
+        overlap: read.kind === 'presence' ? config.overlap : undefined,
+        edge_weight: read.kind === 'edges' ? (opts.edgeWeight ?? 'given') : undefined,
+        communities: config.communities,
+        labels: config.labels,
+        hierarchy: detected.hierarchy?.map((p) => ({
+          resolution: p.resolution,
+          count: p.count,
+          modularity: p.modularity,
+        })),
+      },
+      timings,
+      rejected: read.rejected.slice(0, 20),
+    };
+    const folder: AnalysisFolder = { summary, channels, communities, edges };
+    await writeAnalysisFolder(opts.out, folder, {
+      onProgress: progress,
+      edgeFiles: { done: edgeFiles, nodeIds },
+      // summary.json is written last, so it can carry the export time and the total.
+      beforeSummary: () => {
+        lap('exports');
+        timings.total = Math.round(performance.now() - t0);
+      },
+    });
+    return { outDir: opts.out, summary, channels, communities, edges };
+  }
 }
 
 /** Sorts the inputs by kind and reads them (or storage), through aggregation and projection. */
