@@ -12,7 +12,18 @@ import type { ProgressFn } from '../cli/progress.js';
 import { InputError } from '../errors.js';
 import type { PresenceTable } from '../model/presence-table.js';
 import { PRESENCE_SOURCES, type PresenceSource } from '../model/records.js';
-import { type DuckDBConnection, sqlIdent, sqlString, withDuckDB } from '../storage/duckdb.js';
+import type { DuckDBConnection } from '../storage/duckdb.js';
+
+/**
+ * DuckDB is loaded on first use only: CSV and JSON reads (and the CSV worker thread) never pay
+ * for loading the native module.
+ */
+const duck = () => import('../storage/duckdb.js');
+
+/** SQL identifier / string literal (same as storage/duckdb's, kept here to stay DuckDB-free). */
+const sqlIdent = (s: string) => `"${s.replaceAll('"', '""')}"`;
+const sqlString = (s: string) => `'${s.replaceAll("'", "''")}'`;
+
 import { ByteInterner, fieldString, parseTimestampBytes, parseUint, scanCsv } from './csv-scan.js';
 import type { CsvWorkerInput, CsvWorkerOutput } from './csv-worker.js';
 import { decodePresenceLine, parseTimestamp } from './raw-jsonl.js';
@@ -854,7 +865,10 @@ export async function readPresenceFileInto(
         (await readPresenceCsv(path, b, fileLog, opts)));
   else if (fmt === 'jsonl') st = await readPresenceJsonl(path, b, fileLog, opts);
   else if (conn) st = await readPresenceParquetWith(conn, sqlString(path), path, b, fileLog, opts);
-  else st = await withDuckDB((c) => readPresenceParquetWith(c, sqlString(path), path, b, fileLog, opts));
+  else
+    st = await (await duck()).withDuckDB((c) =>
+      readPresenceParquetWith(c, sqlString(path), path, b, fileLog, opts),
+    );
   try {
     checkFile(path, st, opts);
   } catch (err) {
@@ -888,7 +902,7 @@ export async function readPresenceFiles(
       if (st.parallel) parallel++;
     }
   };
-  if (needsDuck) await withDuckDB(run);
+  if (needsDuck) await (await duck()).withDuckDB(run);
   else await run();
   return {
     table: b.table(),
