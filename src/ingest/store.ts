@@ -138,7 +138,7 @@ async function storePresence(
     await conn.run(`COPY (
         SELECT cn.name AS channel, vn.name AS viewer, epoch_ms(r.ts::BIGINT) AS ts, r.m AS messages,
           vd.name AS vod_id, CASE r.kind WHEN 1 THEN 'membership' ELSE 'chat' END AS kind,
-          ${SOURCE_SQL} AS source, strftime(epoch_ms(r.ts::BIGINT), '%Y-%m-%d') AS dt
+          ${SOURCE_SQL} AS source, epoch_ms(r.ts::BIGINT)::DATE AS dt
         FROM r JOIN cn ON cn.id = r.c JOIN vn ON vn.id = r.v LEFT JOIN vd ON vd.id + 1 = r.vod
       ) TO ${sqlString(dir)} (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (source, dt), FILENAME_PATTERN 'f{i}')`);
     const keys: string[] = [];
