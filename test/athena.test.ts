@@ -1,5 +1,4 @@
-import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -29,8 +28,10 @@ import {
   FIXTURE_DAY0,
   syntheticPresence,
   toPresenceTable,
+  writePresenceCsv,
   writePresenceParquet,
 } from './helpers/presence-fixture.js';
+import { runCli } from './helpers/run-cli.js';
 import { TEST_CREDENTIALS } from './helpers/s3-server.js';
 
 type Graph = { nodes: Record<string, number>; edges: string[]; total: number };
@@ -148,10 +149,7 @@ describe('overlap SQL over the Parquet that `import` really writes', () => {
     try {
       const rows = syntheticPresence(21);
       const csv = join(dir, 'presence.csv');
-      await writeFile(
-        csv,
-        `channel,viewer,ts,source,messages\n${rows.map((r) => `${r.channel},${r.viewer},${new Date(r.ts).toISOString()},${r.source},${r.messages}`).join('\n')}\n`,
-      );
+      await writePresenceCsv(csv, rows);
       const storage = new FsStorage(join(dir, 'data'));
       const summary = await importFiles(storage, [csv]);
       expect(summary.failed).toBe(0);
@@ -451,22 +449,7 @@ describe('runOverlapOnAthena against a loopback Athena', () => {
 });
 
 describe('vieweratlas analyze --engine athena (CLI, loopback Athena)', () => {
-  const run = (args: string[], env: Record<string, string>) =>
-    new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
-      const child = spawn(process.execPath, ['bin/vieweratlas.mjs', ...args], {
-        cwd: join(import.meta.dirname, '..'),
-        env: { ...process.env, ...env, VIEWERATLAS_METRICS_EMF: 'false' },
-      });
-      let out = '';
-      let err = '';
-      child.stdout.on('data', (d) => {
-        out += String(d);
-      });
-      child.stderr.on('data', (d) => {
-        err += String(d);
-      });
-      child.on('close', (code) => resolve({ code, out, err }));
-    });
+  const run = runCli;
 
   it('finds the same graph and communities as the local engine on the same stored data', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'va-athena-cli-'));
@@ -474,10 +457,7 @@ describe('vieweratlas analyze --engine athena (CLI, loopback Athena)', () => {
     try {
       const rows = syntheticPresence(5);
       const csv = join(dir, 'presence.csv');
-      await writeFile(
-        csv,
-        `channel,viewer,ts,source,messages\n${rows.map((r) => `${r.channel},${r.viewer},${new Date(r.ts).toISOString()},${r.source},${r.messages}`).join('\n')}\n`,
-      );
+      await writePresenceCsv(csv, rows);
       const imported = await run(['import', '--data', join(dir, 'data'), csv], {});
       expect(imported.code, imported.err).toBe(0);
       const local = await run(['analyze', '--data', join(dir, 'data'), '--out', join(dir, 'local')], {});

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -7,7 +6,8 @@ import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, StorageError } from '../src/errors.js';
 import { APPEND_MARK, normalizePrefix, S3Storage } from '../src/storage/s3-driver.js';
-import { syntheticPresence } from './helpers/presence-fixture.js';
+import { syntheticPresence, writePresenceCsv } from './helpers/presence-fixture.js';
+import { runCli } from './helpers/run-cli.js';
 import { type LocalS3, startLocalS3, TEST_CREDENTIALS } from './helpers/s3-server.js';
 import { storageContract } from './storage-contract.js';
 
@@ -247,29 +247,7 @@ describe('S3Storage specifics', () => {
   });
 });
 
-const REPO = join(import.meta.dirname, '..');
-
-/** Runs the CLI as a user would (async: the S3 server lives in this process). */
-function cli(
-  args: string[],
-  env: Record<string, string> = {},
-): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['bin/vieweratlas.mjs', ...args], {
-      cwd: REPO,
-      env: { ...process.env, ...env, VIEWERATLAS_METRICS_EMF: 'false' },
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => {
-      out += String(d);
-    });
-    child.stderr.on('data', (d) => {
-      err += String(d);
-    });
-    child.on('close', (code) => resolve({ code, out, err }));
-  });
-}
+const cli = runCli;
 
 describe('full run on S3: import → analyze', () => {
   let s3: LocalS3;
@@ -285,10 +263,7 @@ describe('full run on S3: import → analyze', () => {
     const rows = syntheticPresence(3, { channels: 40, viewers: 3000, communities: 4 });
     const presence = join(tmp, 'presence.csv');
     const metadata = join(tmp, 'channels.csv');
-    await writeFile(
-      presence,
-      `channel,viewer,ts,source,messages\n${rows.map((r) => `${r.channel},${r.viewer},${new Date(r.ts).toISOString()},${r.source},${r.messages}`).join('\n')}\n`,
-    );
+    await writePresenceCsv(presence, rows);
     const games = ['Chess', 'Rust', 'Dota 2', 'Minecraft'];
     const names = [...new Set(rows.map((r) => r.channel))].sort();
     await writeFile(

@@ -1,4 +1,4 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { PresenceTable } from '../../src/model/presence-table.js';
 import type { PresenceRecord, PresenceSource } from '../../src/model/records.js';
@@ -117,4 +117,12 @@ export async function writePresenceParquet(
     }
   });
   return keys;
+}
+
+/** Writes rows as a presence CSV (`channel,viewer,ts,source,messages`, ISO instants). */
+export async function writePresenceCsv(path: string, rows: readonly PresenceRecord[]): Promise<void> {
+  const lines = rows.map(
+    (r) => `${r.channel},${r.viewer},${new Date(r.ts).toISOString()},${r.source},${r.messages ?? ''}`,
+  );
+  await writeFile(path, `channel,viewer,ts,source,messages\n${lines.join('\n')}\n`);
 }
