@@ -40,7 +40,7 @@ export const aggregateSchema = z.strictObject({
 });
 
 export const overlapSchema = z.strictObject({
-  weight: z.enum(WEIGHT_KINDS as [string, ...string[]]).default('cosine'),
+  weight: z.enum(WEIGHT_KINDS as [string, ...string[]]).default('overlap'),
   min_shared: positiveInt.default(2),
   min_weight: z.number().nonnegative().default(0),
   backbone: z.boolean().default(false),
