@@ -78,6 +78,46 @@ function quantile(sorted: Float64Array, q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.round(q * (sorted.length - 1))))];
 }
 
+/**
+ * Where a community's name goes: the centre of its densest part. The member with the most fellow
+ * members within `radius` (a sample of at most 400 when the community is big) anchors it, and the
+ * label sits at the mean of those neighbours — on the cluster itself, where a centroid or median
+ * could fall in the empty space between two lobes.
+ */
+function densestPoint(list: number[], px: Float64Array, py: Float64Array, radius: number): [number, number] {
+  const step = Math.max(1, Math.floor(list.length / 400));
+  const r2 = radius * radius;
+  let best = list[0];
+  let bestCount = -1;
+  for (let a = 0; a < list.length; a += step) {
+    const i = list[a];
+    let count = 0;
+    for (let b = 0; b < list.length; b += step) {
+      const j = list[b];
+      const dx = px[i] - px[j];
+      const dy = py[i] - py[j];
+      if (dx * dx + dy * dy <= r2) count++;
+    }
+    if (count > bestCount) {
+      bestCount = count;
+      best = i;
+    }
+  }
+  let sx = 0;
+  let sy = 0;
+  let k = 0;
+  for (const j of list) {
+    const dx = px[best] - px[j];
+    const dy = py[best] - py[j];
+    if (dx * dx + dy * dy <= r2) {
+      sx += px[j];
+      sy += py[j];
+      k++;
+    }
+  }
+  return [sx / k, sy / k];
+}
+
 export interface PngResult {
   png: Buffer;
   /** Labels drawn: community names and channel names. */
@@ -204,11 +244,6 @@ export function renderPng(model: RenderModel, options: Partial<PngOptions> = {})
   // Labels: community names first (they name the regions), then the biggest channel of each
   // community, then the biggest channels overall; each placed where it overlaps nothing.
   const boxes = new CollisionIndex(Math.max(32, 160 * s));
-  // Big node discs are obstacles too, so channel labels do not cover the biggest channels.
-  for (let i = 0; i < n; i++) {
-    if (radius[i] > rMax * 0.35)
-      boxes.add({ x: px[i] - radius[i], y: py[i] - radius[i], w: 2 * radius[i], h: 2 * radius[i] });
-  }
   const drawText = (text: string, x: number, y: number, size: number, weight: number, fill: string) => {
     ctx.font = `${weight} ${size}px ${font}`;
     ctx.textBaseline = 'middle';
@@ -237,18 +272,28 @@ export function renderPng(model: RenderModel, options: Partial<PngOptions> = {})
   for (const row of model.communities.slice(0, o.legendEntries)) {
     const list = members.get(row.community);
     if (!list || list.length < minCommunity) continue;
-    // The median point sits inside the community's main mass even when its shape is uneven.
-    const mxs = Float64Array.from(list, (i) => px[i]).sort();
-    const mys = Float64Array.from(list, (i) => py[i]).sort();
-    const x = quantile(mxs, 0.5);
-    const y = quantile(mys, 0.5);
+    const [x, y] = densestPoint(list, px, py, Math.min(map.w, map.h) * 0.06);
     const size = Math.round((44 + 22 * Math.min(1, list.length / (n * 0.15))) * s);
     ctx.font = `700 ${size}px ${font}`;
     const text = ellipsize(ctx, row.label || `Community ${row.community}`, 900 * s);
     const w = ctx.measureText(text).width;
     const h = size * 1.25;
     const cands: Box[] = [];
-    for (const dy of [0, -1.3, 1.3, -2.6, 2.6]) cands.push({ x: x - w / 2, y: y - h / 2 + dy * h, w, h });
+    // Community names may cross nodes (they are drawn last, with a halo) but never each other;
+    // when the spot is taken, try nearby ones.
+    for (const [dx, dy] of [
+      [0, 0],
+      [0, -1.3],
+      [0, 1.3],
+      [-0.5, -2.6],
+      [0.5, 2.6],
+      [-0.6, 0],
+      [0.6, 0],
+      [0, -3.9],
+      [0, 3.9],
+    ]) {
+      cands.push({ x: x - w / 2 + dx * w, y: y - h / 2 + dy * h, w, h });
+    }
     const placed = boxes.place(cands, map);
     if (placed) {
       labelBoxes.push(placed);
@@ -263,6 +308,11 @@ export function renderPng(model: RenderModel, options: Partial<PngOptions> = {})
     }
   }
 
+  // Big node discs are obstacles for channel labels, so those do not cover the biggest channels.
+  for (let i = 0; i < n; i++) {
+    if (radius[i] > rMax * 0.35)
+      boxes.add({ x: px[i] - radius[i], y: py[i] - radius[i], w: 2 * radius[i], h: 2 * radius[i] });
+  }
   const byViewers = Array.from({ length: n }, (_, i) => i).sort(
     (a, b) => model.viewers[b] - model.viewers[a] || a - b,
   );
