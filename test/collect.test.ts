@@ -296,4 +296,61 @@ describe('collector against twitch-sim', () => {
       await sim2.close();
     }
   });
+
+  it('RECONNECT hands over without a gap: the old socket reads until each channel is re-joined, copies are dropped', async () => {
+    // The server keeps the old connection 3 s; re-joining 3 channels at 1 join per 0.4 s takes ~1 s;
+    // PARTs take 300 ms to apply, so lines reach both sockets meanwhile and must be counted once.
+    const sim3 = await startTwitchSim({
+      rate: 0,
+      channels: 5,
+      viewers: 50,
+      membershipMs: 0,
+      reconnectGraceMs: 3000,
+      partDelayMs: 300,
+    });
+    try {
+      const root = tempDir();
+      const col = startCollector(
+        config(sim3.chatWsUrl, { collector_id: 'handover', join_limit: 1, join_window_seconds: 0.4 }),
+        {
+          storage: new FsStorage(root),
+          channels: ['ch_a', 'ch_b', 'ch_c'],
+          log: createLogger({ level: 'error' }),
+        },
+      );
+      await until('joins', () => col.status().channelsJoined === 3);
+      const sent = new Map<string, number>();
+      let both = false;
+      let copies = 0;
+      let i = 0;
+      const t0 = Date.now();
+      sim3.chat.reconnect();
+      while (Date.now() - t0 < 2500) {
+        for (const channel of ['ch_a', 'ch_b', 'ch_c']) {
+          const login = `v${i % 7}`;
+          const ts = Date.now();
+          const reached = sim3.chat.say({ channel, login, sentAt: ts });
+          expect(reached).toBeGreaterThanOrEqual(1);
+          if (reached === 2) copies++;
+          const k = `${channel}|${login}|${new Date(ts - (ts % 60_000)).toISOString()}|chat`;
+          sent.set(k, (sent.get(k) ?? 0) + 1);
+          i++;
+        }
+        if (sim3.chat.listSessions().length === 2 && sim3.chat.listSessions().every((s) => s.channels > 0))
+          both = true;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      await until('old socket closed', () => sim3.chat.listSessions().length === 1);
+      await new Promise((r) => setTimeout(r, 100));
+      const summary = await col.stop();
+      expect(both).toBe(true); // two sockets really overlapped
+      expect(copies).toBeGreaterThan(10); // and carried the same lines
+      expect(summary.reconnects).toBe(1);
+      const { sums, bad } = storedPresence(root);
+      expect(bad).toBe(0);
+      expect(Object.fromEntries(sums)).toEqual(Object.fromEntries(sent));
+    } finally {
+      await sim3.close();
+    }
+  });
 });

@@ -65,6 +65,16 @@ const JOIN_REFUSED_FOR_GOOD = new Set([
   'msg_channel_blocked',
 ]);
 
+/** The longest an old socket is kept after a RECONNECT (Twitch closes it sooner). */
+const MAX_DRAIN_MS = 5 * 60_000;
+
+/** One socket (WebSocket or TCP/TLS) with its own line splitter. */
+interface Link {
+  splitter: LineSplitter;
+  send(line: string): void;
+  close(): void;
+}
+
 let nextConnId = 1;
 
 export class ChatConnection {
@@ -80,9 +90,17 @@ export class ChatConnection {
   /** Channel → limiter sequence number of its JOIN in flight. */
   private readonly joinSeq = new Map<string, number>();
   private state: State = 'idle';
-  private ws: WebSocket | null = null;
-  private sock: Socket | null = null;
-  private readonly splitter: LineSplitter;
+  /** The live socket. */
+  private link: Link | null = null;
+  /**
+   * After a RECONNECT: the old socket, kept reading its channels until the new one has re-joined
+   * each of them (or the server closes it), so the re-join through the join limiter loses nothing.
+   */
+  private draining: { link: Link; channels: Set<string>; parting: Set<string>; since: number } | null = null;
+  /** Message ids seen while two sockets may carry the same lines (two generations, bounded). */
+  private seenIds = new Set<string>();
+  private seenOld = new Set<string>();
+  private dedupeUntil = 0;
   private attempt = 0;
   private readyAt = 0;
   /** Incremented at each successful login; queued joins of an older session are void. */
@@ -97,13 +115,6 @@ export class ChatConnection {
 
   constructor(options: ConnectionOptions) {
     this.o = { idlePingMs: 60_000, joinTimeoutMs: 30_000, random: Math.random, ...options };
-    this.splitter = new LineSplitter(
-      (line) => this.onLine(line),
-      (len) => {
-        this.o.counters.invalidLines++;
-        this.o.log.warn('oversized line discarded', { connection: this.id, length: len });
-      },
-    );
   }
 
   get isReady(): boolean {
@@ -150,6 +161,7 @@ export class ChatConnection {
     this.reconnectTimer = null;
     this.watchdog = null;
     this.teardown();
+    this.endDrain('stopped');
     this.joined.clear();
     this.pending.clear();
   }
@@ -157,51 +169,65 @@ export class ChatConnection {
   private open(): void {
     const e = this.o.endpoint;
     this.state = 'connecting';
-    this.splitter.reset();
     this.lastData = Date.now();
     this.pinged = false;
     this.closingOnPurpose = false;
+    let link: Link;
+    const splitter = new LineSplitter(
+      (line) => this.onLine(line, link),
+      (len) => {
+        this.o.counters.invalidLines++;
+        this.o.log.warn('oversized line discarded', { connection: this.id, length: len });
+      },
+    );
+    const onError = (err: Error) =>
+      this.o.log.warn('connection error', { connection: this.id, error: err.message });
     if (e.transport === 'ws') {
       const ws = new WebSocket(e.url, { perMessageDeflate: false, handshakeTimeout: 10_000 });
-      this.ws = ws;
-      ws.on('open', () => this.onOpen());
-      ws.on('message', (data) => this.onData(typeof data === 'string' ? data : data.toString()));
-      ws.on('close', () => this.onClose(ws));
-      ws.on('error', (err) =>
-        this.o.log.warn('connection error', { connection: this.id, error: err.message }),
-      );
+      link = {
+        splitter,
+        send: (line) => {
+          if (ws.readyState === WebSocket.OPEN) ws.send(`${line}\r\n`);
+        },
+        close: () => ws.terminate(),
+      };
+      ws.on('open', () => this.onOpen(link));
+      ws.on('message', (data) => this.onData(link, typeof data === 'string' ? data : data.toString()));
+      ws.on('close', () => this.onClose(link));
+      ws.on('error', onError);
     } else {
-      const sock = e.secure
+      const sock: Socket = e.secure
         ? tlsConnect({ host: e.host, port: e.port, servername: e.host })
         : netConnect({ host: e.host, port: e.port });
-      this.sock = sock;
+      link = {
+        splitter,
+        send: (line) => {
+          if (!sock.destroyed) sock.write(`${line}\r\n`);
+        },
+        close: () => sock.destroy(),
+      };
       sock.setEncoding('utf8');
       sock.setNoDelay(true);
-      sock.on(e.secure ? 'secureConnect' : 'connect', () => this.onOpen());
-      sock.on('data', (d) => this.onData(d as unknown as string));
-      sock.on('close', () => this.onClose(sock));
-      sock.on('error', (err) =>
-        this.o.log.warn('connection error', { connection: this.id, error: err.message }),
-      );
+      sock.on(e.secure ? 'secureConnect' : 'connect', () => this.onOpen(link));
+      sock.on('data', (d) => this.onData(link, d as unknown as string));
+      sock.on('close', () => this.onClose(link));
+      sock.on('error', onError);
     }
+    this.link = link;
   }
 
   private teardown(): void {
-    const ws = this.ws;
-    const sock = this.sock;
-    this.ws = null;
-    this.sock = null;
-    if (ws) ws.terminate();
-    if (sock) sock.destroy();
+    const l = this.link;
+    this.link = null;
+    l?.close();
   }
 
   private send(line: string): void {
-    if (this.ws) {
-      if (this.ws.readyState === WebSocket.OPEN) this.ws.send(`${line}\r\n`);
-    } else if (this.sock && !this.sock.destroyed) this.sock.write(`${line}\r\n`);
+    this.link?.send(line);
   }
 
-  private onOpen(): void {
+  private onOpen(link: Link): void {
+    if (link !== this.link) return;
     this.state = 'registering';
     const caps = ['twitch.tv/tags', 'twitch.tv/commands'];
     if (this.o.membership) caps.push('twitch.tv/membership');
@@ -211,20 +237,110 @@ export class ChatConnection {
     this.send(`NICK ${this.o.nick}`);
   }
 
-  private onData(text: string): void {
-    this.lastData = Date.now();
-    this.pinged = false;
-    this.splitter.push(text);
+  private onData(link: Link, text: string): void {
+    if (link === this.link) {
+      this.lastData = Date.now();
+      this.pinged = false;
+    }
+    link.splitter.push(text);
   }
 
-  private onLine(line: string): void {
+  /** Passes chat lines on, dropping the copy of a line both sockets carried during a handover. */
+  private forward(ev: Extract<ChatEvent, { type: 'message' | 'usernotice' }>): void {
+    if (this.dedupeUntil > 0 && ev.id) {
+      if (Date.now() > this.dedupeUntil) {
+        this.dedupeUntil = 0;
+        this.seenIds = new Set();
+        this.seenOld = new Set();
+      } else {
+        if (this.seenIds.has(ev.id) || this.seenOld.has(ev.id)) return;
+        this.seenIds.add(ev.id);
+        if (this.seenIds.size > 200_000) {
+          this.seenOld = this.seenIds;
+          this.seenIds = new Set();
+        }
+      }
+    }
+    this.o.onEvent(ev);
+  }
+
+  /** Lines from the old socket during a handover: only its channels not yet re-joined. */
+  private onDrainLine(ev: ChatEvent, link: Link): void {
+    const d = this.draining;
+    if (!d || d.link !== link) return;
+    switch (ev.type) {
+      case 'ping':
+        link.send(`PONG :${ev.token}`);
+        return;
+      case 'message':
+      case 'usernotice':
+        // Until the server confirms our PART here, lines may still come this way: count them,
+        // and let the id dedupe drop the copies the new socket also carried.
+        if ((d.channels.has(ev.channel) || d.parting.has(ev.channel)) && this.wanted.has(ev.channel))
+          this.forward(ev);
+        return;
+      case 'join':
+        if (ev.login !== this.o.nick && d.channels.has(ev.channel) && this.wanted.has(ev.channel))
+          this.o.onEvent(ev);
+        return;
+      case 'part':
+        // Our PART echo: every line of that channel sent before it has arrived (one TCP stream).
+        if (
+          ev.login === this.o.nick &&
+          d.parting.delete(ev.channel) &&
+          d.channels.size === 0 &&
+          d.parting.size === 0
+        ) {
+          this.endDrain('all channels re-joined');
+        }
+        return;
+      case 'invalid':
+        this.o.counters.invalidLines++;
+        return;
+      default:
+        return;
+    }
+  }
+
+  private handOver(): void {
+    const link = this.link as Link;
+    this.draining = { link, channels: new Set(this.joined), parting: new Set(), since: Date.now() };
+    this.dedupeUntil = Number.POSITIVE_INFINITY;
+    this.link = null;
+    this.o.log.info(
+      'server asked to reconnect; the old connection keeps reading until its channels are re-joined',
+      {
+        connection: this.id,
+        channels: this.draining.channels.size,
+      },
+    );
+    this.scheduleReconnect(0);
+  }
+
+  private endDrain(reason: string): void {
+    const d = this.draining;
+    if (!d) return;
+    this.draining = null;
+    d.link.close();
+    // Copies of a line can trail by a moment on the other socket: keep deduplicating briefly.
+    this.dedupeUntil = Date.now() + 5000;
+    this.o.log.info('old connection closed', { connection: this.id, reason, channelsLeft: d.channels.size });
+  }
+
+  private onLine(line: string, link: Link): void {
     this.o.counters.linesReceived++;
     const ev = parseChatLine(line);
+    if (link !== this.link) {
+      this.onDrainLine(ev, link);
+      return;
+    }
     switch (ev.type) {
       case 'message':
       case 'usernotice':
-      case 'roomstate':
         // Only channels we asked for: a stray line for another channel is not presence.
+        if (this.wanted.has(ev.channel)) this.forward(ev);
+        return;
+      case 'roomstate':
         if (this.wanted.has(ev.channel)) this.o.onEvent(ev);
         return;
       case 'join':
@@ -235,6 +351,12 @@ export class ChatConnection {
           this.pending.delete(ev.channel);
           if (this.wanted.has(ev.channel)) this.joined.add(ev.channel);
           else this.send(`PART #${ev.channel}`); // removed while the join was in flight
+          // The old socket of a handover can let go of this channel now.
+          const d = this.draining;
+          if (d?.channels.delete(ev.channel)) {
+            d.parting.add(ev.channel);
+            d.link.send(`PART #${ev.channel}`);
+          }
           return;
         }
         if (this.wanted.has(ev.channel)) this.o.onEvent(ev);
@@ -262,8 +384,9 @@ export class ChatConnection {
         for (const c of this.wanted) this.queueJoin(c);
         return;
       case 'reconnect':
-        this.o.log.info('server asked to reconnect', { connection: this.id });
-        this.restart(0);
+        // Make before break: a new socket re-joins while this one keeps reading (once at a time).
+        if (!this.draining && this.state === 'ready' && this.joined.size > 0) this.handOver();
+        else this.restart(0);
         return;
       case 'notice':
         this.onNotice(ev);
@@ -339,6 +462,7 @@ export class ChatConnection {
   private check(): void {
     if (this.state === 'stopped' || this.state === 'idle') return;
     const now = Date.now();
+    if (this.draining && now - this.draining.since > MAX_DRAIN_MS) this.endDrain('handover took too long');
     const silent = now - this.lastData;
     if (this.state === 'ready' || this.state === 'registering' || this.state === 'connecting') {
       if (silent > 2 * this.o.idlePingMs) {
@@ -365,17 +489,20 @@ export class ChatConnection {
   private restart(delayMs?: number): void {
     if (this.state === 'stopped') return;
     this.closingOnPurpose = true;
-    const current = this.ws ?? this.sock;
+    const current = this.link;
     this.teardown();
     if (current) this.scheduleReconnect(delayMs);
   }
 
-  private onClose(which: WebSocket | Socket): void {
+  private onClose(link: Link): void {
+    if (link === this.draining?.link) {
+      this.endDrain('closed by the server');
+      return;
+    }
     if (this.state === 'stopped') return;
     // A close of a socket we already replaced is old news.
-    if (which !== this.ws && which !== this.sock) return;
-    this.ws = null;
-    this.sock = null;
+    if (link !== this.link) return;
+    this.link = null;
     this.scheduleReconnect();
   }
 

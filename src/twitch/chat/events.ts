@@ -15,6 +15,8 @@ const flag = z.enum(['0', '1']);
 
 /** Tags of a PRIVMSG we rely on. Other tags (badges, emotes, color …) are accepted and ignored. */
 export const privmsgTagsSchema = z.looseObject({
+  /** Unique per message: tells the copies of a line apart when two sockets carry it. */
+  id: z.string().optional(),
   'user-id': digits.optional(),
   'room-id': digits.optional(),
   'tmi-sent-ts': digits.optional(),
@@ -24,6 +26,7 @@ export const privmsgTagsSchema = z.looseObject({
 /** Tags of a USERNOTICE (sub, raid …): `login` is the acting user. */
 export const usernoticeTagsSchema = z.looseObject({
   login: z.string().min(1),
+  id: z.string().optional(),
   'msg-id': z.string().optional(),
   'user-id': digits.optional(),
   'room-id': digits.optional(),
@@ -52,9 +55,11 @@ export type ChatEvent =
       userId?: string;
       sentAt?: number;
       displayName?: string;
+      /** The message's unique id (`id` tag). */
+      id?: string;
     }
   /** A sub, resub, raid … announced by Twitch; `login` is the acting user. */
-  | { type: 'usernotice'; channel: string; login: string; kind?: string; sentAt?: number }
+  | { type: 'usernotice'; channel: string; login: string; kind?: string; sentAt?: number; id?: string }
   /** Membership (needs twitch.tv/membership): `login` joined or left `channel`. */
   | { type: 'join'; channel: string; login: string }
   | { type: 'part'; channel: string; login: string }
@@ -124,6 +129,7 @@ export function toChatEvent(msg: IrcMessage, line = ''): ChatEvent {
         userId: t.data['user-id'],
         sentAt: tsOf(t.data['tmi-sent-ts']),
         displayName: t.data['display-name'],
+        id: t.data.id,
       };
     }
     case 'USERNOTICE': {

@@ -23,6 +23,8 @@ export interface ChatSimOptions extends TrafficOptions {
   reconnectGraceMs?: number;
   /** When set, JOINs beyond `limit` per `windowMs` (per login) get a NOTICE and are not joined. */
   joinLimit?: { limit: number; windowMs: number } | null;
+  /** A slow server: PARTs take effect after this many ms (lines keep flowing meanwhile). */
+  partDelayMs?: number;
   /** Channels whose JOIN is answered with Twitch's suspended-channel NOTICE instead of joining. */
   suspended?: string[];
   /** Per-session output buffer (bytes) above which generated lines are dropped for that session. */
@@ -39,6 +41,7 @@ export const CHAT_SIM_DEFAULTS = {
   reconnectGraceMs: 1000,
   joinLimit: null as ChatSimOptions['joinLimit'],
   suspended: [] as string[],
+  partDelayMs: 0,
   maxBufferedBytes: 16 * 1024 * 1024,
   tickMs: 20,
 };
@@ -103,6 +106,7 @@ export class ChatSim {
   /** Viewers present per small channel (membership simulation). */
   private readonly present = new Map<string, Set<number>>();
   private nextId = 1;
+  private scripted = 0;
   private timers: NodeJS.Timeout[] = [];
   private carry = 0;
   private lastTick = Date.now();
@@ -266,11 +270,16 @@ export class ChatSim {
         for (const c of (msg.params[0] ?? '').split(',')) this.join(s, c.toLowerCase());
         this.flushSession(s);
         return;
-      case 'PART':
+      case 'PART': {
         if (!s.registered) return;
-        for (const c of (msg.params[0] ?? '').split(',')) this.part(s, c.toLowerCase());
-        this.flushSession(s);
+        const doPart = () => {
+          for (const c of (msg.params[0] ?? '').split(',')) this.part(s, c.toLowerCase());
+          this.flushSession(s);
+        };
+        if (this.options.partDelayMs > 0) setTimeout(doPart, this.options.partDelayMs).unref();
+        else doPart();
         return;
+      }
       case 'PRIVMSG':
         if (s.anonymous) return; // Twitch silently ignores messages from anonymous logins
         return;
@@ -505,7 +514,10 @@ export class ChatSim {
 
   /** Delivers one scripted chat line to every session joined to `f.channel`; returns the sessions reached. */
   say(f: PrivmsgFields): number {
-    const line = privmsgLine({ roomId: this.roomIdOf(f.channel), ...f });
+    // Every scripted line gets its own id, as on Twitch (clients deduplicate on it).
+    this.scripted++;
+    const id = `5c41${this.scripted.toString(16).padStart(4, '0')}-0000-4000-8000-${Date.now().toString(16).padStart(12, '0')}`;
+    const line = privmsgLine({ roomId: this.roomIdOf(f.channel), id, ...f });
     const n = this.deliver(f.channel, line);
     this.flushAll();
     return n;
