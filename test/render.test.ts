@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config/index.js';
 import { readAnalysisFolder } from '../src/export/read.js';
+import { writeAnalysisFolder } from '../src/export/write.js';
 import { buildPayload, scriptSafeJson } from '../src/render/html.js';
 import { renderAtlas } from '../src/render/index.js';
 import { computeLayout, runLayout } from '../src/render/layout.js';
@@ -203,6 +204,57 @@ describe('html payload', () => {
     });
     const out = renderPng(model, { width: 400, height: 400 });
     expect(out.png.subarray(1, 4).toString()).toBe('PNG');
+  });
+});
+
+describe('degenerate folders', () => {
+  const summary = {
+    version: 1 as const,
+    createdAt: '2026-11-26T00:00:00.000Z',
+    input: { kind: 'edges' as const, paths: [] },
+    counts: {
+      presenceRows: 0,
+      rowsRejected: 0,
+      channels: 1,
+      viewers: 0,
+      edges: 0,
+      communities: 0,
+      botsRemoved: 0,
+    },
+    modularity: 0,
+    parameters: {},
+    timings: {},
+  };
+  const row = {
+    label: '',
+    viewers: 10,
+    degree: 0,
+    strength: 0,
+    language: '',
+    game: '',
+    x: Number.NaN,
+    y: Number.NaN,
+  };
+
+  it('draws one unassigned channel with no edges', async () => {
+    const dir = join(tmp, 'lonely');
+    await writeAnalysisFolder(
+      dir,
+      { summary, channels: [{ channel: 'alone', community: -1, ...row }], communities: [], edges: [] },
+      { parquet: false },
+    );
+    const r = await renderAtlas(loadConfig({ overrides: { render: { png_width: 300, png_height: 300 } } }), {
+      dir,
+    });
+    expect(r.laidOut).toBe(true);
+    expect((await decodePng(readFileSync(r.png))).width).toBe(300);
+    expect(readFileSync(r.html, 'utf8')).toContain('"alone"');
+  });
+
+  it('refuses a folder whose channels.csv has no channel (exit-1 error naming the file)', async () => {
+    const dir = join(tmp, 'empty');
+    await writeAnalysisFolder(dir, { summary, channels: [], communities: [], edges: [] }, { parquet: false });
+    await expect(renderAtlas(loadConfig({}), { dir })).rejects.toThrow(/channels\.csv: no channels to draw/);
   });
 });
 
