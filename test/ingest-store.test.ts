@@ -15,6 +15,7 @@ import { pseudonym } from '../src/privacy/pseudonymize.js';
 import { queryRows, sqlString, withDuckDB } from '../src/storage/duckdb.js';
 import { FsStorage } from '../src/storage/fs-driver.js';
 import { LAYOUT } from '../src/storage/layout.js';
+import type { Storage } from '../src/storage/storage.js';
 
 const FX = join(import.meta.dirname, 'fixtures', 'ingest');
 const fx = (name: string) => join(FX, name);
@@ -77,6 +78,20 @@ describe('importFiles', () => {
       'xqc|bob|2026-11-24T13:05:00.000Z|1',
       'xqc|frank|2026-11-24T13:20:00.250Z|0',
       'xqc|grace|2026-11-24T13:25:00.000Z|1',
+    ]);
+  });
+
+  it('loads through downloads when the driver has no local paths (as on S3)', async () => {
+    await importFiles(s, [fx('presence.csv'), fx('metadata.csv')], { now: T });
+    // Same objects, but the driver offers no local file: the loaders must fetch them.
+    const remote: Storage = Object.assign(Object.create(s) as FsStorage, { localPath: () => undefined });
+    const back = await loadPresenceFromStorage(remote);
+    expect(keyed(back.table)).toEqual(keyed((await loadPresenceFromStorage(s)).table));
+    expect(back.rowsRead).toBe(6);
+    expect((await loadMetadataFromStorage(remote)).map((m) => m.channel)).toEqual([
+      'auronplay',
+      'shroud',
+      'xqc',
     ]);
   });
 
