@@ -47,16 +47,23 @@ function str(v: unknown): v is string {
   return typeof v === 'string' && v.length > 0;
 }
 
-/** Parses one raw presence line into a record, or returns the reason it cannot be read. */
-export function decodePresenceLine(line: string, defaultSource?: PresenceSource): PresenceRecord | string {
+/** One line as a JSON object, or the reason it is not one. */
+function parseObject(line: string): Record<string, unknown> | string {
   let o: unknown;
   try {
     o = JSON.parse(line);
   } catch {
     return 'not valid JSON (torn or garbage line)';
   }
-  if (typeof o !== 'object' || o === null || Array.isArray(o)) return 'not a JSON object';
-  const r = o as Record<string, unknown>;
+  return typeof o === 'object' && o !== null && !Array.isArray(o)
+    ? (o as Record<string, unknown>)
+    : 'not a JSON object';
+}
+
+/** Parses one raw presence line into a record, or returns the reason it cannot be read. */
+export function decodePresenceLine(line: string, defaultSource?: PresenceSource): PresenceRecord | string {
+  const r = parseObject(line);
+  if (typeof r === 'string') return r;
   if (!str(r.channel)) return 'missing "channel"';
   if (!str(r.viewer)) return 'missing "viewer"';
   const ts = parseTimestamp(r.ts);
@@ -84,14 +91,8 @@ export function decodePresenceLine(line: string, defaultSource?: PresenceSource)
 
 /** Parses one raw metadata line, or returns the reason it cannot be read. */
 export function decodeMetadataLine(line: string): ChannelMetadata | string {
-  let o: unknown;
-  try {
-    o = JSON.parse(line);
-  } catch {
-    return 'not valid JSON (torn or garbage line)';
-  }
-  if (typeof o !== 'object' || o === null || Array.isArray(o)) return 'not a JSON object';
-  const r = o as Record<string, unknown>;
+  const r = parseObject(line);
+  if (typeof r === 'string') return r;
   if (!str(r.channel)) return 'missing "channel"';
   const observed = parseTimestamp(r.observed_at);
   if (Number.isNaN(observed)) return `bad "observed_at" ${JSON.stringify(r.observed_at)}`;
