@@ -692,11 +692,14 @@ export async function readPresenceParquetWith(
   const ws = opts.windowStart ?? Number.NEGATIVE_INFINITY;
   const we = opts.windowEnd ?? Number.POSITIVE_INFINITY;
   const winCond = `(ts >= ${Number.isFinite(ws) ? ws : '-1e300'} AND ts < ${Number.isFinite(we) ? we : '1e300'})`;
+  // Our own parts hold logins already lower-cased and trimmed: skip the string work there (the
+  // interner folds ASCII case anyway).
+  const norm = (c: string) => (hive ? `${c}::VARCHAR` : `lower(trim(${c}::VARCHAR))`);
   // Views, not tables: each pass streams the Parquet again instead of holding 10M+ rows in memory.
   await conn.run(`CREATE OR REPLACE TEMP VIEW pq AS
     SELECT
-      lower(trim(${name('channel')}::VARCHAR)) AS channel,
-      lower(trim(${name('viewer')}::VARCHAR)) AS viewer,
+      ${norm(name('channel'))} AS channel,
+      ${norm(name('viewer'))} AS viewer,
       ${tsExpression(tsCol.name, tsCol.type)} AS ts,
       ${col.messages >= 0 ? `try_cast(${name('messages')} AS BIGINT)` : '1'} AS messages,
       ${col.messages >= 0 ? `${name('messages')} IS NULL` : 'true'} AS messages_missing,
