@@ -503,6 +503,13 @@ describe('vieweratlas analyze --engine athena (CLI, loopback Athena)', () => {
         input: { paths: string[] };
       };
       expect(summary.input.paths[0]).toBe('athena:vieweratlas/q-1');
+      // Athena reads what is stored: explicit input files are a usage error (exit 1)
+      const withInput = await run(
+        ['analyze', '--engine', 'athena', '--input', csv, '--out', join(dir, 'x')],
+        env,
+      );
+      expect(withInput.code).toBe(1);
+      expect(withInput.err).toContain('--engine athena reads the stored Parquet');
     } finally {
       await stub.close();
       await rm(dir, { recursive: true, force: true });
