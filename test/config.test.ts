@@ -44,4 +44,9 @@ describe('config', () => {
     expect(c.discover.languages).toEqual(['en', 'de']);
     expect(c.privacy.pseudonymize).toBe(true);
   });
+
+  it('reads an empty env variable as an empty string', () => {
+    const c = loadConfig({ ...none, env: { VIEWERATLAS_S3_ENDPOINT: '' } });
+    expect(c.s3.endpoint).toBe('');
+  });
 });

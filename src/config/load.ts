@@ -69,7 +69,8 @@ export function envOverrides(env: Record<string, string | undefined>): Plain {
     const key = rest.slice(section.length + 1);
     let value: unknown = raw;
     try {
-      value = YAML.parse(raw);
+      // An empty variable means an empty string, not YAML's null.
+      if (raw.trim() !== '') value = YAML.parse(raw);
     } catch {
       // keep the raw string; the schema will say what is wrong with it
     }
