@@ -266,6 +266,18 @@ describe('vieweratlas analyze on bad input', () => {
     expect(oneLine(cli(['analyze', '--input', bad, '--out', join(root, 'out-bad')]))).toMatch(/bad\.csv/);
   });
 
+  it('exits 1 with one line when presence and an edge list are mixed, or no file holds presence', () => {
+    const real = realEdgeList();
+    if (real) {
+      expect(
+        oneLine(cli(['analyze', '--input', join(sim, 'presence.csv'), real.edges, '--out', join(root, 'x')])),
+      ).toMatch(/presence files or an edge list, not both/);
+    }
+    expect(oneLine(cli(['analyze', '--input', join(sim, 'channels.csv'), '--out', join(root, 'x')]))).toMatch(
+      /no presence or edge-list file/,
+    );
+  });
+
   it('exits 1 naming the flag for an unknown weight', () => {
     // Commander adds its "(run with --help for usage)" hint on a second line.
     const r = cli(['analyze', '--weight', 'magic', '--out', join(root, 'x')]);
