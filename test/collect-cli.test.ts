@@ -174,6 +174,22 @@ describe('collect CLI against twitch-sim', () => {
     expect(emf.at(-1).RecordsWritten).toBeGreaterThan(0);
   });
 
+  it('re-reads the channels file when it changes on disk, without SIGHUP (containers)', async () => {
+    const dir = tempDir();
+    writeFileSync(
+      join(dir, 'config.yaml'),
+      'collect:\n  reload_seconds: 1\n  join_limit: 100\n  join_window_seconds: 1\n  collector_id: watch\nmetrics:\n  emf: false\n',
+    );
+    writeFileSync(join(dir, 'channels.txt'), 'epsilon\nzeta\n');
+    const run = runCollect(dir, sim.chatWsUrl);
+    const joined = () => sim.chat.joinedChannels().sort().join();
+    await until('joins', () => joined().includes('epsilon') && joined().includes('zeta'));
+    writeFileSync(join(dir, 'channels.txt'), 'epsilon\neta\n');
+    await until('file reload', () => joined().includes('eta') && !joined().includes('zeta'));
+    run.child.kill('SIGTERM');
+    expect((await run.exit).code).toBe(0);
+  });
+
   it('after SIGKILL every file still reads, only the unflushed interval is lost, and a restart appends cleanly', async () => {
     const dir = tempDir();
     writeFileSync(

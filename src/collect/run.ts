@@ -3,6 +3,7 @@
  * duration ends or `signal` aborts, reload the list when `reload` fires, flush, return totals.
  * Signals are the CLI's business: it turns SIGTERM/SIGINT into `signal` and SIGHUP into `reload`.
  */
+import { stat } from 'node:fs/promises';
 import type { Config } from '../config/schema.js';
 import { InputError } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
@@ -47,14 +48,32 @@ export async function runCollect(config: Config, opts: RunCollectOptions): Promi
     env: opts.env,
     compact: opts.compact,
   });
-  opts.onReloadReady?.(async () => {
+  const reload = async () => {
     try {
       collector.setChannels(await load());
     } catch (err) {
       // A broken file on reload keeps the current list: the collector must not die of a typo.
       opts.log?.error('channels reload failed; keeping the current list', { error: String(err) });
     }
-  });
+  };
+  opts.onReloadReady?.(reload);
+  // Containers cannot be sent SIGHUP (ECS): also reload when the file changes on disk.
+  const version = async () => {
+    const s = await stat(file).catch(() => null);
+    return s ? `${s.mtimeMs}:${s.size}` : '';
+  };
+  let seen = await version();
+  const watch =
+    config.collect.reload_seconds > 0
+      ? setInterval(async () => {
+          const now = await version();
+          if (now === '' || now === seen) return;
+          seen = now;
+          opts.log?.info('channels file changed, reloading', { file });
+          await reload();
+        }, config.collect.reload_seconds * 1000)
+      : null;
+  watch?.unref();
   await new Promise<void>((resolve) => {
     const timer = opts.durationMs !== undefined ? setTimeout(resolve, opts.durationMs) : null;
     if (opts.signal?.aborted) resolve();
@@ -63,5 +82,6 @@ export async function runCollect(config: Config, opts: RunCollectOptions): Promi
       resolve();
     });
   });
+  if (watch) clearInterval(watch);
   return collector.stop();
 }

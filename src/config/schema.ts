@@ -97,6 +97,7 @@ export const collectSchema = z.strictObject({
   token_env: z.string().default('TWITCH_CHAT_TOKEN'),
   login_env: z.string().default('TWITCH_CHAT_LOGIN'),
   status_seconds: z.number().positive().default(1),
+  reload_seconds: nonNegativeInt.default(60),
 });
 
 export const discoverSchema = z.strictObject({
