@@ -286,7 +286,6 @@ function windowOf(config: Config): { windowStart?: number; windowEnd?: number } 
   };
 }
 
-/** Storage: compact pending raw JSON Lines first (so nothing collected is missed), then load. */
 /** `--engine athena` (src/athena): compact closed raw hours, run the overlap query on Athena, keep the graph. */
 async function readAthena(
   config: Config,
@@ -322,6 +321,7 @@ async function readAthena(
   }
 }
 
+/** Storage: compact pending raw JSON Lines first (so nothing collected is missed), then load. */
 async function readStorage(
   config: Config,
   opts: AnalyzeOptions,
