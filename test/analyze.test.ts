@@ -10,8 +10,8 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-// fast-xml-parser comes with s3rver (a pinned devDependency): a real XML well-formedness check.
-import xmlParser from 'fast-xml-parser';
+// fast-xml-parser (a devDependency): a real XML well-formedness check.
+import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nmi } from '../src/analysis/quality.js';
 import { readAnalysisFolder } from '../src/export/read.js';
@@ -92,8 +92,8 @@ describe('vieweratlas analyze on simulated data', () => {
     expect(readdirSync(out).filter((f) => f.includes('.tmp-'))).toEqual([]);
     // The GEXF (edges written by a worker thread) is well-formed and its edges join its nodes.
     const xml = readFileSync(join(out, 'atlas.gexf'), 'utf8');
-    expect(xmlParser.validate(xml)).toBe(true);
-    const g = xmlParser.parse(xml, { ignoreAttributes: false, attributeNamePrefix: '@' }).gexf.graph;
+    expect(XMLValidator.validate(xml)).toBe(true);
+    const g = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '@' }).parse(xml).gexf.graph;
     const label = new Map<string, string>(
       g.nodes.node.map((n: Record<string, string>) => [String(n['@id']), n['@label']]),
     );

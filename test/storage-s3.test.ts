@@ -14,7 +14,7 @@ import { storageContract } from './storage-contract.js';
 const BUCKET = 'va-test';
 let server: LocalS3;
 let started: Promise<LocalS3> | undefined;
-// one s3rver for the whole file, started by whichever suite needs it first
+// one local S3 server for the whole file, started by whichever suite needs it first
 const localS3 = () => {
   started ??= startLocalS3([BUCKET]).then((s) => {
     server = s;

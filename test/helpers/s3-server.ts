@@ -9,7 +9,7 @@ import type { Config } from '../../src/config/schema.js';
  * continuation tokens, prefix, max-keys, start-after), CreateBucket/HeadBucket and multipart
  * uploads (create, upload part, complete, abort), including `aws-chunked` bodies.
  *
- * Why not s3rver (a devDependency): 3.7.1 (2021, unmaintained, and its @20minutes fork has the
+ * Why not the s3rver package: 3.7.1 (2021, unmaintained, and its @20minutes fork has the
  * same code) signs ListObjectsV2 continuation tokens with DES, which Node 20's OpenSSL 3 only
  * has under `--openssl-legacy-provider`, and it writes objects in place, so two PUTs of one
  * key interleave into a mix of both (the storage contract caught it about one run in five)
