@@ -2,7 +2,9 @@
  * Progress for long work. Library stages take an `onProgress` callback (see `ProgressFn`); the
  * CLI turns it into a status line on a TTY and stays silent otherwise (logs and pipes stay clean).
  */
-export type ProgressFn = (stage: string, done?: number, total?: number) => void;
+import type { ProgressFn } from '../model/progress.js';
+
+export type { ProgressFn };
 
 export interface Progress {
   update: ProgressFn;
@@ -27,7 +29,11 @@ export function createProgress(stream: NodeJS.WriteStream = process.stderr): Pro
       if (now - last < 100 && done !== total) return;
       last = now;
       const count =
-        done === undefined ? '' : total ? ` ${Math.round((100 * done) / total)}% (${done.toLocaleString('en-US')}/${total.toLocaleString('en-US')})` : ` ${done.toLocaleString('en-US')}`;
+        done === undefined
+          ? ''
+          : total
+            ? ` ${Math.round((100 * done) / total)}% (${done.toLocaleString('en-US')}/${total.toLocaleString('en-US')})`
+            : ` ${done.toLocaleString('en-US')}`;
       stream.write(`\r\x1b[2K${stage}${count}`);
       shown = true;
     },

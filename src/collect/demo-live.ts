@@ -6,8 +6,8 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { nmi } from '../analysis/quality.js';
-import type { ProgressFn } from '../cli/progress.js';
 import type { Config } from '../config/schema.js';
+import type { ProgressFn } from '../model/progress.js';
 import { createLogger } from '../observability/logger.js';
 import { type AnalyzeResult, analyze } from '../pipeline/analyze.js';
 import { type RenderAtlasResult, renderAtlas } from '../render/index.js';

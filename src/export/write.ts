@@ -6,8 +6,8 @@
  */
 import { mkdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ProgressFn } from '../cli/progress.js';
 import type { AtlasSummary, ChannelRow, CommunityRow, EdgeRow } from '../model/atlas.js';
+import type { ProgressFn } from '../model/progress.js';
 import { sqlString, withDuckDB } from '../storage/duckdb.js';
 import { type ByteSink, tempPathFor, writeBytesAtomic, writeTextAtomic } from './atomic.js';
 import { csvField, csvLine, formatNumber } from './csv.js';

@@ -8,9 +8,9 @@ import { open, stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { createInterface } from 'node:readline';
 import type { DuckDBVector } from '@duckdb/node-api';
-import type { ProgressFn } from '../cli/progress.js';
 import { InputError } from '../errors.js';
 import type { PresenceTable } from '../model/presence-table.js';
+import type { ProgressFn } from '../model/progress.js';
 import { PRESENCE_SOURCES, type PresenceSource } from '../model/records.js';
 import type { DuckDBConnection } from '../storage/duckdb.js';
 

@@ -7,8 +7,8 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join, relative, resolve, sep } from 'node:path';
-import type { ProgressFn } from '../cli/progress.js';
 import { InputError, VieweratlasError } from '../errors.js';
+import type { ProgressFn } from '../model/progress.js';
 import type { ChannelMetadata, PresenceSource } from '../model/records.js';
 import type { Pseudonymizer } from '../privacy/pseudonymize.js';
 import {

@@ -7,9 +7,9 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import type { ProgressFn } from '../cli/progress.js';
 import { type ByteSink, tempPathFor, writeBytesAtomic, writeBytesAtomicAsync } from '../export/atomic.js';
 import { csvLine } from '../export/csv.js';
+import type { ProgressFn } from '../model/progress.js';
 import type { Population, PresenceRange, SimulateOptions } from './model.js';
 
 export interface SimulationFiles {

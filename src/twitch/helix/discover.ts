@@ -1,7 +1,7 @@
-import type { ProgressFn } from '../../cli/progress.js';
 import type { Config } from '../../config/schema.js';
 import { InputError } from '../../errors.js';
 import { encodeMetadataLine } from '../../ingest/raw-jsonl.js';
+import type { ProgressFn } from '../../model/progress.js';
 import type { ChannelMetadata } from '../../model/records.js';
 import { LAYOUT } from '../../storage/layout.js';
 import type { Storage } from '../../storage/storage.js';

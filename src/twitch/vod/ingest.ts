@@ -1,6 +1,5 @@
 import { mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ProgressFn } from '../../cli/progress.js';
 import type { Config } from '../../config/schema.js';
 import { InputError } from '../../errors.js';
 import {
@@ -8,6 +7,7 @@ import {
   storeTwitchChat,
   type TwitchChatFile,
 } from '../../ingest/twitch-downloader.js';
+import type { ProgressFn } from '../../model/progress.js';
 import { createPseudonymizer } from '../../privacy/pseudonymize.js';
 import { LAYOUT } from '../../storage/layout.js';
 import type { Storage } from '../../storage/storage.js';
