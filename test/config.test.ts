@@ -39,7 +39,11 @@ describe('config', () => {
   it('reads env overrides as YAML scalars and ignores non-config variables', () => {
     const c = loadConfig({
       ...none,
-      env: { VIEWERATLAS_DISCOVER_LANGUAGES: '[en, de]', VIEWERATLAS_PSEUDONYM_KEY: 'secret', VIEWERATLAS_PRIVACY_PSEUDONYMIZE: 'true' },
+      env: {
+        VIEWERATLAS_DISCOVER_LANGUAGES: '[en, de]',
+        VIEWERATLAS_PSEUDONYM_KEY: 'secret',
+        VIEWERATLAS_PRIVACY_PSEUDONYMIZE: 'true',
+      },
     });
     expect(c.discover.languages).toEqual(['en', 'de']);
     expect(c.privacy.pseudonymize).toBe(true);

@@ -1,4 +1,4 @@
-import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { VieweratlasError } from '../errors.js';
 import { registerAnalyze } from './commands/analyze.js';
 import { registerCollect } from './commands/collect.js';
@@ -15,7 +15,6 @@ import { FlagError } from './common.js';
 export function buildProgram(): Command {
   const program = new Command('vieweratlas')
     .description('Maps the communities of live streaming from who chats where.')
-    .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   for (const register of [
     registerDemo,
@@ -45,19 +44,25 @@ export async function main(argv: string[]): Promise<number> {
     await program.parseAsync(argv);
     return 0;
   } catch (err) {
+    // A bad flag value found inside an action (commander has not printed it).
+    if (err instanceof FlagError) {
+      process.stderr.write(`vieweratlas: ${err.message}\n`);
+      return 1;
+    }
     if (err instanceof CommanderError) {
       // help and version are "errors" to commander; usage mistakes are bad input
-      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
+      if (
+        err.code === 'commander.helpDisplayed' ||
+        err.code === 'commander.version' ||
+        err.code === 'commander.help'
+      )
+        return 0;
       return err.exitCode === 0 ? 0 : 1;
     }
     if (err instanceof VieweratlasError) {
       process.stderr.write(`vieweratlas: ${err.message}\n`);
       if (process.env.VIEWERATLAS_DEBUG && err.exitCode === 2) process.stderr.write(`${err.stack}\n`);
       return err.exitCode;
-    }
-    if (err instanceof FlagError || err instanceof InvalidArgumentError) {
-      process.stderr.write(`vieweratlas: ${err.message}\n`);
-      return 1;
     }
     process.stderr.write(`vieweratlas: internal error: ${(err as Error)?.message ?? String(err)}\n`);
     if (process.env.VIEWERATLAS_DEBUG) process.stderr.write(`${(err as Error)?.stack}\n`);

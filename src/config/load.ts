@@ -121,7 +121,11 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     if (existsSync(fallback)) file = readConfigFile(fallback);
   }
   const fromEnv = envOverrides(env);
-  const presetName = options.preset ?? (fromEnv.preset as string | undefined) ?? (file.preset as string | undefined) ?? 'default';
+  const presetName =
+    options.preset ??
+    (fromEnv.preset as string | undefined) ??
+    (file.preset as string | undefined) ??
+    'default';
   if (!PRESET_NAMES.includes(presetName as PresetName)) {
     throw new ConfigError(`unknown preset "${presetName}" (known: ${PRESET_NAMES.join(', ')})`);
   }
