@@ -16,7 +16,6 @@ import {
   type OverlapGraph,
 } from '../analysis/index.js';
 import { overlapGraphOnAthena } from '../athena/engine.js';
-import type { ProgressFn } from '../cli/progress.js';
 import type { Config } from '../config/schema.js';
 import { InputError } from '../errors.js';
 import { type EdgeFilesWorker, spawnEdgeFilesWorker } from '../export/edge-files.js';
@@ -35,7 +34,9 @@ import {
 import { readTwitchDownloaderChat } from '../ingest/twitch-downloader.js';
 import type { AtlasSummary, ChannelRow, CommunityRow, EdgeRow, WeightKind } from '../model/atlas.js';
 import type { EdgeTable } from '../model/presence-table.js';
+import type { ProgressFn } from '../model/progress.js';
 import type { ChannelMetadata } from '../model/records.js';
+import { createPseudonymizer } from '../privacy/pseudonymize.js';
 import { LAYOUT, openStorage, type Storage } from '../storage/index.js';
 import { listStoredGraphs, loadStoredGraph } from './stored-graph.js';
 
@@ -374,6 +375,8 @@ async function readStorage(
       [storage.location],
       progress,
       lap,
+      // Stored viewers are keyed hashes when pseudonymisation is on: match the bot lists the same way.
+      config.privacy.pseudonymize ? createPseudonymizer(config.privacy) : null,
     );
   } finally {
     if (!opts.storage) await storage.close();
@@ -424,10 +427,11 @@ function fromPresence(
   paths: string[],
   progress: ProgressFn,
   lap: (stage: string) => void,
+  botNameMapper: ((login: string) => string) | null = null,
 ): ReadOutcome {
   progress('aggregate');
   // The readers already applied the window; aggregate checks it again at no cost.
-  const audience = aggregate(presence.table, camelKeys(config.aggregate));
+  const audience = aggregate(presence.table, { ...camelKeys(config.aggregate), botNameMapper });
   lap('aggregate');
   progress('overlap');
   const graph = buildOverlapGraph(audience, camelKeys(config.overlap));
