@@ -2,8 +2,8 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runLiveDemo } from '../src/collect/demo-live.js';
 import { loadConfig } from '../src/config/index.js';
+import { runLiveDemo } from '../src/demo/live.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'va-live-demo-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

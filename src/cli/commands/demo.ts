@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { Config } from '../../config/index.js';
-import { runDemo } from '../../render/demo.js';
+import { runDemo } from '../../demo/offline.js';
 import { addCommonOptions, type CommonOptions, resolveConfig } from '../common.js';
 import { createProgress, type Progress } from '../progress.js';
 
@@ -46,7 +46,7 @@ export function registerDemo(program: Command): void {
 
 /** `demo --live`: twitch-sim → collect (30 s) → analyze → render, all on 127.0.0.1 (COLLECT's `runLiveDemo`). */
 async function runLiveDemo(config: Config, flags: DemoFlags, progress: Progress): Promise<void> {
-  const { runLiveDemo: run } = await import('../../collect/demo-live.js');
+  const { runLiveDemo: run } = await import('../../demo/live.js');
   const r = await run(config, { out: flags.out, seconds: 30, onProgress: progress.update });
   progress.done();
   const s = r.analysis.summary.counts;

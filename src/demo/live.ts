@@ -6,6 +6,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { nmi } from '../analysis/quality.js';
+import { type CollectSummary, startCollector } from '../collect/collector.js';
 import type { Config } from '../config/schema.js';
 import type { ProgressFn } from '../model/progress.js';
 import { createLogger } from '../observability/logger.js';
@@ -14,7 +15,6 @@ import { type RenderAtlasResult, renderAtlas } from '../render/index.js';
 import { FsStorage } from '../storage/fs-driver.js';
 import { discover } from '../twitch/helix/discover.js';
 import { startTwitchSim } from '../twitch/sim/index.js';
-import { type CollectSummary, startCollector } from './collector.js';
 
 /** Options of `runLiveDemo`; every field but `out` optional. */
 export interface LiveDemoOptions {
