@@ -5,9 +5,9 @@
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Config } from '../config/index.js';
+import type { ProgressFn } from '../model/progress.js';
 import { analyze } from '../pipeline/analyze.js';
 import { renderAtlas } from '../render/index.js';
-import type { ProgressFn } from '../render/layout.js';
 
 /** The bundled data (assets/atlas-2021-10, MIT, Kiran Gershenfeld). */
 export const DEMO_DATA_DIR = fileURLToPath(new URL('../../assets/atlas-2021-10/', import.meta.url));

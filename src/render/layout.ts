@@ -11,7 +11,9 @@ import { createRng } from '../analysis/rng.js';
 import type { Config } from '../config/index.js';
 import { VieweratlasError } from '../errors.js';
 
-export type ProgressFn = (stage: string, done?: number, total?: number) => void;
+export type { ProgressFn } from '../model/progress.js';
+
+import type { ProgressFn } from '../model/progress.js';
 
 /** The graph to lay out: nodes are 0..nodeCount-1, edges as parallel typed arrays. */
 export interface LayoutInput {
