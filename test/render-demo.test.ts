@@ -38,6 +38,9 @@ describe('vieweratlas demo', () => {
     const rows = readFileSync(join(out, 'channels.csv'), 'utf8').trim().split('\n').slice(1);
     expect(rows).toHaveLength(2200);
     expect(rows.every((l) => /,-?\d+(\.\d+)?,-?\d+(\.\d+)?$/.test(l))).toBe(true);
-    expect(readFileSync(join(out, 'atlas.html'), 'utf8')).toContain('Kiran Gershenfeld');
+    const html = readFileSync(join(out, 'atlas.html'), 'utf8');
+    expect(html).toContain('Kiran Gershenfeld');
+    // The panel names the weight the analysis used (the demo reweights by cosine), not the config default.
+    expect(html).toContain('"weightKind":"cosine"');
   });
 });

@@ -115,7 +115,14 @@ export async function renderAtlas(config: Config, opts: RenderAtlasOptions): Pro
 
   opts.onProgress?.('render: atlas.html');
   const html = join(dir, 'atlas.html');
-  await writeFile(html, await renderHtml(model, { ...htmlOptionsFromConfig(config), attribution }));
+  await writeFile(
+    html,
+    await renderHtml(model, {
+      ...htmlOptionsFromConfig(config),
+      weightKind: weightKindOf(data.summary, config),
+      attribution,
+    }),
+  );
   lap('html');
   return { png, html, timings, laidOut, layoutInWorker };
 }
@@ -125,4 +132,12 @@ const isAtlas2021 = (paths: string[]) => paths.some((p) => p.includes('twitch-at
 function defaultAttribution(paths: string[]): string {
   if (isAtlas2021(paths)) return ATLAS_2021_ATTRIBUTION;
   return 'Made with ViewerAtlas';
+}
+
+/** The weight the analysis really used (summary.json), not what the current config says. */
+function weightKindOf(summary: { parameters?: Record<string, unknown> } | undefined, config: Config): string {
+  const p = summary?.parameters ?? {};
+  if (typeof p.edge_weight === 'string') return p.edge_weight === 'given' ? 'weight' : p.edge_weight;
+  const overlap = p.overlap as { weight?: unknown } | undefined;
+  return typeof overlap?.weight === 'string' ? overlap.weight : config.overlap.weight;
 }
