@@ -23,6 +23,8 @@ describe('demo --live (runLiveDemo)', () => {
     expect(r.analysis.summary.counts.channels).toBeGreaterThan(140);
     expect(r.analysis.communities.length).toBe(8);
     expect(r.nmi).toBeGreaterThan(0.9);
+    // Discovery's game and language reach the labels (the collector's ROOMSTATE metadata must not erase them).
+    for (const c of r.analysis.communities) expect(c.label).not.toMatch(/^around /);
     expect(existsSync(r.render.png) && existsSync(r.render.html)).toBe(true);
     expect(readdirSync(join(dir, 'data/raw/presence/source=live')).length).toBeGreaterThan(0);
   });

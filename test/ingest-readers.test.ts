@@ -368,3 +368,26 @@ describe('raw JSON Lines and low-level parsers', () => {
     expect(exact.internString('A')).not.toBe(exact.internString('a'));
   });
 });
+
+describe('latestPerChannel', () => {
+  it('keeps the latest value of each field: a later ROOMSTATE record does not erase discovery', async () => {
+    const { latestPerChannel } = await import('../src/ingest/index.js');
+    const merged = latestPerChannel([
+      { channel: 'b', observed_at: 5, game: 'Chess' },
+      { channel: 'a', observed_at: 10, language: 'en', game: 'VALORANT', viewer_count: 120 },
+      { channel: 'a', observed_at: 20, display_name: 'A' },
+      { channel: 'a', observed_at: 30, game: 'Just Chatting' },
+    ]);
+    expect(merged).toEqual([
+      {
+        channel: 'a',
+        observed_at: 30,
+        language: 'en',
+        game: 'Just Chatting',
+        viewer_count: 120,
+        display_name: 'A',
+      },
+      { channel: 'b', observed_at: 5, game: 'Chess' },
+    ]);
+  });
+});

@@ -195,12 +195,21 @@ export async function readChannelMetadataFiles(
   return out;
 }
 
-/** The latest record per channel (by observed_at; later input wins ties). */
+/** The latest known value of each field per channel (by observed_at; later input wins ties). */
 export function latestPerChannel(records: Iterable<ChannelMetadata>): ChannelMetadata[] {
+  // Field by field: a later record that does not know a field (a collector's ROOMSTATE carries no
+  // game or language) must not erase what an earlier one (discovery) said.
+  const sorted = [...records].sort((a, b) => a.observed_at - b.observed_at);
   const best = new Map<string, ChannelMetadata>();
-  for (const r of records) {
+  for (const r of sorted) {
     const cur = best.get(r.channel);
-    if (!cur || r.observed_at >= cur.observed_at) best.set(r.channel, r);
+    if (!cur) {
+      best.set(r.channel, { ...r });
+      continue;
+    }
+    for (const [k, v] of Object.entries(r) as [keyof ChannelMetadata, unknown][]) {
+      if (v !== undefined && v !== null && v !== '') (cur as unknown as Record<string, unknown>)[k] = v;
+    }
   }
   return [...best.values()].sort((a, b) => (a.channel < b.channel ? -1 : a.channel > b.channel ? 1 : 0));
 }
