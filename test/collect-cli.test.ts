@@ -3,7 +3,7 @@
  * SIGTERM flushes everything received and exits 0 within 5 s, and after SIGKILL every stored
  * file still reads, only the unflushed interval is missing, and a restart appends cleanly.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import {
   appendFileSync,
   mkdtempSync,
@@ -13,8 +13,10 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
+import { connect as netConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer as createTlsServer } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodePresenceLine } from '../src/ingest/raw-jsonl.js';
 import { startTwitchSim, type TwitchSim } from '../src/twitch/sim/index.js';
@@ -52,7 +54,7 @@ interface Run {
   exit: Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>;
 }
 
-function runCollect(dir: string, url: string, extra: string[] = []): Run {
+function runCollect(dir: string, url: string, extra: string[] = [], env: Record<string, string> = {}): Run {
   const child = spawn(
     process.execPath,
     [
@@ -68,7 +70,7 @@ function runCollect(dir: string, url: string, extra: string[] = []): Run {
       join(dir, 'data'),
       ...extra,
     ],
-    { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] },
+    { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } },
   );
   const run: Run = {
     child,
@@ -172,6 +174,66 @@ describe('collect CLI against twitch-sim', () => {
       .map((l) => JSON.parse(l));
     expect(emf.at(-1)._aws.CloudWatchMetrics[0].Namespace).toBe('VATest');
     expect(emf.at(-1).RecordsWritten).toBeGreaterThan(0);
+  });
+
+  it.each(['ircs', 'wss'])('collects over TLS (%s://) and verifies the certificate', async (scheme) => {
+    const dir = tempDir();
+    // A self-signed certificate for 127.0.0.1, trusted by the collector through NODE_EXTRA_CA_CERTS.
+    const key = join(dir, 'key.pem');
+    const cert = join(dir, 'cert.pem');
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        key,
+        '-out',
+        cert,
+        '-days',
+        '1',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+      ],
+      { stdio: 'ignore' },
+    );
+    // TLS in front of the sim's plain port (TCP for ircs, HTTP/WebSocket for wss), as Twitch terminates TLS.
+    const target = new URL(scheme === 'ircs' ? sim.chatIrcUrl : sim.chatWsUrl);
+    const proxy = createTlsServer({ key: readFileSync(key), cert: readFileSync(cert) }, (client) => {
+      const upstream = netConnect(Number(target.port), '127.0.0.1');
+      client.pipe(upstream).pipe(client);
+      const end = () => {
+        client.destroy();
+        upstream.destroy();
+      };
+      client.on('error', end);
+      upstream.on('error', end);
+    });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+    const port = (proxy.address() as { port: number }).port;
+    writeFileSync(
+      join(dir, 'config.yaml'),
+      'collect:\n  flush_seconds: 60\n  bucket_minutes: 1\nmetrics:\n  emf: false\n',
+    );
+    const channel = `tls_${scheme}`;
+    writeFileSync(join(dir, 'channels.txt'), `${channel}\n`);
+    const run = runCollect(dir, `${scheme}://127.0.0.1:${port}`, [], { NODE_EXTRA_CA_CERTS: cert });
+    try {
+      await until('joins over TLS', () => sim.chat.joinedChannels().includes(channel));
+      for (let i = 0; i < 5; i++) expect(sim.chat.say({ channel, login: `tlsviewer${i}` })).toBe(1);
+      await new Promise((r) => setTimeout(r, 500));
+      run.child.kill('SIGTERM');
+      expect((await run.exit).code).toBe(0);
+      expect(readStored(join(dir, 'data')).messages).toBe(5);
+    } finally {
+      run.child.kill('SIGKILL');
+      await new Promise((r) => proxy.close(r));
+    }
   });
 
   it('re-reads the channels file when it changes on disk, without SIGHUP (containers)', async () => {

@@ -4,7 +4,7 @@
  * channels through the shared join limiter, answers PING, obeys RECONNECT, and reconnects with
  * exponential backoff and jitter, re-joining every channel it holds.
  */
-import { connect as netConnect, type Socket } from 'node:net';
+import { isIP, connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import WebSocket from 'ws';
 import type { Logger } from '../observability/logger.js';
@@ -197,7 +197,8 @@ export class ChatConnection {
       ws.on('error', onError);
     } else {
       const sock: Socket = e.secure
-        ? tlsConnect({ host: e.host, port: e.port, servername: e.host })
+        ? // SNI takes host names only (RFC 6066); the certificate is still checked against an IP host.
+          tlsConnect({ host: e.host, port: e.port, servername: isIP(e.host) ? undefined : e.host })
         : netConnect({ host: e.host, port: e.port });
       link = {
         splitter,

@@ -513,11 +513,12 @@ export class ChatSim {
   // ---- scripting and faults (tests, the control endpoint) ----
 
   /** Delivers one scripted chat line to every session joined to `f.channel`; returns the sessions reached. */
-  say(f: PrivmsgFields): number {
+  say(f: Omit<PrivmsgFields, 'sentAt'> & { sentAt?: number }): number {
     // Every scripted line gets its own id, as on Twitch (clients deduplicate on it).
     this.scripted++;
     const id = `5c41${this.scripted.toString(16).padStart(4, '0')}-0000-4000-8000-${Date.now().toString(16).padStart(12, '0')}`;
-    const line = privmsgLine({ roomId: this.roomIdOf(f.channel), id, ...f });
+    // Sent now unless the script says when (a missing sentAt must not become `tmi-sent-ts=undefined`).
+    const line = privmsgLine({ roomId: this.roomIdOf(f.channel), id, ...f, sentAt: f.sentAt ?? Date.now() });
     const n = this.deliver(f.channel, line);
     this.flushAll();
     return n;
