@@ -30,7 +30,7 @@ function cli(args: string[]) {
 
 /** The 2021 atlas edge list: the copy in the repository, or the shared data folder. */
 function realEdgeList(): { edges: string; nodes: string } | undefined {
-  for (const dir of ['data/atlas-2021-10', '../shared/data']) {
+  for (const dir of ['assets/atlas-2021-10', '../shared/data']) {
     const edges = join(dir, 'twitch-atlas-2021-10-edges.csv');
     const nodes = join(dir, 'twitch-atlas-2021-10-channels.csv');
     if (existsSync(edges) && existsSync(nodes)) return { edges, nodes };
@@ -121,6 +121,19 @@ describe('vieweratlas analyze on simulated data', () => {
     ).toBe(true);
   });
 
+  it('reads every data file of an --input folder, and lists the files it skipped', () => {
+    const out = join(root, 'atlas-folder');
+    const r = cli(['analyze', '--input', sim, '--out', out]);
+    expect(r.status, r.stderr).toBe(0);
+    // simulate's folder: presence.csv + channels.csv are read, truth.csv is skipped and said so.
+    expect(
+      readFileSync(join(out, 'channels.csv')).equals(readFileSync(join(root, 'atlas-a', 'channels.csv'))),
+    ).toBe(true);
+    expect(r.stdout).toContain(`skipped ${join(sim, 'truth.csv')}`);
+    const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
+    expect(summary.skippedInputs.map((s: { file: string }) => s.file)).toEqual([join(sim, 'truth.csv')]);
+  });
+
   it('takes --weight, --algorithm, --resolution and --seed, and records them in summary.json', async () => {
     const out = join(root, 'atlas-louvain');
     const r = cli([
@@ -164,7 +177,7 @@ describe('vieweratlas analyze with a resolution hierarchy', () => {
 
 describe('vieweratlas analyze on the real 2021 atlas edge list', () => {
   const real = realEdgeList();
-  it.skipIf(!real)('reaches modularity ≥ 0.64 with the raw weights', async () => {
+  it('reaches modularity ≥ 0.64 with the raw weights', async () => {
     const out = join(root, 'atlas-2021');
     const r = cli(['analyze', '--input', real!.edges, real!.nodes, '--out', out]);
     expect(r.status, r.stderr).toBe(0);

@@ -81,4 +81,6 @@ export interface AtlasSummary {
   timings: Record<string, number>;
   /** The first rejected input rows, with file, line and reason (all are counted in `counts.rowsRejected`). */
   rejected?: { file: string; line: number; reason: string }[];
+  /** Files inside an `--input` directory that were not recognised as any input kind, with why. */
+  skippedInputs?: { file: string; reason: string }[];
 }

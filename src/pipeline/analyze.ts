@@ -4,7 +4,7 @@
  * summary.json. Library code: throws InputError on bad input and never exits.
  */
 import { mkdirSync } from 'node:fs';
-import { appendFile, mkdtemp, rm, stat } from 'node:fs/promises';
+import { appendFile, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -100,7 +100,8 @@ export async function analyze(config: Config, opts: AnalyzeOptions): Promise<Ana
   }
 
   async function run(): Promise<AnalyzeResult> {
-    const read = await readInputs(config, opts, progress, lap);
+    const skipped: { file: string; reason: string }[] = [];
+    const read = await readInputs(config, opts, progress, lap, skipped);
     const { graph } = read;
     if (graph.nodeNames.length === 0) {
       throw new InputError(
@@ -163,6 +164,7 @@ export async function analyze(config: Config, opts: AnalyzeOptions): Promise<Ana
       },
       timings,
       rejected: read.rejected.slice(0, 20),
+      ...(skipped.length > 0 ? { skippedInputs: skipped } : {}),
     };
     const folder: AnalysisFolder = { summary, channels, communities, edges };
     await writeAnalysisFolder(opts.out, folder, {
@@ -178,12 +180,17 @@ export async function analyze(config: Config, opts: AnalyzeOptions): Promise<Ana
   }
 }
 
+/** Files an `--input` folder may hold: tables, JSON Lines, Parquet, TwitchDownloader JSON (also gzipped). */
+const DATA_FILE = /\.(csv|tsv|txt|jsonl|ndjson|json|parquet|gz)$/i;
+
 /** Sorts the inputs by kind and reads them (or storage), through aggregation and projection. */
 async function readInputs(
   config: Config,
   opts: AnalyzeOptions,
   progress: ProgressFn,
   lap: (stage: string) => void,
+  /** Filled with the files of an input folder that were not recognised. */
+  skipped: { file: string; reason: string }[],
 ): Promise<ReadOutcome> {
   const inputs = opts.inputs ?? [];
   if (opts.engine === 'athena') {
@@ -200,13 +207,33 @@ async function readInputs(
     nodes: [],
   };
   const chatFiles: string[] = [];
+  const add = (path: string, kind: Awaited<ReturnType<typeof detectFileKind>>) => {
+    if (kind === 'twitch-chat') chatFiles.push(path);
+    else byKind[kind].push(path);
+  };
   for (const path of inputs) {
     const st = await stat(path).catch(() => null);
     if (!st) throw new InputError('analyze', `${path}: no such file`);
-    if (!st.isFile()) throw new InputError('analyze', `${path}: not a file`);
-    const kind = await detectFileKind(path);
-    if (kind === 'twitch-chat') chatFiles.push(path);
-    else byKind[kind].push(path);
+    if (st.isDirectory()) {
+      // A folder (e.g. what `simulate --out` wrote): every data file in it; files of no known
+      // kind (truth.csv, notes) are skipped and listed in summary.json and the output.
+      const names = (await readdir(path)).filter((n) => DATA_FILE.test(n)).sort();
+      for (const name of names) {
+        const file = join(path, name);
+        if (!(await stat(file)).isFile()) continue;
+        try {
+          add(file, await detectFileKind(file));
+        } catch (err) {
+          if (!(err instanceof InputError)) throw err;
+          skipped.push({ file, reason: err.message });
+        }
+      }
+      if (names.length === skipped.length)
+        throw new InputError('analyze', `${path}: no presence, metadata or edge-list file in this folder`);
+      continue;
+    }
+    if (!st.isFile()) throw new InputError('analyze', `${path}: not a file or folder`);
+    add(path, await detectFileKind(path));
   }
   const metadata = await readMetadata(byKind.metadata);
 

@@ -42,7 +42,7 @@ export function registerAnalyze(program: Command): void {
       .description('storage or files → communities, labels and exports (CSV, Parquet, GEXF, summary.json)')
       .option(
         '--input <path...>',
-        'presence files (CSV/JSONL/Parquet), or an edge list (+ node file); channel metadata CSVs alongside. Default: read storage',
+        'presence files (CSV/JSONL/Parquet) or folders of them, or an edge list (+ node file); channel metadata CSVs alongside. Default: read storage',
       )
       .option('--out <dir>', 'output folder', 'out/atlas')
       .option(
@@ -110,6 +110,7 @@ export function registerAnalyze(program: Command): void {
     } else if (c.rowsRejected > 0) {
       console.log(`  ${fmt(c.rowsRejected)} rows rejected`);
     }
+    for (const f of summary.skippedInputs ?? []) console.log(`  skipped ${f.file}: ${f.reason}`);
     for (const r of summary.rejected?.slice(0, 3) ?? [])
       console.log(`  rejected ${r.file}:${r.line}: ${r.reason}`);
     console.log(
