@@ -8,7 +8,7 @@ import { readAnalysisFolder } from '../src/export/read.js';
 import { writeAnalysisFolder } from '../src/export/write.js';
 import { buildPayload, scriptSafeJson } from '../src/render/html.js';
 import { renderAtlas } from '../src/render/index.js';
-import { computeLayout, runLayout } from '../src/render/layout.js';
+import { computeLayout, runLayout, strongestLinks } from '../src/render/layout.js';
 import { buildRenderModel } from '../src/render/model.js';
 import { assignCommunityColors, PALETTE } from '../src/render/palette.js';
 import { renderPng } from '../src/render/png.js';
@@ -267,5 +267,35 @@ describe('vieweratlas render', () => {
     );
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/channels\.csv not found/);
+  });
+});
+
+describe('strongestLinks (layout on big graphs)', () => {
+  it("keeps at most maxEdges, each node's strongest link, and nothing when small enough", () => {
+    // a star of heavy spokes plus a ring of light links: 8 nodes, 14 edges
+    const source: number[] = [];
+    const target: number[] = [];
+    const weight: number[] = [];
+    for (let i = 1; i < 8; i++) {
+      source.push(0, i);
+      target.push(i, i === 7 ? 1 : i + 1);
+      weight.push(10 + i, i / 10);
+    }
+    const input = {
+      nodeCount: 8,
+      source: Uint32Array.from(source),
+      target: Uint32Array.from(target),
+      weight: Float64Array.from(weight),
+    };
+    expect(strongestLinks(input, 14)).toBe(input);
+    const kept = strongestLinks(input, 8); // k = 1 link per node
+    expect(kept.source.length).toBeLessThanOrEqual(8);
+    // every spoke (each leaf's strongest link) survives; ring links only where a node had none
+    for (let i = 1; i < 8; i++) {
+      const has = [...kept.source].some((s, e) => s === 0 && kept.target[e] === i);
+      expect(has, `spoke to ${i}`).toBe(true);
+    }
+    expect([...kept.weight].every((w) => w > 10)).toBe(true);
+    expect(strongestLinks(input, 8)).toEqual(kept);
   });
 });

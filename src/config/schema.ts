@@ -72,6 +72,7 @@ export const layoutSchema = z.strictObject({
   lin_log: z.boolean().default(true),
   seed: nonNegativeInt.default(42),
   worker: z.boolean().default(true),
+  max_edges: positiveInt.default(150_000),
 });
 
 export const renderSchema = z.strictObject({

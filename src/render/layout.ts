@@ -42,6 +42,11 @@ export interface LayoutOptions {
   worker: boolean;
   /** Damping; larger graphs need more (graphology's inferSettings uses 1 + ln n). */
   slowDown: number | 'auto';
+  /**
+   * Above this many edges the layout uses each channel's strongest links only (see
+   * `strongestLinks`): the picture keeps its communities and the layout its speed.
+   */
+  maxEdges: number;
   onProgress?: ProgressFn;
 }
 
@@ -56,6 +61,7 @@ export const DEFAULTS: LayoutOptions = {
   seed: 42,
   worker: true,
   slowDown: 'auto',
+  maxEdges: 150_000,
 };
 
 export interface LayoutResult {
@@ -80,6 +86,46 @@ export function layoutOptionsFromConfig(layout: Config['layout']): Partial<Layou
     linLog: layout.lin_log,
     seed: layout.seed,
     worker: layout.worker,
+    maxEdges: layout.max_edges,
+  };
+}
+
+/**
+ * At most `maxEdges` edges: each node's k strongest links (k = ⌊maxEdges / nodes⌋, at least 1),
+ * chosen greedily from the strongest edge down; an edge is kept while either end has fewer than
+ * k. Deterministic (ties by edge order). Returns the input itself when it is small enough.
+ */
+export function strongestLinks(input: LayoutInput, maxEdges: number): LayoutInput {
+  const m = input.source.length;
+  const n = input.nodeCount;
+  if (m <= maxEdges || n === 0) return input;
+  const k = Math.max(1, Math.floor(maxEdges / n));
+  const order = new Uint32Array(m);
+  for (let e = 0; e < m; e++) order[e] = e;
+  order.sort((a, b) => input.weight[b] - input.weight[a] || a - b);
+  const taken = new Uint32Array(n);
+  const keep: number[] = [];
+  for (let i = 0; i < m && keep.length < maxEdges; i++) {
+    const e = order[i];
+    const s = input.source[e];
+    const t = input.target[e];
+    if (taken[s] >= k && taken[t] >= k) continue;
+    taken[s]++;
+    taken[t]++;
+    keep.push(e);
+  }
+  keep.sort((a, b) => a - b);
+  const pick = <T extends Uint32Array | Float64Array>(a: T, out: T): T => {
+    keep.forEach((e, i) => {
+      out[i] = a[e];
+    });
+    return out;
+  };
+  return {
+    ...input,
+    source: pick(input.source, new Uint32Array(keep.length)),
+    target: pick(input.target, new Uint32Array(keep.length)),
+    weight: pick(input.weight, new Float64Array(keep.length)),
   };
 }
 
@@ -111,6 +157,7 @@ const PPE = 3; // kernel floats per edge
 /** Builds the kernel's matrices: seeded start positions, mass = 1 + √degree, weights scaled to mean 1. */
 export function buildKernelJob(input: LayoutInput, options: Partial<LayoutOptions> = {}): KernelJob {
   const o = { ...DEFAULTS, ...options };
+  input = strongestLinks(input, o.maxEdges);
   const n = input.nodeCount;
   const m = input.source.length;
   if (input.target.length !== m || input.weight.length !== m) {
