@@ -5,8 +5,8 @@ import { join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config/index.js';
+import { compactRaw, importFiles, loadPresenceFromStorage } from '../src/ingest/index.js';
 import { decodePresenceLine } from '../src/ingest/raw-jsonl.js';
-import { compactRaw, importFiles, loadPresenceFromStorage } from '../src/ingest/store.js';
 import {
   ChatJsonScanner,
   importTwitchChatFile,

@@ -1,7 +1,6 @@
 /**
- * Everything that moves presence and metadata between files and storage: `importFiles`,
- * `compactRaw` (closed hours of raw JSON Lines → Hive-partitioned Parquet) and the loaders that
- * read it all back (`loadPresenceFromStorage`, `loadMetadataFromStorage`).
+ * `importFiles`: presence, channel metadata, edge lists and TwitchDownloader chat files from
+ * disk into storage (Hive-partitioned Parquet), each file all-or-nothing.
  */
 import { createHash } from 'node:crypto';
 import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
@@ -16,8 +15,6 @@ import {
   createTableFromColumns,
   createTypedAppender,
   type DuckDBConnection,
-  queryRows,
-  sqlPathList,
   sqlString,
   type TypedAppender,
   withDuckDB,
@@ -26,20 +23,16 @@ import { LAYOUT } from '../storage/layout.js';
 import type { Storage } from '../storage/storage.js';
 import { detectFileKind, type FileKind } from './detect.js';
 import { readEdgeList } from './edges.js';
-import { latestPerChannel, readChannelMetadataFile } from './metadata.js';
+import { readChannelMetadataFile } from './metadata.js';
 import {
   type BatchFn,
   PresenceBuilder,
   type PresenceExtras,
   type PresenceReadOptions,
-  type PresenceReadResult,
-  pushRecord,
   type RejectedRow,
   RejectLog,
   readPresenceFileInto,
-  readPresenceParquetWith,
 } from './presence.js';
-import { decodeMetadataLine, decodePresenceLine } from './raw-jsonl.js';
 import { importTwitchChatFile } from './twitch-downloader.js';
 
 /** Where edge lists and node files go in storage (analysis can read them back by name). */
@@ -91,7 +84,7 @@ export interface ImportSummary {
 }
 
 /** Opens the staging table `r` for presence rows (ids + numbers) and returns a batch function that appends the builder's rows to it. */
-async function stagePresence(conn: DuckDBConnection): Promise<{ app: TypedAppender; batch: BatchFn }> {
+export async function stagePresence(conn: DuckDBConnection): Promise<{ app: TypedAppender; batch: BatchFn }> {
   const app = await createTypedAppender(conn, 'r', [
     { name: 'c', data: new Uint32Array(0) },
     { name: 'v', data: new Uint32Array(0) },
@@ -119,7 +112,7 @@ const SOURCE_SQL = `CASE r.src WHEN 0 THEN 'live' WHEN 1 THEN 'vod' ELSE 'import
  * Writes the builder's rows as Hive-partitioned Parquet (`presence/source=…/dt=…/part-<tag>-N`)
  * and returns the keys. Viewer names pass through `pseudonymize` once per distinct viewer.
  */
-async function storePresence(
+export async function storePresence(
   conn: DuckDBConnection,
   storage: Storage,
   b: PresenceBuilder,
@@ -187,7 +180,7 @@ const METADATA_COLUMNS = [
 ] as const;
 
 /** Writes metadata records as one Parquet object at `key`. */
-async function storeMetadata(
+export async function storeMetadata(
   conn: DuckDBConnection,
   storage: Storage,
   records: ChannelMetadata[],
@@ -431,325 +424,7 @@ async function readNodesOnly(path: string) {
   };
 }
 
-// ---------------------------------------------------------------------------------------------
-// Compaction
-
-/** Options for `compactRaw`. */
-export interface CompactOptions {
-  /** Current time (epoch ms); hours that ended at least `graceMs` before it are closed. */
-  now?: number;
-  /** How long after an hour ends before it is compacted (late flushes). */
-  graceMs?: number;
-  onProgress?: ProgressFn;
-}
-
-export const COMPACT_DEFAULTS = { graceMs: 10 * 60_000 };
-
-export interface CompactSummary {
-  /** Raw objects compacted (and deleted). */
-  filesCompacted: number;
-  /** Raw objects left because their hour is still open. */
-  filesOpen: number;
-  /** Raw objects left because no line in them could be read (kept for inspection). */
-  filesUnreadable: number;
-  presenceRows: number;
-  metadataRows: number;
-  /** Torn last lines skipped (a crash mid-write). */
-  tornLines: number;
-  rejectedCount: number;
-  rejected: RejectedRow[];
-  partsWritten: string[];
-}
-
-const RAW_PRESENCE =
-  /^raw\/presence\/source=(live|vod|import)\/dt=(\d{4}-\d{2}-\d{2})\/hour=(\d{2})\/([^/]+)\.jsonl$/;
-const RAW_METADATA = /^raw\/metadata\/dt=(\d{4}-\d{2}-\d{2})\/hour=(\d{2})\/([^/]+)\.jsonl$/;
-
-function hourEnd(dt: string, hour: string): number {
-  return Date.parse(`${dt}T${hour}:00:00Z`) + 3_600_000;
-}
-
-/** Decodes a raw object: good records, rejected lines, and whether the last line was torn. */
-function decodeRaw<T>(
-  key: string,
-  bytes: Uint8Array,
-  decode: (line: string) => T | string,
-  log: RejectLog,
-): { records: T[]; torn: number; bad: number } {
-  const text = Buffer.from(bytes).toString('utf8');
-  const lines = text.split('\n');
-  const tail = lines.pop() ?? '';
-  const records: T[] = [];
-  let bad = 0;
-  let torn = 0;
-  lines.forEach((line, i) => {
-    if (line.trim() === '') return;
-    const r = decode(line);
-    if (typeof r === 'string') {
-      bad++;
-      log.add(key, i + 1, r);
-    } else records.push(r);
-  });
-  if (tail.trim() !== '') {
-    // Appends are whole lines ending in \n: a tail without one was cut by a crash.
-    const r = decode(tail);
-    if (typeof r === 'string') torn++;
-    else records.push(r);
-  }
-  return { records, torn, bad };
-}
-
-/**
- * Compacts closed hours of raw JSON Lines into Parquet: one part per raw object, named from its
- * key and content hash, so re-running (after a crash between writing the part and deleting the
- * raw object) overwrites the same part instead of duplicating rows. Raw objects are deleted only
- * after their part is stored. A torn last line is skipped and counted.
- */
-export async function compactRaw(storage: Storage, opts: CompactOptions = {}): Promise<CompactSummary> {
-  const now = opts.now ?? Date.now();
-  const grace = opts.graceMs ?? COMPACT_DEFAULTS.graceMs;
-  const s: CompactSummary = {
-    filesCompacted: 0,
-    filesOpen: 0,
-    filesUnreadable: 0,
-    presenceRows: 0,
-    metadataRows: 0,
-    tornLines: 0,
-    rejectedCount: 0,
-    rejected: [],
-    partsWritten: [],
-  };
-  const log = new RejectLog();
-  const presence = (await storage.list(LAYOUT.rawPresencePrefix)).filter((e) => RAW_PRESENCE.test(e.key));
-  const metadata = (await storage.list(LAYOUT.rawMetadataPrefix)).filter((e) => RAW_METADATA.test(e.key));
-  const total = presence.length + metadata.length;
-  let done = 0;
-  if (total === 0) return s;
-  await withDuckDB(async (conn) => {
-    for (const e of presence) {
-      opts.onProgress?.('compact', done++, total);
-      const [, source, dt, hour, collector] = RAW_PRESENCE.exec(e.key) as unknown as [
-        string,
-        PresenceSource,
-        string,
-        string,
-        string,
-      ];
-      if (hourEnd(dt, hour) + grace > now) {
-        s.filesOpen++;
-        continue;
-      }
-      const bytes = await storage.get(e.key);
-      if (!bytes) continue; // deleted by a concurrent compaction
-      const { records, torn, bad } = decodeRaw(e.key, bytes, (l) => decodePresenceLine(l, source), log);
-      s.tornLines += torn;
-      if (records.length === 0 && bad > 0) {
-        s.filesUnreadable++;
-        continue;
-      }
-      if (records.length > 0) {
-        const b = new PresenceBuilder({ extras: true, capacity: records.length });
-        for (const r of records) pushRecord(b, r);
-        const tag = `h${hour}-${safe(collector)}-${createHash('sha256').update(bytes).digest('hex').slice(0, 10)}`;
-        // Raw viewers are already pseudonymised by the collector when privacy asks for it.
-        const { app, batch } = await stagePresence(conn);
-        try {
-          await batch(b);
-        } finally {
-          app.close();
-        }
-        const keys = await storePresence(conn, storage, b, tag, (x) => x);
-        s.partsWritten.push(...keys);
-        s.presenceRows += records.length;
-      }
-      await storage.delete(e.key);
-      s.filesCompacted++;
-    }
-    for (const e of metadata) {
-      opts.onProgress?.('compact', done++, total);
-      const [, dt, hour, collector] = RAW_METADATA.exec(e.key) as unknown as [string, string, string, string];
-      if (hourEnd(dt, hour) + grace > now) {
-        s.filesOpen++;
-        continue;
-      }
-      const bytes = await storage.get(e.key);
-      if (!bytes) continue;
-      const { records, torn, bad } = decodeRaw(e.key, bytes, decodeMetadataLine, log);
-      s.tornLines += torn;
-      if (records.length === 0 && bad > 0) {
-        s.filesUnreadable++;
-        continue;
-      }
-      if (records.length > 0) {
-        const key = LAYOUT.metadataPart(
-          dt,
-          `h${hour}-${safe(collector)}-${createHash('sha256').update(bytes).digest('hex').slice(0, 10)}`,
-        );
-        await storeMetadata(conn, storage, records, key);
-        s.partsWritten.push(key);
-        s.metadataRows += records.length;
-      }
-      await storage.delete(e.key);
-      s.filesCompacted++;
-    }
-  });
-  opts.onProgress?.('compact', total, total);
-  s.rejected = log.rejected;
-  s.rejectedCount = log.count;
-  return s;
-}
-
-function safe(s: string): string {
+/** A file-name-safe form of a string (storage keys, part names). */
+export function safe(s: string): string {
   return s.replace(/[^A-Za-z0-9_-]+/g, '_');
-}
-
-// ---------------------------------------------------------------------------------------------
-// Loaders
-
-/** Local paths for storage keys: in place when the driver has them, else downloaded to `dir`. */
-async function localFiles(storage: Storage, keys: string[], dir: () => Promise<string>): Promise<string[]> {
-  const out: string[] = [];
-  for (const key of keys) {
-    const lp = storage.localPath(key);
-    if (lp !== undefined) out.push(lp);
-    else {
-      const target = join(await dir(), key.split('/').join(sep));
-      if (await storage.getFile(key, target)) out.push(target);
-    }
-  }
-  return out;
-}
-
-/** True when a `dt=YYYY-MM-DD` partition can hold rows inside the window. */
-function dayInWindow(key: string, o: PresenceReadOptions): boolean {
-  const m = /\/dt=(\d{4}-\d{2}-\d{2})\//.exec(key);
-  if (!m) return true;
-  const start = Date.parse(`${m[1]}T00:00:00Z`);
-  if (o.windowEnd !== undefined && start >= o.windowEnd) return false;
-  if (o.windowStart !== undefined && start + 86_400_000 <= o.windowStart) return false;
-  return true;
-}
-
-/**
- * All presence in storage: compacted Parquet (read in place through DuckDB, Hive partitions
- * pruned by the window) plus raw JSON Lines not compacted yet. InputError when there is none.
- */
-export async function loadPresenceFromStorage(
-  storage: Storage,
-  opts: PresenceReadOptions = {},
-): Promise<PresenceReadResult> {
-  const parts = (await storage.list(LAYOUT.presencePrefix))
-    .filter((e) => e.key.endsWith('.parquet') && dayInWindow(e.key, opts))
-    .map((e) => e.key);
-  const raw = (await storage.list(LAYOUT.rawPresencePrefix))
-    .filter((e) => RAW_PRESENCE.test(e.key) && dayInWindow(e.key, opts))
-    .map((e) => e.key);
-  if (parts.length === 0 && raw.length === 0) {
-    throw new InputError(
-      'analyze',
-      `no presence in storage ${storage.location} (run import, collect or vod first, or pass --input)`,
-    );
-  }
-  const b = new PresenceBuilder();
-  const log = new RejectLog();
-  let outside = 0;
-  let tmp: string | undefined;
-  const dir = async () => {
-    tmp ??= await mkdtemp(join(tmpdir(), 'vieweratlas-load-'));
-    return tmp;
-  };
-  try {
-    if (parts.length > 0) {
-      opts.onProgress?.('loading presence', 0, parts.length);
-      const files = await localFiles(storage, parts, dir);
-      const list = `${sqlPathList(files)}, union_by_name = true`;
-      await withDuckDB(async (conn) => {
-        const st = await readPresenceParquetWith(
-          conn,
-          list,
-          `${storage.location}/${LAYOUT.presencePrefix}`,
-          b,
-          log,
-          opts,
-          true,
-        );
-        outside += st.outside;
-      });
-    }
-    for (const key of raw) {
-      const m = RAW_PRESENCE.exec(key) as RegExpExecArray;
-      const bytes = await storage.get(key);
-      if (!bytes) continue;
-      const { records, torn } = decodeRaw(
-        key,
-        bytes,
-        (l) => decodePresenceLine(l, m[1] as PresenceSource),
-        log,
-      );
-      if (torn) log.add(key, 0, 'torn last line (crash mid-write), skipped');
-      for (const r of records) {
-        if (
-          (opts.windowStart !== undefined && r.ts < opts.windowStart) ||
-          (opts.windowEnd !== undefined && r.ts >= opts.windowEnd)
-        ) {
-          outside++;
-          continue;
-        }
-        pushRecord(b, r);
-      }
-    }
-  } finally {
-    if (tmp) await rm(tmp, { recursive: true, force: true });
-  }
-  return {
-    table: b.table(),
-    rowsRead: b.length,
-    rejected: log.rejected,
-    rejectedCount: log.count,
-    rowsOutsideWindow: outside,
-  };
-}
-
-/** Channel metadata in storage (Parquet parts and raw lines), the latest record per channel. */
-export async function loadMetadataFromStorage(storage: Storage): Promise<ChannelMetadata[]> {
-  const parts = (await storage.list(LAYOUT.metadataPrefix))
-    .filter((e) => e.key.endsWith('.parquet'))
-    .map((e) => e.key);
-  const raw = (await storage.list(LAYOUT.rawMetadataPrefix))
-    .filter((e) => RAW_METADATA.test(e.key))
-    .map((e) => e.key);
-  const records: ChannelMetadata[] = [];
-  let tmp: string | undefined;
-  const dir = async () => {
-    tmp ??= await mkdtemp(join(tmpdir(), 'vieweratlas-meta-'));
-    return tmp;
-  };
-  try {
-    if (parts.length > 0) {
-      const files = await localFiles(storage, parts, dir);
-      const rows = await withDuckDB((conn) =>
-        queryRows(
-          conn,
-          `SELECT channel, display_name, language, game, viewer_count, epoch_ms(observed_at)::DOUBLE AS observed_at FROM read_parquet(${sqlPathList(files)}, union_by_name = true)`,
-        ),
-      );
-      for (const r of rows) {
-        if (typeof r.channel !== 'string' || !r.channel) continue;
-        const m: ChannelMetadata = { channel: r.channel, observed_at: Number(r.observed_at) };
-        if (typeof r.display_name === 'string') m.display_name = r.display_name;
-        if (typeof r.language === 'string') m.language = r.language;
-        if (typeof r.game === 'string') m.game = r.game;
-        if (r.viewer_count !== null && r.viewer_count !== undefined) m.viewer_count = Number(r.viewer_count);
-        records.push(m);
-      }
-    }
-    const log = new RejectLog();
-    for (const key of raw) {
-      const bytes = await storage.get(key);
-      if (bytes) records.push(...decodeRaw(key, bytes, decodeMetadataLine, log).records);
-    }
-  } finally {
-    if (tmp) await rm(tmp, { recursive: true, force: true });
-  }
-  return latestPerChannel(records);
 }
