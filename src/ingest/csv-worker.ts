@@ -4,14 +4,8 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { ExportedNames } from './csv-scan.js';
-import {
-  type ColumnViews,
-  type CsvRange,
-  PresenceBuilder,
-  type PresenceReadOptions,
-  RejectLog,
-  readPresenceCsv,
-} from './presence.js';
+import { type CsvRange, readPresenceCsv } from './presence-csv.js';
+import { type ColumnViews, PresenceBuilder, type PresenceReadOptions, RejectLog } from './presence-rows.js';
 
 export interface CsvWorkerInput {
   path: string;

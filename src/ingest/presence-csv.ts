@@ -1,0 +1,289 @@
+import { open, stat } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import { InputError } from '../errors.js';
+import { fieldString, parseTimestampBytes, parseUint, scanCsv } from './csv-scan.js';
+import type { CsvWorkerInput, CsvWorkerOutput } from './csv-worker.js';
+import {
+  BATCH_ROWS,
+  type BatchFn,
+  columnSlice,
+  type FileStats,
+  inWindow,
+  mapPresenceHeader,
+  type PresenceBuilder,
+  type PresenceReadOptions,
+  type RejectLog,
+  sharedColumns,
+  sourceCodeBytes,
+} from './presence-rows.js';
+import { parseTimestamp } from './raw-jsonl.js';
+
+/** A byte range of a CSV handled apart from its header (parallel reads). */
+export interface CsvRange {
+  start: number;
+  end: number;
+  /** The file's header fields. */
+  header: string[];
+}
+
+/** Reads one CSV presence file (or a byte range of it) into `b`. */
+export async function readPresenceCsv(
+  path: string,
+  b: PresenceBuilder,
+  log: RejectLog,
+  opts: PresenceReadOptions,
+  range?: CsvRange,
+  onBatch?: BatchFn,
+): Promise<FileStats & { lines: number }> {
+  const st: FileStats = { good: 0, bad: 0, outside: 0 };
+  let col = { channel: -1, viewer: -1, ts: -1, source: -1, messages: -1, vod_id: -1, kind: -1 };
+  let need = 0;
+  const reject = (line: number, reason: string) => {
+    st.bad++;
+    log.add(path, line, reason);
+    if (!st.firstBad) st.firstBad = { file: path, line, reason };
+  };
+  const ex = b.extras;
+  const size = range ? range.end - range.start : (await stat(path)).size;
+  let estimated = false;
+  const startLength = b.length;
+  const header = (fields: string[], line: number) => {
+    col = mapPresenceHeader(fields);
+    const missing = (['channel', 'viewer', 'ts'] as const).filter((c) => col[c] < 0);
+    if (missing.length) {
+      throw new InputError(
+        'import',
+        `${path}:${line}: missing required column(s) ${missing.join(', ')} (header: ${fields.join(',').slice(0, 120)}; need channel,viewer,ts[,source,messages])`,
+      );
+    }
+    need = Math.max(col.channel, col.viewer, col.ts) + 1;
+  };
+  const headerless = range !== undefined && range.start > 0;
+  if (headerless) header(range.header, 1);
+  const { lines } = await scanCsv(
+    path,
+    {
+      header,
+      row(buf, starts, ends, count, line) {
+        if (count < need) return reject(line, `expected at least ${need} fields, got ${count}`);
+        const cs = starts[col.channel] as number;
+        const ce = ends[col.channel] as number;
+        const vs = starts[col.viewer] as number;
+        const ve = ends[col.viewer] as number;
+        if (ce <= cs) return reject(line, 'empty channel');
+        if (ve <= vs) return reject(line, 'empty viewer');
+        const tss = starts[col.ts] as number;
+        const tse = ends[col.ts] as number;
+        let ts = parseTimestampBytes(buf, tss, tse);
+        if (Number.isNaN(ts)) {
+          ts = parseTimestamp(fieldString(buf, tss, tse));
+          if (Number.isNaN(ts))
+            return reject(line, `bad ts "${fieldString(buf, tss, Math.min(tse, tss + 40))}"`);
+        }
+        let m = 1;
+        if (col.messages >= 0 && col.messages < count) {
+          const ms = starts[col.messages] as number;
+          const me = ends[col.messages] as number;
+          if (me > ms) {
+            m = parseUint(buf, ms, me);
+            if (m < 0)
+              return reject(
+                line,
+                `bad messages "${fieldString(buf, ms, Math.min(me, ms + 20))}" (expected an integer ≥ 0)`,
+              );
+          }
+        }
+        let src = 2;
+        if (col.source >= 0 && col.source < count) {
+          const ss = starts[col.source] as number;
+          const se = ends[col.source] as number;
+          if (se > ss) {
+            const code = sourceCodeBytes(buf, ss, se);
+            if (code < 0) {
+              const s = fieldString(buf, ss, Math.min(se, ss + 20));
+              return reject(line, `bad source "${s}" (live, vod or import)`);
+            }
+            src = code;
+          }
+        }
+        if (!inWindow(ts, opts)) {
+          st.outside++;
+          return;
+        }
+        b.room();
+        const r = b.length++;
+        b.channel[r] = b.channels.intern(buf, cs, ce);
+        b.viewer[r] = b.viewers.intern(buf, vs, ve);
+        b.ts[r] = ts;
+        b.messages[r] = m;
+        if (ex) {
+          ex.source[r] = src;
+          let kind = 0;
+          if (col.kind >= 0 && col.kind < count) {
+            const k = fieldString(buf, starts[col.kind] as number, ends[col.kind] as number).trim();
+            kind = k === 'membership' ? 1 : 0;
+          }
+          ex.kind[r] = kind;
+          let vod = 0;
+          if (
+            col.vod_id >= 0 &&
+            col.vod_id < count &&
+            (ends[col.vod_id] as number) > (starts[col.vod_id] as number)
+          ) {
+            vod = ex.vodNames.intern(buf, starts[col.vod_id] as number, ends[col.vod_id] as number) + 1;
+          }
+          ex.vod[r] = vod;
+        }
+        st.good++;
+      },
+    },
+    {
+      start: range?.start,
+      end: range?.end,
+      headerless,
+      afterChunk: onBatch
+        ? async () => {
+            if (b.length >= BATCH_ROWS) await onBatch(b);
+          }
+        : undefined,
+      onBytes: (doneAt, total) => {
+        const done = doneAt - (range?.start ?? 0);
+        if (!estimated && !onBatch && st.good > 0 && done < size) {
+          // Size the columns once from the rows per byte of the first chunk: no repeated growth.
+          estimated = true;
+          b.reserve(startLength + Math.ceil(((st.good + st.outside) / done) * size * 1.03));
+        }
+        opts.onProgress?.(`reading ${path}`, doneAt, total);
+      },
+    },
+  );
+  return { ...st, lines };
+}
+
+/** Files at least this big are read by two threads (this thread and one worker). */
+export const PARALLEL_CSV_MIN_BYTES = 32 * 1024 * 1024;
+
+/**
+ * Reads a large, quote-free CSV with two threads: this one scans the first half, a worker the
+ * second (split at a newline), then the worker's names are interned here and its ids remapped.
+ * Returns undefined when the file does not qualify or the worker cannot start (the caller then
+ * reads it in one pass).
+ */
+export async function readPresenceCsvParallel(
+  path: string,
+  b: PresenceBuilder,
+  log: RejectLog,
+  opts: PresenceReadOptions,
+): Promise<FileStats | undefined> {
+  const size = (await stat(path)).size;
+  const threads = opts.threads ?? (availableParallelism() >= 2 ? 2 : 1);
+  if (threads < 2 || size < (opts.parallelMinBytes ?? PARALLEL_CSV_MIN_BYTES) || b.extras) return undefined;
+  const sampleBytes = 4 * 1024 * 1024;
+  const fh = await open(path, 'r');
+  let sample: Buffer;
+  let split = -1;
+  try {
+    sample = Buffer.alloc(sampleBytes);
+    const { bytesRead } = await fh.read(sample, 0, sampleBytes, 0);
+    sample = sample.subarray(0, bytesRead);
+    // A quote could hide a newline inside a field: only split files that show none.
+    if (sample.includes(34)) return undefined;
+    const probe = Buffer.alloc(64 * 1024);
+    const mid = Math.floor(size / 2);
+    const { bytesRead: pr } = await fh.read(probe, 0, probe.length, mid);
+    const nl = probe.subarray(0, pr).indexOf(10);
+    if (nl < 0) return undefined;
+    split = mid + nl + 1;
+  } finally {
+    await fh.close();
+  }
+  const headerEnd = sample.indexOf(10);
+  if (headerEnd < 0 || split >= size) return undefined;
+  const header = sample
+    .subarray(sample[0] === 0xef && sample[1] === 0xbb && sample[2] === 0xbf ? 3 : 0, headerEnd)
+    .toString('utf8')
+    .replace(/\r$/, '')
+    .split(',');
+  let rowsInSample = 0;
+  for (let i = sample.indexOf(10) + 1; i > 0 && i < sample.length; i = sample.indexOf(10, i) + 1)
+    rowsInSample++;
+  const rowsPerByte = rowsInSample / Math.max(1, sample.length - headerEnd);
+  const estimate = (bytes: number) => Math.ceil(bytes * rowsPerByte * 1.03) + 1024;
+  // One set of shared columns: this thread fills [0, mid), the worker [mid, cap); the worker's
+  // block then slides down behind this thread's rows. No copy of the bulk crosses threads.
+  const start = b.length;
+  const mid = start + estimate(split);
+  const cap = mid + estimate(size - split);
+  const shared = sharedColumns(cap);
+  const { Worker } = await import('node:worker_threads');
+  let worker: import('node:worker_threads').Worker;
+  try {
+    worker = new Worker(new URL('./csv-worker.mjs', import.meta.url), {
+      workerData: {
+        path,
+        range: { start: split, end: size, header },
+        opts: { windowStart: opts.windowStart, windowEnd: opts.windowEnd },
+        shared: columnSlice(shared, mid, cap),
+      } satisfies CsvWorkerInput,
+    });
+  } catch {
+    return undefined;
+  }
+  const second = new Promise<{ ok?: CsvWorkerOutput; error?: string }>((resolveMsg) => {
+    worker.once('message', resolveMsg);
+    worker.once('error', (err) => resolveMsg({ error: `worker: ${err.message}` }));
+    worker.once('exit', (code) => resolveMsg({ error: `worker exited with code ${code}` }));
+  });
+  b.adopt(columnSlice(shared, 0, mid));
+  let first: FileStats & { lines: number };
+  try {
+    first = await readPresenceCsv(path, b, log, opts, { start: 0, end: split, header });
+  } catch (err) {
+    await worker.terminate();
+    throw err;
+  }
+  const msg = await second;
+  await worker.terminate();
+  if (!msg.ok) {
+    // Fall back to one pass: drop what this thread read.
+    b.truncate(start);
+    log.rejected = log.rejected.filter((r) => r.file !== path);
+    log.count -= first.bad;
+    if (msg.error?.startsWith('import:')) throw new InputError('import', msg.error.replace(/^import: /, ''));
+    return undefined;
+  }
+  const w = msg.ok;
+  const cmap = b.channels.internExported(w.channels);
+  const vmap = b.viewers.internExported(w.viewers);
+  const src = w.columns ?? columnSlice(shared, mid, mid + w.length);
+  const base = b.length;
+  if (b.channel.buffer === shared.channel.buffer) {
+    // Still in the shared columns: take all of them; the worker's rows move down (never up).
+    b.adopt(shared);
+  }
+  // Past the shared columns' end (the worker outgrew its block) this reallocates privately.
+  b.reserve(base + w.length);
+  for (let i = 0; i < w.length; i++) {
+    const r = base + i;
+    b.channel[r] = cmap[src.channel[i] as number] as number;
+    b.viewer[r] = vmap[src.viewer[i] as number] as number;
+    b.ts[r] = src.ts[i] as number;
+    b.messages[r] = src.messages[i] as number;
+  }
+  b.length = base + w.length;
+  // The worker numbered lines from its range start: shift them behind the first half.
+  for (const r of w.rejected) log.add(path, r.line + first.lines, r.reason);
+  log.count += w.rejectedCount - w.rejected.length;
+  const firstBad =
+    first.firstBad ??
+    (w.rejected[0]
+      ? { file: path, line: w.rejected[0].line + first.lines, reason: w.rejected[0].reason }
+      : undefined);
+  return {
+    parallel: true,
+    good: first.good + w.good,
+    bad: first.bad + w.bad,
+    outside: first.outside + w.outside,
+    firstBad,
+  };
+}

@@ -1,0 +1,226 @@
+import type { DuckDBVector } from '@duckdb/node-api';
+import { InputError } from '../errors.js';
+import type { DuckDBConnection } from '../storage/duckdb.js';
+import type { ByteInterner } from './csv-scan.js';
+
+/**
+ * DuckDB is loaded on first use only: CSV and JSON reads (and the CSV worker thread) never pay
+ * for loading the native module.
+ */
+export const duck = () => import('../storage/duckdb.js');
+
+/** SQL identifier / string literal (same as storage/duckdb's, kept here to stay DuckDB-free). */
+const sqlIdent = (s: string) => `"${s.replaceAll('"', '""')}"`;
+export const sqlString = (s: string) => `'${s.replaceAll("'", "''")}'`;
+
+import {
+  type FileStats,
+  mapPresenceHeader,
+  type PresenceBuilder,
+  type PresenceColumn,
+  type PresenceReadOptions,
+  type RejectLog,
+} from './presence-rows.js';
+
+/** Epoch-ms SQL expression for a ts column of the given DuckDB type. */
+function tsExpression(col: string, type: string): string {
+  const t = type.toUpperCase();
+  const c = sqlIdent(col);
+  if (t.startsWith('TIMESTAMP') || t === 'DATE') return `epoch_ms(${c}::TIMESTAMP)::DOUBLE`;
+  if (/INT|DOUBLE|FLOAT|DECIMAL|REAL|NUMERIC/.test(t))
+    return `(CASE WHEN abs(${c}) < 1e11 THEN ${c} * 1000 ELSE ${c} END)::DOUBLE`;
+  // Strings: numbers as epoch, else ISO instants (zone-less ones as UTC).
+  return `coalesce(
+    (CASE WHEN abs(try_cast(${c} AS DOUBLE)) < 1e11 THEN try_cast(${c} AS DOUBLE) * 1000 ELSE try_cast(${c} AS DOUBLE) END),
+    epoch_ms(try_cast(${c} AS TIMESTAMPTZ))::DOUBLE)`;
+}
+
+/**
+ * Reads Parquet presence through DuckDB. Strings are interned inside DuckDB (a dictionary per
+ * column), then only integer ids and numbers cross into JS as typed arrays.
+ */
+export async function readPresenceParquetWith(
+  conn: DuckDBConnection,
+  source: string,
+  label: string,
+  b: PresenceBuilder,
+  log: RejectLog,
+  opts: PresenceReadOptions,
+  hive = false,
+): Promise<FileStats> {
+  const st: FileStats = { good: 0, bad: 0, outside: 0 };
+  let cols: { name: string; type: string }[];
+  try {
+    const reader = await conn.runAndReadAll(
+      `DESCRIBE SELECT * FROM read_parquet(${source}${hive ? ', hive_partitioning = true' : ''})`,
+    );
+    cols = (reader.getRowObjectsJS() as { column_name: string; column_type: string }[]).map((r) => ({
+      name: r.column_name,
+      type: r.column_type,
+    }));
+  } catch (err) {
+    const msg = (err instanceof Error ? err.message : String(err)).split('\n')[0];
+    throw new InputError('import', `${label}: not a readable Parquet file (${msg})`);
+  }
+  const col = mapPresenceHeader(cols.map((c) => c.name));
+  const missing = (['channel', 'viewer', 'ts'] as const).filter((c) => col[c] < 0);
+  if (missing.length) {
+    throw new InputError(
+      'import',
+      `${label}: missing required column(s) ${missing.join(', ')} (columns: ${cols.map((c) => c.name).join(',')})`,
+    );
+  }
+  const name = (c: PresenceColumn) =>
+    col[c] >= 0 ? sqlIdent((cols[col[c]] as { name: string }).name) : 'NULL';
+  const tsCol = cols[col.ts] as { name: string; type: string };
+  const ws = opts.windowStart ?? Number.NEGATIVE_INFINITY;
+  const we = opts.windowEnd ?? Number.POSITIVE_INFINITY;
+  const winCond = `(ts >= ${Number.isFinite(ws) ? ws : '-1e300'} AND ts < ${Number.isFinite(we) ? we : '1e300'})`;
+  // Our own parts hold logins already lower-cased and trimmed: skip the string work there (the
+  // interner folds ASCII case anyway).
+  const norm = (c: string) => (hive ? `${c}::VARCHAR` : `lower(trim(${c}::VARCHAR))`);
+  // Views, not tables: each pass streams the Parquet again instead of holding 10M+ rows in memory.
+  await conn.run(`CREATE OR REPLACE TEMP VIEW pq AS
+    SELECT
+      ${norm(name('channel'))} AS channel,
+      ${norm(name('viewer'))} AS viewer,
+      ${tsExpression(tsCol.name, tsCol.type)} AS ts,
+      ${col.messages >= 0 ? `try_cast(${name('messages')} AS BIGINT)` : '1'} AS messages,
+      ${col.messages >= 0 ? `${name('messages')} IS NULL` : 'true'} AS messages_missing,
+      ${col.source >= 0 ? `lower(${name('source')}::VARCHAR)` : `'import'`} AS source,
+      ${col.kind >= 0 ? `${name('kind')}::VARCHAR` : 'NULL::VARCHAR'} AS kind,
+      ${col.vod_id >= 0 ? `${name('vod_id')}::VARCHAR` : 'NULL::VARCHAR'} AS vod_id
+    FROM read_parquet(${source}${hive ? ', hive_partitioning = true' : ''})`);
+  const reasonSql = `CASE
+      WHEN channel IS NULL OR channel = '' THEN 'empty channel'
+      WHEN viewer IS NULL OR viewer = '' THEN 'empty viewer'
+      WHEN ts IS NULL OR isnan(ts) THEN 'bad ts'
+      WHEN NOT messages_missing AND (messages IS NULL OR messages < 0) THEN 'bad messages (expected an integer ≥ 0)'
+      WHEN source NOT IN ('live', 'vod', 'import') THEN 'bad source "' || source || '"'
+      ELSE NULL END`;
+  await conn.run(`CREATE OR REPLACE TEMP VIEW pq2 AS SELECT *, ${reasonSql} AS reason FROM pq`);
+  // Row count from the Parquet footers (no scan) sizes the columns once.
+  const total = Number(
+    (
+      await conn.runAndReadAll(
+        `SELECT coalesce(sum(num_rows), 0)::DOUBLE FROM parquet_file_metadata(${source.replace(/, union_by_name = true$/, '')})`,
+      )
+    ).getRows()[0]?.[0] ?? 0,
+  );
+  const start = b.length;
+  b.reserve(start + total);
+  // One streaming pass in scan order (deterministic): a status per row (0 keep, 1 outside the
+  // window, 2 rejected, with its row number) and logins interned straight from the vectors' bytes
+  // (DuckDB inlines strings of ≤ 12 bytes), so no JS string per row.
+  const ex = b.extras;
+  const extraCols = ex
+    ? `, (CASE source WHEN 'live' THEN 0 WHEN 'vod' THEN 1 ELSE 2 END)::UTINYINT,
+        (CASE WHEN kind = 'membership' THEN 1 ELSE 0 END)::UTINYINT, vod_id`
+    : '';
+  const result = await conn.stream(
+    `SELECT (CASE WHEN reason IS NOT NULL THEN 2 WHEN ${winCond} THEN 0 ELSE 1 END)::UTINYINT AS status, reason,
+       channel, viewer, coalesce(ts, 0) AS ts, coalesce(messages, 1)::UINTEGER ${extraCols} FROM pq2`,
+  );
+  let r = start;
+  let seen = 0;
+  const status = new Uint8Array(2048);
+  for (;;) {
+    const chunk = await result.fetchChunk();
+    if (!chunk || chunk.rowCount === 0) break;
+    const n = chunk.rowCount;
+    copyNumbers(chunk.getColumnVector(0), n, status, 0);
+    let keep = 0;
+    for (let i = 0; i < n; i++) {
+      const sIdx = status[i] as number;
+      if (sIdx === 0) keep++;
+      else if (sIdx === 1) st.outside++;
+      else {
+        st.bad++;
+        const line = seen + i + 1;
+        const reason = `row ${line}: ${String(chunk.getColumnVector(1).getItem(i))}`;
+        log.add(label, line, reason);
+        st.firstBad ??= { file: label, line, reason };
+      }
+    }
+    seen += n;
+    if (keep === 0) continue;
+    if (r + n > b.channel.length) b.reserve(r + n);
+    // Dense fast path: every row kept (the usual case); else row by row.
+    const all = keep === n;
+    internVarchar(chunk.getColumnVector(2), n, b.channels, b.channel, r, all ? undefined : status);
+    internVarchar(chunk.getColumnVector(3), n, b.viewers, b.viewer, r, all ? undefined : status);
+    copyNumbers(chunk.getColumnVector(4), n, b.ts, r, all ? undefined : status);
+    copyNumbers(chunk.getColumnVector(5), n, b.messages, r, all ? undefined : status);
+    if (ex) {
+      copyNumbers(chunk.getColumnVector(6), n, ex.source, r, all ? undefined : status);
+      copyNumbers(chunk.getColumnVector(7), n, ex.kind, r, all ? undefined : status);
+      const vv = chunk.getColumnVector(8);
+      let k = r;
+      for (let i = 0; i < n; i++) {
+        if (status[i] !== 0) continue;
+        const id = vv.getItem(i);
+        ex.vod[k++] = id === null ? 0 : ex.vodNames.internString(String(id)) + 1;
+      }
+    }
+    r += keep;
+    b.length = r;
+    opts.onProgress?.(`reading ${label}`, seen, total);
+  }
+  b.length = r;
+  st.good = r - start;
+  for (const t of ['pq2', 'pq']) await conn.run(`DROP VIEW IF EXISTS ${t}`);
+  return st;
+}
+
+/**
+ * Interns a VARCHAR vector's strings into `out[at…]`, reading inlined strings as raw bytes. With
+ * `status`, only rows whose status is 0 are taken (packed).
+ */
+function internVarchar(
+  vec: DuckDBVector,
+  n: number,
+  interner: ByteInterner,
+  out: Uint32Array,
+  at: number,
+  status?: Uint8Array,
+): void {
+  const dv = (vec as unknown as { dataView?: DataView }).dataView;
+  const fast = dv instanceof DataView && dv.byteLength >= n * 16;
+  const bytes = fast ? new Uint8Array(dv.buffer, dv.byteOffset, n * 16) : undefined;
+  let k = at;
+  for (let i = 0; i < n; i++) {
+    if (status && status[i] !== 0) continue;
+    // DuckDB string_t: uint32 length, then the bytes inline when ≤ 12, else a prefix and a pointer.
+    const len = fast ? (dv as DataView).getUint32(i * 16, true) : 13;
+    out[k++] =
+      len <= 12
+        ? interner.intern(bytes as Uint8Array, i * 16 + 4, i * 16 + 4 + len)
+        : interner.internString(String(vec.getItem(i) ?? ''));
+  }
+}
+
+/** Copies a fixed-width numeric vector into `out[at…]` (raw memory when exposed); `status` as above. */
+function copyNumbers(
+  vec: DuckDBVector,
+  n: number,
+  out: Uint32Array | Float64Array | Uint8Array,
+  at: number,
+  status?: Uint8Array,
+): void {
+  const items = (vec as unknown as { items?: unknown }).items;
+  const raw =
+    items &&
+    (items as { constructor: unknown }).constructor === out.constructor &&
+    (items as ArrayLike<number>).length >= n
+      ? (items as ArrayLike<number>)
+      : undefined;
+  if (raw && !status) {
+    out.set((raw as Uint32Array).subarray(0, n), at);
+    return;
+  }
+  let k = at;
+  for (let i = 0; i < n; i++) {
+    if (status && status[i] !== 0) continue;
+    out[k++] = raw ? (raw[i] as number) : Number(vec.getItem(i) ?? 0);
+  }
+}
