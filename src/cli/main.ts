@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { VieweratlasError } from '../errors.js';
 import { registerAnalyze } from './commands/analyze.js';
@@ -12,9 +13,15 @@ import { registerTwitchSim } from './commands/twitch-sim.js';
 import { registerVod } from './commands/vod.js';
 import { FlagError } from './common.js';
 
+/** The package version, read once from package.json. */
+const VERSION: string = JSON.parse(
+  readFileSync(new URL('../../package.json', import.meta.url), 'utf8'),
+).version;
+
 export function buildProgram(): Command {
   const program = new Command('vieweratlas')
     .description('Maps the communities of live streaming from who chats where.')
+    .version(VERSION, '-V, --version', 'print the version')
     .exitOverride();
   for (const register of [
     registerDemo,
