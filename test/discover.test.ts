@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +10,7 @@ import { LAYOUT } from '../src/storage/layout.js';
 import { discover } from '../src/twitch/helix/discover.js';
 import type { HelixSimChannel } from '../src/twitch/sim/helix-data.js';
 import { type HelixServer, startHelixServer } from './helpers/helix-server.js';
+import { runCli } from './helpers/run-cli.js';
 
 const CLIENT_ID = 'disc-client';
 const SECRET = 'disc-secret-must-stay-hidden';
@@ -25,23 +25,6 @@ const CHANNELS: HelixSimChannel[] = Array.from({ length: 900 }, (_, i) => ({
   game: GAMES[i % 4]!,
   viewerCount: 10_000 - 10 * i,
 }));
-
-function runCli(
-  args: string[],
-  env: Record<string, string>,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['bin/vieweratlas.mjs', ...args], {
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b) => (stdout += b));
-    child.stderr.on('data', (b) => (stderr += b));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 describe('discover', () => {
   let hs: HelixServer;
@@ -157,9 +140,9 @@ describe('discover', () => {
       ],
       { TWITCH_CLIENT_ID: CLIENT_ID, TWITCH_CLIENT_SECRET: SECRET },
     );
-    expect(r.stderr).toBe('');
+    expect(r.err).toBe('');
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain(`discover: 5 channels (1 page, stopped by max) → ${channelsFile}`);
+    expect(r.out).toContain(`discover: 5 channels (1 page, stopped by max) → ${channelsFile}`);
     expect(await readFile(channelsFile, 'utf8')).toBe('ch0\nch3\nch6\nch9\nch12\n');
   });
 
@@ -180,10 +163,10 @@ describe('discover', () => {
       },
     );
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(
+    expect(r.err).toMatch(
       /^vieweratlas: helix: Twitch rejected the app credentials .*HTTP 403: invalid client secret\n$/,
     );
-    expect(r.stderr).not.toContain('totally-wrong-secret');
+    expect(r.err).not.toContain('totally-wrong-secret');
     const missing = await runCli(
       [
         'discover',
@@ -200,7 +183,7 @@ describe('discover', () => {
       },
     );
     expect(missing.code).toBe(1);
-    expect(missing.stderr).toContain('set TWITCH_CLIENT_ID and TWITCH_CLIENT_SECRET');
+    expect(missing.err).toContain('set TWITCH_CLIENT_ID and TWITCH_CLIENT_SECRET');
   });
 
   it('derives the token URL from a non-Twitch --helix-url only', () => {

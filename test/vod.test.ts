@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -21,6 +20,7 @@ import type { Storage } from '../src/storage/storage.js';
 import type { HelixSimChannel } from '../src/twitch/sim/helix-data.js';
 import { runVod } from '../src/twitch/vod/ingest.js';
 import { type HelixServer, startHelixServer } from './helpers/helix-server.js';
+import { runCli } from './helpers/run-cli.js';
 
 const FIXTURE = resolve('test/fixtures/vod/1984567890.json');
 const STANDIN = resolve('test/fixtures/vod/TwitchDownloaderCLI');
@@ -307,19 +307,6 @@ describe('vod CLI with Helix and the TwitchDownloaderCLI stand-in', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  const run = (args: string[], env: Record<string, string>) =>
-    new Promise<{ code: number | null; stdout: string; stderr: string }>((done) => {
-      const child = spawn(process.execPath, ['bin/vieweratlas.mjs', ...args], {
-        env: { ...process.env, ...env },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (b) => (stdout += b));
-      child.stderr.on('data', (b) => (stderr += b));
-      child.on('close', (code) => done({ code, stdout, stderr }));
-    });
-
   it('lists archives, downloads each once, ingests them; a failed download is named and exits 1', async () => {
     const channelsFile = join(dir, 'channels.txt');
     await writeFile(channelsFile, '# vod test\nalpha\nbeta\n');
@@ -348,15 +335,15 @@ describe('vod CLI with Helix and the TwitchDownloaderCLI stand-in', () => {
       '--data',
       data,
     ];
-    const first = await run(args, env);
+    const first = await runCli(args, env);
     expect(first.code).toBe(1);
-    expect(first.stdout).toMatch(
+    expect(first.out).toMatch(
       /^vod: 5 VODs ingested \(\d+ presence records\), 0 already ingested, 5 downloaded, 6 listed by Helix/,
     );
-    expect(first.stderr).toContain(
+    expect(first.err).toContain(
       `TwitchDownloaderCLI chatdownload --id ${failing} failed (exit 1): [ERROR] - Unable to find video ${failing}`,
     );
-    expect(first.stderr).toContain(
+    expect(first.err).toContain(
       `vieweratlas: vod: 1 file failed: ${join(raw, `${failing}.json`)} (the others went in)`,
     );
 
@@ -382,17 +369,17 @@ describe('vod CLI with Helix and the TwitchDownloaderCLI stand-in', () => {
     const before = await snapshot(storage);
 
     // second run: the failing VOD now downloads; nothing else is downloaded or ingested twice
-    const second = await run(args, { ...env, TWITCHDOWNLOADER_STANDIN_FAIL: '' });
-    expect(second.stderr).toContain(`VOD ${failing}`);
+    const second = await runCli(args, { ...env, TWITCHDOWNLOADER_STANDIN_FAIL: '' });
+    expect(second.err).toContain(`VOD ${failing}`);
     expect(second.code).toBe(0);
-    expect(second.stdout).toMatch(
+    expect(second.out).toMatch(
       /^vod: 1 VOD ingested \(\d+ presence records\), 5 already ingested, 1 downloaded, 6 listed by Helix/,
     );
     const after = await snapshot(storage);
     for (const [k, v] of Object.entries(before)) expect(after[k]).toBe(v);
-    const third = await run(args, { ...env, TWITCHDOWNLOADER_STANDIN_FAIL: '' });
+    const third = await runCli(args, { ...env, TWITCHDOWNLOADER_STANDIN_FAIL: '' });
     expect(third.code).toBe(0);
-    expect(third.stdout).toMatch(
+    expect(third.out).toMatch(
       /^vod: 0 VODs ingested \(0 presence records\), 6 already ingested, 0 downloaded/,
     );
     await storage.close();
