@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import {
+  copyFileSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -132,6 +133,16 @@ describe('vieweratlas analyze on simulated data', () => {
     expect(r.stdout).toContain(`skipped ${join(sim, 'truth.csv')}`);
     const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
     expect(summary.skippedInputs.map((s: { file: string }) => s.file)).toEqual([join(sim, 'truth.csv')]);
+
+    // A folder with nothing readable, given after a good one, still fails by name.
+    const onlyTruth = join(root, 'only-truth');
+    mkdirSync(onlyTruth, { recursive: true });
+    copyFileSync(join(sim, 'truth.csv'), join(onlyTruth, 'truth.csv'));
+    const bad = cli(['analyze', '--input', sim, onlyTruth, '--out', join(root, 'atlas-bad-folder')]);
+    expect(bad.status).toBe(1);
+    expect(bad.stderr.trim()).toBe(
+      `vieweratlas: analyze: ${onlyTruth}: no presence, metadata or edge-list file in this folder`,
+    );
   });
 
   it('takes --weight, --algorithm, --resolution and --seed, and records them in summary.json', async () => {

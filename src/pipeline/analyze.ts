@@ -218,17 +218,20 @@ async function readInputs(
       // A folder (e.g. what `simulate --out` wrote): every data file in it; files of no known
       // kind (truth.csv, notes) are skipped and listed in summary.json and the output.
       const names = (await readdir(path)).filter((n) => DATA_FILE.test(n)).sort();
+      let recognised = 0;
       for (const name of names) {
         const file = join(path, name);
         if (!(await stat(file)).isFile()) continue;
         try {
           add(file, await detectFileKind(file));
+          recognised++;
         } catch (err) {
           if (!(err instanceof InputError)) throw err;
           skipped.push({ file, reason: err.message });
         }
       }
-      if (names.length === skipped.length)
+      // Counted per folder: `skipped` collects across all the folders given.
+      if (recognised === 0)
         throw new InputError('analyze', `${path}: no presence, metadata or edge-list file in this folder`);
       continue;
     }
