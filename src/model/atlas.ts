@@ -12,9 +12,14 @@ export const COMMUNITY_ALGORITHMS: readonly CommunityAlgorithm[] = ['leiden', 'l
 /** One row of `channels.csv`. */
 export interface ChannelRow {
   channel: string;
+  /** Fine community (a scene); -1 = unassigned (no edge left after the cuts), written as an empty cell. */
   community: number;
-  /** The community's label. */
+  /** The community's label ('' when unassigned). */
   label: string;
+  /** Top-level group (region / language) the community belongs to; -1 when unassigned. */
+  group: number;
+  /** The group's label ('' when unassigned). Written as `group_label`. */
+  groupLabel: string;
   /** Unique viewers (after aggregation), or the audience count given with an edge list. */
   viewers: number;
   degree: number;
@@ -39,13 +44,31 @@ export interface Share {
   share: number;
 }
 
-/** One row of `communities.csv`. */
+/** One row of `communities.csv` (fine communities only; unassigned channels are not a community). */
 export interface CommunityRow {
   community: number;
   label: string;
+  /** The parent top-level group. */
+  group: number;
   size: number;
   /** Sum of the member channels' viewers. */
   viewers: number;
+  games: Share[];
+  languages: Share[];
+  /** Member channels by audience, biggest first. */
+  topChannels: string[];
+}
+
+/** One row of `groups.csv`: a top-level group (region / language) and its communities. */
+export interface GroupRow {
+  group: number;
+  label: string;
+  /** Member channels. */
+  size: number;
+  /** Sum of the member channels' viewers. */
+  viewers: number;
+  /** Fine communities inside the group. */
+  communities: number;
   games: Share[];
   languages: Share[];
   /** Member channels by audience, biggest first. */
@@ -72,10 +95,18 @@ export interface AtlasSummary {
     channels: number;
     viewers: number;
     edges: number;
+    /** Fine communities (never counting unassigned channels). */
     communities: number;
+    /** Top-level groups. */
+    groups: number;
+    /** Channels with no edge left after the cuts: in no community. */
+    unassigned: number;
     botsRemoved: number;
   };
+  /** Modularity of the fine partition (over assigned channels). */
   modularity: number;
+  /** Modularity per level of the hierarchy. */
+  modularityByLevel: { group: number; community: number };
   parameters: Record<string, unknown>;
   /** Milliseconds per stage. */
   timings: Record<string, number>;

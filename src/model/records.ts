@@ -26,12 +26,18 @@ export interface PresenceRecord {
   vod_id?: string;
   /** `membership` when the record comes from a JOIN rather than a chat line. Default `chat`. */
   kind?: PresenceKind;
+  /** Stable Twitch user id of the viewer (`user-id` tag, `commenter._id`), where known. Logins change and are reused; ids do not. */
+  viewer_id?: string;
+  /** Stable Twitch user id of the channel (`room-id` tag, `streamer.id`), where known. */
+  channel_id?: string;
 }
 
 /** What we know about a channel at one moment. */
 export interface ChannelMetadata {
   /** Twitch login, lower case. */
   channel: string;
+  /** Stable Twitch user id of the channel, where known. */
+  channel_id?: string;
   display_name?: string;
   /** ISO 639-1 code as Twitch reports it (`en`, `es`, `other`). */
   language?: string;
