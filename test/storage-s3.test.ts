@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfig } from '../src/config/load.js';
 import { ConfigError, StorageError } from '../src/errors.js';
 import { APPEND_MARK, normalizePrefix, S3Storage } from '../src/storage/s3-driver.js';
 import { syntheticPresence, writePresenceCsv } from './helpers/presence-fixture.js';
@@ -66,6 +67,22 @@ function record(storage: S3Storage): Sent[] {
   return sent;
 }
 
+describe('S3 encryption settings are checked when the config loads', () => {
+  it('refuses aws:kms without a key id on an S3-compatible endpoint, and a key id without aws:kms', () => {
+    expect(() =>
+      parseConfig({ s3: { bucket: 'b', endpoint: 'http://127.0.0.1:7480', sse: 'aws:kms' } }),
+    ).toThrow(/s3\.kms_key_id: required with sse "aws:kms" on an S3-compatible endpoint/);
+    expect(() => parseConfig({ s3: { bucket: 'b', kms_key_id: 'alias/x' } })).toThrow(
+      /s3\.kms_key_id: only used with sse "aws:kms"/,
+    );
+    expect(() =>
+      parseConfig({ s3: { bucket: 'b', endpoint: 'http://127.0.0.1:7480', sse: 'aws:kms' } }),
+    ).toThrow(ConfigError);
+    // on AWS itself aws:kms without a key id means the account's aws/s3 key
+    expect(parseConfig({ s3: { bucket: 'b', sse: 'aws:kms' } }).s3.sse).toBe('aws:kms');
+  });
+});
+
 describe('S3Storage specifics', () => {
   let s3: LocalS3;
   let tmp: string;
@@ -74,6 +91,28 @@ describe('S3Storage specifics', () => {
     tmp = await mkdtemp(join(tmpdir(), 'va-s3-'));
   });
   afterAll(() => rm(tmp, { recursive: true, force: true }));
+
+  it('a server that answers 200 but does not confirm the encryption is an error naming the object', async () => {
+    s3.options.ignoreSse = true;
+    try {
+      const s = open(s3, { multipart_threshold_mb: 1 }, 'sse-ignored/');
+      await expect(s.put('a/b.json', '{}')).rejects.toThrow(
+        /s3 put s3:\/\/va-test\/sse-ignored\/a\/b\.json: the server did not confirm AES256 encryption \(response: ServerSideEncryption=\(none\)\)/,
+      );
+      await expect(s.append('raw/x.jsonl', '{"a":1}\n')).rejects.toBeInstanceOf(StorageError);
+      const big = join(tmp, 'big.bin');
+      await writeFile(big, randomBytes(6 * 1024 * 1024));
+      await expect(s.putFile('big.bin', big)).rejects.toThrow(
+        /putFile \(multipart\).*did not confirm AES256/,
+      );
+      // a KMS key the server did not use is caught the same way
+      s3.options.ignoreSse = false;
+      const kms = open(s3, { sse: 'aws:kms', kms_key_id: 'alias/atlas' }, 'sse-kms/');
+      await kms.put('ok.json', '{}'); // echoed back: fine
+    } finally {
+      s3.options.ignoreSse = false;
+    }
+  });
 
   it('sends AES256 server-side encryption on every write (put, append, putFile, multipart)', async () => {
     const s = open(s3, { multipart_threshold_mb: 1 });

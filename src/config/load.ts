@@ -95,7 +95,7 @@ function describeIssue(issue: z.core.$ZodIssue, input: unknown): string {
   }
   const key = issue.path.join('.');
   const got = valueAt(input, issue.path);
-  return `${key}: ${issue.message} (got ${JSON.stringify(got)})`;
+  return `${key}: ${issue.message} (${got === undefined ? 'not set' : `got ${JSON.stringify(got)}`})`;
 }
 
 /** Validates a merged config object; throws ConfigError naming the key and the bad value. */

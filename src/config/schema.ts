@@ -15,17 +15,34 @@ export const storageSchema = z.strictObject({
   root: z.string().min(1).default('data'),
 });
 
-export const s3Schema = z.strictObject({
-  bucket: z.string().default(''),
-  prefix: z.string().default('vieweratlas/'),
-  region: z.string().default('us-east-1'),
-  endpoint: z.string().default(''),
-  force_path_style: z.boolean().default(false),
-  sse: z.enum(['AES256', 'aws:kms']).default('AES256'),
-  kms_key_id: z.string().default(''),
-  multipart_threshold_mb: positiveInt.default(16),
-  max_attempts: positiveInt.default(5),
-});
+export const s3Schema = z
+  .strictObject({
+    bucket: z.string().default(''),
+    prefix: z.string().default('vieweratlas/'),
+    region: z.string().default('us-east-1'),
+    endpoint: z.string().default(''),
+    force_path_style: z.boolean().default(false),
+    sse: z.enum(['AES256', 'aws:kms']).default('AES256'),
+    kms_key_id: z.string().default(''),
+    multipart_threshold_mb: positiveInt.default(16),
+    max_attempts: positiveInt.default(5),
+  })
+  .superRefine((s3, ctx) => {
+    // Caught here rather than by the first put: a key id without aws:kms is ignored by S3, and
+    // S3-compatible servers (Ceph RGW) refuse aws:kms without a key id (only AWS has a default key).
+    if (s3.sse === 'AES256' && s3.kms_key_id !== '')
+      ctx.addIssue({
+        code: 'custom',
+        path: ['kms_key_id'],
+        message: 'only used with sse "aws:kms" (sse is "AES256")',
+      });
+    if (s3.sse === 'aws:kms' && s3.kms_key_id === '' && s3.endpoint !== '')
+      ctx.addIssue({
+        code: 'custom',
+        path: ['kms_key_id'],
+        message: `required with sse "aws:kms" on an S3-compatible endpoint (${s3.endpoint}); only AWS itself has a default key`,
+      });
+  });
 
 export const aggregateSchema = z.strictObject({
   window_start: isoInstant.nullable().default(null),

@@ -155,11 +155,13 @@ export class S3Storage implements Storage {
         // a failed multipart upload must not leave invisible, billed parts behind
         leavePartsOnError: false,
       });
+      let done: { ServerSideEncryption?: string; SSEKMSKeyId?: string };
       try {
-        await upload.done();
+        done = await upload.done();
       } catch (err) {
         throw this.fail('putFile (multipart)', key, err);
       }
+      this.checkEncrypted('putFile (multipart)', key, done);
     }
     await this.dropChunks(full, key);
   }
@@ -299,8 +301,9 @@ export class S3Storage implements Storage {
   }
 
   private async putObject(full: string, key: string, body: Buffer): Promise<void> {
+    let res: { ServerSideEncryption?: string; SSEKMSKeyId?: string };
     try {
-      await this.client.send(
+      res = await this.client.send(
         new PutObjectCommand({
           Bucket: this.bucket,
           Key: full,
@@ -312,6 +315,37 @@ export class S3Storage implements Storage {
     } catch (err) {
       throw this.fail('put', key, err);
     }
+    this.checkEncrypted('put', key, res);
+  }
+
+  /**
+   * A 200 is not proof of encryption: some S3 servers (Ceph RGW without an encryption backend
+   * for SSE-S3) accept `x-amz-server-side-encryption: AES256` and store the object in the clear.
+   * S3 echoes the encryption it applied in the response; anything else is an error naming the
+   * object and what came back. (The object was stored; the caller's write fails so nothing is
+   * counted as safely written, and the operator fixes the server or the config.)
+   */
+  private checkEncrypted(
+    op: string,
+    key: string,
+    res: { ServerSideEncryption?: string; SSEKMSKeyId?: string },
+  ): void {
+    const want = this.sse.ServerSideEncryption;
+    const got = res.ServerSideEncryption;
+    const keyWanted = this.sse.SSEKMSKeyId;
+    // S3 reports the key as an ARN; a configured bare id or alias matches its tail
+    const keyOk =
+      !keyWanted ||
+      (res.SSEKMSKeyId !== undefined &&
+        (res.SSEKMSKeyId === keyWanted ||
+          res.SSEKMSKeyId.endsWith(`/${keyWanted}`) ||
+          res.SSEKMSKeyId.endsWith(`:${keyWanted}`)));
+    if (got === want && keyOk) return;
+    const came = `ServerSideEncryption=${got ?? '(none)'}${keyWanted ? `, SSEKMSKeyId=${res.SSEKMSKeyId ?? '(none)'}` : ''}`;
+    throw new StorageError(
+      'storage',
+      `s3 ${op} ${this.url(key)}: the server did not confirm ${want}${keyWanted ? ` with key ${keyWanted}` : ''} encryption (response: ${came}); the object may be stored unencrypted — check the server's encryption support or s3.sse`,
+    );
   }
 
   private async getObject(full: string, key: string): Promise<Uint8Array | null> {

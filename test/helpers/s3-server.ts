@@ -57,9 +57,10 @@ export interface LocalS3 {
   faults: Fault[];
   /**
    * Behaviour switches. `missingAs403`: GET/HEAD of a missing key answer 403 AccessDenied, as S3
-   * does for a caller whose s3:ListBucket is limited by an s3:prefix condition.
+   * does for a caller whose s3:ListBucket is limited by an s3:prefix condition. `ignoreSse`: the
+   * encryption header is accepted and nothing is confirmed (Ceph RGW with `AES256` and no SSE-S3 backend).
    */
-  options: { missingAs403: boolean };
+  options: { missingAs403: boolean; ignoreSse: boolean };
   /** The stored object, as S3 would hold it. */
   object(bucket: string, key: string): StoredObject | undefined;
   /** Every stored key of a bucket, sorted. */
@@ -121,7 +122,7 @@ export async function startLocalS3(buckets: string[] = ['vieweratlas-test']): Pr
   >();
   const requests: RecordedRequest[] = [];
   const faults: Fault[] = [];
-  const options = { missingAs403: false };
+  const options = { missingAs403: false, ignoreSse: false };
 
   const sendXml = (
     res: ServerResponse,
@@ -141,10 +142,15 @@ export async function startLocalS3(buckets: string[] = ['vieweratlas-test']): Pr
     }
     sendXml(res, status, `<Error><Code>${code}</Code><Message>${xmlEscape(message)}</Message></Error>`);
   };
-  const sseHeaders = (o: { sse?: string; kmsKeyId?: string }): Record<string, string> => ({
-    ...(o.sse ? { 'x-amz-server-side-encryption': o.sse } : {}),
-    ...(o.kmsKeyId ? { 'x-amz-server-side-encryption-aws-kms-key-id': o.kmsKeyId } : {}),
-  });
+  // ignoreSse: like Ceph RGW without an SSE-S3 backend, accept the header, store in the clear and
+  // confirm nothing in the response
+  const sseHeaders = (o: { sse?: string; kmsKeyId?: string }): Record<string, string> =>
+    options.ignoreSse
+      ? {}
+      : {
+          ...(o.sse ? { 'x-amz-server-side-encryption': o.sse } : {}),
+          ...(o.kmsKeyId ? { 'x-amz-server-side-encryption-aws-kms-key-id': o.kmsKeyId } : {}),
+        };
   const header = (req: IncomingMessage, name: string) => {
     const v = req.headers[name];
     return Array.isArray(v) ? v[0] : v;
