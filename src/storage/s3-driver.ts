@@ -161,6 +161,15 @@ export class S3Storage implements Storage {
       } catch (err) {
         throw this.fail('putFile (multipart)', key, err);
       }
+      // Some servers (Ceph RGW) do not echo the encryption on CompleteMultipartUpload; then ask
+      // the stored object itself (one HEAD per multi-MB upload).
+      if (!this.confirms(done)) {
+        try {
+          done = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: full }));
+        } catch (err) {
+          throw this.fail('putFile (multipart, checking encryption)', key, err);
+        }
+      }
       this.checkEncrypted('putFile (multipart)', key, done);
     }
     await this.dropChunks(full, key);
@@ -325,22 +334,27 @@ export class S3Storage implements Storage {
    * object and what came back. (The object was stored; the caller's write fails so nothing is
    * counted as safely written, and the operator fixes the server or the config.)
    */
+  /** Whether a response confirms the configured encryption (and KMS key, when one is set). */
+  private confirms(res: { ServerSideEncryption?: string; SSEKMSKeyId?: string }): boolean {
+    const keyWanted = this.sse.SSEKMSKeyId;
+    const keyGot = res.SSEKMSKeyId;
+    // S3 reports the key as an ARN; a configured bare id or alias matches its tail
+    const keyOk =
+      !keyWanted ||
+      (keyGot !== undefined &&
+        (keyGot === keyWanted || keyGot.endsWith(`/${keyWanted}`) || keyGot.endsWith(`:${keyWanted}`)));
+    return res.ServerSideEncryption === this.sse.ServerSideEncryption && keyOk;
+  }
+
   private checkEncrypted(
     op: string,
     key: string,
     res: { ServerSideEncryption?: string; SSEKMSKeyId?: string },
   ): void {
+    if (this.confirms(res)) return;
     const want = this.sse.ServerSideEncryption;
     const got = res.ServerSideEncryption;
     const keyWanted = this.sse.SSEKMSKeyId;
-    // S3 reports the key as an ARN; a configured bare id or alias matches its tail
-    const keyOk =
-      !keyWanted ||
-      (res.SSEKMSKeyId !== undefined &&
-        (res.SSEKMSKeyId === keyWanted ||
-          res.SSEKMSKeyId.endsWith(`/${keyWanted}`) ||
-          res.SSEKMSKeyId.endsWith(`:${keyWanted}`)));
-    if (got === want && keyOk) return;
     const came = `ServerSideEncryption=${got ?? '(none)'}${keyWanted ? `, SSEKMSKeyId=${res.SSEKMSKeyId ?? '(none)'}` : ''}`;
     throw new StorageError(
       'storage',
