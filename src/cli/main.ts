@@ -8,6 +8,7 @@ import { registerDemo } from './commands/demo.js';
 import { registerDiscover } from './commands/discover.js';
 import { registerImport } from './commands/import.js';
 import { registerRender } from './commands/render.js';
+import { registerRun } from './commands/run.js';
 import { registerSimulate } from './commands/simulate.js';
 import { registerTwitchSim } from './commands/twitch-sim.js';
 import { registerVod } from './commands/vod.js';
@@ -34,6 +35,7 @@ export function buildProgram(): Command {
     registerRender,
     registerSimulate,
     registerTwitchSim,
+    registerRun,
   ]) {
     register(program);
   }

@@ -161,6 +161,17 @@ export const metricsSchema = z.strictObject({
   emf: z.boolean().default(true),
 });
 
+/** `vieweratlas run`: the single-machine service's schedules (seconds), window and status endpoint. */
+export const runSchema = z.strictObject({
+  discover_seconds: nonNegativeInt.default(1800),
+  compact_seconds: nonNegativeInt.default(600),
+  analyze_seconds: positiveInt.default(3600),
+  first_analysis_seconds: positiveInt.default(600),
+  window_hours: nonNegativeInt.default(168),
+  status_port: nonNegativeInt.max(65535).default(7878),
+  keep_releases: positiveInt.min(2).default(2),
+});
+
 export const configSchema = z.strictObject({
   preset: z.string().default('default'),
   storage: storageSchema.prefault({}),
@@ -178,6 +189,7 @@ export const configSchema = z.strictObject({
   athena: athenaSchema.prefault({}),
   shard: shardSchema.prefault({}),
   metrics: metricsSchema.prefault({}),
+  run: runSchema.prefault({}),
 });
 
 /** The resolved configuration every command receives. */
