@@ -84,6 +84,50 @@ export interface EdgeRow {
   shared: number;
 }
 
+/** A distribution of per-item counts (channels per viewer, viewers per channel). */
+export interface CountDistribution {
+  mean: number;
+  median: number;
+  p90: number;
+  max: number;
+  /** Items per bin, bins labelled `1`, `2`, `3-5`, `6-10`, `11-100`, `101-1000`, `>1000`. */
+  histogram: { bin: string; count: number }[];
+}
+
+/** A channel and a figure (its degree or strength). */
+export interface RankedChannel {
+  channel: string;
+  value: number;
+}
+
+/** The descriptive statistics of one analysis (`summary.json` `statistics`, the atlas page). */
+export interface AtlasStatistics {
+  /** Viewers in the final audience seen on at least two UTC days (repeat) or on one (one-off); presence input only. */
+  viewers?: { total: number; repeat: number; oneOff: number; repeatShare: number };
+  /** Kept channels per viewer; presence input only. */
+  channelsPerViewer?: CountDistribution;
+  /** Unique viewers per kept channel; presence input only. */
+  viewersPerChannel?: CountDistribution;
+  graph: {
+    channels: number;
+    edges: number;
+    /** edges / (n·(n−1)/2). */
+    density: number;
+    /** Channels with no edge (unassigned in the communities). */
+    isolatedChannels: number;
+    meanDegree: number;
+    meanWeight: number;
+    maxWeight: number;
+    /** Shared viewers per edge (the given weight for edge lists). */
+    meanShared: number;
+    maxShared: number;
+  };
+  topByDegree: RankedChannel[];
+  topByStrength: RankedChannel[];
+  /** Accounts removed as bots, by rule: the bundled list (`known`) or behaviour (`behavioural`). */
+  botsRemoved?: { known: number; behavioural: number; total: number };
+}
+
 /** `summary.json`. */
 export interface AtlasSummary {
   version: 1;
@@ -107,6 +151,8 @@ export interface AtlasSummary {
   modularity: number;
   /** Modularity per level of the hierarchy. */
   modularityByLevel: { group: number; community: number };
+  /** Descriptive statistics (viewers, channels, graph, top channels, bots by rule). */
+  statistics?: AtlasStatistics;
   parameters: Record<string, unknown>;
   /** Milliseconds per stage. */
   timings: Record<string, number>;

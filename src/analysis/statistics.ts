@@ -1,0 +1,154 @@
+/**
+ * Descriptive statistics of one analysis, the figures users of the upstream tool asked for:
+ * repeat vs one-off viewers, channels per viewer, viewers per channel, graph density, isolated
+ * channels, edge weights, the top channels by degree and by strength, bots removed by rule.
+ * Pure: typed arrays in, plain numbers out; one pass over the rows, one over the edges.
+ */
+import type { AtlasStatistics, CountDistribution, RankedChannel } from '../model/atlas.js';
+import type { PresenceTable } from '../model/presence-table.js';
+import type { Audience, OverlapGraph } from './types.js';
+
+export interface StatisticsOptions {
+  /** Channels listed in each top list (default 10). */
+  top?: number;
+  /** The aggregation window the audience came from (epoch ms; start inclusive, end exclusive). */
+  windowStart?: number;
+  windowEnd?: number;
+}
+
+export const STATISTICS_DEFAULTS = { top: 10 } as const;
+
+const DAY_MS = 86_400_000;
+const BINS: [string, number, number][] = [
+  ['1', 1, 1],
+  ['2', 2, 2],
+  ['3-5', 3, 5],
+  ['6-10', 6, 10],
+  ['11-100', 11, 100],
+  ['101-1000', 101, 1000],
+  ['>1000', 1001, Number.POSITIVE_INFINITY],
+];
+
+/** Mean, median, 90th percentile, max and a log-ish histogram of counts (zeros ignored). */
+export function distribution(counts: Uint32Array | number[]): CountDistribution {
+  const values = Float64Array.from(counts)
+    .filter((v) => v > 0)
+    .sort();
+  const n = values.length;
+  const at = (q: number) =>
+    n === 0 ? 0 : (values[Math.min(n - 1, Math.floor(q * (n - 1) + 0.5))] as number);
+  let sum = 0;
+  for (const v of values) sum += v;
+  const histogram = BINS.map(([bin, lo, hi]) => {
+    let count = 0;
+    for (const v of values) if (v >= lo && v <= hi) count++;
+    return { bin, count };
+  }).filter((b) => b.count > 0);
+  return {
+    mean: n ? sum / n : 0,
+    median: at(0.5),
+    p90: at(0.9),
+    max: n ? (values[n - 1] as number) : 0,
+    histogram,
+  };
+}
+
+function topChannels(names: readonly string[], value: Float64Array, top: number): RankedChannel[] {
+  const order = Array.from(value.keys()).filter((i) => (value[i] as number) > 0);
+  order.sort((a, b) => (value[b] as number) - (value[a] as number) || (names[a]! < names[b]! ? -1 : 1));
+  return order.slice(0, top).map((i) => ({ channel: names[i] as string, value: value[i] as number }));
+}
+
+export function atlasStatistics(
+  graph: OverlapGraph,
+  presence?: { table: PresenceTable; audience: Audience },
+  options: StatisticsOptions = {},
+): AtlasStatistics {
+  const top = options.top ?? STATISTICS_DEFAULTS.top;
+  const n = graph.nodeNames.length;
+  const degree = new Float64Array(n);
+  const strength = new Float64Array(n);
+  let maxWeight = 0;
+  let sumWeight = 0;
+  let maxShared = 0;
+  let sumShared = 0;
+  for (let e = 0; e < graph.length; e++) {
+    const s = graph.source[e] as number;
+    const t = graph.target[e] as number;
+    const w = graph.weight[e] as number;
+    const sh = graph.shared[e] as number;
+    degree[s]! += 1;
+    degree[t]! += 1;
+    strength[s]! += w;
+    strength[t]! += w;
+    sumWeight += w;
+    sumShared += sh;
+    if (w > maxWeight) maxWeight = w;
+    if (sh > maxShared) maxShared = sh;
+  }
+  let isolated = 0;
+  for (let i = 0; i < n; i++) if (degree[i] === 0) isolated++;
+  const m = graph.length;
+  const stats: AtlasStatistics = {
+    graph: {
+      channels: n,
+      edges: m,
+      density: n > 1 ? m / ((n * (n - 1)) / 2) : 0,
+      isolatedChannels: isolated,
+      meanDegree: n ? (2 * m) / n : 0,
+      meanWeight: m ? sumWeight / m : 0,
+      maxWeight,
+      meanShared: m ? sumShared / m : 0,
+      maxShared,
+    },
+    topByDegree: topChannels(graph.nodeNames, degree, top),
+    topByStrength: topChannels(graph.nodeNames, strength, top),
+  };
+  if (!presence) return stats;
+
+  const { table, audience } = presence;
+  const viewersPerChannel = new Uint32Array(audience.channelNames.length);
+  for (let c = 0; c < viewersPerChannel.length; c++)
+    viewersPerChannel[c] = (audience.offsets[c + 1] as number) - (audience.offsets[c] as number);
+  stats.viewersPerChannel = distribution(viewersPerChannel);
+
+  // Viewers in the audience: those with at least one kept channel (viewer-major CSR when present).
+  const inAudience = new Uint8Array(audience.viewerIdSpace);
+  const channelsPerViewer = new Uint32Array(audience.viewerIdSpace);
+  for (let i = 0; i < audience.viewers.length; i++) {
+    const v = audience.viewers[i] as number;
+    inAudience[v] = 1;
+    channelsPerViewer[v]! += 1;
+  }
+  stats.channelsPerViewer = distribution(channelsPerViewer);
+
+  // Repeat = seen on two or more UTC days inside the window (one pass over the rows).
+  const start = options.windowStart ?? Number.NEGATIVE_INFINITY;
+  const end = options.windowEnd ?? Number.POSITIVE_INFINITY;
+  const firstDay = new Float64Array(audience.viewerIdSpace).fill(Number.NaN);
+  const repeat = new Uint8Array(audience.viewerIdSpace);
+  for (let r = 0; r < table.length; r++) {
+    const v = table.viewer[r] as number;
+    if (!inAudience[v] || repeat[v]) continue;
+    const ts = table.ts[r] as number;
+    if (ts < start || ts >= end) continue;
+    const day = Math.floor(ts / DAY_MS);
+    const first = firstDay[v] as number;
+    if (Number.isNaN(first)) firstDay[v] = day;
+    else if (first !== day) repeat[v] = 1;
+  }
+  let total = 0;
+  let repeats = 0;
+  for (let v = 0; v < inAudience.length; v++) {
+    total += inAudience[v] as number;
+    repeats += repeat[v] as number;
+  }
+  stats.viewers = {
+    total,
+    repeat: repeats,
+    oneOff: total - repeats,
+    repeatShare: total ? repeats / total : 0,
+  };
+  stats.botsRemoved = { ...audience.counts.botsRemoved };
+  return stats;
+}

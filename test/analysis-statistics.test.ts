@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest';
+import { aggregate } from '../src/analysis/aggregate.js';
+import { buildOverlapGraph } from '../src/analysis/overlap.js';
+import { atlasStatistics, distribution } from '../src/analysis/statistics.js';
+import { tableOf } from './fixtures/analysis/tables.js';
+
+const DAY = 86_400_000;
+const T0 = Date.UTC(2026, 10, 2);
+
+describe('atlasStatistics', () => {
+  // a, b, c share viewers; d is alone (no edge); nightbot is a known bot
+  const rows: [string, string, number, number?][] = [];
+  for (let i = 0; i < 6; i++) {
+    rows.push(['a', `v${i}`, T0]);
+    rows.push(['b', `v${i}`, T0 + 3600_000]);
+  }
+  for (let i = 4; i < 9; i++) rows.push(['c', `v${i}`, T0]);
+  for (let i = 20; i < 25; i++) rows.push(['d', `v${i}`, T0]);
+  // v0 and v1 come back the next day: repeat viewers; v2 only later the same day: one-off
+  rows.push(['a', 'v0', T0 + DAY], ['c', 'v1', T0 + DAY + 5], ['a', 'v2', T0 + 7200_000]);
+  for (const ch of ['a', 'b', 'c', 'd']) rows.push([ch, 'nightbot', T0]);
+  const table = tableOf(rows);
+  const audience = aggregate(table, { minViewers: 5 });
+  const graph = buildOverlapGraph(audience, { weight: 'overlap', minShared: 2 });
+
+  it('counts repeat and one-off viewers, channels per viewer and viewers per channel', () => {
+    const s = atlasStatistics(graph, { table, audience });
+    // audience: v0..v8 and v20..v24 = 14 viewers; v0 and v1 were seen on two days
+    expect(s.viewers).toEqual({ total: 14, repeat: 2, oneOff: 12, repeatShare: 2 / 14 });
+    expect(s.botsRemoved?.known).toBe(1);
+    // channels per viewer: v0..v3 in a+b (v1 also c) → v0:2, v1:3, v2:2, v3:2, v4:3, v5:3, v6..v8:1, v20..24:1
+    expect(s.channelsPerViewer?.max).toBe(3);
+    expect(s.channelsPerViewer?.histogram).toEqual([
+      { bin: '1', count: 8 },
+      { bin: '2', count: 3 },
+      { bin: '3-5', count: 3 },
+    ]);
+    expect(s.viewersPerChannel?.max).toBe(6);
+    expect(s.viewersPerChannel?.median).toBe(6);
+  });
+
+  it('describes the graph: density, isolated channels, weights, top channels', () => {
+    const s = atlasStatistics(graph, undefined, { top: 2 });
+    const n = graph.nodeNames.length;
+    expect(n).toBe(4);
+    expect(s.graph.edges).toBe(graph.length);
+    expect(s.graph.density).toBeCloseTo(graph.length / 6, 12);
+    expect(s.graph.isolatedChannels).toBe(1); // d
+    expect(s.graph.maxShared).toBe(6); // a–b share v0..v5
+    expect(s.graph.maxWeight).toBe(1); // overlap a–b: 6 shared / min(6, 6)
+    expect(s.topByDegree.length).toBe(2);
+    expect(s.topByDegree.map((r) => r.channel)).not.toContain('d');
+    expect(s.viewers).toBeUndefined();
+  });
+
+  it('distribution ignores zeros and bins counts', () => {
+    const d = distribution([0, 1, 1, 2, 4, 50, 2000]);
+    expect(d.max).toBe(2000);
+    expect(d.median).toBe(4);
+    expect(d.histogram.map((b) => b.bin)).toEqual(['1', '2', '3-5', '11-100', '>1000']);
+  });
+});
