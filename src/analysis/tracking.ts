@@ -15,7 +15,9 @@
  * - A channel in both windows whose tracked id changed has **moved** (from → to).
  */
 
-export type CommunityEventKind = 'born' | 'continued' | 'grew' | 'shrank' | 'split' | 'merged' | 'died';
+import type { CommunityEventKind } from '../model/timeline.js';
+
+export type { CommunityEventKind };
 
 export interface CommunityEvent {
   /** Tracked id (for `merged` / `died`: the id that ended). */

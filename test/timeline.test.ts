@@ -1,0 +1,105 @@
+import { describe, expect, it } from 'vitest';
+import { nmi } from '../src/analysis/quality.js';
+import { parseConfig } from '../src/config/load.js';
+import type { PresenceTable } from '../src/model/presence-table.js';
+import { parseDuration, runTimeline, timelineWindows } from '../src/pipeline/timeline.js';
+import { simulateDrift } from '../src/simulate/drift.js';
+
+function tableOf(channels: string[], rows: [number, number, number][]): PresenceTable {
+  return {
+    channelNames: channels,
+    viewerNames: Array.from({ length: 1 + Math.max(...rows.map((r) => r[1])) }, (_, i) => `dv${i}`),
+    length: rows.length,
+    channel: Uint32Array.from(rows.map((r) => r[0])),
+    viewer: Uint32Array.from(rows.map((r) => r[1])),
+    ts: Float64Array.from(rows.map((r) => r[2])),
+    messages: new Uint32Array(rows.length).fill(1),
+  };
+}
+
+describe('timeline windows', () => {
+  it('parses durations and lays consecutive or sliding windows from the first UTC midnight', () => {
+    expect(parseDuration('1d')).toBe(86_400_000);
+    expect(parseDuration('7d')).toBe(7 * 86_400_000);
+    expect(parseDuration('12h')).toBe(12 * 3_600_000);
+    expect(parseDuration('-1d')).toBeNull();
+    expect(parseDuration('week')).toBeNull();
+    const t0 = Date.UTC(2026, 0, 1);
+    expect(timelineWindows(t0 + 5000, t0 + 2.5 * 86_400_000, 86_400_000).map((w) => w.start - t0)).toEqual([
+      0, 86_400_000, 172_800_000,
+    ]);
+    const sliding = timelineWindows(t0, t0 + 3 * 86_400_000 - 1, 86_400_000, 2 * 86_400_000);
+    expect(sliding.map((w) => [(w.start - t0) / 86_400_000, (w.end - t0) / 86_400_000])).toEqual([
+      [0, 2],
+      [1, 3],
+    ]);
+  });
+});
+
+describe('runTimeline on a drifting population with a planted truth', () => {
+  const pop = simulateDrift();
+  const config = parseConfig({});
+  const result = runTimeline(config, tableOf(pop.channels, pop.rows), [], { everyMs: 86_400_000 });
+  const idOf = (w: number, ch: string) =>
+    result.channels.find((r) => r.window === w && r.channel === ch)?.community;
+  const o = pop.options;
+
+  it('finds the planted partition in every window', () => {
+    expect(result.windows.length).toBe(o.days);
+    for (let d = 0; d < o.days; d++) {
+      const rows = result.channels.filter((r) => r.window === d);
+      const truth = pop.truth[d] as Int32Array;
+      const planted = rows.map((r) => truth[pop.channels.indexOf(r.channel)] as number);
+      expect(planted.every((g) => g >= 0)).toBe(true);
+      expect(
+        nmi(
+          planted,
+          rows.map((r) => r.community),
+        ),
+        `day ${d}`,
+      ).toBeGreaterThan(0.9);
+    }
+  });
+
+  it('keeps ≥ 95% of tracked ids where nothing changed', () => {
+    const day0 = result.channels.filter((r) => r.window === 0);
+    const kept = day0.filter((r) => idOf(1, r.channel) === r.community).length;
+    expect(kept / day0.length).toBeGreaterThanOrEqual(0.95);
+  });
+
+  it('movers take the id of the community they joined', () => {
+    const d = o.moveDay;
+    const movers = result.moves.filter((m) => m.window === d).map((m) => m.channel);
+    expect(movers).toEqual(['drift_c1', 'drift_c5', 'drift_c9']);
+    const community2 = idOf(d - 1, 'drift_c2');
+    for (const ch of movers) expect(idOf(d, ch)).toBe(community2);
+    expect(idOf(d, 'drift_c2')).toBe(community2);
+  });
+
+  it('a split keeps one id and creates one; an appearing community gets an id never used before', () => {
+    const before = idOf(o.splitDay - 1, 'drift_c0') as number;
+    const halves = new Set(
+      pop.channels
+        .map((ch, i) => (pop.truth[o.splitDay - 1]?.[i] === 0 ? idOf(o.splitDay, ch) : undefined))
+        .filter((x) => x !== undefined),
+    );
+    expect(halves.size).toBe(2);
+    expect(halves.has(before)).toBe(true);
+    const split = result.communities.find((c) => c.window === o.splitDay && c.event === 'split');
+    expect(split?.related).toBe(before);
+    expect(halves.has(split?.community as number)).toBe(true);
+
+    const idsBefore = new Set(result.channels.filter((r) => r.window < o.appearDay).map((r) => r.community));
+    const appeared = idOf(o.appearDay, 'drift_new0') as number;
+    expect(idsBefore.has(appeared)).toBe(false);
+    expect(result.communities.find((c) => c.window === o.appearDay && c.community === appeared)?.event).toBe(
+      'born',
+    );
+  });
+
+  it('is deterministic', () => {
+    const again = runTimeline(config, tableOf(pop.channels, pop.rows), [], { everyMs: 86_400_000 });
+    expect(again.channels).toEqual(result.channels);
+    expect(again.communities).toEqual(result.communities);
+  });
+});
