@@ -10,6 +10,7 @@ import { registerImport } from './commands/import.js';
 import { registerRender } from './commands/render.js';
 import { registerRun } from './commands/run.js';
 import { registerSimulate } from './commands/simulate.js';
+import { registerChannel, registerTimeline } from './commands/timeline.js';
 import { registerTwitchSim } from './commands/twitch-sim.js';
 import { registerVod } from './commands/vod.js';
 import { FlagError } from './common.js';
@@ -35,6 +36,8 @@ export function buildProgram(): Command {
     registerRender,
     registerSimulate,
     registerTwitchSim,
+    registerTimeline,
+    registerChannel,
     registerRun,
   ]) {
     register(program);

@@ -6,7 +6,12 @@
  */
 
 import { aggregate } from '../analysis/aggregate.js';
-import { type ChannelReport, channelReport } from '../analysis/channel-report.js';
+import {
+  type ChannelReport,
+  channelReport,
+  type OverlapMover,
+  overlapMovers,
+} from '../analysis/channel-report.js';
 import { detectCommunities } from '../analysis/communities.js';
 import { labelCommunities } from '../analysis/labels.js';
 import { buildOverlapGraph } from '../analysis/overlap.js';
@@ -238,4 +243,48 @@ export function runTimeline(
 /** A channel's overlap report in each window (null where it is absent). */
 export function channelHistory(result: TimelineResult, channel: string, top = 20): (ChannelReport | null)[] {
   return result.graphs.map((g) => channelReport(g, channel, top));
+}
+
+export interface ChannelHistory {
+  channel: string;
+  windows: TimelineWindow[];
+  /** Per window: the channel's overlaps (null where it is not in that window's graph). */
+  reports: (ChannelReport | null)[];
+  movers: OverlapMover[];
+}
+
+/**
+ * One channel's overlaps per window (the `channel` command): aggregation and the overlap graph
+ * only — no communities are needed for the shares. InputError when the channel is in no window.
+ */
+export function channelTimeline(
+  config: Config,
+  table: PresenceTable,
+  channel: string,
+  opts: Omit<TimelineOptions, 'onProgress'>,
+): ChannelHistory {
+  if (table.length === 0) throw new InputError('channel', 'no presence rows to analyse');
+  let first = Number.POSITIVE_INFINITY;
+  let last = Number.NEGATIVE_INFINITY;
+  for (let r = 0; r < table.length; r++) {
+    const ts = table.ts[r] as number;
+    if (ts < first) first = ts;
+    if (ts > last) last = ts;
+  }
+  const windows = timelineWindows(first, last, opts.everyMs, opts.windowMs);
+  const aggregateOptions = { ...camelKeys(config.aggregate), windowStart: null, windowEnd: null };
+  const reports = windows.map((w) => {
+    const audience = aggregate(sliceTable(table, w.start, w.end), {
+      ...aggregateOptions,
+      botNameMapper: opts.botNameMapper ?? null,
+    });
+    return channelReport(buildOverlapGraph(audience, camelKeys(config.overlap)), channel);
+  });
+  const found = reports.find((r) => r !== null);
+  if (!found)
+    throw new InputError(
+      'channel',
+      `${channel}: not in any window (absent, or below aggregate.min_viewers ${config.aggregate.min_viewers})`,
+    );
+  return { channel: found.channel, windows, reports, movers: overlapMovers(reports) };
 }
