@@ -39,3 +39,19 @@ describe('channelReport', () => {
     expect(movers[1]).toEqual({ other: 'lirik', first: 0.15, last: 0, change: -0.15 });
   });
 });
+
+describe('channelReports', () => {
+  it('gives the same reports as one channelReport per channel, in one pass', async () => {
+    const { channelReports } = await import('../src/analysis/channel-report.js');
+    const g = graph({ a: 10, b: 20, c: 30, d: 5 }, [
+      ['a', 'b', 4],
+      ['b', 'c', 9],
+      ['a', 'c', 2],
+      ['c', 'd', 5],
+    ]);
+    const many = channelReports(g, ['a', 'c', 'zz'], 2);
+    expect([...many.keys()].sort()).toEqual(['a', 'c']);
+    expect(many.get('a')).toEqual(channelReport(g, 'a', 2));
+    expect(many.get('c')).toEqual(channelReport(g, 'c', 2));
+  });
+});

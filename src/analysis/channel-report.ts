@@ -52,9 +52,58 @@ export function channelReport(
       weight: graph.weight[e] as number,
     });
   }
-  overlaps.sort((a, b) => b.share - a.share || b.shared - a.shared || (a.other < b.other ? -1 : 1));
+  overlaps.sort(byShare);
   return { channel: graph.nodeNames[node] as string, viewers, overlaps: overlaps.slice(0, top) };
 }
+
+/**
+ * The reports of many channels in one pass over the edges (the timeline page asks for hundreds
+ * per window; one `channelReport` each would scan every edge each time).
+ */
+export function channelReports(
+  graph: OverlapGraph,
+  channels: readonly string[],
+  top = Number.POSITIVE_INFINITY,
+): Map<string, ChannelReport> {
+  const nodeOf = new Map(graph.nodeNames.map((n, i) => [n.toLowerCase(), i]));
+  const wanted = new Map<number, ChannelReport>();
+  for (const c of channels) {
+    const node = nodeOf.get(c.toLowerCase());
+    if (node !== undefined && !wanted.has(node))
+      wanted.set(node, {
+        channel: graph.nodeNames[node] as string,
+        viewers: graph.nodeAudience[node] as number,
+        overlaps: [],
+      });
+  }
+  const add = (node: number, other: number, e: number) => {
+    const r = wanted.get(node);
+    if (!r) return;
+    const shared = graph.shared[e] as number;
+    const otherViewers = graph.nodeAudience[other] as number;
+    r.overlaps.push({
+      other: graph.nodeNames[other] as string,
+      shared,
+      share: r.viewers > 0 ? shared / r.viewers : 0,
+      shareOfOther: otherViewers > 0 ? shared / otherViewers : 0,
+      weight: graph.weight[e] as number,
+    });
+  };
+  for (let e = 0; e < graph.length; e++) {
+    add(graph.source[e] as number, graph.target[e] as number, e);
+    add(graph.target[e] as number, graph.source[e] as number, e);
+  }
+  const out = new Map<string, ChannelReport>();
+  for (const r of wanted.values()) {
+    r.overlaps.sort(byShare);
+    r.overlaps = r.overlaps.slice(0, top);
+    out.set(r.channel, r);
+  }
+  return out;
+}
+
+const byShare = (a: ChannelOverlap, b: ChannelOverlap) =>
+  b.share - a.share || b.shared - a.shared || (a.other < b.other ? -1 : 1);
 
 export interface OverlapMover {
   other: string;

@@ -9,6 +9,7 @@ import { aggregate } from '../analysis/aggregate.js';
 import {
   type ChannelReport,
   channelReport,
+  channelReports,
   type OverlapMover,
   overlapMovers,
 } from '../analysis/channel-report.js';
@@ -240,9 +241,18 @@ export function runTimeline(
   }
 }
 
-/** A channel's overlap report in each window (null where it is absent). */
-export function channelHistory(result: TimelineResult, channel: string, top = 20): (ChannelReport | null)[] {
-  return result.graphs.map((g) => channelReport(g, channel, top));
+/** The overlap reports of `channels` in each window (null where a channel is absent): one pass per window. */
+export function channelHistories(
+  result: TimelineResult,
+  channels: readonly string[],
+  top = 20,
+): Map<string, (ChannelReport | null)[]> {
+  const out = new Map<string, (ChannelReport | null)[]>(channels.map((c) => [c, []]));
+  for (const g of result.graphs) {
+    const reports = channelReports(g, channels, top);
+    for (const c of channels) out.get(c)?.push(reports.get(c) ?? null);
+  }
+  return out;
 }
 
 export interface ChannelHistory {

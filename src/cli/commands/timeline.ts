@@ -55,7 +55,7 @@ export function registerTimeline(program: Command): void {
     );
     const [
       { loadPresenceInput },
-      { runTimeline, channelHistory },
+      { runTimeline, channelHistories },
       { writeTimelineFolder },
       { renderTimelineHtml },
       { openStorage },
@@ -93,12 +93,11 @@ export function registerTimeline(program: Command): void {
       const biggest = new Map<string, number>();
       for (const r of result.channels)
         biggest.set(r.channel, Math.max(biggest.get(r.channel) ?? 0, r.viewers));
-      const reports = new Map(
-        [...biggest]
-          .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
-          .slice(0, 500)
-          .map(([ch]) => [ch, channelHistory(result, ch, 5)] as const),
-      );
+      const panelChannels = [...biggest]
+        .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+        .slice(0, 500)
+        .map(([ch]) => ch);
+      const reports = channelHistories(result, panelChannels, 5);
       const html = await renderTimelineHtml(flags.out, {
         title: `ViewerAtlas timeline · ${result.windows.length} windows of ${flags.window ?? flags.every}`,
         tables: result,
