@@ -35,6 +35,8 @@ export interface ChatSimOptions extends TrafficOptions {
   tickMs?: number;
   /** Shared-chat sessions active from the start: groups of channel logins sharing chat. */
   sharedChat?: string[][];
+  /** Room ids (channel login → Twitch user id) to announce instead of the generated ones (replays of real lines). */
+  roomIds?: Record<string, string>;
 }
 
 /** USERNOTICE kinds the simulator can script. */
@@ -392,8 +394,8 @@ export class ChatSim {
   }
 
   private roomIdOf(channel: string): string {
-    // The same user id the Helix simulator reports for the channel.
-    return userId(channel);
+    // The same user id the Helix simulator reports for the channel, unless a replay names the real one.
+    return this.options.roomIds?.[channel] ?? userId(channel);
   }
 
   private join(s: SimSession, target: string): void {
