@@ -40,8 +40,13 @@ const expected = JSON.parse(readFileSync(join(dir, 'corpus.expected.json'), 'utf
 const tmp = mkdtempSync(join(tmpdir(), 'va-chat-corpus-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-const keyOf = (p: { channel: string; viewer: string; viewer_id?: string; channel_id?: string; kind?: string }) =>
-  [p.channel, p.viewer, p.viewer_id ?? '', p.channel_id ?? '', p.kind ?? 'chat'].join('|');
+const keyOf = (p: {
+  channel: string;
+  viewer: string;
+  viewer_id?: string;
+  channel_id?: string;
+  kind?: string;
+}) => [p.channel, p.viewer, p.viewer_id ?? '', p.channel_id ?? '', p.kind ?? 'chat'].join('|');
 
 /** Expected presence summed per (channel, viewer, ids, kind), as storage holds it. */
 function expectedSums(entries: Entry[]): Record<string, number> {
@@ -143,14 +148,30 @@ describe('IRC conformance corpus', () => {
         const v = presenceOfLine(ev, rooms.get(ev.channel));
         if ('presence' in v) {
           const p = v.presence;
-          got = [{ channel: p.channel, viewer: p.login, viewer_id: p.viewerId, channel_id: p.channelId, messages: 1 }];
+          got = [
+            {
+              channel: p.channel,
+              viewer: p.login,
+              viewer_id: p.viewerId,
+              channel_id: p.channelId,
+              messages: 1,
+            },
+          ];
         }
         expect('skip' in v && v.skip === 'shared-chat-copy', `line ${i + 1} shared-chat copy`).toBe(
           e.shared_chat !== undefined,
         );
       }
       if (ev.type === 'join')
-        got = [{ channel: ev.channel, viewer: ev.login, channel_id: rooms.get(ev.channel), messages: 0, kind: 'membership' }];
+        got = [
+          {
+            channel: ev.channel,
+            viewer: ev.login,
+            channel_id: rooms.get(ev.channel),
+            messages: 0,
+            kind: 'membership',
+          },
+        ];
       const clean = (ps: ExpectedPresence[]) => ps.map((p) => JSON.parse(JSON.stringify(p)));
       expect(clean(got), `line ${i + 1} (${e.kind})`).toEqual(clean(e.presence));
     });
@@ -206,32 +227,28 @@ describe('IRC conformance corpus', () => {
   }
 
   for (const handover of [false, true]) {
-    it(
-      handover
-        ? 'yields exactly that presence through `collect` while both sockets of a RECONNECT handover deliver every line'
-        : 'yields exactly that presence end to end: `collect` against twitch-sim replaying the corpus',
-      async () => {
-        const { data, code, err } = await collectAgainstReplay(handover);
-        expect(code, err).toBe(0);
-        expect(storedSums(data)).toEqual(expectedSums(expected.entries));
+    it(handover
+      ? 'yields exactly that presence through `collect` while both sockets of a RECONNECT handover deliver every line'
+      : 'yields exactly that presence end to end: `collect` against twitch-sim replaying the corpus', async () => {
+      const { data, code, err } = await collectAgainstReplay(handover);
+      expect(code, err).toBe(0);
+      expect(storedSums(data)).toEqual(expectedSums(expected.entries));
 
-        // ROOMSTATE: metadata with the channel id.
-        const meta = readJsonl(join(data, 'raw/metadata'));
-        for (const e of expected.entries.filter((x) => x.metadata))
-          expect(meta).toContainEqual(expect.objectContaining(e.metadata));
-        // Shared-chat copies: recorded as sessions (channel metadata), not presence.
-        const shared = readJsonl(join(data, 'raw/shared-chat'));
-        const pairs = new Set(shared.map((s) => `${s.channel}|${s.partner_channel_id}`));
-        const wantPairs = new Set(
-          expected.entries.flatMap((e) =>
-            e.shared_chat ? [`${e.shared_chat.channel}|${e.shared_chat.partner_channel_id}`] : [],
-          ),
-        );
-        expect(pairs).toEqual(wantPairs);
-        const copies = shared.reduce((n, s) => n + Number(s.copies), 0);
-        expect(copies).toBe(expected.entries.filter((e) => e.shared_chat).length);
-      },
-      40_000,
-    );
+      // ROOMSTATE: metadata with the channel id.
+      const meta = readJsonl(join(data, 'raw/metadata'));
+      for (const e of expected.entries.filter((x) => x.metadata))
+        expect(meta).toContainEqual(expect.objectContaining(e.metadata));
+      // Shared-chat copies: recorded as sessions (channel metadata), not presence.
+      const shared = readJsonl(join(data, 'raw/shared-chat'));
+      const pairs = new Set(shared.map((s) => `${s.channel}|${s.partner_channel_id}`));
+      const wantPairs = new Set(
+        expected.entries.flatMap((e) =>
+          e.shared_chat ? [`${e.shared_chat.channel}|${e.shared_chat.partner_channel_id}`] : [],
+        ),
+      );
+      expect(pairs).toEqual(wantPairs);
+      const copies = shared.reduce((n, s) => n + Number(s.copies), 0);
+      expect(copies).toBe(expected.entries.filter((e) => e.shared_chat).length);
+    }, 40_000);
   }
 });
