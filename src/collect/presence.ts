@@ -54,13 +54,20 @@ export class PresenceAccumulator {
       byViewer = new Map();
       byChannel.set(channel, byViewer);
     }
-    const key = ids?.viewerId === undefined ? viewer : `${viewer}\t${ids.viewerId}`;
-    const cell = byViewer.get(key);
+    // Keyed by login; a second account under the same login in one bucket (a freed login reused)
+    // gets its own cell under `login\tid`, so the common case builds no key string.
+    const viewerId = ids?.viewerId;
+    let key = viewer;
+    let cell = byViewer.get(key);
+    if (cell && cell.viewerId !== viewerId) {
+      key = `${viewer}\t${viewerId ?? ''}`;
+      cell = byViewer.get(key);
+    }
     if (cell) {
       cell.messages += n;
       if (cell.channelId === undefined && ids?.channelId !== undefined) cell.channelId = ids.channelId;
     } else {
-      byViewer.set(key, { viewer, viewerId: ids?.viewerId, channelId: ids?.channelId, messages: n });
+      byViewer.set(key, { viewer, viewerId, channelId: ids?.channelId, messages: n });
     }
     this.pendingMessages += n;
   }
