@@ -5,14 +5,14 @@
  * twitch-sim replaying the lines, reading back what landed in storage — once plainly, once during
  * a RECONNECT handover in which both sockets deliver every line.
  */
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseChatLine } from '../src/twitch/chat/events.js';
 import { presenceOfLine } from '../src/twitch/chat/presence-rules.js';
-import { startTwitchSim, type TwitchSim } from '../src/twitch/sim/index.js';
-import { runCli } from './helpers/run-cli.js';
+import { startTwitchSim } from '../src/twitch/sim/index.js';
 
 interface ExpectedPresence {
   channel: string;
@@ -177,9 +177,14 @@ describe('IRC conformance corpus', () => {
     });
   });
 
+  /**
+   * Runs `vieweratlas collect` (the CLI, default config) against a twitch-sim that replays the
+   * corpus once the collector has joined; stops it with SIGTERM (it flushes and exits 0) once the
+   * expected rows have landed, or after a deadline — whatever is stored then is compared.
+   */
   async function collectAgainstReplay(
     handover: boolean,
-  ): Promise<{ data: string; code: number | null; err: string; sim: TwitchSim }> {
+  ): Promise<{ data: string; code: number | null; err: string }> {
     const data = join(tmp, handover ? 'handover' : 'plain');
     const channelsFile = join(tmp, 'channels.txt');
     writeFileSync(channelsFile, `${Object.keys(expected.channels).join('\n')}\n`);
@@ -190,38 +195,62 @@ describe('IRC conformance corpus', () => {
       roomIds: expected.channels,
       // The old socket of a handover keeps receiving for a while: both sockets carry the replay.
       partDelayMs: handover ? 4000 : 0,
-      reconnectGraceMs: 20_000,
+      reconnectGraceMs: 60_000,
       channels: 20,
       viewers: 200,
     });
-    try {
-      const run = runCli([
+    const child = spawn(
+      process.execPath,
+      [
+        'bin/vieweratlas.mjs',
         'collect',
         '--channels',
         channelsFile,
         '--chat-url',
         sim.chatWsUrl,
-        '--duration',
-        handover ? '9' : '6',
         '--data',
         data,
-      ]);
+      ],
+      {
+        cwd: join(import.meta.dirname, '..'),
+        stdio: ['ignore', 'ignore', 'pipe'],
+        env: { ...process.env, VIEWERATLAS_METRICS_EMF: 'false' },
+      },
+    );
+    let err = '';
+    child.stderr?.on('data', (d) => {
+      err += String(d);
+    });
+    const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    try {
       const want = Object.keys(expected.channels).length;
-      await until(() => sim.chat.joinedChannels().length === want, 20_000, 'the collector to join');
+      await until(() => sim.chat.joinedChannels().length === want, 60_000, 'the collector to join');
       let replay = lines;
       if (handover) {
         sim.chat.reconnect();
         await until(
-          () => sim.chat.listSessions().filter((s) => s.channels === want).length === 2,
-          10_000,
+          () => sim.chat.listSessions().filter((x) => x.channels === want).length === 2,
+          30_000,
           'a second socket joined to every channel',
         );
         replay = lines.filter((l) => !l.endsWith('RECONNECT'));
       }
       sim.chat.replay(replay);
-      const r = await run;
-      return { data, code: r.code, err: r.err, sim };
+      const rows = Object.keys(expectedSums(expected.entries)).length;
+      const landed = () => {
+        try {
+          return Object.keys(storedSums(data)).length >= rows;
+        } catch {
+          return false; // a line being appended right now
+        }
+      };
+      await until(landed, 30_000, 'the rows to be flushed').catch(() => {});
+      // Give a duplicate the other socket carried time to arrive too, before the final flush.
+      await new Promise((r) => setTimeout(r, 1000));
+      child.kill('SIGTERM');
+      return { data, code: await exit, err };
     } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
       await sim.close();
     }
   }
