@@ -58,6 +58,7 @@ describe('IRC parsing (wire → domain)', () => {
       sentAt: 1507246572675,
       displayName: 'ronni',
       id: 'db25007f-7a18-43eb-9379-80131e44d633',
+      roomId: '1337',
     });
     // A localised display name never replaces the login.
     expect(evs[13]).toMatchObject({ type: 'message', login: 'xiaoming', displayName: '小明' });

@@ -180,7 +180,7 @@ describe('collector against twitch-sim', () => {
         .split('\n')
         .map((l) => JSON.parse(l));
       expect(meta.map((m) => m.channel).sort()).toEqual(['alpha', 'beta', 'gamma']);
-      expect(meta[0].room_id).toMatch(/^\d+$/);
+      expect(meta[0].channel_id).toMatch(/^\d+$/);
     });
   }
 

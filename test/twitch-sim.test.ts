@@ -209,6 +209,77 @@ describe('twitch-sim protocol', () => {
     expect(bad.status).toBe(400);
   });
 
+  it('shared chat: a line goes to its own room with source-* tags naming it, and a copy to the partner with its own id, room-id and sharedchatnotice', async () => {
+    const c = await RawClient.tcp(sim.ircPort);
+    c.send('CAP REQ :twitch.tv/tags twitch.tv/commands', 'NICK justinfan777', 'JOIN #sc_alpha,#sc_beta');
+    await c.waitFor((l) => l.includes('ROOMSTATE #sc_beta'));
+    const res = await fetch(`${sim.controlUrl}/shared-chat`, {
+      method: 'POST',
+      body: JSON.stringify({ channels: ['sc_alpha', 'sc_beta'] }),
+    });
+    expect(await res.json()).toEqual({ sessions: [['sc_alpha', 'sc_beta']] });
+    const roomOf = (ch: string) =>
+      parseIrcLine(c.lines.find((l) => l.includes(`ROOMSTATE #${ch}`)) as string)?.tags['room-id'];
+    sim.chat.say({ channel: 'sc_alpha', login: 'typist', userId: '4242', text: 'hello both' });
+    const orig = parseIrcLine(await c.waitFor((l) => l.includes('PRIVMSG #sc_alpha')));
+    const copy = parseIrcLine(await c.waitFor((l) => l.includes('PRIVMSG #sc_beta')));
+    expect(orig?.tags).toMatchObject({ 'room-id': roomOf('sc_alpha'), 'source-room-id': roomOf('sc_alpha') });
+    expect(orig?.tags['source-id']).toBe(orig?.tags.id);
+    expect(copy?.tags).toMatchObject({
+      'room-id': roomOf('sc_beta'),
+      'source-room-id': roomOf('sc_alpha'),
+      'source-id': orig?.tags.id,
+      'user-id': '4242',
+      'source-only': '0',
+    });
+    expect(copy?.tags.id).not.toBe(orig?.tags.id);
+    expect(copy?.params).toEqual(['#sc_beta', 'hello both']);
+    expect(copy?.prefix).toBe('typist!typist@typist.tmi.twitch.tv');
+
+    sim.chat.usernotice('sc_beta', 'subber', 'resub', Date.now(), 'two years');
+    const n = parseIrcLine(await c.waitFor((l) => l.includes('USERNOTICE #sc_alpha')));
+    expect(n?.tags).toMatchObject({
+      'msg-id': 'sharedchatnotice',
+      'source-msg-id': 'resub',
+      'source-room-id': roomOf('sc_beta'),
+      'room-id': roomOf('sc_alpha'),
+      login: 'subber',
+    });
+    await fetch(`${sim.controlUrl}/shared-chat`, {
+      method: 'POST',
+      body: JSON.stringify({ channels: ['sc_alpha'], end: true }),
+    });
+    expect(sim.chat.sharedChats()).toEqual([]);
+    c.close();
+  });
+
+  it('replays recorded lines to the sessions of their channel, and renames a viewer keeping the user id', async () => {
+    const c = await RawClient.tcp(sim.ircPort);
+    c.send('CAP REQ :twitch.tv/tags twitch.tv/commands', 'NICK justinfan778', 'JOIN #pajlada');
+    await c.waitFor((l) => l.includes('ROOMSTATE #pajlada'));
+    const line =
+      '@badge-info=;badges=;color=#0000FF;display-name=JuN1oRRRR;emotes=;flags=;id=e9d998c3-36f1-430f-89ec-6b887c28af36;mod=0;room-id=11148817;subscriber=0;tmi-sent-ts=1594545155039;turbo=0;user-id=29803735;user-type= :jun1orrrr!jun1orrrr@jun1orrrr.tmi.twitch.tv PRIVMSG #pajlada :dank cam';
+    const res = await fetch(`${sim.controlUrl}/replay`, {
+      method: 'POST',
+      body: JSON.stringify({
+        lines: [line, '@msg-id=subs_on :tmi.twitch.tv NOTICE #elsewhere :x', 'PING :tmi.twitch.tv'],
+      }),
+    });
+    expect(await res.json()).toEqual({ deliveries: 2 });
+    expect(await c.waitFor((l) => l.includes('PRIVMSG'))).toBe(line);
+    await c.waitFor((l) => l === 'PING :tmi.twitch.tv');
+
+    const t = sim.chat.traffic;
+    const before = t.login(3);
+    sim.chat.rename(before, 'brand_new_name');
+    expect(t.login(3)).toBe('brand_new_name');
+    expect(t.viewerOf('brand_new_name')).toBe(3);
+    const pm = parseIrcLine(t.privmsg(0, 3, Date.now()));
+    expect(pm?.prefix.startsWith('brand_new_name!')).toBe(true);
+    expect(pm?.tags['user-id']).toBe(t.userId(3));
+    c.close();
+  });
+
   it('serves Helix on the same port (token, streams) and 404s unknown paths', async () => {
     const tok = await fetch(
       `${sim.authUrl}/token?client_id=sim-client-id&client_secret=sim-client-secret&grant_type=client_credentials`,

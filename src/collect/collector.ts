@@ -12,10 +12,12 @@ import type { CollectStatus } from '../observability/status.js';
 import { createPseudonymizer } from '../privacy/pseudonymize.js';
 import type { Storage } from '../storage/storage.js';
 import type { ChatEvent } from '../twitch/chat/events.js';
+import { presenceOfLine, SYSTEM_LOGINS } from '../twitch/chat/presence-rules.js';
 import { parseChatUrl } from './endpoint.js';
 import { JoinLimiter } from './join-limiter.js';
 import { ChatPool, unjoinableCount } from './pool.js';
 import { PresenceAccumulator } from './presence.js';
+import { SharedChatTracker } from './shared-chat.js';
 import { type CollectedMetadata, RawWriter } from './writer.js';
 
 /** Options of `startCollector`; I/O comes in through them. */
@@ -48,6 +50,12 @@ export interface CollectSummary {
   membershipRows: number;
   recordsWritten: number;
   metadataWritten: number;
+  /** Shared-chat copies received (not presence in the receiving room). */
+  sharedChatCopies: number;
+  /** Shared-chat session records written. */
+  sharedChatWritten: number;
+  /** Lines by system or anonymous accounts (`jtv`, `ananonymousgifter`, anonymous gifts …), not presence. */
+  nonViewerLines: number;
   reconnects: number;
   flushFailures: number;
   invalidLines: number;
@@ -117,6 +125,18 @@ export function startCollector(config: Config, opts: CollectorOptions): Collecto
   let flushFailures = 0;
   let metaPending: CollectedMetadata[] = [];
   const metaSeen = new Map<string, string>(); // channel → `${roomId}@${hour}` last written
+  const shared = new SharedChatTracker();
+  let sharedChatCopies = 0;
+  let sharedChatWritten = 0;
+  let nonViewerLines = 0;
+  // Channel ↔ Twitch user id, from ROOMSTATE and `room-id` tags (bounded by the channels joined).
+  const roomIdOf = new Map<string, string>();
+  const loginOfRoom = new Map<string, string>();
+  const learnRoom = (channel: string, roomId: string | undefined): void => {
+    if (roomId === undefined || roomIdOf.get(channel) === roomId) return;
+    roomIdOf.set(channel, roomId);
+    loginOfRoom.set(roomId, channel);
+  };
 
   const onEvent = (ev: ChatEvent): void => {
     switch (ev.type) {
@@ -124,22 +144,40 @@ export function startCollector(config: Config, opts: CollectorOptions): Collecto
       case 'usernotice': {
         const now = Date.now();
         const ts = ev.sentAt !== undefined && Math.abs(ev.sentAt - now) < MAX_CLOCK_SKEW_MS ? ev.sentAt : now;
-        acc.addMessage(ev.channel, pseudo(ev.login), ts);
+        learnRoom(ev.channel, ev.roomId);
+        const verdict = presenceOfLine(ev, roomIdOf.get(ev.channel));
+        if ('skip' in verdict) {
+          if (verdict.skip === 'shared-chat-copy') {
+            // A line typed in a partner room: a fact about the session, not about this room's viewers.
+            sharedChatCopies++;
+            if (ev.sourceRoomId !== undefined)
+              shared.add(ev.channel, roomIdOf.get(ev.channel), ev.sourceRoomId, ts);
+          } else {
+            nonViewerLines++;
+          }
+          return;
+        }
+        const p = verdict.presence;
+        acc.addMessage(p.channel, pseudo(p.login), ts, 1, {
+          viewerId: p.viewerId === undefined ? undefined : pseudo(p.viewerId),
+          channelId: p.channelId,
+        });
         messages++;
         return;
       }
       case 'join':
-        if (!c.membership || ANON.test(ev.login)) return;
-        acc.addMembership(ev.channel, pseudo(ev.login), Date.now());
+        if (!c.membership || ANON.test(ev.login) || SYSTEM_LOGINS.has(ev.login)) return;
+        acc.addMembership(ev.channel, pseudo(ev.login), Date.now(), roomIdOf.get(ev.channel));
         membershipRows++;
         return;
       case 'roomstate': {
         if (!ev.roomId) return; // a partial update (slow mode changed …) says nothing new
+        learnRoom(ev.channel, ev.roomId);
         const now = Date.now();
         const mark = `${ev.roomId}@${Math.floor(now / 3600_000)}`;
         if (metaSeen.get(ev.channel) === mark) return;
         metaSeen.set(ev.channel, mark);
-        metaPending.push({ channel: ev.channel, observed_at: now, room_id: ev.roomId });
+        metaPending.push({ channel: ev.channel, channel_id: ev.roomId, observed_at: now });
         return;
       }
       default:
@@ -185,6 +223,14 @@ export function startCollector(config: Config, opts: CollectorOptions): Collecto
       flushFailures++;
       metaPending = meta.concat(metaPending);
       log.error('metadata flush failed', { error: String(err) });
+    }
+    const sessions = shared.drain((id) => loginOfRoom.get(id));
+    try {
+      sharedChatWritten += await writer.writeSharedChat(sessions);
+    } catch (err) {
+      flushFailures++;
+      shared.restore(sessions);
+      log.error('shared-chat flush failed', { error: String(err) });
     }
   };
   const flush = (): Promise<void> => {
@@ -295,7 +341,7 @@ export function startCollector(config: Config, opts: CollectorOptions): Collecto
         pool.stop();
         await flush();
         // Rows restored by a failed flush get one more try before giving up.
-        if (acc.pendingMessages > 0 || metaPending.length > 0) await flush();
+        if (acc.pendingMessages > 0 || metaPending.length > 0 || shared.size > 0) await flush();
         emitMetrics({
           ...status(),
           channelsJoined: last.channelsJoined,
@@ -308,6 +354,9 @@ export function startCollector(config: Config, opts: CollectorOptions): Collecto
           membershipRows,
           recordsWritten,
           metadataWritten,
+          sharedChatCopies,
+          sharedChatWritten,
+          nonViewerLines,
           reconnects: pool.counters.reconnects,
           flushFailures,
           invalidLines: pool.counters.invalidLines,

@@ -7,12 +7,29 @@
  *
  * Membership (a JOIN from Twitch) is recorded once per (channel, viewer, bucket), kind
  * `membership`, 0 messages.
+ *
+ * Rows carry the stable Twitch ids where the line had them (`viewer_id` from `user-id`,
+ * `channel_id` from `room-id`): a viewer is kept apart by login *and* id, so a login reused by
+ * another account, or one account seen under two logins, never share a row.
  */
 import type { PresenceRecord } from '../model/records.js';
 
+/** Stable ids that come with a chat line. */
+export interface PresenceIds {
+  viewerId?: string;
+  channelId?: string;
+}
+
+interface ChatCell {
+  viewer: string;
+  viewerId?: string;
+  channelId?: string;
+  messages: number;
+}
+
 export class PresenceAccumulator {
-  /** bucket start → channel → viewer → messages since the last drain. */
-  private chat = new Map<number, Map<string, Map<string, number>>>();
+  /** bucket start → channel → viewer (login, or `login\tid`) → messages since the last drain. */
+  private chat = new Map<number, Map<string, Map<string, ChatCell>>>();
   /** bucket start → channel → viewers whose membership row was already taken. */
   private seenMembership = new Map<number, Map<string, Set<string>>>();
   private newMembership: PresenceRecord[] = [];
@@ -25,7 +42,7 @@ export class PresenceAccumulator {
     return ts - (ts % this.bucketMs);
   }
 
-  addMessage(channel: string, viewer: string, ts: number, n = 1): void {
+  addMessage(channel: string, viewer: string, ts: number, n = 1, ids?: PresenceIds): void {
     const b = this.bucketOf(ts);
     let byChannel = this.chat.get(b);
     if (!byChannel) {
@@ -37,11 +54,25 @@ export class PresenceAccumulator {
       byViewer = new Map();
       byChannel.set(channel, byViewer);
     }
-    byViewer.set(viewer, (byViewer.get(viewer) ?? 0) + n);
+    // Keyed by login; a second account under the same login in one bucket (a freed login reused)
+    // gets its own cell under `login\tid`, so the common case builds no key string.
+    const viewerId = ids?.viewerId;
+    let key = viewer;
+    let cell = byViewer.get(key);
+    if (cell && cell.viewerId !== viewerId) {
+      key = `${viewer}\t${viewerId ?? ''}`;
+      cell = byViewer.get(key);
+    }
+    if (cell) {
+      cell.messages += n;
+      if (cell.channelId === undefined && ids?.channelId !== undefined) cell.channelId = ids.channelId;
+    } else {
+      byViewer.set(key, { viewer, viewerId, channelId: ids?.channelId, messages: n });
+    }
     this.pendingMessages += n;
   }
 
-  addMembership(channel: string, viewer: string, ts: number): void {
+  addMembership(channel: string, viewer: string, ts: number, channelId?: string): void {
     const b = this.bucketOf(ts);
     let byChannel = this.seenMembership.get(b);
     if (!byChannel) {
@@ -55,7 +86,9 @@ export class PresenceAccumulator {
     }
     if (seen.has(viewer)) return;
     seen.add(viewer);
-    this.newMembership.push({ channel, viewer, ts: b, source: 'live', messages: 0, kind: 'membership' });
+    const row: PresenceRecord = { channel, viewer, ts: b, source: 'live', messages: 0, kind: 'membership' };
+    if (channelId !== undefined) row.channel_id = channelId;
+    this.newMembership.push(row);
   }
 
   /** Rows gathered since the last drain (chat deltas, then new membership rows), and resets. */
@@ -63,8 +96,18 @@ export class PresenceAccumulator {
     const rows: PresenceRecord[] = [];
     for (const [b, byChannel] of this.chat) {
       for (const [channel, byViewer] of byChannel) {
-        for (const [viewer, messages] of byViewer)
-          rows.push({ channel, viewer, ts: b, source: 'live', messages });
+        for (const cell of byViewer.values()) {
+          const row: PresenceRecord = {
+            channel,
+            viewer: cell.viewer,
+            ts: b,
+            source: 'live',
+            messages: cell.messages,
+          };
+          if (cell.viewerId !== undefined) row.viewer_id = cell.viewerId;
+          if (cell.channelId !== undefined) row.channel_id = cell.channelId;
+          rows.push(row);
+        }
       }
     }
     for (const r of this.newMembership) rows.push(r);
@@ -78,7 +121,11 @@ export class PresenceAccumulator {
   restore(rows: PresenceRecord[]): void {
     for (const r of rows) {
       if (r.kind === 'membership') this.newMembership.push(r);
-      else this.addMessage(r.channel, r.viewer, r.ts, r.messages ?? 1);
+      else
+        this.addMessage(r.channel, r.viewer, r.ts, r.messages ?? 1, {
+          viewerId: r.viewer_id,
+          channelId: r.channel_id,
+        });
     }
   }
 

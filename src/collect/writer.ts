@@ -7,12 +7,13 @@
  */
 import { open } from 'node:fs/promises';
 import { encodeMetadataLine, encodePresenceLine } from '../ingest/raw-jsonl.js';
-import type { ChannelMetadata, PresenceRecord } from '../model/records.js';
+import type { ChannelMetadata, PresenceRecord, SharedChatRecord } from '../model/records.js';
 import { LAYOUT } from '../storage/layout.js';
 import type { Storage } from '../storage/storage.js';
+import { encodeSharedChatLine } from './shared-chat.js';
 
-/** ChannelMetadata plus the channel's Twitch user id from ROOMSTATE. */
-export type CollectedMetadata = ChannelMetadata & { room_id?: string };
+/** Channel metadata as the collector sees it (ROOMSTATE: the channel and its `channel_id`). */
+export type CollectedMetadata = ChannelMetadata;
 
 export class RawWriter {
   private readonly touched = new Set<string>();
@@ -91,10 +92,24 @@ export class RawWriter {
         g = [];
         groups.set(key, g);
       }
-      let line = encodeMetadataLine(m);
-      // room_id rides along as an extra key; readers that do not know it ignore it.
-      if (m.room_id) line = `${line.slice(0, -2)},"room_id":${JSON.stringify(m.room_id)}}\n`;
-      g.push(line);
+      g.push(encodeMetadataLine(m));
+    }
+    for (const [key, lines] of groups) await this.appendOne(key, lines);
+    return rows.length;
+  }
+
+  /** Appends shared-chat observations (`LAYOUT.rawSharedChat`), grouped by the hour of `first_seen`. */
+  async writeSharedChat(rows: SharedChatRecord[]): Promise<number> {
+    if (rows.length === 0) return 0;
+    const groups = new Map<string, string[]>();
+    for (const r of rows) {
+      const key = LAYOUT.rawSharedChat(r.first_seen, this.collectorId);
+      let g = groups.get(key);
+      if (!g) {
+        g = [];
+        groups.set(key, g);
+      }
+      g.push(encodeSharedChatLine(r));
     }
     for (const [key, lines] of groups) await this.appendOne(key, lines);
     return rows.length;

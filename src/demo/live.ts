@@ -2,11 +2,17 @@
  * `demo --live`: the whole pipeline offline against a local Twitch. Starts twitch-sim (a
  * seeded population with planted communities chatting at a steady rate), collects from it
  * over WebSocket for `seconds`, then analyses what was stored and renders the atlas.
+ *
+ * Two real-Twitch situations are part of every run: a shared-chat session between two channels
+ * of different communities (each receives copies of the other's lines, with Twitch's
+ * `source-room-id` tags; the copies must not become an overlap edge) and a viewer who renames
+ * half-way (same user id, new login; they must count once).
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { nmi } from '../analysis/quality.js';
 import { type CollectSummary, startCollector } from '../collect/collector.js';
+import { readSharedChatSessions, type SharedChatSession } from '../collect/shared-chat.js';
 import type { Config } from '../config/schema.js';
 import type { ProgressFn } from '../model/progress.js';
 import { createLogger } from '../observability/logger.js';
@@ -41,6 +47,38 @@ export interface LiveDemoResult {
   nmi: number;
   channelsFile: string;
   timings: Record<string, number>;
+  /** The shared-chat session the sim ran, and what the collector recorded of it. */
+  sharedChat: {
+    channels: [string, string];
+    /** Viewers the two channels' audiences really share (the session must not add any). */
+    trueSharedViewers: number;
+    recorded: SharedChatSession[];
+  };
+  /** The viewer who renamed half-way through collection. */
+  renamed: { channel: string; from: string; to: string; viewerId: string };
+}
+
+/** Two channels of different planted communities sharing as few viewers as possible (popular ones first). */
+function pickSharedPair(
+  channels: { login: string; audience: Uint32Array }[],
+  communityOf: (i: number) => number,
+): { pair: [string, string]; shared: number } {
+  const a = 0; // channels come most popular first
+  const aud = new Set(channels[a]?.audience ?? []);
+  let best = -1;
+  let bestShared = Number.POSITIVE_INFINITY;
+  for (let i = 1; i < channels.length; i++) {
+    if (communityOf(i) === communityOf(a)) continue;
+    let n = 0;
+    for (const v of channels[i]?.audience ?? []) if (aud.has(v)) n++;
+    if (n < bestShared && (channels[i]?.audience.length ?? 0) >= 20) {
+      best = i;
+      bestShared = n;
+      if (n === 0) break;
+    }
+  }
+  if (best < 0) throw new Error('demo --live: no channel pair for the shared-chat session');
+  return { pair: [channels[a]?.login as string, channels[best]?.login as string], shared: bestShared };
 }
 
 /** App credentials the demo's twitch-sim accepts (local only). */
@@ -72,6 +110,25 @@ export async function runLiveDemo(config: Config, opts: LiveDemoOptions): Promis
     clientSecret: DEMO_CLIENT_SECRET,
   });
   try {
+    // A shared chat between the most popular channel and one of another community.
+    const t = sim.chat.traffic;
+    const byPopularity = t.channels
+      .map((c, i) => ({ ...c, i, p: t.population.channels[i]?.popularity ?? 0 }))
+      .sort((x, y) => y.p - x.p);
+    const shared = pickSharedPair(
+      byPopularity,
+      (k) => t.population.channels[byPopularity[k]?.i ?? 0]?.community ?? -1,
+    );
+    sim.chat.startSharedChat(shared.pair);
+    // The renaming viewer: a member of the third most popular channel's audience.
+    const renameChannel = byPopularity[2] as (typeof byPopularity)[number];
+    const renamer = renameChannel.audience[0] as number;
+    const renamed = {
+      channel: renameChannel.login,
+      from: t.login(renamer),
+      to: `${t.login(renamer)}_renamed`.slice(0, 25),
+      viewerId: t.userId(renamer),
+    };
     const channelsFile = join(out, 'channels.txt');
     await writeFile(channelsFile, '# twitch-sim channels, found by discover (Helix), most popular first\n');
     // A local sim: no need to wait out Twitch's join limit; short buckets so 30 s make presence.
@@ -109,8 +166,17 @@ export async function runLiveDemo(config: Config, opts: LiveDemoOptions): Promis
       log: createLogger({ level: 'warn', component: 'demo' }),
     });
     const end = Date.now() + seconds * 1000;
+    const say = (login: string) =>
+      sim.chat.say({ channel: renamed.channel, login, userId: renamed.viewerId, text: 'hi chat' });
+    let renameDone = false;
     while (Date.now() < end) {
       await new Promise((r) => setTimeout(r, 250));
+      // Under the old login until half-time, then renamed (same user id) — as on Twitch.
+      if (!renameDone && Date.now() > end - (seconds * 1000) / 2) {
+        sim.chat.rename(renamed.from, renamed.to);
+        renameDone = true;
+      }
+      if (collector.status().channelsJoined > 0) say(renameDone ? renamed.to : renamed.from);
       const s = collector.status();
       progress(
         `collect: ${s.channelsJoined}/${s.channelsWanted} channels, ${Math.round(s.messagesPerSecond)} msg/s, ${s.recordsWritten} records`,
@@ -119,6 +185,9 @@ export async function runLiveDemo(config: Config, opts: LiveDemoOptions): Promis
       );
     }
     const collected = await collector.stop();
+    const recorded = (await readSharedChatSessions(storage)).filter(
+      (s) => s.channels.includes(shared.pair[0]) && s.channels.includes(shared.pair[1]),
+    );
     lap('collect');
     const analysis = await analyze(live, { out, storage, onProgress: progress });
     lap('analyze');
@@ -143,6 +212,8 @@ export async function runLiveDemo(config: Config, opts: LiveDemoOptions): Promis
       nmi: agreement,
       channelsFile,
       timings,
+      sharedChat: { channels: shared.pair, trueSharedViewers: shared.shared, recorded },
+      renamed,
     };
   } finally {
     await sim.close();

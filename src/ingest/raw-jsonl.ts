@@ -16,12 +16,15 @@ export function encodePresenceLine(r: PresenceRecord): string {
   if (r.messages !== undefined) o.messages = r.messages;
   if (r.vod_id !== undefined) o.vod_id = r.vod_id;
   if (r.kind !== undefined && r.kind !== 'chat') o.kind = r.kind;
+  if (r.viewer_id !== undefined) o.viewer_id = r.viewer_id;
+  if (r.channel_id !== undefined) o.channel_id = r.channel_id;
   return `${JSON.stringify(o)}\n`;
 }
 
 /** One channel-metadata record as a raw line, WITH the trailing newline. */
 export function encodeMetadataLine(m: ChannelMetadata): string {
   const o: Record<string, unknown> = { channel: m.channel };
+  if (m.channel_id !== undefined) o.channel_id = m.channel_id;
   if (m.display_name !== undefined) o.display_name = m.display_name;
   if (m.language !== undefined) o.language = m.language;
   if (m.game !== undefined) o.game = m.game;

@@ -54,3 +54,25 @@ export interface EdgeRecord {
   target: string;
   weight: number;
 }
+
+/**
+ * A shared-chat session as one collector observed it: `channel` received copies of lines typed
+ * in the partner room between `first_seen` and `last_seen` (Twitch's shared chat). One record per
+ * (channel, partner) and flush; a session is the union of its records (see docs/collect.md).
+ * Channel metadata: the presence of those copies is not counted in `channel`.
+ */
+export interface SharedChatRecord {
+  /** The receiving channel's login, lower case. */
+  channel: string;
+  /** The receiving channel's Twitch user id (`room-id`), where known. */
+  channel_id?: string;
+  /** The partner (source) room's Twitch user id (`source-room-id`). */
+  partner_channel_id: string;
+  /** The partner's login, when the collector knows that room (it joined it too). */
+  partner_channel?: string;
+  /** First and last copy in this observation, epoch milliseconds UTC. */
+  first_seen: number;
+  last_seen: number;
+  /** Copies received in this observation (chat lines and notices). */
+  copies: number;
+}

@@ -27,6 +27,10 @@ export const LAYOUT = {
   rawMetadata: (ms: number, collector: string) =>
     `raw/metadata/dt=${utcDate(ms)}/hour=${utcHour(ms)}/${collector}.jsonl`,
   rawMetadataPrefix: 'raw/metadata/',
+  /** Raw shared-chat session observations (channel metadata), same scheme. */
+  rawSharedChat: (ms: number, collector: string) =>
+    `raw/shared-chat/dt=${utcDate(ms)}/hour=${utcHour(ms)}/${collector}.jsonl`,
+  rawSharedChatPrefix: 'raw/shared-chat/',
   /** Compacted presence: columns channel, viewer, ts, messages, vod_id, kind; partitions source, dt. */
   presencePart: (source: PresenceSource, date: string, part: string) =>
     `presence/source=${source}/dt=${date}/part-${part}.parquet`,

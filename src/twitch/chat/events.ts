@@ -21,6 +21,10 @@ export const privmsgTagsSchema = z.looseObject({
   'room-id': digits.optional(),
   'tmi-sent-ts': digits.optional(),
   'display-name': z.string().optional(),
+  /** Shared chat: the room the line was typed in (equal to `room-id` in that room itself). */
+  'source-room-id': digits.optional(),
+  /** Shared chat: the `id` of the line in its source room. */
+  'source-id': z.string().optional(),
 });
 
 /** Tags of a USERNOTICE (sub, raid …): `login` is the acting user. */
@@ -31,6 +35,10 @@ export const usernoticeTagsSchema = z.looseObject({
   'user-id': digits.optional(),
   'room-id': digits.optional(),
   'tmi-sent-ts': digits.optional(),
+  'source-room-id': digits.optional(),
+  'source-id': z.string().optional(),
+  /** Shared chat: the original kind of a `sharedchatnotice` copy (`sub`, `raid`, `announcement` …). */
+  'source-msg-id': z.string().optional(),
 });
 
 /** ROOMSTATE tags; a full ROOMSTATE (on join) carries them all, an update only what changed. */
@@ -57,9 +65,27 @@ export type ChatEvent =
       displayName?: string;
       /** The message's unique id (`id` tag). */
       id?: string;
+      /** The receiving channel's user id (`room-id`). */
+      roomId?: string;
+      /** Shared chat: the user id of the room the line was typed in (`source-room-id`). */
+      sourceRoomId?: string;
     }
   /** A sub, resub, raid … announced by Twitch; `login` is the acting user. */
-  | { type: 'usernotice'; channel: string; login: string; kind?: string; sentAt?: number; id?: string }
+  | {
+      type: 'usernotice';
+      channel: string;
+      login: string;
+      /** `msg-id`: `sub`, `resub`, `subgift`, `anonsubgift`, `raid`, `announcement`, `sharedchatnotice` … */
+      kind?: string;
+      sentAt?: number;
+      /** The notice's unique id (`id` tag). */
+      id?: string;
+      userId?: string;
+      roomId?: string;
+      sourceRoomId?: string;
+      /** `source-msg-id`: the original kind of a shared-chat copy. */
+      sourceKind?: string;
+    }
   /** Membership (needs twitch.tv/membership): `login` joined or left `channel`. */
   | { type: 'join'; channel: string; login: string }
   | { type: 'part'; channel: string; login: string }
@@ -130,6 +156,8 @@ export function toChatEvent(msg: IrcMessage, line = ''): ChatEvent {
         sentAt: tsOf(t.data['tmi-sent-ts']),
         displayName: t.data['display-name'],
         id: t.data.id,
+        roomId: t.data['room-id'],
+        sourceRoomId: t.data['source-room-id'],
       };
     }
     case 'USERNOTICE': {
@@ -144,6 +172,11 @@ export function toChatEvent(msg: IrcMessage, line = ''): ChatEvent {
         login,
         kind: t.data['msg-id'],
         sentAt: tsOf(t.data['tmi-sent-ts']),
+        id: t.data.id,
+        userId: t.data['user-id'],
+        roomId: t.data['room-id'],
+        sourceRoomId: t.data['source-room-id'],
+        sourceKind: t.data['source-msg-id'],
       };
     }
     case 'JOIN':

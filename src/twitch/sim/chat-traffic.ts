@@ -60,6 +60,8 @@ export class ChatTraffic {
   private readonly cum: Float64Array;
   private readonly rand: () => number;
   private counter = 0;
+  /** Viewers who renamed: viewer → new login (the user id stays, as on Twitch). */
+  private readonly renamed = new Map<number, string>();
 
   constructor(options: TrafficOptions = {}) {
     const o = {
@@ -112,7 +114,28 @@ export class ChatTraffic {
   }
 
   login(viewer: number): string {
+    if (this.renamed.size > 0) {
+      const r = this.renamed.get(viewer);
+      if (r !== undefined) return r;
+    }
     return this.population.viewerName(viewer);
+  }
+
+  /** Twitch user id of a viewer (`user-id`): stable across renames. */
+  userId(viewer: number): string {
+    return String(200_000_000 + viewer);
+  }
+
+  /** The viewer behind a login (current or original), or -1. */
+  viewerOf(login: string): number {
+    for (const [v, l] of this.renamed) if (l === login) return v;
+    for (let v = 0; v < this.population.viewers; v++) if (this.population.viewerName(v) === login) return v;
+    return -1;
+  }
+
+  /** Renames a viewer: from now on their lines carry `login`, with the same user id. */
+  rename(viewer: number, login: string): void {
+    this.renamed.set(viewer, login);
   }
 
   /** Display name as Twitch shows it: usually the login, sometimes other case, sometimes localised (CJK). */
@@ -139,7 +162,7 @@ export class ChatTraffic {
       `@badge-info=${sub ? 'subscriber/8' : ''};badges=${sub ? 'subscriber/6,premium/1' : ''};color=#1E90FF;` +
       `display-name=${this.displayName(viewer)};emotes=${body.startsWith('Kappa') ? '25:0-4' : ''};first-msg=0;flags=;id=${id};` +
       `mod=0;returning-chatter=0;room-id=${ch.roomId};subscriber=${sub ? '1' : '0'};tmi-sent-ts=${now};turbo=0;` +
-      `user-id=${200_000_000 + viewer};user-type= :${login}!${login}@${login}.tmi.twitch.tv PRIVMSG #${ch.login} :${body}`
+      `user-id=${this.userId(viewer)};user-type= :${login}!${login}@${login}.tmi.twitch.tv PRIVMSG #${ch.login} :${body}`
     );
   }
 }

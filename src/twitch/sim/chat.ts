@@ -3,7 +3,9 @@
  * TCP and WebSocket). It speaks what Twitch speaks — CAP REQ/ACK, anonymous `justinfan` or
  * `PASS oauth:` logins, the welcome numerics, JOIN replies (echo, NAMES, ROOMSTATE), PRIVMSG and
  * USERNOTICE with full IRCv3 tags, JOIN/PART membership batches for small channels, PING,
- * NOTICE, RECONNECT — and lets tests script exact messages and inject faults.
+ * NOTICE, RECONNECT, shared-chat sessions (each line to its own room, and a copy with Twitch's
+ * `source-*` tags to every partner room) — and lets tests script exact messages, replay recorded
+ * lines and inject faults.
  */
 import { formatIrcLine, type IrcMessage, LineSplitter, parseIrcLine } from '../chat/irc.js';
 import { ChatTraffic, type PrivmsgFields, privmsgLine, rng32, type TrafficOptions } from './chat-traffic.js';
@@ -31,7 +33,22 @@ export interface ChatSimOptions extends TrafficOptions {
   maxBufferedBytes?: number;
   /** Milliseconds between traffic ticks. */
   tickMs?: number;
+  /** Shared-chat sessions active from the start: groups of channel logins sharing chat. */
+  sharedChat?: string[][];
+  /** Room ids (channel login → Twitch user id) to announce instead of the generated ones (replays of real lines). */
+  roomIds?: Record<string, string>;
 }
+
+/** USERNOTICE kinds the simulator can script. */
+export type SimNoticeKind =
+  | 'sub'
+  | 'resub'
+  | 'raid'
+  | 'subgift'
+  | 'submysterygift'
+  | 'anonsubgift'
+  | 'anonsubmysterygift'
+  | 'announcement';
 
 export const CHAT_SIM_DEFAULTS = {
   rate: 50,
@@ -127,12 +144,60 @@ export class ChatSim {
   };
   /** Logins that logged in with a token, and the token they sent (tests check it arrived). */
   readonly tokenLogins: { nick: string; token: string }[] = [];
+  /** Shared chat: channel → the partner channels that receive copies of its lines. */
+  private readonly sharedOf = new Map<string, string[]>();
+  private noticeCounter = 0;
+  private copyCounter = 0;
 
   constructor(options: ChatSimOptions = {}) {
     const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
     this.options = { ...CHAT_SIM_DEFAULTS, ...given };
     this.traffic = new ChatTraffic(options);
     this.rand = rng32((options.seed ?? 42) ^ 0x1234567);
+    for (const group of options.sharedChat ?? []) this.startSharedChat(group);
+  }
+
+  /** Starts a shared-chat session between `channels` (logins): each receives the others' lines. */
+  startSharedChat(channels: string[]): void {
+    const set = [...new Set(channels.map((c) => c.toLowerCase()))];
+    if (set.length < 2)
+      throw new RangeError(`twitch-sim: a shared chat needs 2+ channels, got ${JSON.stringify(channels)}`);
+    for (const c of set) {
+      if (this.sharedOf.has(c)) throw new RangeError(`twitch-sim: ${c} is already in a shared chat`);
+    }
+    for (const c of set)
+      this.sharedOf.set(
+        c,
+        set.filter((o) => o !== c),
+      );
+  }
+
+  /** Ends the shared-chat session `channel` is in. */
+  endSharedChat(channel: string): void {
+    const partners = this.sharedOf.get(channel);
+    if (!partners) return;
+    this.sharedOf.delete(channel);
+    for (const p of partners) this.sharedOf.delete(p);
+  }
+
+  /** Channels currently sharing chat, one group per session. */
+  sharedChats(): string[][] {
+    const seen = new Set<string>();
+    const out: string[][] = [];
+    for (const [c, partners] of this.sharedOf) {
+      if (seen.has(c)) continue;
+      const g = [c, ...partners].sort();
+      for (const x of g) seen.add(x);
+      out.push(g);
+    }
+    return out;
+  }
+
+  /** Renames a viewer of the population (same user id, new login), as Twitch lets users do. */
+  rename(from: string, to: string): void {
+    const v = this.traffic.viewerOf(from);
+    if (v < 0) throw new RangeError(`twitch-sim: no viewer ${JSON.stringify(from)} to rename`);
+    this.traffic.rename(v, to.toLowerCase());
   }
 
   /** Starts traffic, membership and ping timers. */
@@ -329,8 +394,8 @@ export class ChatSim {
   }
 
   private roomIdOf(channel: string): string {
-    // The same user id the Helix simulator reports for the channel.
-    return userId(channel);
+    // The same user id the Helix simulator reports for the channel, unless a replay names the real one.
+    return this.options.roomIds?.[channel] ?? userId(channel);
   }
 
   private join(s: SimSession, target: string): void {
@@ -429,6 +494,67 @@ export class ChatSim {
     return n;
   }
 
+  /**
+   * Sends a chat line typed in `channel`: to `channel`, and during a shared-chat session to every
+   * partner as a copy the way Twitch delivers it — its own `id` and `room-id`, the source room in
+   * `source-room-id`/`source-id`/`source-badges`, and `msg-id=sharedchatnotice` for a USERNOTICE.
+   * The original carries the `source-*` tags too (naming its own room).
+   */
+  private emit(channel: string, line: string, cap?: string): number {
+    const partners = this.sharedOf.get(channel);
+    if (!partners) return this.deliver(channel, line, cap);
+    const msg = parseIrcLine(line);
+    if (!msg) return this.deliver(channel, line, cap);
+    const t = msg.tags;
+    const source: Record<string, string> = {
+      'source-badge-info': t['badge-info'] ?? '',
+      'source-badges': t.badges ?? '',
+      'source-id': t.id ?? '',
+      'source-only': '0',
+      'source-room-id': t['room-id'] ?? this.roomIdOf(channel),
+    };
+    if (msg.command === 'USERNOTICE') source['source-msg-id'] = t['msg-id'] ?? '';
+    const trailing = msg.params.length > 1 ? msg.params[msg.params.length - 1] : undefined;
+    const format = (target: string, tags: Record<string, string>) =>
+      formatIrcLine({ tags, prefix: msg.prefix, command: msg.command, params: [`#${target}`], trailing });
+    let n = this.deliver(channel, format(channel, { ...t, ...source }), cap);
+    for (const p of partners) {
+      this.copyCounter++;
+      const copy: Record<string, string> = {
+        ...t,
+        'badge-info': '',
+        badges: '',
+        id: `5ca7ed${this.copyCounter.toString(16).padStart(2, '0')}-c0de-4000-8000-${Date.now().toString(16).padStart(12, '0')}`,
+        'room-id': this.roomIdOf(p),
+        ...source,
+      };
+      if (msg.command === 'USERNOTICE') copy['msg-id'] = 'sharedchatnotice';
+      n += this.deliver(p, format(p, copy), cap);
+    }
+    return n;
+  }
+
+  /**
+   * Replays recorded lines as they are: a line for `#channel` goes to the sessions joined to that
+   * channel (tags stripped for sessions without the tags capability), any other line (PING,
+   * RECONNECT …) to every session. Returns the deliveries made.
+   */
+  replay(lines: string[]): number {
+    let n = 0;
+    for (const line of lines) {
+      const target = parseIrcLine(line)?.params[0];
+      if (target?.startsWith('#')) n += this.deliver(target.slice(1).toLowerCase(), line);
+      else
+        for (const s of this.sessions.values()) {
+          if (!s.registered) continue;
+          this.queue(s, line);
+          n++;
+        }
+    }
+    this.flushAll();
+    return n;
+  }
+
   private tick(): void {
     const now = Date.now();
     const elapsed = now - this.lastTick;
@@ -449,7 +575,7 @@ export class ChatSim {
         }
         if (c < 0) continue;
         const ch = t.channels[c] as { login: string };
-        this.deliver(ch.login, t.privmsg(c, t.pickViewer(c), now));
+        this.emit(ch.login, t.privmsg(c, t.pickViewer(c), now));
         this.stats.messagesGenerated++;
       }
     }
@@ -519,7 +645,7 @@ export class ChatSim {
     const id = `5c41${this.scripted.toString(16).padStart(4, '0')}-0000-4000-8000-${Date.now().toString(16).padStart(12, '0')}`;
     // Sent now unless the script says when (a missing sentAt must not become `tmi-sent-ts=undefined`).
     const line = privmsgLine({ roomId: this.roomIdOf(f.channel), id, ...f, sentAt: f.sentAt ?? Date.now() });
-    const n = this.deliver(f.channel, line);
+    const n = this.emit(f.channel, line);
     this.flushAll();
     return n;
   }
@@ -537,21 +663,26 @@ export class ChatSim {
     return n;
   }
 
-  /** A USERNOTICE (sub, raid …) by `login` in `channel`. */
+  /**
+   * A USERNOTICE (sub, raid …) by `login` in `channel`, with its own `id` (as on Twitch). For the
+   * anonymous kinds, `login` is what Twitch puts there: `ananonymousgifter` or the channel itself.
+   */
   usernotice(
     channel: string,
     login: string,
-    msgId: 'sub' | 'resub' | 'raid' | 'subgift',
+    msgId: SimNoticeKind,
     sentAt: number,
     text?: string,
+    userId = '87654321',
   ): number {
+    this.noticeCounter++;
     const tags: Record<string, string> = {
       'badge-info': '',
       badges: 'staff/1,broadcaster/1,turbo/1',
       color: '#008000',
       'display-name': login.toUpperCase(),
       emotes: '',
-      id: '00000000-0000-0000-0000-000000000001',
+      id: `0071ce${this.noticeCounter.toString(16).padStart(2, '0')}-0000-4000-8000-${Date.now().toString(16).padStart(12, '0')}`,
       login,
       mod: '0',
       'msg-id': msgId,
@@ -560,7 +691,7 @@ export class ChatSim {
       'system-msg':
         msgId === 'raid' ? `15 raiders from ${login} have joined!` : `${login} subscribed at Tier 1.`,
       'tmi-sent-ts': String(sentAt),
-      'user-id': '87654321',
+      'user-id': userId,
       'user-type': 'staff',
     };
     const line = formatIrcLine({
@@ -570,7 +701,7 @@ export class ChatSim {
       params: [`#${channel}`],
       trailing: text,
     });
-    const n = this.deliver(channel, line, 'twitch.tv/commands');
+    const n = this.emit(channel, line, 'twitch.tv/commands');
     this.flushAll();
     return n;
   }

@@ -18,6 +18,7 @@ export {
   type ChatSimOptions,
   type JoinEvent,
   type SessionFilter,
+  type SimNoticeKind,
 } from './chat.js';
 export { type PrivmsgFields, privmsgLine } from './chat-traffic.js';
 
@@ -129,6 +130,21 @@ async function control(sim: ChatSim, req: IncomingMessage, res: ServerResponse, 
     if (path === '/_sim/membership') {
       const m = membershipSchema.parse(body);
       return send(200, { sessions: sim.membership(m.channel, m.command, m.logins) });
+    }
+    if (path === '/_sim/replay') {
+      const r = z.object({ lines: z.array(z.string()) }).parse(body);
+      return send(200, { deliveries: sim.replay(r.lines) });
+    }
+    if (path === '/_sim/shared-chat') {
+      const r = z.object({ channels: z.array(z.string()).min(1), end: z.boolean().optional() }).parse(body);
+      if (r.end) for (const c of r.channels) sim.endSharedChat(c);
+      else sim.startSharedChat(r.channels);
+      return send(200, { sessions: sim.sharedChats() });
+    }
+    if (path === '/_sim/rename') {
+      const r = z.object({ from: z.string(), to: z.string() }).parse(body);
+      sim.rename(r.from, r.to);
+      return send(200, { renamed: r });
     }
     if (path === '/_sim/rate') {
       const r = z.object({ rate: z.number().nonnegative() }).parse(body);
