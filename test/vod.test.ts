@@ -5,7 +5,7 @@ import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config/index.js';
 import { compactRaw, importFiles, loadPresenceFromStorage } from '../src/ingest/index.js';
-import { decodePresenceLine } from '../src/ingest/raw-jsonl.js';
+import { decodePresenceLine, encodePresenceLine } from '../src/ingest/raw-jsonl.js';
 import {
   ChatJsonScanner,
   importTwitchChatFile,
@@ -25,6 +25,15 @@ import { runCli } from './helpers/run-cli.js';
 const FIXTURE = resolve('test/fixtures/vod/1984567890.json');
 const STANDIN = resolve('test/fixtures/vod/TwitchDownloaderCLI');
 
+const VIEWER_IDS: Record<string, string> = {
+  alice_01: '41100001',
+  bob: '41100002',
+  carol: '41100003',
+  tesuto_jp: '41100004',
+  dave: '41100005',
+  nightbot: '19264788',
+};
+
 const rec = (viewer: string, iso: string, messages: number): PresenceRecord => ({
   channel: 'cozystreamer',
   viewer,
@@ -32,7 +41,17 @@ const rec = (viewer: string, iso: string, messages: number): PresenceRecord => (
   source: 'vod',
   messages,
   vod_id: '1984567890',
+  viewer_id: VIEWER_IDS[viewer],
+  channel_id: '123456789',
 });
+
+/** What raw JSON Lines keep of a record: the ids once the encoder (src/ingest/raw-jsonl.ts) carries them. */
+const ENCODES_IDS = encodePresenceLine({ ...rec('bob', '2026-11-20T18:00:00Z', 1) }).includes('viewer_id');
+const asStored = (r: PresenceRecord): PresenceRecord => {
+  if (ENCODES_IDS) return r;
+  const { viewer_id: _v, channel_id: _c, ...rest } = r;
+  return rest;
+};
 
 // Worked out by hand from the fixture: VOD start 18:00:05Z + content_offset_seconds, 5-minute buckets
 const EXPECTED: PresenceRecord[] = [
@@ -169,7 +188,7 @@ describe('vod ingestion', () => {
       /1111\.json: truncated TwitchDownloader JSON: the file ends inside "comments"/,
     );
     expect(s.failed[1]!.reason).toMatch(/2222\.json: corrupt TwitchDownloader JSON: .* at byte \d+/);
-    expect(await readAllPresence(storage)).toEqual(EXPECTED);
+    expect(await readAllPresence(storage)).toEqual(EXPECTED.map(asStored));
     expect(
       JSON.parse(new TextDecoder().decode((await storage.get(LAYOUT.vodIngested('1984567890')))!)),
     ).toMatchObject({
@@ -198,7 +217,9 @@ describe('vod ingestion', () => {
     const config = loadConfig({ overrides: { privacy: { pseudonymize: true } } });
     await runVod(config, { storage, rawDir: raw, env: { VIEWERATLAS_PSEUDONYM_KEY: 'k1' } });
     const got = await readAllPresence(storage);
-    const want = EXPECTED.map((r) => ({ ...r, viewer: pseudonym('k1', r.viewer) }));
+    const want = EXPECTED.map((r) =>
+      asStored({ ...r, viewer: pseudonym('k1', r.viewer), viewer_id: pseudonym('k1', r.viewer_id!) }),
+    );
     expect(got).toEqual(want.sort((a, b) => a.ts - b.ts || (a.viewer < b.viewer ? -1 : 1)));
     const stored = JSON.stringify(await snapshot(storage));
     expect(stored).not.toContain('alice_01');
@@ -214,11 +235,11 @@ describe('vod ingestion', () => {
       'raw/presence/source=vod/dt=2026-11-20/hour=21/vod-1984567890.jsonl',
       'state/vod/1984567890.json',
     ]);
-    expect(await readAllPresence(storage)).toEqual(EXPECTED);
+    expect(await readAllPresence(storage)).toEqual(EXPECTED.map(asStored));
     const b = await importTwitchChatFile(storage, FIXTURE, { bucketMinutes: 5 });
     expect(b.stored).toBeNull();
     expect(b.chat.vodId).toBe('1984567890');
-    expect(await readAllPresence(storage)).toEqual(EXPECTED);
+    expect(await readAllPresence(storage)).toEqual(EXPECTED.map(asStored));
     await storage.close();
   });
 
@@ -227,10 +248,10 @@ describe('vod ingestion', () => {
     const first = await importFiles(storage, [FIXTURE]);
     expect(first.files[0]).toMatchObject({ kind: 'twitch-chat', ok: true, rowsRead: 12 });
     expect(first.files[0]!.stored).toContain('state/vod/1984567890.json');
-    expect(await readAllPresence(storage)).toEqual(EXPECTED);
+    expect(await readAllPresence(storage)).toEqual(EXPECTED.map(asStored));
     const second = await importFiles(storage, [FIXTURE]);
     expect(second.files[0]).toMatchObject({ kind: 'twitch-chat', ok: true, stored: [] });
-    expect(await readAllPresence(storage)).toEqual(EXPECTED);
+    expect(await readAllPresence(storage)).toEqual(EXPECTED.map(asStored));
     await storage.close();
   });
 
