@@ -19,6 +19,7 @@ import { LAYOUT } from '../src/storage/layout.js';
 import type { Storage } from '../src/storage/storage.js';
 import type { HelixSimChannel } from '../src/twitch/sim/helix-data.js';
 import { runVod } from '../src/twitch/vod/ingest.js';
+import { VOD_QUEUE_KEY } from '../src/twitch/vod/queue.js';
 import { type HelixServer, startHelixServer } from './helpers/helix-server.js';
 import { runCli } from './helpers/run-cli.js';
 
@@ -359,7 +360,7 @@ describe('vod CLI with Helix and the TwitchDownloaderCLI stand-in', () => {
     const first = await runCli(args, env);
     expect(first.code).toBe(1);
     expect(first.out).toMatch(
-      /^vod: 5 VODs ingested \(\d+ presence records\), 0 already ingested, 5 downloaded, 6 listed by Helix/,
+      /^vod: 5 files ingested \(\d+ presence records\), 0 already ingested, 5 downloaded, 6 listed by Helix/,
     );
     expect(first.err).toContain(
       `TwitchDownloaderCLI chatdownload --id ${failing} failed (exit 1): [ERROR] - Unable to find video ${failing}`,
@@ -387,22 +388,41 @@ describe('vod CLI with Helix and the TwitchDownloaderCLI stand-in', () => {
       expect(r.ts).toBeGreaterThanOrEqual(Date.parse(start) - 300_000);
       expect(r.ts).toBeLessThan(Date.parse(start) + 24 * 600_000);
     }
+    // the queue in storage: five done, the failed one pending with its attempt and backoff
+    const queue = JSON.parse(new TextDecoder().decode((await storage.get(VOD_QUEUE_KEY))!));
+    const failed = queue.entries.find((e: { vod_id: string }) => e.vod_id === failing);
+    expect(failed).toMatchObject({ state: 'pending', attempts: 1, channel: meta[failing]!.login });
+    expect(failed.last_error).toContain(`Unable to find video ${failing}`);
+    const wait = Date.parse(failed.next_attempt_at) - Date.parse(failed.updated_at);
+    expect(wait).toBe(600_000); // vod.retry_backoff_seconds by default
+    expect(queue.entries.filter((e: { state: string }) => e.state === 'done')).toHaveLength(5);
     const before = await snapshot(storage);
+    const unchanged = async () => {
+      const after = await snapshot(storage);
+      for (const [k, v] of Object.entries(before)) if (k !== VOD_QUEUE_KEY) expect(after[k]).toBe(v);
+    };
 
-    // second run: the failing VOD now downloads; nothing else is downloaded or ingested twice
+    // second run at once: the failed VOD waits for its backoff; nothing is downloaded or ingested twice
     const second = await runCli(args, { ...env, TWITCHDOWNLOADER_STANDIN_FAIL: '' });
-    expect(second.err).toContain(`VOD ${failing}`);
     expect(second.code).toBe(0);
     expect(second.out).toMatch(
-      /^vod: 1 VOD ingested \(\d+ presence records\), 5 already ingested, 1 downloaded, 6 listed by Helix/,
+      /^vod: 0 files ingested \(0 presence records\), 5 already ingested, 0 downloaded, 6 listed by Helix, 1 waiting to retry/,
     );
-    const after = await snapshot(storage);
-    for (const [k, v] of Object.entries(before)) expect(after[k]).toBe(v);
-    const third = await runCli(args, { ...env, TWITCHDOWNLOADER_STANDIN_FAIL: '' });
+    expect(second.err).toContain(`VOD ${failing} failed before; next attempt after ${failed.next_attempt_at}`);
+    await unchanged();
+
+    // once the backoff has passed (here: none), the failed VOD downloads and goes in
+    const noWait = { ...env, TWITCHDOWNLOADER_STANDIN_FAIL: '', VIEWERATLAS_VOD_RETRY_BACKOFF_SECONDS: '0' };
+    const third = await runCli(args, noWait);
+    expect(third.err).toContain(`VOD ${failing}`);
     expect(third.code).toBe(0);
     expect(third.out).toMatch(
-      /^vod: 0 VODs ingested \(0 presence records\), 6 already ingested, 0 downloaded/,
+      /^vod: 1 file ingested \(\d+ presence records\), 5 already ingested, 1 downloaded, 6 listed by Helix/,
     );
+    await unchanged();
+    const fourth = await runCli(args, noWait);
+    expect(fourth.code).toBe(0);
+    expect(fourth.out).toMatch(/^vod: 0 files ingested \(0 presence records\), 6 already ingested, 0 downloaded/);
     await storage.close();
   });
 });

@@ -33,8 +33,9 @@ import { encodePresenceLine, parseTimestamp } from './raw-jsonl.js';
  * timestamps (`created_at − offset`, the median), else the caller's `vodStartMs` (Helix).
  *
  * What the file covers, in seconds into the VOD: `[⌊video.start⌋, ⌈video.end⌉ + 1)` as
- * TwitchDownloader filters a trimmed (`-b`/`-e`) or clip download, open-ended when comments run
- * past that end (an untrimmed download runs to the last comment). `storeTwitchChat` keeps the
+ * TwitchDownloader filters a trimmed (`-b`/`-e`) or clip download; open-ended for an untrimmed
+ * end (`video.end` = `video.length`) or when comments run past it (an untrimmed download runs to
+ * the last comment). `storeTwitchChat` keeps the
  * covered ranges per VOD id and stores only the comments outside what was covered before.
  */
 
@@ -722,7 +723,12 @@ export async function readTwitchDownloaderChat(
   const start = v?.start ?? Number.NaN;
   const from = Number.isFinite(start) ? Math.max(0, Math.floor(start)) : 0;
   const limit = Number.isFinite(end) && end > 0 ? Math.ceil(end) + 1 : Number.POSITIVE_INFINITY;
-  const range: OffsetRange = { from, to: maxOffset >= limit ? Number.POSITIVE_INFINITY : limit };
+  // open-ended: comments run past the end, or an untrimmed VOD download (end = the VOD's length)
+  const untrimmedEnd = !clip && length > 0 && end >= length;
+  const range: OffsetRange = {
+    from,
+    to: maxOffset >= limit || untrimmedEnd ? Number.POSITIVE_INFINITY : limit,
+  };
 
   const loginOf = (x: string | null | undefined) => {
     const l = (x ?? '').toLowerCase();
