@@ -1,3 +1,4 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -11,6 +12,8 @@ import {
   importTwitchChatFile,
   isTwitchDownloaderChatFile,
   readTwitchDownloaderChat,
+  readVodMarker,
+  type TwitchChatFile,
 } from '../src/ingest/twitch-downloader.js';
 import type { PresenceRecord } from '../src/model/records.js';
 import { pseudonym } from '../src/privacy/pseudonymize.js';
@@ -408,7 +411,9 @@ describe('vod CLI with Helix and the TwitchDownloaderCLI stand-in', () => {
     expect(second.out).toMatch(
       /^vod: 0 files ingested \(0 presence records\), 5 already ingested, 0 downloaded, 6 listed by Helix, 1 waiting to retry/,
     );
-    expect(second.err).toContain(`VOD ${failing} failed before; next attempt after ${failed.next_attempt_at}`);
+    expect(second.err).toContain(
+      `VOD ${failing} failed before; next attempt after ${failed.next_attempt_at}`,
+    );
     await unchanged();
 
     // once the backoff has passed (here: none), the failed VOD downloads and goes in
@@ -422,7 +427,229 @@ describe('vod CLI with Helix and the TwitchDownloaderCLI stand-in', () => {
     await unchanged();
     const fourth = await runCli(args, noWait);
     expect(fourth.code).toBe(0);
-    expect(fourth.out).toMatch(/^vod: 0 files ingested \(0 presence records\), 6 already ingested, 0 downloaded/);
+    expect(fourth.out).toMatch(
+      /^vod: 0 files ingested \(0 presence records\), 6 already ingested, 0 downloaded/,
+    );
     await storage.close();
+  });
+});
+
+// ---- the conformance corpus: one TwitchDownloader file per shape (test/fixtures/vod/README.md) ----
+
+const CORPUS = resolve('test/fixtures/vod');
+const CHAT_FILES = readdirSync(CORPUS)
+  .filter((f) => /\.json(\.gz)?$/.test(f))
+  .sort();
+type ExpectedRow = PresenceRecord & { file: string };
+const EXPECTED_ROWS: ExpectedRow[] = readFileSync(join(CORPUS, 'expected-presence.jsonl'), 'utf8')
+  .trim()
+  .split('\n')
+  .map((l) => {
+    const r = JSON.parse(l);
+    return { ...r, ts: Date.parse(r.ts) };
+  });
+const byTsViewer = (a: PresenceRecord, b: PresenceRecord) =>
+  a.ts - b.ts || (a.viewer < b.viewer ? -1 : a.viewer > b.viewer ? 1 : 0);
+const rowsOf = (file: string): PresenceRecord[] =>
+  EXPECTED_ROWS.filter((r) => r.file === file)
+    .map(({ file: _f, ...r }) => r)
+    .sort(byTsViewer);
+const sumRows = (rows: PresenceRecord[]): PresenceRecord[] => {
+  const m = new Map<string, PresenceRecord>();
+  for (const r of rows) {
+    const k = `${r.vod_id} ${r.viewer} ${r.ts}`;
+    const prev = m.get(k);
+    if (prev) prev.messages! += r.messages!;
+    else m.set(k, { ...r });
+  }
+  return [...m.values()].sort(byTsViewer);
+};
+const TRIM = { from: 600, to: 1201 };
+
+describe('conformance corpus: every TwitchDownloader chat shape', () => {
+  it('lists every chat file of the corpus in the expected presence', () => {
+    expect(CHAT_FILES).toEqual([...new Set(EXPECTED_ROWS.map((r) => r.file))].sort());
+  });
+
+  // what each file is, as TwitchDownloader's own reader (ChatJson.cs) would take it
+  const SHAPES: Record<string, Partial<TwitchChatFile>> = {
+    '1984567890.json': {
+      vodId: '1984567890',
+      layout: 'current',
+      clip: false,
+      range: { from: 0, to: Infinity },
+    },
+    '2022222222-trim.json': { vodId: '2022222222', clip: false, range: TRIM },
+    '2022222222.json': { vodId: '2022222222', clip: false, range: { from: 0, to: Infinity } },
+    '2077777777.json.gz': { vodId: '2077777777', channel: 'squeezed' },
+    'bom-utf8.json': { vodId: '2066666666', channel: 'bomchannel' },
+    'clip-SpicyTameOtterKappa.json': {
+      vodId: '2011111111',
+      channel: 'clipchannel',
+      clip: true,
+      startMs: Date.parse('2026-11-18T20:00:00Z'), // the VOD's start, not the clip's creation (2026-11-21)
+      range: { from: 5400, to: 5431 },
+    },
+    'helix-video-2020.json': {
+      vodId: '600123456',
+      channel: 'oldtimer',
+      channelId: '909090',
+      layout: 'helix-video',
+      range: { from: 0, to: 3601 },
+    },
+    'legacy-2021.json': {
+      vodId: '1033333333', // from the comments' content_id: the 2020–2022 video has no id
+      channel: 'legacystreamer',
+      layout: 'legacy',
+      startMs: Date.parse('2021-06-05T15:00:00Z'), // from the comments' created_at − offset
+      skipped: 1,
+      range: { from: 0, to: 1801 },
+    },
+    'no-fileinfo-2023.json': {
+      vodId: '1766666666',
+      channel: 'nostalgia_nook',
+      channelId: '60600606',
+      layout: 'no-fileinfo',
+    },
+    'no-streamer.json': { vodId: '2044444444', channel: 'badgehost', channelId: '808080' },
+    'utf16le.json': { vodId: '2088888888', channel: 'widechannel' },
+  };
+
+  it.each(CHAT_FILES)('%s read alone yields exactly its expected presence', async (file) => {
+    const chat = await readTwitchDownloaderChat(join(CORPUS, file));
+    expect(chat).toMatchObject(SHAPES[file]!);
+    if (file === '2022222222.json') {
+      // after the trimmed part: exactly what it lacked; alone: the part's rows and its own, summed
+      expect(chat.presenceOutside([TRIM]).records).toEqual(rowsOf(file));
+      expect(chat.records).toEqual(sumRows([...rowsOf('2022222222-trim.json'), ...rowsOf(file)]));
+    } else expect(chat.records).toEqual(rowsOf(file));
+    expect(await isTwitchDownloaderChatFile(join(CORPUS, file))).toBe(true);
+  });
+
+  it('a clip is stored at the VOD start + offset, not hours or days late', async () => {
+    const chat = await readTwitchDownloaderChat(join(CORPUS, 'clip-SpicyTameOtterKappa.json'));
+    expect(chat.records.map((r) => [r.viewer, new Date(r.ts).toISOString(), r.messages])).toEqual([
+      ['kenji', '2026-11-18T21:30:00.000Z', 1],
+      ['mira', '2026-11-18T21:30:00.000Z', 1],
+      ['pog_fan', '2026-11-18T21:30:00.000Z', 2],
+    ]);
+    // without comment timestamps the VOD start must come from elsewhere (Helix), never the clip time
+    const text = (await readFile(join(CORPUS, 'clip-SpicyTameOtterKappa.json'), 'utf8')).replace(
+      /"created_at":"2026-11-18T[^"]*"/g,
+      '"created_at":"0001-01-01T00:00:00"',
+    );
+    const dir = await mkdtemp(join(tmpdir(), 'va-clip-'));
+    try {
+      const p = join(dir, 'clip.json');
+      await writeFile(p, text);
+      await expect(readTwitchDownloaderChat(p)).rejects.toThrow(
+        /clip\.json: a clip download .* the VOD start is unknown/,
+      );
+      const withStart = await readTwitchDownloaderChat(p, { vodStartMs: Date.parse('2026-11-18T20:00:00Z') });
+      expect(withStart.records.map((r) => new Date(r.ts).toISOString())).toEqual([
+        '2026-11-18T21:30:00.000Z',
+        '2026-11-18T21:30:00.000Z',
+        '2026-11-18T21:30:00.000Z',
+      ]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a trimmed download, then the full one: the second adds exactly what was missing; again: nothing', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'va-trim-'));
+    const storage = new FsStorage(dir);
+    try {
+      const trim = await importTwitchChatFile(storage, join(CORPUS, '2022222222-trim.json'));
+      expect(trim.stored).not.toBeNull();
+      const full = await importTwitchChatFile(storage, join(CORPUS, '2022222222.json'));
+      expect(full.stored).toContain(
+        'raw/presence/source=vod/dt=2026-11-19/hour=20/vod-2022222222-part2.jsonl',
+      );
+      const stored = await readAllPresence(storage);
+      expect(stored).toEqual(
+        [...rowsOf('2022222222-trim.json'), ...rowsOf('2022222222.json')].map(asStored).sort(byTsViewer),
+      );
+      // every comment once: the stored messages add up to the full file's comments
+      expect(stored.reduce((n, r) => n + r.messages!, 0)).toBe(full.chat.comments);
+      const marker = await readVodMarker(storage, '2022222222');
+      expect(marker).toMatchObject({ ranges: [[0, null]], comments: 10 });
+      expect(marker!.parts!.map((p) => [p.range, p.comments])).toEqual([
+        [[600, 1201], 5],
+        [[0, null], 5],
+      ]);
+      const before = await snapshot(storage);
+      expect((await importTwitchChatFile(storage, join(CORPUS, '2022222222.json'))).stored).toBeNull();
+      expect((await importTwitchChatFile(storage, join(CORPUS, '2022222222-trim.json'))).stored).toBeNull();
+      expect(await snapshot(storage)).toEqual(before);
+    } finally {
+      await storage.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a part whose writing a crash interrupted is removed before the next part is written', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'va-pending-'));
+    const storage = new FsStorage(dir);
+    try {
+      await importTwitchChatFile(storage, join(CORPUS, '2022222222-trim.json'));
+      // as a crash leaves it: the marker lists keys of part 2, one of them already written
+      const marker = (await readVodMarker(storage, '2022222222'))!;
+      const torn = 'raw/presence/source=vod/dt=2026-11-19/hour=23/vod-2022222222-part2.jsonl';
+      await storage.put(LAYOUT.vodIngested('2022222222'), JSON.stringify({ ...marker, pending: [torn] }));
+      await storage.put(
+        torn,
+        '{"channel":"trim_town","viewer":"ghost","ts":"2026-11-19T23:00:00Z","source":"vod"}\n',
+      );
+      await importTwitchChatFile(storage, join(CORPUS, '2022222222.json'));
+      expect(await storage.exists(torn)).toBe(false);
+      expect((await readAllPresence(storage)).map((r) => r.viewer)).not.toContain('ghost');
+      expect((await readVodMarker(storage, '2022222222'))!.pending).toBeUndefined();
+    } finally {
+      await storage.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('every corpus file end to end through `vieweratlas vod --vod-raw DIR` (CLI defaults): exactly the expected presence, once', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'va-corpus-'));
+    try {
+      const raw = join(dir, 'vod_raw');
+      await mkdir(raw);
+      for (const f of CHAT_FILES) await copyFile(join(CORPUS, f), join(raw, f));
+      const args = ['vod', '--vod-raw', raw, '--data', join(dir, 'data')];
+      const env = { TWITCH_CLIENT_ID: '', TWITCH_CLIENT_SECRET: '' };
+      const first = await runCli(args, env);
+      expect(first.err).not.toMatch(/vieweratlas: /);
+      expect(first.code).toBe(0);
+      expect(first.out).toMatch(
+        new RegExp(
+          `^vod: ${CHAT_FILES.length} files ingested \\(${EXPECTED_ROWS.length} presence records\\), 0 already ingested, 0 downloaded → `,
+        ),
+      );
+      const storage = new FsStorage(join(dir, 'data'));
+      const want = EXPECTED_ROWS.map(({ file: _f, ...r }) => asStored(r)).sort(
+        (a, b) => byTsViewer(a, b) || (a.vod_id! < b.vod_id! ? -1 : 1),
+      );
+      const sortAll = (rows: PresenceRecord[]) =>
+        rows.sort((a, b) => byTsViewer(a, b) || (a.vod_id! < b.vod_id! ? -1 : 1));
+      expect(sortAll(await readAllPresence(storage))).toEqual(want);
+      expect(await readVodMarker(storage, '2011111111')).toMatchObject({
+        start: '2026-11-18T20:00:00.000Z',
+        ranges: [[5400, 5431]],
+      });
+      // the files stay (vod.raw_after_ingest: auto = keep without pseudonymisation)
+      expect(readdirSync(raw).sort()).toEqual(CHAT_FILES);
+      const before = await snapshot(storage);
+      const second = await runCli(args, env);
+      expect(second.code).toBe(0);
+      expect(second.out).toMatch(
+        /^vod: 0 files ingested \(0 presence records\), 10 already ingested, 0 downloaded/,
+      );
+      expect(await snapshot(storage)).toEqual(before);
+      await storage.close();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
