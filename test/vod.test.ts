@@ -21,8 +21,15 @@ import { FsStorage } from '../src/storage/fs-driver.js';
 import { LAYOUT } from '../src/storage/layout.js';
 import type { Storage } from '../src/storage/storage.js';
 import type { HelixSimChannel } from '../src/twitch/sim/helix-data.js';
-import { runVod } from '../src/twitch/vod/ingest.js';
-import { VOD_QUEUE_KEY } from '../src/twitch/vod/queue.js';
+import { archivedRawKey, runVod } from '../src/twitch/vod/ingest.js';
+import {
+  dueEntries,
+  enqueueVods,
+  loadVodQueue,
+  nextAttemptAt,
+  recordFailure,
+  VOD_QUEUE_KEY,
+} from '../src/twitch/vod/queue.js';
 import { type HelixServer, startHelixServer } from './helpers/helix-server.js';
 import { runCli } from './helpers/run-cli.js';
 
@@ -651,5 +658,213 @@ describe('conformance corpus: every TwitchDownloader chat shape', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+});
+
+// ---- VOD operations: the queue in storage, filters, what becomes of the chat files ----
+
+describe('VOD queue: attempts, backoff, resume after a crash', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'va-vodq-'));
+  });
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  it('backoff doubles with each failed attempt; the entry is given up after max_attempts', () => {
+    const retry = { maxAttempts: 3, backoffSeconds: 600 };
+    const q = { version: 1 as const, entries: [] };
+    const t0 = Date.parse('2026-12-01T00:00:00Z');
+    const [e] = enqueueVods(q, [{ id: '42' }], t0);
+    const waits: number[] = [];
+    for (let a = 1; a <= 3; a++) {
+      e!.attempts = a;
+      recordFailure(e!, 'boom', t0, retry);
+      if (e!.state === 'pending') waits.push(nextAttemptAt(e!, retry) - t0);
+    }
+    expect(waits).toEqual([600_000, 1_200_000]);
+    expect(e).toMatchObject({ state: 'failed', attempts: 3, last_error: 'boom' });
+    expect(dueEntries(q, t0 + 10 * 86_400_000, retry)).toEqual([]);
+  });
+
+  it('a crash mid-queue resumes: the done download is not fetched again, the interrupted one is retried once', async () => {
+    const [a, b, c] = ['3100000001', '3100000002', '3100000003'];
+    const raw = join(dir, 'crash-raw');
+    const data = join(dir, 'crash-data');
+    const args = ['vod', '--vod', a, b, c, '--vod-raw', raw, '--data', data];
+    const env = { VIEWERATLAS_VOD_DOWNLOADER: STANDIN, TWITCHDOWNLOADER_STANDIN_CRASH: b };
+    const first = await runCli(args, env);
+    expect(first.code).not.toBe(0); // killed by the stand-in while downloading b
+    const storage = new FsStorage(data);
+    const states = async () =>
+      Object.fromEntries((await loadVodQueue(storage)).entries.map((e) => [e.vod_id, [e.state, e.attempts]]));
+    expect(await states()).toEqual({ [a]: ['ingesting', 1], [b]: ['downloading', 1], [c]: ['pending', 0] });
+
+    const second = await runCli(args, { ...env, TWITCHDOWNLOADER_STANDIN_CRASH: '' });
+    expect(second.code).toBe(0);
+    expect(second.out).toMatch(
+      /^vod: 3 files ingested \(\d+ presence records\), 0 already ingested, 2 downloaded/,
+    );
+    expect(await states()).toEqual({ [a]: ['done', 1], [b]: ['done', 1], [c]: ['done', 1] });
+    for (const id of [a, b, c]) expect(await storage.exists(LAYOUT.vodIngested(id))).toBe(true);
+    await storage.close();
+  });
+
+  it('after max_attempts failures a VOD is given up; naming it with --vod queues it again', async () => {
+    const raw = join(dir, 'giveup-raw');
+    const storage = new FsStorage(join(dir, 'giveup-data'));
+    const config = loadConfig({
+      overrides: { vod: { downloader: STANDIN, max_attempts: 2, retry_backoff_seconds: 0 } },
+    });
+    const failing = { ...process.env, TWITCHDOWNLOADER_STANDIN_FAIL: '3200000001' };
+    const run = (vodIds?: string[], env = failing) => runVod(config, { storage, rawDir: raw, vodIds, env });
+    const r1 = await run(['3200000001']);
+    expect([r1.failed.length, r1.gaveUp]).toEqual([1, []]);
+    const r2 = await run(); // the queue alone drives it
+    expect(r2.gaveUp).toEqual(['3200000001']);
+    const r3 = await run();
+    expect([r3.failed, r3.downloaded, r3.waiting]).toEqual([[], [], []]);
+    expect((await loadVodQueue(storage)).entries[0]).toMatchObject({ state: 'failed', attempts: 2 });
+    const r4 = await run(['3200000001'], { ...process.env, TWITCHDOWNLOADER_STANDIN_FAIL: '' });
+    expect(r4.downloaded).toEqual(['3200000001']);
+    expect(r4.ingested.map((f) => f.vodId)).toEqual(['3200000001']);
+    expect((await loadVodQueue(storage)).entries[0]).toMatchObject({ state: 'done', attempts: 1 });
+    await storage.close();
+  });
+});
+
+describe('VOD filters (min_views, max_age_days, max_per_channel) against the local Helix', () => {
+  const CLIENT_ID = 'vodf-client';
+  const SECRET = 'vodf-secret';
+  let hs: HelixServer;
+  let dir: string;
+  beforeAll(async () => {
+    hs = await startHelixServer({
+      channels: [
+        { name: 'alpha', language: 'en', game: 'Chess', viewerCount: 500 },
+        { name: 'beta', language: 'de', game: 'Art', viewerCount: 300 },
+      ],
+      clientId: CLIENT_ID,
+      clientSecret: SECRET,
+      videosPerChannel: 6,
+    });
+    dir = await mkdtemp(join(tmpdir(), 'va-vodf-'));
+  });
+  afterAll(async () => {
+    await hs.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('queues only recent VODs with enough views, at most max_per_channel each; old queued ones expire', async () => {
+    const views = (id: string) => 100 + (Number(id) % 5000); // what the sim's Helix reports
+    const all = [...hs.sim.videosOf('alpha'), ...hs.sim.videosOf('beta')];
+    const minViews = [...all.map((v) => views(v.id))].sort((x, y) => x - y)[Math.floor(all.length / 3)]!;
+    const now = Math.max(...all.map((v) => v.createdAt)) + 3_600_000;
+    const config = loadConfig({
+      overrides: {
+        vod: {
+          downloader: '/nonexistent/TwitchDownloaderCLI',
+          min_views: minViews,
+          max_per_channel: 2,
+          max_age_days: 5,
+        },
+      },
+    });
+    const storage = new FsStorage(join(dir, 'data'));
+    const env = { TWITCH_CLIENT_ID: CLIENT_ID, TWITCH_CLIENT_SECRET: SECRET };
+    const s = await runVod(config, {
+      storage,
+      rawDir: join(dir, 'raw'),
+      channels: ['alpha', 'beta'],
+      helixUrl: hs.helixUrl,
+      authUrl: hs.helixUrl.replace(/\/helix$/, '/oauth2'),
+      env,
+      now,
+    });
+    const want: string[] = [];
+    let below = 0;
+    for (const login of ['alpha', 'beta']) {
+      const recent = hs.sim.videosOf(login).filter((v) => v.createdAt >= now - 5 * 86_400_000);
+      // newest first, until two are kept: the ones passed over on the way were too little watched
+      let kept = 0;
+      for (const v of recent) {
+        if (kept === 2) break;
+        if (views(v.id) < minViews) below++;
+        else {
+          want.push(v.id);
+          kept++;
+        }
+      }
+    }
+    expect(want.length).toBeGreaterThan(0);
+    expect(s.belowMinViews).toBe(below);
+    expect(below).toBeGreaterThan(0);
+    const queue = await loadVodQueue(storage);
+    expect(queue.entries.map((e) => e.vod_id)).toEqual(want);
+    for (const e of queue.entries) expect(e.view_count).toBeGreaterThanOrEqual(minViews);
+    expect(s.downloadsSkipped).toEqual(want); // no TwitchDownloaderCLI: they stay pending
+
+    // ten days later the pending ones are past max_age_days: dropped, not downloaded
+    const later = await runVod(config, {
+      storage,
+      rawDir: join(dir, 'raw'),
+      env,
+      now: now + 10 * 86_400_000,
+    });
+    expect(later.expired).toEqual(want);
+    expect(later.downloadsSkipped).toEqual([]);
+    expect((await loadVodQueue(storage)).entries.every((e) => e.state === 'expired')).toBe(true);
+    await storage.close();
+  });
+});
+
+describe('raw chat files after ingestion (vod.raw_after_ingest)', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'va-vodraw-'));
+  });
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  const setUp = async (name: string) => {
+    const raw = join(dir, `${name}-raw`);
+    await mkdir(raw, { recursive: true });
+    await copyFile(FIXTURE, join(raw, '1984567890.json'));
+    await writeFile(join(raw, '1111.json'), '{"streamer":{"name":"x","id":1},"comments":[');
+    return { raw, storage: new FsStorage(join(dir, `${name}-data`)) };
+  };
+
+  it('pseudonymisation on: deleted by default once ingested; a file that failed stays', async () => {
+    const { raw, storage } = await setUp('auto');
+    const config = loadConfig({ overrides: { privacy: { pseudonymize: true } } });
+    const s = await runVod(config, { storage, rawDir: raw, env: { VIEWERATLAS_PSEUDONYM_KEY: 'k' } });
+    expect(s.rawAfterIngest).toBe('delete');
+    expect(s.deleted).toEqual([join(raw, '1984567890.json')]);
+    expect(readdirSync(raw)).toEqual(['1111.json']);
+    expect(s.ingested.map((f) => f.vodId)).toEqual(['1984567890']);
+    await storage.close();
+  });
+
+  it('move: the file goes into storage byte for byte and leaves the folder; keep: it stays', async () => {
+    const moved = await setUp('move');
+    const config = loadConfig({ overrides: { vod: { raw_after_ingest: 'move' } } });
+    const s = await runVod(config, { storage: moved.storage, rawDir: moved.raw, env: {} });
+    expect(s.moved).toEqual([join(moved.raw, '1984567890.json')]);
+    expect(readdirSync(moved.raw)).toEqual(['1111.json']);
+    expect(Buffer.from((await moved.storage.get(archivedRawKey('1984567890.json')))!)).toEqual(
+      await readFile(FIXTURE),
+    );
+    await moved.storage.close();
+
+    const kept = await setUp('keep');
+    const keepConfig = loadConfig({
+      overrides: { privacy: { pseudonymize: true }, vod: { raw_after_ingest: 'keep' } },
+    });
+    const k = await runVod(keepConfig, {
+      storage: kept.storage,
+      rawDir: kept.raw,
+      env: { VIEWERATLAS_PSEUDONYM_KEY: 'k' },
+    });
+    expect([k.moved, k.deleted]).toEqual([[], []]);
+    expect(readdirSync(kept.raw).sort()).toEqual(['1111.json', '1984567890.json']);
+    await kept.storage.close();
   });
 });
