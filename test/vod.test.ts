@@ -380,7 +380,10 @@ describe('vod CLI with Helix and the TwitchDownloaderCLI stand-in', () => {
     );
 
     const storage = new FsStorage(data);
-    const markers = (await storage.list(LAYOUT.vodIngestedPrefix)).map((e) => e.key).sort();
+    const markers = (await storage.list(LAYOUT.vodIngestedPrefix))
+      .map((e) => e.key)
+      .filter((k) => k !== VOD_QUEUE_KEY)
+      .sort();
     expect(markers).toEqual(
       videos
         .filter((v) => v.id !== failing)
@@ -512,11 +515,12 @@ describe('conformance corpus: every TwitchDownloader chat shape', () => {
       skipped: 1,
       range: { from: 0, to: 1801 },
     },
-    'no-fileinfo-2023.json': {
+    'no-fileinfo-2022.json': {
       vodId: '1766666666',
       channel: 'nostalgia_nook',
-      channelId: '60600606',
-      layout: 'no-fileinfo',
+      channelId: '60600606', // a stringified streamer.id
+      layout: 'legacy',
+      range: { from: 0, to: 401 },
     },
     'no-streamer.json': { vodId: '2044444444', channel: 'badgehost', channelId: '808080' },
     'utf16le.json': { vodId: '2088888888', channel: 'widechannel' },

@@ -70,8 +70,8 @@ export interface VodFileResult {
 /** What becomes of a chat file once ingested. */
 export type RawAfterIngest = 'keep' | 'move' | 'delete';
 
-/** Where `raw_after_ingest: move` puts a chat file in storage. */
-export const archivedRawKey = (name: string) => `archive/vod_raw/${name}`;
+/** Where `raw_after_ingest: move` puts a chat file in storage (under `raw/`, which the vod task may write; compaction reads only `raw/presence/`). */
+export const archivedRawKey = (name: string) => `raw/vod_chat/${name}`;
 
 export interface VodSummary {
   rawDir: string;

@@ -2,12 +2,13 @@ import { InputError } from '../../errors.js';
 import type { Storage } from '../../storage/storage.js';
 
 /**
- * The VOD queue, kept in storage (`state/vod-queue.json`) so a crash mid-queue resumes where it
+ * The VOD queue, kept in storage (`state/vod/_queue.json`) so a crash mid-queue resumes where it
  * stopped: every VOD wanted (listed by Helix or named with `--vod`) is an entry with its state,
  * attempts and the time of the next attempt. The whole object is rewritten (`put`, atomic) on
  * every change, so a reader sees the state before or after a step, never half of it.
  */
-export const VOD_QUEUE_KEY = 'state/vod-queue.json';
+/** Under `state/vod/` with the markers (what the vod task may write, infrastructure/aws/iam/vod.json); no VOD id starts with `_`. */
+export const VOD_QUEUE_KEY = 'state/vod/_queue.json';
 
 /**
  * `pending` → (`downloading` → `ingesting`) → `done`; a failed download goes back to `pending`
