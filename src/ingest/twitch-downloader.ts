@@ -798,6 +798,7 @@ export async function readTwitchDownloaderChat(
   };
 
   const viewCount = v?.viewCount ?? undefined;
+  let all: PresenceRecord[] | undefined;
   return {
     file: path,
     vodId,
@@ -818,7 +819,11 @@ export async function readTwitchDownloaderChat(
     comments: cols.length,
     skipped,
     bytes,
-    records: presenceOutside([]).records,
+    // built on first use: `vod` and `import` only need `presenceOutside(covered)`
+    get records() {
+      all ??= presenceOutside([]).records;
+      return all;
+    },
     presenceOutside,
   };
 }
