@@ -82,7 +82,15 @@ async function readAllPresence(storage: Storage): Promise<PresenceRecord[]> {
   const out: PresenceRecord[] = [];
   for (const e of await storage.list(LAYOUT.rawPresencePrefix)) {
     const text = new TextDecoder().decode((await storage.get(e.key))!);
-    for (const line of text.split('\n')) if (line) out.push(decodePresenceLine(line) as PresenceRecord);
+    for (const line of text.split('\n')) {
+      if (!line) continue;
+      // the ids as stored, whether or not the decoder reads them back yet
+      const { viewer_id, channel_id } = JSON.parse(line) as PresenceRecord;
+      const r = decodePresenceLine(line) as PresenceRecord;
+      if (viewer_id !== undefined) r.viewer_id = viewer_id;
+      if (channel_id !== undefined) r.channel_id = channel_id;
+      out.push(r);
+    }
   }
   return out.sort((a, b) => a.ts - b.ts || (a.viewer < b.viewer ? -1 : 1));
 }
