@@ -1,6 +1,17 @@
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { copyFile, mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
+import {
+  copyFile,
+  type FileHandle,
+  mkdir,
+  open,
+  readdir,
+  readFile,
+  rename,
+  rm,
+  stat,
+  unlink,
+} from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { StorageError } from '../errors.js';
 import type { Storage, StorageEntry } from './storage.js';
@@ -102,16 +113,47 @@ export class FsStorage implements Storage {
 
   async append(key: string, data: Uint8Array | string): Promise<void> {
     const p = this.path(key);
+    const bytes = typeof data === 'string' ? Buffer.from(data) : data;
     try {
-      await mkdir(dirname(p), { recursive: true });
-      const fh = await open(p, 'a');
-      try {
-        // One write call for the whole record: with O_APPEND it lands contiguously.
-        await fh.write(typeof data === 'string' ? Buffer.from(data) : data);
-        await fh.sync();
-      } finally {
-        await fh.close();
+      await mkdirs(dirname(p));
+    } catch (err) {
+      throw wrap('append', key, err);
+    }
+    let fh: FileHandle;
+    try {
+      fh = await open(p, 'a');
+    } catch (err) {
+      throw wrap('append', key, err);
+    }
+    let start = -1;
+    try {
+      start = (await fh.stat()).size;
+      // With O_APPEND every write lands at the end. A write may be short (a full disk takes what
+      // fits, then fails): keep writing until every byte is in, or fail.
+      let off = 0;
+      while (off < bytes.length) {
+        const { bytesWritten } = await fh.write(bytes, off, bytes.length - off);
+        if (bytesWritten <= 0) throw Object.assign(new Error('write returned 0 bytes'), { code: 'EIO' });
+        off += bytesWritten;
       }
+      await fh.sync();
+    } catch (err) {
+      // A record is whole in the file or absent: cut a partial tail back to where it started.
+      // Shrinking a file needs no free space, so this works on a full disk.
+      const cut =
+        start >= 0
+          ? await fh.truncate(start).then(
+              () => fh.sync().catch(() => {}),
+              (e: unknown) => e,
+            )
+          : undefined;
+      await fh.close().catch(() => {});
+      const e = wrap('append', key, err);
+      if (cut instanceof Error) e.message += ` (and cutting the partial write back failed: ${cut.message})`;
+      throw e;
+    }
+    try {
+      await fh.close();
     } catch (err) {
       throw wrap('append', key, err);
     }
@@ -180,7 +222,7 @@ export class FsStorage implements Storage {
     const dir = dirname(target);
     const tmp = join(dir, `${TEMP_MARK}${randomBytes(6).toString('hex')}`);
     try {
-      await mkdir(dir, { recursive: true });
+      await mkdirs(dir);
       await writeTemp(tmp);
       await rename(tmp, target);
       await syncDir(dir);
@@ -188,6 +230,31 @@ export class FsStorage implements Storage {
       await rm(tmp, { force: true }).catch(() => {});
       throw wrap('put', key, err);
     }
+  }
+}
+
+/**
+ * `mkdir -p` that reports the real reason. Node's recursive mkdir says ENOENT when a missing
+ * folder cannot be created on a read-only file system; creating the first missing folder alone
+ * gives EROFS (or EACCES, ENOTDIR) instead.
+ */
+export async function mkdirs(dir: string): Promise<void> {
+  try {
+    await mkdir(dir, { recursive: true });
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+    let missing = dir;
+    for (let up = dirname(missing); up !== missing; missing = up, up = dirname(up)) {
+      if (
+        await stat(up).then(
+          () => true,
+          () => false,
+        )
+      )
+        break;
+    }
+    await mkdir(missing); // throws the real error
+    await mkdir(dir, { recursive: true });
   }
 }
 

@@ -1,3 +1,6 @@
+import { randomBytes } from 'node:crypto';
+import { InputError } from '../errors.js';
+
 /**
  * One storage interface, two drivers (filesystem, S3). Keys are relative POSIX paths such as
  * `presence/source=live/dt=2026-11-24/part-0001.parquet` (see `layout.ts`). Every driver passes
@@ -40,4 +43,23 @@ export interface Storage {
   localPath(key: string): string | undefined;
   /** Releases clients and handles. */
   close(): Promise<void>;
+}
+
+/**
+ * Writes and deletes a small probe object, so a command that stores things fails at start, not
+ * after collecting for an hour. Throws `InputError` naming the location and the reason (read-only
+ * file system, a path under a file, no permission, bucket refused …): the storage setting is wrong.
+ */
+export async function assertWritable(storage: Storage, component: string): Promise<void> {
+  const key = `state/write-check/${process.pid}-${randomBytes(4).toString('hex')}`;
+  try {
+    await storage.put(key, 'ok\n');
+    await storage.delete(key);
+  } catch (err) {
+    const cause = (err as { cause?: unknown })?.cause ?? err;
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    throw new InputError(component, `storage ${storage.location} is not writable: ${reason}`, {
+      cause: err,
+    });
+  }
 }

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { InputError } from '../../errors.js';
 import { type FileKind, type ImportFileSummary, importFiles } from '../../ingest/index.js';
 import { createPseudonymizer } from '../../privacy/pseudonymize.js';
-import { openStorage } from '../../storage/index.js';
+import { assertWritable, openStorage } from '../../storage/index.js';
 import { addCommonOptions, type CommonOptions, FlagError, resolveConfig } from '../common.js';
 import { createProgress } from '../progress.js';
 
@@ -78,6 +78,7 @@ Examples:
     const storage = await openStorage(config);
     const progress = createProgress();
     try {
+      await assertWritable(storage, 'import');
       const summary = await importFiles(storage, files, {
         kind: flags.kind,
         pseudonymize: config.privacy.pseudonymize ? pseudonymize : undefined,
