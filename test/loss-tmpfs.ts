@@ -3,7 +3,7 @@
  * runs as root, so the tests skip only on a developer machine that is neither root nor CI.
  */
 import { execFileSync } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, ftruncateSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -11,8 +11,11 @@ export const canMountTmpfs = process.getuid?.() === 0 || Boolean(process.env.CI)
 
 export interface Tmpfs {
   dir: string;
-  /** Fills the free space with a ballast file (returns once the disk is full). */
-  fill(): void;
+  /**
+   * Fills the free space with a ballast file, then gives `leaveBytes` back (rounded to pages), so
+   * the next large write is short: it takes what fits, then fails with ENOSPC.
+   */
+  fill(leaveBytes?: number): void;
   /** Deletes the ballast: the space is free again. */
   free(): void;
   unmount(): void;
@@ -24,7 +27,7 @@ export function mountTmpfs(size = '2m'): Tmpfs {
   const ballast = join(dir, 'ballast');
   return {
     dir,
-    fill() {
+    fill(leaveBytes = 0) {
       const fd = openSync(ballast, 'a');
       const chunk = Buffer.alloc(64 * 1024, 120);
       try {
@@ -41,6 +44,7 @@ export function mountTmpfs(size = '2m'): Tmpfs {
             break;
           }
         }
+        if (leaveBytes > 0) ftruncateSync(fd, Math.max(0, fstatSync(fd).size - leaveBytes));
       } finally {
         closeSync(fd);
       }
