@@ -98,6 +98,43 @@ export class FsStorage implements Storage {
     });
   }
 
+  async putFiles(entries: { key: string; localPath: string }[]): Promise<void> {
+    // Stage: every file copied and fsynced beside its target under a hidden temp name. This is
+    // where the space goes, so a full disk fails here, before any object is visible.
+    const staged: { key: string; tmp: string; target: string }[] = [];
+    try {
+      for (const e of entries) {
+        const target = this.path(e.key);
+        const dir = dirname(target);
+        const tmp = join(dir, `${TEMP_MARK}${randomBytes(6).toString('hex')}`);
+        await mkdirs(dir);
+        staged.push({ key: e.key, tmp, target });
+        await copyFile(e.localPath, tmp, constants.COPYFILE_EXCL);
+        const fh = await open(tmp, 'r+');
+        try {
+          await fh.sync();
+        } finally {
+          await fh.close();
+        }
+      }
+    } catch (err) {
+      for (const s of staged) await rm(s.tmp, { force: true }).catch(() => {});
+      throw wrap('put', staged.at(-1)?.key ?? entries[0]?.key ?? '', err);
+    }
+    // Publish: renames take no space.
+    const dirs = new Set<string>();
+    for (const [i, s] of staged.entries()) {
+      try {
+        await rename(s.tmp, s.target);
+      } catch (err) {
+        for (const t of staged.slice(i)) await rm(t.tmp, { force: true }).catch(() => {});
+        throw wrap('put', s.key, err);
+      }
+      dirs.add(dirname(s.target));
+    }
+    for (const d of dirs) await syncDir(d);
+  }
+
   async getFile(key: string, localPath: string): Promise<boolean> {
     const p = this.path(key);
     try {
