@@ -11,6 +11,7 @@ import { startCollector } from '../src/collect/collector.js';
 import { loadConfig } from '../src/config/index.js';
 import { decodePresenceLine } from '../src/ingest/raw-jsonl.js';
 import { createLogger } from '../src/observability/logger.js';
+import { createMetrics } from '../src/observability/metrics.js';
 import { FsStorage } from '../src/storage/fs-driver.js';
 import { startTwitchSim, type TwitchSim } from '../src/twitch/sim/index.js';
 import { canMountTmpfs, mountTmpfs, type Tmpfs } from './loss-tmpfs.js';
@@ -144,6 +145,43 @@ describe.skipIf(!canMountTmpfs)('collect on a full disk (2 MB tmpfs)', () => {
     expect(after).toEqual({ rows: 500, messages: 500, bad: 0 });
     expect(summary.recordsWritten).toBe(500);
     expect(summary.unwritten).toEqual({ rows: 0, messages: 0, metadata: 0 });
+  });
+
+  it('the hold is bounded: beyond maxHeldRows the oldest held rows are dropped, logged, counted (RowsLost) and reported', async () => {
+    fs = mountTmpfs('2m');
+    const channels = ['zeta', 'eta'];
+    const logs: string[] = [];
+    const emf: string[] = [];
+    const col = startCollector(
+      loadConfig({
+        overrides: {
+          collect: { ...COLLECT, chat_url: sim.chatWsUrl, collector_id: 'bounded' },
+          metrics: { emf: false },
+        },
+      }),
+      {
+        storage: new FsStorage(fs.dir),
+        channels,
+        log: createLogger({ level: 'warn', write: (l) => void logs.push(l) }),
+        metrics: createMetrics({ enabled: true, write: (l) => void emf.push(l) }),
+        maxHeldRows: 50,
+        stopRetryMs: 500,
+      },
+    );
+    await until('joins', () => col.status().channelsJoined === 2);
+    await until('metadata written', () => col.status().recordsWritten >= 2);
+    fs.fill();
+    sayMany(300, channels);
+    await until('failed flushes', () => col.status().flushFailures >= 2);
+    const summary = await col.stop();
+    expect(summary.unwritten).toEqual({ rows: 300, messages: 300, metadata: 0 });
+    expect(logs.some((l) => l.includes('held rows over the limit') && l.includes('"dropped":250'))).toBe(
+      true,
+    );
+    const last = JSON.parse(emf.at(-1) as string) as Record<string, number>;
+    expect(last.RowsLost).toBe(250);
+    expect(last.RowsHeld).toBe(50);
+    expect(onDisk(fs.dir).rows).toBe(0);
   });
 
   it('SIGTERM while the disk is full: the lost rows are reported in one line and the exit code is 2', async () => {
