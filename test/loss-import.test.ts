@@ -18,6 +18,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { importFiles, loadPresenceFromStorage } from '../src/ingest/index.js';
 import { listStoredGraphs, loadStoredGraph } from '../src/pipeline/stored-graph.js';
 import { FsStorage } from '../src/storage/fs-driver.js';
+import { runCli } from './helpers/run-cli.js';
 import { canMountTmpfs, mountTmpfs, type Tmpfs } from './loss-tmpfs.js';
 
 const FX = join(import.meta.dirname, 'fixtures', 'ingest');
@@ -68,6 +69,15 @@ describe.skipIf(!canMountTmpfs)('import onto a disk that fills half-way (1 MB tm
     expect(summary?.files[0]?.storageFailure).toBe(true);
     expect(summary?.files[0]?.error).toMatch(/ENOSPC/);
     expect(summary?.files[0]?.stored).toEqual([]);
+
+    // The same through the CLI: one line, exit 2 (storage failed, not the file), nothing stored.
+    const r = await runCli(['import', '--data', join(fs.dir, 'data'), csv]);
+    expect(r.code).toBe(2);
+    expect(r.out).toMatch(/FAILED .*big\.csv: .*ENOSPC.*\(nothing stored from this file\)/);
+    const err = r.err.trim().split('\n');
+    expect(err).toHaveLength(1);
+    expect(err[0]).toMatch(/^vieweratlas: import: .*big\.csv.*ENOSPC/);
+    expect(allFiles(fs.dir).filter((f) => f.endsWith('.parquet') || f.includes('.vatmp-'))).toEqual([]);
   });
 });
 

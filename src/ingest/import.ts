@@ -472,8 +472,9 @@ export async function importFiles(
         // A bad file, or storage refusing its objects (a full disk): either way nothing of it is
         // stored (objects go in all together) and the next file is tried.
         if (!(err instanceof InputError) && !(err instanceof StorageError)) throw err;
-        f.error = err.message;
         f.storageFailure = err instanceof StorageError;
+        // Storage messages name the object; say which input file it was for.
+        f.error = f.storageFailure ? `${path}: ${err.message}` : err.message;
         f.stored = [];
         summary.failed++;
       }
