@@ -41,7 +41,8 @@ export function validateKey(key: string, allowEmpty = false): void {
 /**
  * Objects as plain files under a root directory (default `data/`). Puts write a temp file in the
  * same directory, fsync it and rename it over the target, so readers see the old or the new bytes;
- * appends are fsynced so a record that returned is on disk.
+ * appends are fsynced so a record that returned is on disk, and one that threw (a full disk: short
+ * write, then ENOSPC) is cut back out, so it is never half there.
  */
 export class FsStorage implements Storage {
   readonly kind = 'fs' as const;
