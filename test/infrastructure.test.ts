@@ -125,6 +125,8 @@ it('finds what the code reads and emits (sanity of the scanners)', () => {
       'MessagesPerSecond',
       'Reconnects',
       'RecordsWritten',
+      'RowsHeld',
+      'RowsLost',
     ].sort(),
   );
   expect(COLLECTOR_DIMENSIONS).toEqual(new Set(['Collector']));

@@ -9,7 +9,7 @@ import { InputError } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { CollectStatus } from '../observability/status.js';
-import type { Storage } from '../storage/storage.js';
+import { assertWritable, type Storage } from '../storage/storage.js';
 import { readChannelsFile } from './channels-file.js';
 import { type CollectSummary, startCollector } from './collector.js';
 import { resolveShard, shardChannels } from './shard.js';
@@ -39,6 +39,8 @@ export async function runCollect(config: Config, opts: RunCollectOptions): Promi
   if (channels.length === 0) {
     throw new InputError('collect', `${file}: no channels for shard ${shard.index}/${shard.count}`);
   }
+  // Collecting into storage that cannot take a byte would throw every row away: refuse at start.
+  await assertWritable(opts.storage, 'collect');
   const collector = startCollector(config, {
     storage: opts.storage,
     channels,

@@ -1,12 +1,15 @@
 import type { Command } from 'commander';
 import { defaultCollectorId } from '../../collect/collector.js';
 import { runCollect } from '../../collect/run.js';
+import { StorageError } from '../../errors.js';
 import { createLogger } from '../../observability/logger.js';
 import { createMetrics } from '../../observability/metrics.js';
 import { createStatusSink } from '../../observability/status.js';
 import { openStorage } from '../../storage/index.js';
 import type { Storage } from '../../storage/storage.js';
 import { addCommonOptions, type CommonOptions, numberFlag, resolveConfig } from '../common.js';
+
+const fmt = (n: number) => n.toLocaleString('en-US');
 
 interface CollectFlags extends CommonOptions {
   channels?: string;
@@ -33,7 +36,7 @@ export function registerCollect(program: Command): void {
     program
       .command('collect')
       .description(
-        'live chat → presence records (SIGTERM/SIGINT flush and exit 0; SIGHUP reloads the channels file)',
+        'live chat → presence records (SIGTERM/SIGINT flush and exit 0, 2 when storage refused rows until the end; SIGHUP reloads the channels file)',
       )
       .option('--channels <file>', 'channels file, one login a line (default: collect.channels_file)')
       .option(
@@ -89,6 +92,14 @@ export function registerCollect(program: Command): void {
         `collect: ${summary.messages.toLocaleString('en-US')} chat lines, ${summary.recordsWritten.toLocaleString('en-US')} presence rows ` +
           `in ${storage.location} (collector ${summary.collectorId})\n`,
       );
+      const u = summary.unwritten;
+      if (u.rows > 0 || u.metadata > 0) {
+        // Rows that storage refused until the end (a full disk) are gone: say so and fail.
+        throw new StorageError(
+          'collect',
+          `${fmt(u.rows)} presence rows (${fmt(u.messages)} chat messages) and ${fmt(u.metadata)} metadata lines could not be written to ${storage.location} and are lost: ${summary.writeError ?? 'storage error'}`,
+        );
+      }
     } finally {
       status.done();
       process.off('SIGTERM', onTerm);
