@@ -30,9 +30,9 @@ export interface ConnectionOptions {
   /** Counters shared by the pool (hot path: plain fields). */
   counters: ConnectionCounters;
   log: Logger;
-  /** Silence after which we PING the server; twice that without data and we reconnect. */
+  /** Silence after which we PING the server; twice that without data and we reconnect (default 60 s). */
   idlePingMs?: number;
-  /** A join not confirmed within this time is queued again. */
+  /** A join not confirmed within this time is queued again (default 30 s). */
   joinTimeoutMs?: number;
   /** Random source for jitter (tests). */
   random?: () => number;
@@ -56,6 +56,13 @@ export function backoffMs(
   const step = Math.min(maxMs, minMs * 2 ** Math.min(attempt, 30));
   return Math.round(step / 2 + random() * (step / 2));
 }
+
+/** Defaults of the optional connection options (an option given as `undefined` keeps its default). */
+export const CONNECTION_DEFAULTS = {
+  idlePingMs: 60_000,
+  joinTimeoutMs: 30_000,
+  random: Math.random,
+} as const;
 
 /** NOTICE msg-ids after which a JOIN will never succeed (Twitch's docs, NOTICE tags). */
 const JOIN_REFUSED_FOR_GOOD = new Set([
@@ -114,7 +121,28 @@ export class ChatConnection {
   private closingOnPurpose = false;
 
   constructor(options: ConnectionOptions) {
-    this.o = { idlePingMs: 60_000, joinTimeoutMs: 30_000, random: Math.random, ...options };
+    // `{ ...defaults, ...options }` would let an option passed as `undefined` (the pool forwards
+    // the collector's unset test knobs) erase its default: NaN timeouts, a watchdog firing every
+    // millisecond and never acting. Only defined options override.
+    const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
+    this.o = { ...CONNECTION_DEFAULTS, ...given } as typeof this.o;
+    for (const k of ['idlePingMs', 'joinTimeoutMs', 'reconnectMinMs', 'reconnectMaxMs'] as const) {
+      if (!(Number.isFinite(this.o[k]) && this.o[k] > 0))
+        throw new RangeError(`collect: connection option ${k} must be a positive number, got ${this.o[k]}`);
+    }
+  }
+
+  /** The watchdog's effective timings (after defaults). */
+  get timings(): { idlePingMs: number; joinTimeoutMs: number; watchdogMs: number } {
+    return {
+      idlePingMs: this.o.idlePingMs,
+      joinTimeoutMs: this.o.joinTimeoutMs,
+      watchdogMs: this.watchdogMs(),
+    };
+  }
+
+  private watchdogMs(): number {
+    return Math.max(100, Math.min(this.o.idlePingMs, this.o.joinTimeoutMs) / 2);
   }
 
   get isReady(): boolean {
@@ -124,10 +152,7 @@ export class ChatConnection {
   start(): void {
     if (this.state !== 'idle') return;
     this.open();
-    this.watchdog = setInterval(
-      () => this.check(),
-      Math.max(100, Math.min(this.o.idlePingMs, this.o.joinTimeoutMs) / 2),
-    );
+    this.watchdog = setInterval(() => this.check(), this.watchdogMs());
     this.watchdog.unref();
   }
 
