@@ -33,11 +33,19 @@ export function intFlag(name: string, min = 0): (value: string) => number {
   };
 }
 
-/** Parses a number flag, naming the flag when it is not one. */
-export function numberFlag(name: string): (value: string) => number {
+/** Parses a number flag, naming the flag when it is not one (or not above `above` / below `min`). */
+export function numberFlag(
+  name: string,
+  range: { above?: number; min?: number } = {},
+): (value: string) => number {
   return (value: string) => {
     const n = Number(value);
-    if (!Number.isFinite(n)) throw new FlagError(`${name}: expected a number, got "${value}"`);
+    if (value.trim() === '' || !Number.isFinite(n))
+      throw new FlagError(`${name}: expected a number, got "${value}"`);
+    if (range.above !== undefined && !(n > range.above))
+      throw new FlagError(`${name}: expected a number > ${range.above}, got "${value}"`);
+    if (range.min !== undefined && n < range.min)
+      throw new FlagError(`${name}: expected a number ≥ ${range.min}, got "${value}"`);
     return n;
   };
 }

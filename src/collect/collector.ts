@@ -5,7 +5,7 @@
  */
 import { hostname } from 'node:os';
 import type { Config } from '../config/schema.js';
-import { ConfigError } from '../errors.js';
+import { ConfigError, InputError } from '../errors.js';
 import { type Logger, silentLogger } from '../observability/logger.js';
 import { createMetrics, type Metrics } from '../observability/metrics.js';
 import type { CollectStatus } from '../observability/status.js';
@@ -14,7 +14,7 @@ import type { Storage } from '../storage/storage.js';
 import type { ChatEvent } from '../twitch/chat/events.js';
 import { parseChatUrl } from './endpoint.js';
 import { JoinLimiter } from './join-limiter.js';
-import { ChatPool, unjoinableCount } from './pool.js';
+import { ChatPool, unjoinableChannels, unjoinableCount } from './pool.js';
 import { PresenceAccumulator } from './presence.js';
 import { type CollectedMetadata, RawWriter } from './writer.js';
 
@@ -39,6 +39,8 @@ export interface CollectorOptions {
   idlePingMs?: number;
   /** A join not confirmed within this time is queued again (default 30 s; tests shorten it). */
   joinTimeoutMs?: number;
+  /** A failure no reconnect can cure (Twitch refused the login): the caller should stop. */
+  onFatal?: (err: InputError) => void;
 }
 
 export interface CollectSummary {
@@ -52,6 +54,8 @@ export interface CollectSummary {
   flushFailures: number;
   invalidLines: number;
   channelsJoined: number;
+  /** Channels Twitch refused for good (suspended, banned), with the NOTICE msg-id; not retried. */
+  unjoinable: { channel: string; reason: string }[];
   durationMs: number;
 }
 
@@ -161,6 +165,16 @@ export function startCollector(config: Config, opts: CollectorOptions): Collecto
     log: log.child('collect'),
     idlePingMs: opts.idlePingMs,
     joinTimeoutMs: opts.joinTimeoutMs,
+    onLoginRefused: (reason) => {
+      const err = new InputError(
+        'collect',
+        token
+          ? `${reason} (check ${c.token_env} and ${c.login_env})`
+          : `${reason} (anonymous login; is ${c.chat_url} a Twitch chat server?)`,
+      );
+      if (opts.onFatal) opts.onFatal(err);
+      else log.error(err.message);
+    },
   });
 
   let flushing: Promise<void> | null = null;
@@ -292,6 +306,7 @@ export function startCollector(config: Config, opts: CollectorOptions): Collecto
         const joined = pool.joined;
         tickStatus();
         const last = status();
+        const unjoinable = unjoinableChannels(pool);
         pool.stop();
         await flush();
         // Rows restored by a failed flush get one more try before giving up.
@@ -312,6 +327,7 @@ export function startCollector(config: Config, opts: CollectorOptions): Collecto
           flushFailures,
           invalidLines: pool.counters.invalidLines,
           channelsJoined: joined,
+          unjoinable,
           durationMs: Date.now() - startedAt,
         };
         log.info('collector stopped', { ...summary });

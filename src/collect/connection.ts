@@ -36,6 +36,11 @@ export interface ConnectionOptions {
   joinTimeoutMs?: number;
   /** Random source for jitter (tests). */
   random?: () => number;
+  /**
+   * Twitch refused the login (bad or expired token): reconnecting cannot help. Called once with
+   * Twitch's reason; the connection has stopped. Without it the refusal is only logged.
+   */
+  onLoginRefused?: (reason: string) => void;
 }
 
 export interface ConnectionCounters {
@@ -90,8 +95,8 @@ export class ChatConnection {
   readonly wanted = new Set<string>();
   /** Channels the server confirmed. */
   readonly joined = new Set<string>();
-  /** Channels Twitch refused for good (suspended, banned …): not retried until removed and re-added. */
-  readonly unjoinable = new Set<string>();
+  /** Channels Twitch refused for good (suspended, banned …) → the NOTICE's msg-id; not retried until reloaded. */
+  readonly unjoinable = new Map<string, string>();
   /** Channel → when its JOIN was queued or sent (awaiting confirmation). */
   private readonly pending = new Map<string, number>();
   /** Channel → limiter sequence number of its JOIN in flight. */
@@ -116,7 +121,8 @@ export class ChatConnection {
   private pinged = false;
   private reconnectTimer: NodeJS.Timeout | null = null;
   private watchdog: NodeJS.Timeout | null = null;
-  private readonly o: Required<Omit<ConnectionOptions, 'token'>> & { token?: string };
+  private readonly o: Required<Omit<ConnectionOptions, 'token' | 'onLoginRefused'>> &
+    Pick<ConnectionOptions, 'token' | 'onLoginRefused'>;
   /** Closed by us on purpose (RECONNECT, watchdog) — the next close is expected. */
   private closingOnPurpose = false;
 
@@ -173,7 +179,7 @@ export class ChatConnection {
 
   /** Tries the channels Twitch refused for good again (the channel list was reloaded). */
   retryUnjoinable(): void {
-    const again = [...this.unjoinable];
+    const again = [...this.unjoinable.keys()];
     this.unjoinable.clear();
     if (this.state === 'ready') for (const c of again) if (this.wanted.has(c)) this.queueJoin(c);
   }
@@ -439,14 +445,19 @@ export class ChatConnection {
 
   private onNotice(ev: Extract<ChatEvent, { type: 'notice' }>): void {
     if (ev.text === 'Login authentication failed' || ev.text === 'Improperly formatted auth') {
-      this.o.log.error('chat login failed', { connection: this.id, nick: this.o.nick });
+      // Reconnecting with the same credentials would be refused forever (about 13 times in 8 s).
+      this.o.log.error('chat login refused', { connection: this.id, nick: this.o.nick, reason: ev.text });
+      this.stop();
+      this.o.onLoginRefused?.(
+        `${this.o.endpoint.display} refused the chat login "${this.o.nick}": ${ev.text}`,
+      );
       return;
     }
     if (ev.channel && ev.msgId && JOIN_REFUSED_FOR_GOOD.has(ev.msgId)) {
       // Retrying would only burn join allowance: give the channel up until the list is reloaded.
       this.pending.delete(ev.channel);
       if (this.wanted.has(ev.channel) && !this.unjoinable.has(ev.channel)) {
-        this.unjoinable.add(ev.channel);
+        this.unjoinable.set(ev.channel, ev.msgId);
         this.o.log.warn('channel cannot be joined; not retrying until the channel list is reloaded', {
           connection: this.id,
           channel: ev.channel,

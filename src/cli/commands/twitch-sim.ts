@@ -22,13 +22,18 @@ export function registerTwitchSim(program: Command): void {
       .option(
         '--rate <msgs>',
         'generated chat lines per second over joined channels',
-        numberFlag('--rate'),
+        numberFlag('--rate', { min: 0 }),
         50,
       )
       .option('--channels <n>', 'channels in the simulated population', intFlag('--channels', 1), 200)
       .option('--viewers <n>', 'viewers in the simulated population', intFlag('--viewers', 1), 20_000)
       .option('--seed <n>', 'seed of the population and the traffic', intFlag('--seed'), 42)
-      .option('--ping-seconds <n>', 'seconds between server PINGs', numberFlag('--ping-seconds'), 60),
+      .option(
+        '--ping-seconds <n>',
+        'seconds between server PINGs',
+        numberFlag('--ping-seconds', { min: 0 }),
+        60,
+      ),
   ).action(async (flags: SimFlags) => {
     const sim = await startTwitchSim({
       port: flags.port,
