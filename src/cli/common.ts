@@ -1,5 +1,6 @@
 import { type Command, InvalidArgumentError } from 'commander';
 import { type Config, type ConfigInput, loadConfig } from '../config/index.js';
+import { guardConsole, registerEnvSecrets } from '../observability/console.js';
 
 /** Flags every command has. */
 export interface CommonOptions {
@@ -15,11 +16,19 @@ export function addCommonOptions(cmd: Command): Command {
     .option('--data <dir>', 'storage root directory (default: data/, or storage.root)');
 }
 
-/** Loads and validates the config once, with flag overrides on top. */
+/**
+ * Loads and validates the config once, with flag overrides on top. From here on the console is
+ * guarded: the secrets the config names (chat token, pseudonym key) and the well-known ones
+ * (Twitch app secret, AWS keys) are redacted from every line, and control characters from data
+ * never reach the terminal.
+ */
 export function resolveConfig(opts: CommonOptions, overrides: ConfigInput = {}): Config {
+  guardConsole();
   const fromFlags: ConfigInput = { ...overrides };
   if (opts.data) fromFlags.storage = { ...(fromFlags.storage ?? {}), root: opts.data };
-  return loadConfig({ configPath: opts.config, preset: opts.preset, overrides: fromFlags });
+  const config = loadConfig({ configPath: opts.config, preset: opts.preset, overrides: fromFlags });
+  registerEnvSecrets(process.env, [config.collect.token_env, config.privacy.key_env]);
+  return config;
 }
 
 /** Parses an integer flag, naming the flag when it is not one. */

@@ -7,6 +7,7 @@
 import { isIP, connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import WebSocket from 'ws';
+import { registerSecret } from '../observability/console.js';
 import type { Logger } from '../observability/logger.js';
 import { type ChatEvent, parseChatLine } from '../twitch/chat/events.js';
 import { LineSplitter } from '../twitch/chat/irc.js';
@@ -132,6 +133,7 @@ export class ChatConnection {
     // millisecond and never acting. Only defined options override.
     const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
     this.o = { ...CONNECTION_DEFAULTS, ...given } as typeof this.o;
+    registerSecret(this.o.token);
     for (const k of ['idlePingMs', 'joinTimeoutMs', 'reconnectMinMs', 'reconnectMaxMs'] as const) {
       if (!(Number.isFinite(this.o[k]) && this.o[k] > 0))
         throw new RangeError(`collect: connection option ${k} must be a positive number, got ${this.o[k]}`);
