@@ -1,5 +1,7 @@
+import { statSync } from 'node:fs';
 import { type Command, InvalidArgumentError } from 'commander';
 import { type Config, type ConfigInput, loadConfig } from '../config/index.js';
+import { InputError } from '../errors.js';
 import { guardConsole, registerEnvSecrets } from '../observability/console.js';
 
 /** Flags every command has. */
@@ -61,3 +63,14 @@ export function numberFlag(
 
 /** A bad flag value; commander prints it with the flag's name and the CLI exits 1. */
 export class FlagError extends InvalidArgumentError {}
+
+/** File arguments that are folders are bad input naming the folder (not "internal error: EISDIR"). */
+export function rejectDirectories(component: string, paths: readonly string[]): void {
+  for (const p of paths) {
+    if (statSync(p, { throwIfNoEntry: false })?.isDirectory())
+      throw new InputError(
+        component,
+        `${p}: is a directory; give the files in it (e.g. ${p.replace(/\/+$/, '')}/*.csv)`,
+      );
+  }
+}
