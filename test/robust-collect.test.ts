@@ -20,6 +20,23 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+/** `vieweratlas collect` on `file` against the sim for `seconds`, into its own storage folder. */
+const collect = (file: string, seconds: number, env: Record<string, string> = {}) =>
+  runCli(
+    [
+      'collect',
+      '--chat-url',
+      sim.chatWsUrl,
+      '--channels',
+      file,
+      '--duration',
+      String(seconds),
+      '--data',
+      `${file}.data`,
+    ],
+    env,
+  );
+
 function channelsFile(name: string, logins: string[]): string {
   const p = join(dir, name);
   writeFileSync(p, `${logins.join('\n')}\n`);
@@ -29,24 +46,11 @@ function channelsFile(name: string, logins: string[]): string {
 it('a refused chat token ends collect with exit 1 and Twitch reason, instead of reconnecting forever', async () => {
   const file = channelsFile('token.txt', [sim.channels[0] as string]);
   const t0 = performance.now();
-  const r = await runCli(
-    [
-      'collect',
-      '--chat-url',
-      sim.chatWsUrl,
-      '--channels',
-      file,
-      '--duration',
-      '15',
-      '--data',
-      join(dir, 'd1'),
-    ],
-    {
-      TWITCH_CHAT_TOKEN: 'oauth:expiredtoken',
-      TWITCH_CHAT_LOGIN: 'bad-login',
-      VIEWERATLAS_LOG_LEVEL: 'error',
-    },
-  );
+  const r = await collect(file, 15, {
+    TWITCH_CHAT_TOKEN: 'oauth:expiredtoken',
+    TWITCH_CHAT_LOGIN: 'bad-login',
+    VIEWERATLAS_LOG_LEVEL: 'error',
+  });
   expect(r.code).toBe(1);
   expect(performance.now() - t0).toBeLessThan(10_000);
   const last = r.err.trim().split('\n').at(-1) as string;
@@ -59,20 +63,7 @@ it('a refused chat token ends collect with exit 1 and Twitch reason, instead of 
 it('channels Twitch refuses are tried once and named at the end', async () => {
   const ok = sim.channels[1] as string;
   const file = channelsFile('refused.txt', [ok, 'gone_ch']);
-  const r = await runCli(
-    [
-      'collect',
-      '--chat-url',
-      sim.chatWsUrl,
-      '--channels',
-      file,
-      '--duration',
-      '3',
-      '--data',
-      join(dir, 'd2'),
-    ],
-    { VIEWERATLAS_LOG_LEVEL: 'error' },
-  );
+  const r = await collect(file, 3, { VIEWERATLAS_LOG_LEVEL: 'error' });
   expect(r.code).toBe(0);
   expect(sim.chat.joinLog.filter((j) => j.channel === 'gone_ch')).toHaveLength(1);
   expect(r.err).toContain(
@@ -83,20 +74,7 @@ it('channels Twitch refuses are tried once and named at the end', async () => {
 it('a channels file emptied while collecting is refused loudly and the channels are kept', async () => {
   const ch = sim.channels[2] as string;
   const file = channelsFile('emptied.txt', [ch]);
-  const run = runCli(
-    [
-      'collect',
-      '--chat-url',
-      sim.chatWsUrl,
-      '--channels',
-      file,
-      '--duration',
-      '8',
-      '--data',
-      join(dir, 'd3'),
-    ],
-    { VIEWERATLAS_COLLECT_RELOAD_SECONDS: '1' },
-  );
+  const run = collect(file, 8, { VIEWERATLAS_COLLECT_RELOAD_SECONDS: '1' });
   while (!sim.chat.joinedChannels().includes(ch)) await new Promise((r) => setTimeout(r, 50));
   writeFileSync(file, '# nothing live right now\n');
   const r = await run;

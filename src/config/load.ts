@@ -93,8 +93,6 @@ export const NON_CONFIG_ENV = new Set([
   'VIEWERATLAS_DEBUG',
   'VIEWERATLAS_LOG_LEVEL',
   'VIEWERATLAS_PRESET',
-  // privacy.key_env's default, kept known when key_env names another variable
-  'VIEWERATLAS_PSEUDONYM_KEY',
   'VIEWERATLAS_SHARED_DATA',
 ]);
 
@@ -171,9 +169,13 @@ export function parseConfig(input: unknown, origin?: Origin): Config {
 /** An unknown `VIEWERATLAS_*` variable (a typo like `VIEWERATLAS_OVERLAPS_WEIGHT`) is an error naming it. */
 export function checkEnvNames(env: Record<string, string | undefined>, config: Config): void {
   const named = new Set<string>(NON_CONFIG_ENV);
-  for (const section of SECTIONS) {
-    for (const [key, value] of Object.entries(config[section])) {
-      if (key.endsWith('_env') && typeof value === 'string') named.add(value);
+  // variables named by `*_env` keys, as configured and by default (VIEWERATLAS_PSEUDONYM_KEY stays
+  // known when privacy.key_env names another one)
+  for (const c of [config, configSchema.parse({}) as Config]) {
+    for (const section of SECTIONS) {
+      for (const [key, value] of Object.entries(c[section])) {
+        if (key.endsWith('_env') && typeof value === 'string') named.add(value);
+      }
     }
   }
   for (const [name, value] of Object.entries(env)) {
