@@ -140,25 +140,28 @@ describe('usage mistakes are exit 1 with one line naming the thing', () => {
     expect(r.err).toContain(`${folder}: is a directory`);
   });
 
-  it('twitch-sim --port that is in use names the port', async () => {
-    const blocker = createServer();
-    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
-    const port = (blocker.address() as { port: number }).port;
-    try {
-      const child = spawn(process.execPath, ['bin/vieweratlas.mjs', 'twitch-sim', '--port', String(port)], {
-        cwd: join(import.meta.dirname, '..'),
-      });
-      let err = '';
-      child.stderr.on('data', (d) => {
-        err += String(d);
-      });
-      const timer = setTimeout(() => child.kill('SIGTERM'), 20_000);
-      const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-      clearTimeout(timer);
-      expect(code).toBe(1);
-      expect(err).toBe(`vieweratlas: twitch-sim: --port ${port}: 127.0.0.1:${port} is already in use\n`);
-    } finally {
-      blocker.close();
-    }
-  });
+  it.each(['--port', '--irc-port'])(
+    'twitch-sim %s that is in use names the port (and exits)',
+    async (flag) => {
+      const blocker = createServer();
+      await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+      const port = (blocker.address() as { port: number }).port;
+      try {
+        const child = spawn(process.execPath, ['bin/vieweratlas.mjs', 'twitch-sim', flag, String(port)], {
+          cwd: join(import.meta.dirname, '..'),
+        });
+        let err = '';
+        child.stderr.on('data', (d) => {
+          err += String(d);
+        });
+        const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+        const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+        clearTimeout(timer);
+        expect(code).toBe(1);
+        expect(err).toBe(`vieweratlas: twitch-sim: ${flag} ${port}: 127.0.0.1:${port} is already in use\n`);
+      } finally {
+        blocker.close();
+      }
+    },
+  );
 });
