@@ -78,6 +78,15 @@ const JOIN_REFUSED_FOR_GOOD = new Set([
   'msg_channel_blocked',
 ]);
 
+/** NOTICE texts (no msg-id) with which Twitch refuses a login; the same credentials never pass. */
+const LOGIN_REFUSED = [
+  'Login authentication failed',
+  'Improperly formatted auth',
+  'Login unsuccessful',
+  'Error logging in',
+  'Invalid NICK',
+];
+
 /** The longest an old socket is kept after a RECONNECT (Twitch closes it sooner). */
 const MAX_DRAIN_MS = 5 * 60_000;
 
@@ -446,7 +455,7 @@ export class ChatConnection {
   }
 
   private onNotice(ev: Extract<ChatEvent, { type: 'notice' }>): void {
-    if (ev.text === 'Login authentication failed' || ev.text === 'Improperly formatted auth') {
+    if (LOGIN_REFUSED.some((t) => ev.text.startsWith(t))) {
       // Reconnecting with the same credentials would be refused forever (about 13 times in 8 s).
       this.o.log.error('chat login refused', { connection: this.id, nick: this.o.nick, reason: ev.text });
       this.stop();
