@@ -154,7 +154,7 @@ function describeIssue(issue: z.core.$ZodIssue, input: unknown, origin: Origin =
   }
   const key = issue.path.join('.');
   const got = valueAt(input, issue.path);
-  return `${origin(issue.path)}${key}: ${issue.message} (got ${JSON.stringify(got)})`;
+  return `${origin(issue.path)}${key}: ${issue.message} (${got === undefined ? 'not set' : `got ${JSON.stringify(got)}`})`;
 }
 
 /** Validates a merged config object; throws ConfigError naming the key and the bad value. */
