@@ -146,22 +146,27 @@ function valueAt(input: unknown, path: PropertyKey[]): unknown {
 /** Where a merged value came from, to name it in an error: `file:line: `, `VARIABLE: ` or nothing. */
 type Origin = (path: PropertyKey[], key?: boolean) => string;
 
-function describeIssue(issue: z.core.$ZodIssue, input: unknown, origin: Origin = () => ''): string {
+function describeIssue(issue: z.core.$ZodIssue, input: unknown): string {
   if (issue.code === 'unrecognized_keys') {
     const keys = issue.keys.map((k) => [...issue.path, k].join('.'));
-    const where = origin([...issue.path, issue.keys[0] as string], true);
-    return `${where}unknown key ${keys.map((k) => `"${k}"`).join(', ')}`;
+    return `unknown key ${keys.map((k) => `"${k}"`).join(', ')}`;
   }
   const key = issue.path.join('.');
   const got = valueAt(input, issue.path);
-  return `${origin(issue.path)}${key}: ${issue.message} (${got === undefined ? 'not set' : `got ${JSON.stringify(got)}`})`;
+  return `${key}: ${issue.message} (${got === undefined ? 'not set' : `got ${JSON.stringify(got)}`})`;
 }
 
 /** Validates a merged config object; throws ConfigError naming the key and the bad value. */
 export function parseConfig(input: unknown, origin?: Origin): Config {
   const result = configSchema.safeParse(input);
   if (!result.success) {
-    throw new ConfigError(describeIssue(result.error.issues[0]!, input, origin));
+    const issue = result.error.issues[0]!;
+    // where the bad value came from: the file's line, the variable (nothing for flags and defaults)
+    const where =
+      issue.code === 'unrecognized_keys'
+        ? origin?.([...issue.path, issue.keys[0] as string], true)
+        : origin?.(issue.path);
+    throw new ConfigError(`${where ?? ''}${describeIssue(issue, input)}`);
   }
   return result.data as Config;
 }
