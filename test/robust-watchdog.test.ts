@@ -87,7 +87,7 @@ it('with the CLI defaults, a JOIN the server ignores is sent again after 30 s', 
   await realSleep(100);
   expect(attempts()).toBe(1); // not before the timeout
   await vi.advanceTimersByTimeAsync(17_000); // the watchdog runs every 15 s
-  await until('the JOIN retried', () => attempts() === 2, 3000);
+  await until('the JOIN retried', () => attempts() === 2);
 });
 
 it('with the CLI defaults, a silent connection is PINGed after 60 s and replaced after 120 s', async () => {
@@ -99,11 +99,11 @@ it('with the CLI defaults, a silent connection is PINGed after 60 s and replaced
   await realSleep(100);
   expect(sim.chat.stats.linesReceived).toBe(heard);
   await vi.advanceTimersByTimeAsync(16_000);
-  await until('the PING', () => sim.chat.stats.linesReceived === heard + 1, 3000);
+  await until('the PING', () => sim.chat.stats.linesReceived === heard + 1);
   expect(sim.chat.stats.connections).toBe(connections);
   await vi.advanceTimersByTimeAsync(60_000); // 135 s of silence
   // backoff before reconnecting is a real timeout (0.5–1 s with the default reconnect_min_ms)
-  await until('a new connection', () => sim.chat.stats.connections === connections + 1, 5000);
-  await until('re-joined', () => col.status().channelsJoined === 1, 5000);
+  await until('a new connection', () => sim.chat.stats.connections === connections + 1);
+  await until('re-joined', () => col.status().channelsJoined === 1);
   expect(col.status().reconnects).toBe(1);
 });

@@ -15,8 +15,8 @@
 const secrets = new Set<string>();
 let pattern: RegExp | null = null;
 
-/** Secrets shorter than this are not registered (redacting "a" would mangle every message). */
-const MIN_SECRET_LENGTH = 4;
+/** Secrets shorter than this are not registered (redacting a short word would mangle every message). */
+const MIN_SECRET_LENGTH = 8;
 
 /** Registers a secret value; every later `redactSecrets` hides it. */
 export function registerSecret(value: string | undefined | null): void {
