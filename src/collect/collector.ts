@@ -5,7 +5,7 @@
  */
 import { hostname } from 'node:os';
 import type { Config } from '../config/schema.js';
-import { ConfigError } from '../errors.js';
+import { ConfigError, InputError } from '../errors.js';
 import { type Logger, silentLogger } from '../observability/logger.js';
 import { createMetrics, type Metrics } from '../observability/metrics.js';
 import type { CollectStatus } from '../observability/status.js';
@@ -15,7 +15,7 @@ import type { ChatEvent } from '../twitch/chat/events.js';
 import { presenceOfLine, SYSTEM_LOGINS } from '../twitch/chat/presence-rules.js';
 import { parseChatUrl } from './endpoint.js';
 import { JoinLimiter } from './join-limiter.js';
-import { ChatPool, unjoinableCount } from './pool.js';
+import { ChatPool, unjoinableChannels, unjoinableCount } from './pool.js';
 import { PresenceAccumulator } from './presence.js';
 import { SharedChatTracker } from './shared-chat.js';
 import { type CollectedMetadata, HeldWriter, RawWriter, type Unwritten } from './writer.js';
@@ -45,6 +45,8 @@ export interface CollectorOptions {
   maxHeldRows?: number;
   /** At stop, how long to keep retrying held rows before reporting them unwritten (default 3 s). */
   stopRetryMs?: number;
+  /** A failure no reconnect can cure (Twitch refused the login): the caller should stop. */
+  onFatal?: (err: InputError) => void;
 }
 
 export interface CollectSummary {
@@ -64,6 +66,8 @@ export interface CollectSummary {
   flushFailures: number;
   invalidLines: number;
   channelsJoined: number;
+  /** Channels Twitch refused for good (suspended, banned), with the NOTICE msg-id; not retried. */
+  unjoinable: { channel: string; reason: string }[];
   durationMs: number;
   /**
    * Never written (storage refused them until the end, or the hold overflowed): the CLI reports
@@ -218,6 +222,16 @@ export function startCollector(config: Config, opts: CollectorOptions): Collecto
     log: log.child('collect'),
     idlePingMs: opts.idlePingMs,
     joinTimeoutMs: opts.joinTimeoutMs,
+    onLoginRefused: (reason) => {
+      const err = new InputError(
+        'collect',
+        token
+          ? `${reason} (check ${c.token_env} and ${c.login_env})`
+          : `${reason} (anonymous login; is ${c.chat_url} a Twitch chat server?)`,
+      );
+      if (opts.onFatal) opts.onFatal(err);
+      else log.error(err.message);
+    },
   });
 
   let flushing: Promise<void> | null = null;
@@ -349,6 +363,7 @@ export function startCollector(config: Config, opts: CollectorOptions): Collecto
         const joined = pool.joined;
         tickStatus();
         const last = status();
+        const unjoinable = unjoinableChannels(pool);
         pool.stop();
         await flush();
         // Held rows (a full disk) get a few more tries before they are reported unwritten.
@@ -382,6 +397,7 @@ export function startCollector(config: Config, opts: CollectorOptions): Collecto
           flushFailures,
           invalidLines: pool.counters.invalidLines,
           channelsJoined: joined,
+          unjoinable,
           durationMs: Date.now() - startedAt,
           unwritten,
           ...(unwritten.rows > 0 || unwritten.metadata > 0

@@ -12,6 +12,9 @@ import {
   mapPresenceHeader,
   type PresenceBuilder,
   type PresenceReadOptions,
+  presenceMessagesProblem,
+  presenceNameBytesProblem,
+  presenceTsProblem,
   type RejectLog,
   sharedColumns,
   sourceCodeBytes,
@@ -58,6 +61,7 @@ export async function readPresenceCsv(
     }
     need = Math.max(col.channel, col.viewer, col.ts) + 1;
   };
+  const now = Date.now();
   const headerless = range !== undefined && range.start > 0;
   if (headerless) header(range.header, 1);
   const { lines } = await scanCsv(
@@ -93,6 +97,13 @@ export async function readPresenceCsv(
               );
           }
         }
+        // issue 11: value limits (PRESENCE_LIMITS) — names, instant and count in range
+        const bad =
+          presenceNameBytesProblem('channel', buf, cs, ce) ??
+          presenceNameBytesProblem('viewer', buf, vs, ve) ??
+          presenceTsProblem(ts, now) ??
+          (m > 1 ? presenceMessagesProblem(m) : undefined);
+        if (bad) return reject(line, bad);
         let src = 2;
         if (col.source >= 0 && col.source < count) {
           const ss = starts[col.source] as number;

@@ -19,6 +19,7 @@ import {
   type PresenceBuilder,
   type PresenceColumn,
   type PresenceReadOptions,
+  presenceLimitsSql,
   type RejectLog,
 } from './presence-rows.js';
 
@@ -97,6 +98,7 @@ export async function readPresenceParquetWith(
       WHEN ts IS NULL OR isnan(ts) THEN 'bad ts'
       WHEN NOT messages_missing AND (messages IS NULL OR messages < 0) THEN 'bad messages (expected an integer ≥ 0)'
       WHEN source NOT IN ('live', 'vod', 'import') THEN 'bad source "' || source || '"'
+      ${presenceLimitsSql()}
       ELSE NULL END`;
   await conn.run(`CREATE OR REPLACE TEMP VIEW pq2 AS SELECT *, ${reasonSql} AS reason FROM pq`);
   // Row count from the Parquet footers (no scan) sizes the columns once.
@@ -119,7 +121,7 @@ export async function readPresenceParquetWith(
     : '';
   const result = await conn.stream(
     `SELECT (CASE WHEN reason IS NOT NULL THEN 2 WHEN ${winCond} THEN 0 ELSE 1 END)::UTINYINT AS status, reason,
-       channel, viewer, coalesce(ts, 0) AS ts, coalesce(messages, 1)::UINTEGER ${extraCols} FROM pq2`,
+       channel, viewer, coalesce(ts, 0) AS ts, coalesce(try_cast(coalesce(messages, 1) AS UINTEGER), 0) ${extraCols} FROM pq2`,
   );
   let r = start;
   let seen = 0;

@@ -312,3 +312,90 @@ export function pushRecord(
     ex.vod[i] = r.vod_id ? ex.vodNames.internString(r.vod_id) + 1 : 0;
   }
 }
+
+/**
+ * Values no presence row may have, whatever its format (checked by every reader: CSV, JSON Lines,
+ * Parquet, raw). Documented in docs/storage-and-import.md.
+ */
+export const PRESENCE_LIMITS = {
+  /**
+   * Longest channel or viewer in bytes. Twitch logins have ≤ 25 and pseudonyms 18; other sources'
+   * names and ids fit with room to spare, a 10 MB "login" does not.
+   */
+  maxNameBytes: 256,
+  /** Most messages one row may count (one viewer, channel and bucket); the column is 32-bit. */
+  maxMessages: 1_000_000,
+  /** Earliest instant: Twitch opened on 2011-06-06 (UTC). */
+  minTs: Date.UTC(2011, 5, 6),
+  /** How far ahead of the reader's clock a row may be (clock skew, a collector's open bucket). */
+  futureToleranceMs: 24 * 3600_000,
+} as const;
+
+/** Why `ts` (epoch ms) cannot be a presence instant, or undefined when it can. */
+export function presenceTsProblem(ts: number, now = Date.now()): string | undefined {
+  if (ts < PRESENCE_LIMITS.minTs) return `ts ${isoOrNumber(ts)} is before Twitch existed (2011-06-06)`;
+  if (ts > now + PRESENCE_LIMITS.futureToleranceMs)
+    return `ts ${isoOrNumber(ts)} is more than 24 h in the future`;
+  return undefined;
+}
+
+/** Why `m` cannot be a message count, or undefined when it can. */
+export function presenceMessagesProblem(m: number): string | undefined {
+  if (!Number.isInteger(m) || m < 0) return `bad messages ${m} (expected an integer ≥ 0)`;
+  if (m > PRESENCE_LIMITS.maxMessages)
+    return `messages ${m} out of range (at most ${PRESENCE_LIMITS.maxMessages.toLocaleString('en-US')} per row)`;
+  return undefined;
+}
+
+/** Why bytes [start, end) cannot be a channel or viewer name (too long, a NUL byte), or undefined. */
+export function presenceNameBytesProblem(
+  what: 'channel' | 'viewer',
+  buf: Uint8Array,
+  start: number,
+  end: number,
+): string | undefined {
+  if (end - start > PRESENCE_LIMITS.maxNameBytes)
+    return `${what} of ${end - start} bytes (at most ${PRESENCE_LIMITS.maxNameBytes})`;
+  // NUL ends strings in C, Parquet readers and terminals: no name may hold one.
+  for (let i = start; i < end; i++) if (buf[i] === 0) return `${what} holds a NUL byte`;
+  return undefined;
+}
+
+/** Why a string cannot be a channel or viewer name, or undefined. */
+export function presenceNameProblem(what: 'channel' | 'viewer', name: string): string | undefined {
+  if (name.includes('\u0000')) return `${what} holds a NUL byte`;
+  const bytes = Buffer.byteLength(name);
+  if (bytes > PRESENCE_LIMITS.maxNameBytes)
+    return `${what} of ${bytes} bytes (at most ${PRESENCE_LIMITS.maxNameBytes})`;
+  return undefined;
+}
+
+/** The first problem of a decoded row's values, or undefined when they are all in range. */
+export function presenceValuesProblem(
+  r: { channel: string; viewer: string; ts: number; messages?: number },
+  now = Date.now(),
+): string | undefined {
+  return (
+    presenceNameProblem('channel', r.channel) ??
+    presenceNameProblem('viewer', r.viewer) ??
+    presenceTsProblem(r.ts, now) ??
+    (r.messages === undefined ? undefined : presenceMessagesProblem(r.messages))
+  );
+}
+
+/** The same checks as SQL `WHEN … THEN reason` clauses over columns channel, viewer, ts (ms), messages. */
+export function presenceLimitsSql(now = Date.now()): string {
+  const L = PRESENCE_LIMITS;
+  return `WHEN strlen(channel) > ${L.maxNameBytes} THEN 'channel of ' || strlen(channel) || ' bytes (at most ${L.maxNameBytes})'
+      WHEN strlen(viewer) > ${L.maxNameBytes} THEN 'viewer of ' || strlen(viewer) || ' bytes (at most ${L.maxNameBytes})'
+      WHEN contains(channel, chr(0)) THEN 'channel holds a NUL byte'
+      WHEN contains(viewer, chr(0)) THEN 'viewer holds a NUL byte'
+      WHEN ts < ${L.minTs} THEN 'ts before Twitch existed (2011-06-06)'
+      WHEN ts > ${now + L.futureToleranceMs} THEN 'ts more than 24 h in the future'
+      WHEN messages > ${L.maxMessages} THEN 'messages ' || messages || ' out of range (at most ${L.maxMessages} per row)'`;
+}
+
+function isoOrNumber(ts: number): string {
+  const d = new Date(ts);
+  return Number.isNaN(d.getTime()) ? String(ts) : d.toISOString();
+}

@@ -4,6 +4,7 @@
  * callers can count bad lines (a torn last line after a crash is expected, never fatal).
  */
 import type { ChannelMetadata, PresenceKind, PresenceRecord, PresenceSource } from '../model/records.js';
+import { presenceValuesProblem } from './presence-rows.js';
 
 /** One presence record as a raw line, WITH the trailing newline. */
 export function encodePresenceLine(r: PresenceRecord): string {
@@ -89,7 +90,8 @@ export function decodePresenceLine(line: string, defaultSource?: PresenceSource)
     if (r.kind !== 'chat' && r.kind !== 'membership') return `bad "kind" ${JSON.stringify(r.kind)}`;
     rec.kind = r.kind as PresenceKind;
   }
-  return rec;
+  // issue 11: out-of-range values (a count that would wrap, a 10 MB login, NUL, year 1970)
+  return presenceValuesProblem(rec) ?? rec;
 }
 
 /** Parses one raw metadata line, or returns the reason it cannot be read. */

@@ -43,7 +43,11 @@ export function registerCollect(program: Command): void {
         '--chat-url <url>',
         'chat endpoint: wss://, ws://, irc:// or ircs:// (default: collect.chat_url)',
       )
-      .option('--duration <seconds>', 'run this long, flush and exit', numberFlag('--duration')),
+      .option(
+        '--duration <seconds>',
+        'run this long, flush and exit',
+        numberFlag('--duration', { above: 0 }),
+      ),
   ).action(async (flags: CollectFlags) => {
     const config = resolveConfig(flags, flags.chatUrl ? { collect: { chat_url: flags.chatUrl } } : {});
     // On a terminal: the status line, and only warnings and errors (clearing the line first).
@@ -92,6 +96,12 @@ export function registerCollect(program: Command): void {
         `collect: ${summary.messages.toLocaleString('en-US')} chat lines, ${summary.recordsWritten.toLocaleString('en-US')} presence rows ` +
           `in ${storage.location} (collector ${summary.collectorId})\n`,
       );
+      if (summary.unjoinable.length > 0) {
+        const list = summary.unjoinable.slice(0, 20).map((u) => `${u.channel} (${u.reason})`);
+        process.stderr.write(
+          `collect: ${summary.unjoinable.length} channel(s) refused by Twitch, not retried until the list is reloaded: ${list.join(', ')}${summary.unjoinable.length > 20 ? ', …' : ''}\n`,
+        );
+      }
       const u = summary.unwritten;
       if (u.rows > 0 || u.metadata > 0) {
         // Rows that storage refused until the end (a full disk) are gone: say so and fail.

@@ -12,6 +12,7 @@ interface DiscoverFlags extends CommonOptions {
   language?: string[];
   game?: string[];
   minViewers?: number;
+  allowEmpty?: boolean;
 }
 
 export function registerDiscover(program: Command): void {
@@ -29,7 +30,11 @@ export function registerDiscover(program: Command): void {
       )
       .option('--language <code...>', 'only streams in these languages (e.g. en de)')
       .option('--game <name...>', 'only streams in these games/categories (exact names)')
-      .option('--min-viewers <n>', 'stop at streams with fewer viewers', intFlag('--min-viewers', 0)),
+      .option('--min-viewers <n>', 'stop at streams with fewer viewers', intFlag('--min-viewers', 0))
+      .option(
+        '--allow-empty',
+        'write an empty channels file when Helix lists no channel (default: keep the old one, exit 1)',
+      ),
   ).action(async (flags: DiscoverFlags) => {
     const authUrl = flags.authUrl ?? (flags.helixUrl ? sameHostAuthUrl(flags.helixUrl) : undefined);
     const config = resolveConfig(flags, {
@@ -49,6 +54,8 @@ export function registerDiscover(program: Command): void {
         storage,
         channelsFile: flags.channels ?? config.collect.channels_file,
         onProgress: progress.update,
+        allowEmpty: flags.allowEmpty,
+        onWarning: (m) => progress.log(`discover: ${m}`),
       });
       progress.done();
       process.stdout.write(

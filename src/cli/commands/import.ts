@@ -3,7 +3,13 @@ import { InputError, StorageError } from '../../errors.js';
 import { type FileKind, type ImportFileSummary, importFiles } from '../../ingest/index.js';
 import { createPseudonymizer } from '../../privacy/pseudonymize.js';
 import { assertWritable, openStorage } from '../../storage/index.js';
-import { addCommonOptions, type CommonOptions, FlagError, resolveConfig } from '../common.js';
+import {
+  addCommonOptions,
+  type CommonOptions,
+  FlagError,
+  rejectDirectories,
+  resolveConfig,
+} from '../common.js';
 import { createProgress } from '../progress.js';
 
 interface ImportFlags extends CommonOptions {
@@ -78,6 +84,7 @@ Examples:
       ),
   ).action(async (files: string[], flags: ImportFlags) => {
     const config = resolveConfig(flags);
+    rejectDirectories('import', files);
     const pseudonymize = createPseudonymizer(config.privacy);
     const storage = await openStorage(config);
     const progress = createProgress();

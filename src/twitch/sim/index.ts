@@ -251,7 +251,11 @@ export async function startTwitchSim(opts: TwitchSimOptions = {}): Promise<Twitc
   });
 
   const port = await listen(http, opts.port ?? 0);
-  const ircPort = await listen(irc, opts.ircPort ?? 0);
+  // A taken IRC port must not leave the HTTP server listening (the process would never exit).
+  const ircPort = await listen(irc, opts.ircPort ?? 0).catch(async (err) => {
+    await new Promise<void>((r) => http.close(() => r()));
+    throw err;
+  });
   if (opts.autoStart !== false) chat.start();
 
   return {
