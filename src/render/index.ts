@@ -85,6 +85,7 @@ export async function renderAtlas(config: Config, opts: RenderAtlasOptions): Pro
         target: model.target,
         weight: model.weight,
         community: model.community,
+        group: model.group,
       },
       { ...layoutOptionsFromConfig(config.layout), onProgress: opts.onProgress },
     );
