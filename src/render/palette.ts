@@ -33,9 +33,11 @@ export const UNASSIGNED = '#6b7280';
 
 export interface PaletteOptions {
   palette: readonly string[];
+  /** Never reuse a colour while an unused one is left. */
+  distinct: boolean;
 }
 
-export const DEFAULTS: PaletteOptions = { palette: PALETTE };
+export const DEFAULTS: PaletteOptions = { palette: PALETTE, distinct: false };
 
 function hexToRgb(hex: string): [number, number, number] {
   const v = Number.parseInt(hex.slice(1), 16);
@@ -43,7 +45,7 @@ function hexToRgb(hex: string): [number, number, number] {
 }
 
 /** sRGB → CIELAB, so distances match what the eye sees. */
-function toLab(hex: string): [number, number, number] {
+export function toLab(hex: string): [number, number, number] {
   const lin = hexToRgb(hex).map((c) => {
     const s = c / 255;
     return s <= 0.04045 ? s / 12.92 : ((s + 0.055) / 1.055) ** 2.4;
@@ -80,7 +82,9 @@ export function assignCommunityColors(
     const total = neighbours.reduce((s, [, w]) => s + w, 0) || 1;
     let best = 0;
     let bestScore = -Infinity;
+    const fresh = (options.distinct ?? DEFAULTS.distinct) && c < palette.length;
     for (let p = 0; p < palette.length; p++) {
+      if (fresh && uses[p] > 0) continue;
       let score = 0;
       let nearest = Infinity;
       for (const [d, w] of neighbours) {
@@ -182,7 +186,7 @@ export function assignHierarchyColors(
           if (j !== undefined) yield [j, w] as [number, number];
         }
       },
-      { palette: shadesOf(group[g], list.length) },
+      { palette: shadesOf(group[g], list.length), distinct: true },
     );
     list.forEach((c, k) => {
       community[c] = colors[k];
