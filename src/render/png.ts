@@ -333,7 +333,7 @@ export function renderPng(model: RenderModel, options: Partial<PngOptions> = {})
     for (const g of model.groups) {
       const list = groupMembers.get(g.group);
       if (!list || list.length < minCommunity) continue;
-      const size = Math.round((64 + 40 * Math.min(1, list.length / (n * 0.25))) * s);
+      const size = Math.round((54 + 30 * Math.min(1, list.length / (n * 0.25))) * s);
       if (
         regionLabel(
           list,
@@ -341,7 +341,7 @@ export function renderPng(model: RenderModel, options: Partial<PngOptions> = {})
           size,
           800,
           shade(model.groupColorOf(g.group), 0.6),
-          1100 * s,
+          1000 * s,
         )
       ) {
         groupLabels++;
@@ -487,10 +487,18 @@ function drawLegend(
   const bottom = box.y + box.h - 330 * s; // room below the list for the scale notes
   const groupH = 84 * s;
   const rowH = model.flat ? 92 * s : 62 * s;
-  const rows = legendRows(model, o.legendEntries);
-  let shownCommunities = 0;
-  // The "+ N more" and unassigned lines need room too.
+  // With groups: every group that fits, and under each as many of its biggest communities as the
+  // column has room for (the same number per group, at most 8).
   const tail = 70 * s * ((model.unassigned > 0 ? 1 : 0) + 1);
+  const height = (list: LegendRow[]) => list.reduce((h, r) => h + (r.kind === 'group' ? groupH : rowH), 0);
+  let rows = legendRows(model, o.legendEntries);
+  if (!model.flat) {
+    for (let each = 8; each >= 0; each--) {
+      rows = legendRows(model, Number.POSITIVE_INFINITY, each);
+      if (height(rows) <= bottom - tail - y) break;
+    }
+  }
+  let shownCommunities = 0;
   for (const row of rows) {
     const h = row.kind === 'group' ? groupH : rowH;
     if (y + h > bottom - tail) break;
@@ -593,22 +601,18 @@ type LegendRow =
  * its biggest communities under it, at most `entries` communities in all, and at most a few per
  * group when many groups share the column.
  */
-export function legendRows(model: RenderModel, entries: number): LegendRow[] {
+export function legendRows(model: RenderModel, entries: number, perGroup?: number): LegendRow[] {
   if (model.flat)
     return model.communities.slice(0, entries).map((community) => ({ kind: 'community', community }));
   const rows: LegendRow[] = [];
-  const perGroup = Math.max(2, Math.ceil(entries / Math.max(1, Math.min(model.groups.length, 6))));
+  const each = perGroup ?? Math.max(2, Math.ceil(entries / Math.max(1, Math.min(model.groups.length, 6))));
   let left = entries;
   for (const group of model.groups) {
-    if (left <= 0) break;
     rows.push({ kind: 'group', group });
     const inside = model.communities.filter((c) => c.group === group.group);
     // A group of one community: the group row says it all.
-    if (inside.length === 1) {
-      left--;
-      continue;
-    }
-    for (const community of inside.slice(0, Math.min(perGroup, left))) {
+    if (inside.length === 1) continue;
+    for (const community of inside.slice(0, Math.min(each, left))) {
       rows.push({ kind: 'community', community });
       left--;
     }
