@@ -18,7 +18,13 @@ import { readAnalysisFolder } from '../src/export/read.js';
 import { writeAnalysisFolder } from '../src/export/write.js';
 import type { AtlasSummary, ChannelRow, CommunityRow, EdgeRow } from '../src/model/atlas.js';
 import { analyze } from '../src/pipeline/analyze.js';
-import { type AnalysisData, buildRenderModel, computeLayout, renderAtlas } from '../src/render/index.js';
+import {
+  type AnalysisData,
+  buildRenderModel,
+  computeLayout,
+  layoutInput,
+  renderAtlas,
+} from '../src/render/index.js';
 import { type LayoutOptions, layoutOptionsFromConfig } from '../src/render/layout.js';
 import { layoutQuality } from '../src/render/layout-quality.js';
 
@@ -135,17 +141,8 @@ function separation(name: string, data: AnalysisData) {
     ['after (defaults)', {}, true],
   ] as const) {
     const t0 = performance.now();
-    const r = computeLayout(
-      {
-        nodeCount: model.channels.length,
-        source: model.source,
-        target: model.target,
-        weight: model.weight,
-        community: model.community,
-        group: groups ? model.group : undefined,
-      },
-      { ...base, ...opts },
-    );
+    const input = layoutInput(model);
+    const r = computeLayout(groups ? input : { ...input, group: undefined }, { ...base, ...opts });
     const ms = performance.now() - t0;
     const c = layoutQuality(r.x, r.y, model.community, model.viewers, { group: model.group });
     const g = layoutQuality(r.x, r.y, model.group, model.viewers);

@@ -261,3 +261,20 @@ export function distinctColours(px: Uint8ClampedArray, step = 31): number {
   for (let i = 0; i < px.length; i += 4 * step) seen.add((px[i] << 16) | (px[i + 1] << 8) | px[i + 2]);
   return seen.size;
 }
+
+/** The pairs of label boxes that overlap ([] when none do). */
+export function overlappingLabels(b: { x: number; y: number; w: number; h: number }[]): [number, number][] {
+  const out: [number, number][] = [];
+  for (let i = 0; i < b.length; i++) {
+    for (let j = i + 1; j < b.length; j++) {
+      if (
+        b[i].x < b[j].x + b[j].w &&
+        b[j].x < b[i].x + b[i].w &&
+        b[i].y < b[j].y + b[j].h &&
+        b[j].y < b[i].y + b[i].h
+      )
+        out.push([i, j]);
+    }
+  }
+  return out;
+}

@@ -4,6 +4,7 @@
  * fine communities inside them) and a colour per community in its group's hue family.
  */
 import type { AtlasSummary, ChannelRow, CommunityRow, EdgeRow, GroupRow } from '../model/atlas.js';
+import type { LayoutInput } from './layout.js';
 import { assignCommunityColors, assignHierarchyColors, UNASSIGNED } from './palette.js';
 
 /**
@@ -36,7 +37,10 @@ export interface RenderModel {
   group: Int32Array;
   /** Groups by id (those with at least one community). */
   groups: GroupRow[];
-  /** Whether the folder had no group level (each community is then its own group). */
+  /**
+   * Whether there is no group level to draw: the folder had none (each community is then its own
+   * group) or no group holds more than one community.
+   */
   flat: boolean;
   /** Channels in no community. */
   unassigned: number;
@@ -102,8 +106,8 @@ export function buildRenderModel(data: AnalysisData): RenderModel {
     if (!groupOfCommunity.has(id) && Number.isInteger(g) && (g as number) >= 0)
       groupOfCommunity.set(id, g as number);
   }
-  const flat = ids.length > 0 && groupOfCommunity.size === 0;
-  if (flat) for (const id of ids) groupOfCommunity.set(id, id);
+  const noGroups = ids.length > 0 && groupOfCommunity.size === 0;
+  if (noGroups) for (const id of ids) groupOfCommunity.set(id, id);
   // A community the other columns leave without a group gets a group id of its own.
   let spare = Math.max(-1, ...groupOfCommunity.values(), ...(data.groups ?? []).map((g) => g.group)) + 1;
   for (const id of ids) if (!groupOfCommunity.has(id)) groupOfCommunity.set(id, spare++);
@@ -112,6 +116,8 @@ export function buildRenderModel(data: AnalysisData): RenderModel {
     ...(byId.get(id) ?? fallbackCommunity(id, channels)),
     group: groupOfCommunity.get(id)!,
   }));
+  // No group level, or one that only repeats the communities (no group holds two): draw it flat.
+  const flat = noGroups || new Set(groupOfCommunity.values()).size === ids.length;
   const group = new Int32Array(n);
   for (let i = 0; i < n; i++) group[i] = community[i] >= 0 ? groupOfCommunity.get(community[i])! : -1;
 
@@ -146,7 +152,7 @@ export function buildRenderModel(data: AnalysisData): RenderModel {
     // No hierarchy: one distinct colour per community, as before.
     const colors = assignCommunityColors(ids.length, (c) => adj[c].entries());
     colorById = new Map(ids.map((id, i) => [id, colors[i]]));
-    groupColor = new Map(ids.map((id, i) => [id, colors[i]]));
+    groupColor = new Map(ids.map((id, i) => [groupOfCommunity.get(id)!, colors[i]]));
   } else {
     const h = assignHierarchyColors(
       groups.map((g) => communities.filter((c) => c.group === g.group).map((c) => slot.get(c.community)!)),
@@ -215,6 +221,18 @@ function fallbackGroup(
     games: flat ? (inside[0]?.games ?? []) : [],
     languages: flat ? (inside[0]?.languages ?? []) : [],
     topChannels: members.slice(0, 10).map((c) => c.channel),
+  };
+}
+
+/** The graph the layout runs on: the model's edges, communities and groups. */
+export function layoutInput(model: RenderModel): LayoutInput {
+  return {
+    nodeCount: model.channels.length,
+    source: model.source,
+    target: model.target,
+    weight: model.weight,
+    community: model.community,
+    group: model.group,
   };
 }
 
