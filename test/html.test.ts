@@ -10,7 +10,13 @@ import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config/index.js';
 import { readAnalysisFolder } from '../src/export/read.js';
-import { buildRenderModel, computeLayout, renderAtlas, renderHtml } from '../src/render/index.js';
+import {
+  buildRenderModel,
+  computeLayout,
+  layoutInput,
+  renderAtlas,
+  renderHtml,
+} from '../src/render/index.js';
 import { decodePng, distinctColours, makeAnalysisFolder, makeHierarchy } from './render-helpers.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -231,17 +237,7 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)(
       });
     }
     const model0 = buildRenderModel(data);
-    const layout = computeLayout(
-      {
-        nodeCount: model0.channels.length,
-        source: model0.source,
-        target: model0.target,
-        weight: model0.weight,
-        community: model0.community,
-        group: model0.group,
-      },
-      { iterations: 80 },
-    );
+    const layout = computeLayout(layoutInput(model0), { iterations: 80 });
     data.channels.forEach((c, i) => {
       c.x = layout.x[i];
       c.y = layout.y[i];
