@@ -135,20 +135,25 @@ function separation(name: string, data: AnalysisData) {
   console.log(
     `\n${name}: ${model.channels.length.toLocaleString('en-US')} channels, ${model.source.length.toLocaleString('en-US')} edges, ${model.flat ? 'no group level (each community its own group)' : `${model.groups.length} groups`}, ${model.communities.length} communities`,
   );
-  console.log('  layout                      | time   | community: own  silh.  hub pull | group: own  silh.');
+  console.log(
+    '  layout                      | wall   | cpu    | community: own  silh.  hub pull | group: own  silh.',
+  );
   for (const [label, opts, groups] of [
     ['before (raw, flat seeding)', BEFORE, false],
     ['after (defaults)', {}, true],
   ] as const) {
     const t0 = performance.now();
+    const cpu0 = process.cpuUsage();
     const input = layoutInput(model);
     const r = computeLayout(groups ? input : { ...input, group: undefined }, { ...base, ...opts });
     const ms = performance.now() - t0;
+    const cpu = process.cpuUsage(cpu0);
+    const cpuMs = (cpu.user + cpu.system) / 1000;
     const c = layoutQuality(r.x, r.y, model.community, model.viewers, { group: model.group });
     const g = layoutQuality(r.x, r.y, model.group, model.viewers);
     const f = (v: number) => v.toFixed(3).padStart(6);
     console.log(
-      `  ${label.padEnd(27)} | ${s(ms).padStart(6)} | ${f(c.ownCentroid)} ${f(c.silhouette)} ${f(c.hubPull)}   | ${f(g.ownCentroid)} ${f(g.silhouette)}`,
+      `  ${label.padEnd(27)} | ${s(ms).padStart(6)} | ${s(cpuMs).padStart(6)} | ${f(c.ownCentroid)} ${f(c.silhouette)} ${f(c.hubPull)}   | ${f(g.ownCentroid)} ${f(g.silhouette)}`,
     );
   }
 }
