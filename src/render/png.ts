@@ -85,12 +85,19 @@ function quantile(sorted: Float64Array, q: number): number {
 }
 
 /**
- * Where a community's name goes: the centre of its densest part. The member with the most fellow
- * members within `radius` (a sample of at most 400 when the community is big) anchors it, and the
- * label sits at the mean of those neighbours — on the cluster itself, where a centroid or median
- * could fall in the empty space between two lobes.
+ * Where a region's name goes: the centre of its densest part. The member with the most fellow
+ * members within `radius` (a sample of at most 400 when the region is big), each counted by its
+ * `mass` (√audience: where the region's audience is, not a pile of its smallest channels), anchors
+ * it, and the label sits at the mean of those neighbours — on the cluster itself, where a centroid
+ * or median could fall in the empty space between two lobes.
  */
-function densestPoint(list: number[], px: Float64Array, py: Float64Array, radius: number): [number, number] {
+function densestPoint(
+  list: number[],
+  px: Float64Array,
+  py: Float64Array,
+  radius: number,
+  mass: Float64Array,
+): [number, number] {
   const step = Math.max(1, Math.floor(list.length / 400));
   const r2 = radius * radius;
   let best = list[0];
@@ -102,7 +109,7 @@ function densestPoint(list: number[], px: Float64Array, py: Float64Array, radius
       const j = list[b];
       const dx = px[i] - px[j];
       const dy = py[i] - py[j];
-      if (dx * dx + dy * dy <= r2) count++;
+      if (dx * dx + dy * dy <= r2) count += mass[j];
     }
     if (count > bestCount) {
       bestCount = count;
@@ -304,6 +311,7 @@ export function renderPng(model: RenderModel, options: Partial<PngOptions> = {})
     [0, 3.9],
   ];
   /** A region's name near the centre of its densest part; may cross nodes, never another label. */
+  const mass = Float64Array.from(model.viewers, (v) => Math.sqrt(Math.max(0, v)) + 1e-9);
   const regionLabel = (
     list: number[],
     label: string,
@@ -311,8 +319,9 @@ export function renderPng(model: RenderModel, options: Partial<PngOptions> = {})
     weight: number,
     color: string,
     max: number,
+    reach = 0.06,
   ) => {
-    const [x, y] = densestPoint(list, px, py, Math.min(map.w, map.h) * 0.06);
+    const [x, y] = densestPoint(list, px, py, Math.min(map.w, map.h) * reach, mass);
     ctx.font = `${weight} ${size}px ${font}`;
     const text = ellipsize(ctx, label, max);
     const w = ctx.measureText(text).width;
@@ -342,6 +351,7 @@ export function renderPng(model: RenderModel, options: Partial<PngOptions> = {})
           800,
           shade(model.groupColorOf(g.group), 0.6),
           1000 * s,
+          0.09,
         )
       ) {
         groupLabels++;
