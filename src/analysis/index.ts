@@ -11,10 +11,18 @@ export {
   detectCommunities,
   type Partition,
   renumberBySize,
+  type SplitTest,
 } from './communities.js';
 export { KNOWN_BOT_SET, KNOWN_BOTS } from './known-bots.js';
-export { LABEL_DEFAULTS, type LabelOptions, labelCommunities } from './labels.js';
-export { LEIDEN_DEFAULTS, type LeidenOptions, type LeidenResult, leiden } from './leiden.js';
+export { LABEL_DEFAULTS, type LabelOptions, labelCommunities, labelGroups } from './labels.js';
+export {
+  csrModularity,
+  LEIDEN_DEFAULTS,
+  type LeidenOptions,
+  type LeidenResult,
+  leiden,
+  leidenCsr,
+} from './leiden.js';
 export { LOUVAIN_DEFAULTS, type LouvainOptions, type LouvainResult, louvain } from './louvain.js';
 export { modularity } from './modularity.js';
 export {

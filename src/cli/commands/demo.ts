@@ -27,7 +27,8 @@ export function registerDemo(program: Command): void {
     progress.done();
     const s = ((performance.now() - t0) / 1000).toFixed(1);
     console.log(
-      `demo: ${fmt(r.channels)} channels, ${fmt(r.edges)} overlaps, ${fmt(r.communities)} communities ` +
+      `demo: ${fmt(r.channels)} channels, ${fmt(r.edges)} overlaps, ${fmt(r.communities)} communities in ${fmt(r.groups)} groups ` +
+        `(${fmt(r.unassigned)} channels unassigned) ` +
         `(modularity ${r.modularity.toFixed(3)}) in ${s} s`,
     );
     console.log(
@@ -38,7 +39,7 @@ export function registerDemo(program: Command): void {
     console.log(`  map:         ${r.png}`);
     console.log(`  interactive: ${r.html}   (open it in a browser; works offline)`);
     console.log(
-      `  data:        ${r.channelsCsv}  (+ communities.csv, edges.csv, .parquet, atlas.gexf, summary.json)`,
+      `  data:        ${r.channelsCsv}  (+ communities.csv, groups.csv, edges.csv, .parquet, atlas.gexf, summary.json)`,
     );
     console.log('  Data: Twitch Atlas, October 2021, by Kiran Gershenfeld (MIT License).');
   });
