@@ -1,6 +1,6 @@
 import type { CommunityAlgorithm } from '../model/atlas.js';
 import { type Csr, csrFromGraph } from './csr.js';
-import { leiden, leidenCsr } from './leiden.js';
+import { leidenCsr } from './leiden.js';
 import { louvain } from './louvain.js';
 import { modularity } from './modularity.js';
 import { createRng } from './rng.js';
@@ -19,8 +19,10 @@ export interface CommunityOptions {
    */
   hierarchy: boolean;
   /**
-   * A refinement is kept when its modularity beats the best the same algorithm finds on
-   * degree-preserving randomisations of the subgraph by this factor (1.25: 25% more).
+   * A refinement is kept when its modularity Q beats the best the same algorithm finds on
+   * degree-preserving randomisations of the subgraph, Q₀, by this share of the headroom:
+   * (Q − Q₀) / (1 − Q₀) > significance. (A plain ratio Q / Q₀ fails on sparse graphs, where Q₀
+   * nears 1 and clear structure cannot double it.)
    */
   significance: number;
   /** Randomisations of each subgraph (more: a steadier null, more time). */
@@ -29,6 +31,11 @@ export interface CommunityOptions {
   maxDepth: number;
   /** Subgraphs with fewer channels than this are not split. */
   minSplitSize: number;
+  /**
+   * Reject a split of a large subgraph (≥ 300 channels) without randomising when it does not beat
+   * 0.8 × the analytic estimate of chance (`SplitTest.nullEstimate`); `false` always randomises.
+   */
+  nullEstimate: boolean;
   /** Extra flat partitions at these resolutions, reported in `levels`. */
   extraResolutions: readonly number[];
   /**
@@ -43,10 +50,11 @@ export const COMMUNITY_DEFAULTS: CommunityOptions = {
   resolution: 1,
   seed: 42,
   hierarchy: true,
-  significance: 1.25,
+  significance: 0.08,
   nullSamples: 1,
   maxDepth: 3,
   minSplitSize: 8,
+  nullEstimate: true,
   extraResolutions: [],
   minSize: 1,
 };
@@ -71,10 +79,23 @@ export interface SplitTest {
   /** Parts found and their modularity within the subgraph. */
   parts: number;
   modularity: number;
-  /** The best modularity found on each randomisation of the subgraph. */
+  /** The best modularity found on each randomisation of the subgraph (empty when the estimate decided). */
   nullModularity: number[];
+  /** Reichardt–Bornholdt's estimate of a random graph's modularity, 0.97 / √(mean degree); large subgraphs only. */
+  nullEstimate?: number;
   kept: boolean;
 }
+
+/**
+ * Subgraphs with at least this many channels may be rejected on `nullEstimate` alone (times
+ * `ESTIMATE_MARGIN`): from this size on, the estimate stayed below the randomisations' modularity
+ * on every bench subgraph, and 0.8 × the estimate below it on all of them from 200 channels
+ * (`npm run bench -- quality`, docs/analysis.md), so a split that fails against it fails against
+ * them too.
+ */
+const ESTIMATE_FROM = 300;
+const ESTIMATE_MARGIN = 0.8;
+const ESTIMATE_ACCEPT = 2;
 
 /**
  * The fine communities (the partition itself) with the top-level groups above them. Communities
@@ -229,37 +250,55 @@ function subgraph(csr: Csr, members: Uint32Array, local: Int32Array): Csr {
   return { n: k, offsets, neighbors, weights, strength, totalStrength: total };
 }
 
+/** Swaps happen between edges at most this many places apart in weight order. */
+const SWAP_WINDOW = 8;
+
 /**
- * A degree-preserving randomisation of `g` (Maslov–Sneppen double-edge swaps, 4 per edge; each
- * edge keeps its weight): the same channels, degrees and weights with the structure shuffled
- * away. Swaps that would make a self-loop are skipped; parallel edges are allowed (summed).
+ * A degree- and strength-preserving randomisation of `g`: double-edge swaps (Maslov–Sneppen, 4
+ * per edge) between edges of nearly equal weight — neighbours in weight order — so every channel
+ * keeps its degree exactly and its strength nearly, and heavy edges stay between the channels
+ * that had them (hubs), while the community structure is shuffled away. Swaps that would make a
+ * self-loop are skipped; parallel edges are allowed (summed).
  */
 function randomised(g: Csr, rng: () => number): Csr {
   let m = 0;
   for (let v = 0; v < g.n; v++)
     for (let i = g.offsets[v]; i < g.offsets[v + 1]; i++) if (g.neighbors[i] > v) m++;
-  const a = new Uint32Array(m);
-  const b = new Uint32Array(m);
-  const w = new Float64Array(m);
-  let e = 0;
+  const order: { a: number; b: number; w: number }[] = [];
   for (let v = 0; v < g.n; v++) {
-    for (let i = g.offsets[v]; i < g.offsets[v + 1]; i++) {
-      if (g.neighbors[i] <= v) continue;
-      a[e] = v;
-      b[e] = g.neighbors[i];
-      w[e++] = g.weights[i];
-    }
+    for (let i = g.offsets[v]; i < g.offsets[v + 1]; i++)
+      if (g.neighbors[i] > v) order.push({ a: v, b: g.neighbors[i], w: g.weights[i] });
   }
+  // Shuffled first, so edges of equal weight (frequent: small shared counts) sit in random order
+  // rather than by node id, which would keep the swaps inside one node's neighbourhood.
+  for (let i = order.length - 1; i > 0; i--) {
+    const j = Math.floor(rng() * (i + 1));
+    const t = order[i];
+    order[i] = order[j];
+    order[j] = t;
+  }
+  order.sort((x, y) => x.w - y.w);
+  const a = Uint32Array.from(order, (e) => e.a);
+  const b = Uint32Array.from(order, (e) => e.b);
+  const w = Float64Array.from(order, (e) => e.w);
   if (m >= 2) {
     for (let s = 4 * m; s > 0; s--) {
       const x = Math.floor(rng() * m);
-      const y = Math.floor(rng() * m);
-      if (x === y) continue;
-      // (a_x, b_x), (a_y, b_y) → (a_x, b_y), (a_y, b_x): every endpoint keeps its degree.
-      if (a[x] === b[y] || a[y] === b[x]) continue;
-      const t = b[x];
-      b[x] = b[y];
-      b[y] = t;
+      const d = 1 + Math.floor(rng() * SWAP_WINDOW);
+      const y = rng() < 0.5 ? x - d : x + d;
+      if (y < 0 || y >= m) continue;
+      // (a_x, b_x), (a_y, b_y) → (a_x, b_y), (a_y, b_x), or → (a_x, a_y), (b_x, b_y): degrees kept.
+      if (rng() < 0.5) {
+        if (a[x] === b[y] || a[y] === b[x]) continue;
+        const t = b[x];
+        b[x] = b[y];
+        b[y] = t;
+      } else {
+        if (a[x] === a[y] || b[x] === b[y]) continue;
+        const t = b[x];
+        b[x] = a[y];
+        a[y] = t;
+      }
     }
   }
   return csrFromGraph({
@@ -284,6 +323,63 @@ interface Refiner {
   seed: number;
 }
 
+/** How much of the headroom above chance a modularity q takes: (q − q₀) / (1 − q₀). */
+const excess = (q: number, q0: number) => (q - q0) / (1 - q0);
+
+/**
+ * Is a partition of `g` (modularity `q`, `parts` parts) significant? Its excess over the best
+ * modularity Leiden finds on `nullSamples` randomisations of `g` must pass `significance`. On
+ * subgraphs of ≥ 300 channels the analytic estimate decides the clear cases without randomising:
+ * no excess over 0.8 × estimate, rejected; excess over 2 × estimate, kept (on the bench the
+ * randomisations gave between 0.76 and 1.5 times the estimate, and the excess falls as q₀ grows).
+ */
+function splitTest(
+  o: CommunityOptions,
+  g: Csr,
+  q: number,
+  parts: number,
+  depth: number,
+  seed: number,
+): SplitTest {
+  let n = 0;
+  for (let v = 0; v < g.n; v++) if (g.offsets[v + 1] > g.offsets[v]) n++;
+  const edges = g.neighbors.length / 2;
+  const nullEstimate = o.nullEstimate && n >= ESTIMATE_FROM ? 0.97 / Math.sqrt((2 * edges) / n) : undefined;
+  const nullModularity: number[] = [];
+  let kept: boolean;
+  if (nullEstimate !== undefined && excess(q, ESTIMATE_MARGIN * nullEstimate) <= o.significance) {
+    kept = false;
+  } else if (
+    nullEstimate !== undefined &&
+    excess(q, Math.min(0.99, ESTIMATE_ACCEPT * nullEstimate)) > o.significance
+  ) {
+    kept = true;
+  } else {
+    const rng = createRng(seed ^ 0x5bd1e995);
+    let best = 0;
+    for (let s = 0; s < o.nullSamples; s++) {
+      const r = leidenCsr(randomised(g, rng), {
+        resolution: o.resolution,
+        seed: seed + s + 1,
+        iterations: 1,
+      });
+      nullModularity.push(r.modularity);
+      if (r.modularity > best) best = r.modularity;
+    }
+    kept = excess(q, best) > o.significance;
+  }
+  return {
+    depth,
+    size: n,
+    edges,
+    parts,
+    modularity: q,
+    nullModularity,
+    ...(nullEstimate !== undefined ? { nullEstimate } : {}),
+    kept,
+  };
+}
+
 /**
  * Refines one subgraph: Leiden on it alone (its own null model, so the resolution limit of the
  * whole graph no longer applies), kept when its modularity beats `significance` × the best found
@@ -302,29 +398,14 @@ function refineSubgraph(r: Refiner, members: Uint32Array, depth: number): void {
   const g = subgraph(r.csr, members, r.local);
   r.seed = (r.seed * 1103515245 + 12345) >>> 0;
   const seed = r.seed;
-  const found = leidenCsr(g, { resolution: o.resolution, seed });
+  const found = leidenCsr(g, { resolution: o.resolution, seed, iterations: 1 });
   if (found.count < 2 || !(found.modularity > 0)) {
     leafHere();
     return;
   }
-  const rng = createRng(seed ^ 0x5bd1e995);
-  const nullModularity: number[] = [];
-  let best = 0;
-  for (let s = 0; s < o.nullSamples; s++) {
-    const q = leidenCsr(randomised(g, rng), { resolution: o.resolution, seed: seed + s + 1 }).modularity;
-    nullModularity.push(q);
-    if (q > best) best = q;
-  }
-  const kept = found.modularity > o.significance * best;
-  r.splits.push({
-    depth,
-    size: g.n,
-    edges: g.neighbors.length / 2,
-    parts: found.count,
-    modularity: found.modularity,
-    nullModularity,
-    kept,
-  });
+  const test = splitTest(o, g, found.modularity, found.count, depth, seed);
+  r.splits.push(test);
+  const kept = test.kept;
   if (!kept) {
     leafHere();
     return;
@@ -345,14 +426,17 @@ function partitionOf(graph: OverlapGraph, membership: Int32Array, resolution: nu
 /** A flat partition at one resolution (ids as the algorithm gives them; isolated channels -1). */
 function flat(
   graph: OverlapGraph,
+  csr: Csr,
   o: CommunityOptions,
   resolution: number,
   isolated: Uint8Array,
+  iterations?: number,
 ): Int32Array {
+  // Leiden runs on the CSR built once for every stage (building it costs about as much as a run).
   const r =
     o.algorithm === 'louvain'
       ? louvain(graph, { resolution, seed: o.seed })
-      : leiden(graph, { resolution, seed: o.seed });
+      : leidenCsr(csr, { resolution, seed: o.seed, ...(iterations ? { iterations } : {}) });
   const m = Int32Array.from(r.membership);
   for (let v = 0; v < m.length; v++) if (isolated[v]) m[v] = -1;
   return m;
@@ -390,7 +474,10 @@ export function detectCommunities(
       unassigned++;
     }
   }
-  const top = flat(graph, o, o.resolution, isolated);
+  // Under a hierarchy the top level gets one Leiden pass instead of two: the refinement that
+  // follows does what a second pass would (which added 0 modularity on the 10,000-channel bench
+  // graph and 0.0016 on the 2021 atlas, for a quarter of the time; docs/analysis.md).
+  const top = flat(graph, csr, o, o.resolution, isolated, o.hierarchy ? 1 : undefined);
   lap(o.algorithm);
 
   const splits: SplitTest[] = [];
@@ -446,7 +533,7 @@ export function detectCommunities(
   };
   if (o.extraResolutions.length > 0) {
     result.levels = o.extraResolutions.map((gamma) => {
-      const level = renumberBySize(flat(graph, o, gamma, isolated), graph.nodeNames);
+      const level = renumberBySize(flat(graph, csr, o, gamma, isolated), graph.nodeNames);
       lap(`level@${gamma}`);
       return partitionOf(graph, level, gamma);
     });

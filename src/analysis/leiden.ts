@@ -16,9 +16,17 @@ export interface LeidenOptions {
   randomness: number;
   /** Full Leiden passes; each starts from the previous partition (leidenalg's n_iterations). */
   iterations: number;
+  /** Aggregation levels per pass at most (Infinity: until no node moves). */
+  maxLevels: number;
 }
 
-export const LEIDEN_DEFAULTS: LeidenOptions = { resolution: 1, seed: 42, randomness: 0.01, iterations: 2 };
+export const LEIDEN_DEFAULTS: LeidenOptions = {
+  resolution: 1,
+  seed: 42,
+  randomness: 0.01,
+  iterations: 2,
+  maxLevels: Number.POSITIVE_INFINITY,
+};
 
 export interface LeidenResult {
   /** Community per node, ids 0..count-1 (not sorted by size; `detectCommunities` renumbers). */
@@ -291,6 +299,7 @@ function leidenPass(
   gamma: number,
   theta: number,
   rng: () => number,
+  maxLevels = Number.POSITIVE_INFINITY,
 ): { membership: Int32Array; levels: number; moves: number } {
   let g = base;
   let comm: Int32Array = Int32Array.from(initial);
@@ -301,7 +310,7 @@ function leidenPass(
   let moves = 0;
   for (;;) {
     moves += moveNodesFast(g, comm, gamma, rng);
-    if (countLabels(comm) === g.n) break;
+    if (countLabels(comm) === g.n || levels >= maxLevels) break;
     let { ids: refIds, count: refCount } = renumber(refine(g, comm, gamma, theta, rng));
     // No sub-community formed: aggregate on the partition itself (as Louvain), which still shrinks the graph.
     if (refCount === g.n) ({ ids: refIds, count: refCount } = renumber(comm));
@@ -344,7 +353,7 @@ export function leidenCsr(csr: Csr, options: Partial<LeidenOptions> = {}): Omit<
   let moves = 0;
   if (csr.totalStrength > 0) {
     for (let it = 0; it < Math.max(1, o.iterations); it++) {
-      const r = leidenPass(csr, membership, o.resolution, o.randomness, rng);
+      const r = leidenPass(csr, membership, o.resolution, o.randomness, rng, o.maxLevels);
       membership = r.membership;
       levels += r.levels;
       moves += r.moves;

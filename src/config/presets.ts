@@ -23,7 +23,7 @@ export const PRESETS = {
   },
   /** Finer communities: weaker splits kept, deeper refinement, flat partitions at four resolutions too. */
   fine: {
-    communities: { significance: 1.1, max_depth: 5, extra_resolutions: [0.5, 1, 2, 4] },
+    communities: { significance: 0.04, max_depth: 5, extra_resolutions: [0.5, 1, 2, 4] },
     labels: { max_games: 3 },
   },
 } satisfies Record<string, ConfigInput>;
