@@ -141,7 +141,8 @@ describe('labels on both levels', () => {
     const r = detectCommunities(graph);
     const metadata = graph.nodeNames.map((channel, i) => ({
       channel,
-      observed_at: '2021-10-01T00:00:00Z',
+      observed_at: Date.UTC(2021, 9, 1),
+      source: 'test',
       game: `Game ${Math.floor(i / 15)}`,
       language: `l${Math.floor(i / 60)}`,
     }));

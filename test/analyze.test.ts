@@ -126,16 +126,24 @@ describe('vieweratlas analyze on simulated data', () => {
       expect(label.has(String(e['@source'])) && label.has(String(e['@target']))).toBe(true);
   });
 
-  it('writes a byte-identical channels.csv on a second run with the same seed', () => {
+  it('writes byte-identical outputs on a second run with the same seed, both levels included', () => {
     const out = join(root, 'atlas-b');
     const r = cli(['analyze', '--input', join(sim, 'presence.csv'), join(sim, 'channels.csv'), '--out', out]);
     expect(r.status, r.stderr).toBe(0);
     const a = readFileSync(join(root, 'atlas-a', 'channels.csv'));
     expect(a.length).toBeGreaterThan(1000);
-    expect(readFileSync(join(out, 'channels.csv')).equals(a)).toBe(true);
-    expect(
-      readFileSync(join(out, 'edges.csv')).equals(readFileSync(join(root, 'atlas-a', 'edges.csv'))),
-    ).toBe(true);
+    for (const f of ['channels.csv', 'communities.csv', 'groups.csv', 'edges.csv', 'atlas.gexf']) {
+      expect(readFileSync(join(out, f)).equals(readFileSync(join(root, 'atlas-a', f))), f).toBe(true);
+    }
+    const summary = (dir: string) => {
+      const {
+        createdAt: _,
+        timings: __,
+        ...rest
+      } = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8'));
+      return rest;
+    };
+    expect(summary(out)).toEqual(summary(join(root, 'atlas-a')));
   });
 
   it('reads every data file of an --input folder, and lists the files it skipped', () => {
@@ -221,6 +229,22 @@ describe('vieweratlas analyze on the real 2021 atlas edge list', () => {
     expect(summary.counts.communities).toBeGreaterThan(summary.counts.groups);
     // No metadata: communities are named after two or three of their biggest channels.
     expect(communities.every((c) => c.size < 2 || c.label.includes(' & '))).toBe(true);
+    // English Twitch is split into its scenes: no fine community near the ~500 channels of its group.
+    expect(Math.max(...communities.map((c) => c.size))).toBeLessThanOrEqual(200);
+    const communityOf = (name: string) => channels.find((c) => c.channel === name)!.community;
+    expect(
+      new Set(
+        ['VALORANT', 'loltyler1', 'Ramee', 'tommyinnit', 'Mongraal', 'TSM_ImperialHal'].map(communityOf),
+      ).size,
+    ).toBe(6);
+    const groupOf = (name: string) => channels.find((c) => c.channel === name)!.group;
+    expect(groupOf('VALORANT')).toBe(groupOf('loltyler1'));
+    // A non-English language community stays whole at the top level.
+    expect(new Set(['auronplay', 'ibai', 'Rubius', 'TheGrefg', 'elxokas'].map(groupOf)).size).toBe(1);
+    const again = join(root, 'atlas-2021-again');
+    expect(cli(['analyze', '--input', real!.edges, real!.nodes, '--out', again]).status).toBe(0);
+    for (const f of ['channels.csv', 'communities.csv', 'groups.csv', 'atlas.gexf'])
+      expect(readFileSync(join(again, f)).equals(readFileSync(join(out, f))), f).toBe(true);
     expect(channels.length).toBeGreaterThan(1500);
     expect(edges.length).toBeGreaterThan(50_000);
     // Audiences come from the node file.

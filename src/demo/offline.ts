@@ -33,6 +33,8 @@ export interface DemoResult {
   groups: number;
   /** Channels without an edge left: in no community. */
   unassigned: number;
+  /** The biggest top-level groups with their biggest communities (labels and sizes), for the summary. */
+  hierarchy: { label: string; size: number; communities: { label: string; size: number }[] }[];
   modularity: number;
   /** Milliseconds per stage: analyze, then render's read, layout, png, html. */
   timings: Record<string, number>;
@@ -56,6 +58,13 @@ export async function runDemo(config: Config, opts: DemoOptions): Promise<DemoRe
     communities: analysis.summary.counts.communities,
     groups: analysis.summary.counts.groups,
     unassigned: analysis.summary.counts.unassigned,
+    hierarchy: analysis.groups.slice(0, 6).map((g) => ({
+      label: g.label,
+      size: g.size,
+      communities: analysis.communities
+        .filter((c) => c.group === g.group)
+        .map((c) => ({ label: c.label, size: c.size })),
+    })),
     modularity: analysis.summary.modularity,
     timings: { analyze: analyzeMs, ...rendered.timings },
   };

@@ -36,6 +36,14 @@ export function registerDemo(program: Command): void {
         .map(([k, v]) => `${k} ${(v / 1000).toFixed(1)} s`)
         .join(', ')}`,
     );
+    for (const g of r.hierarchy) {
+      const inside = g.communities
+        .slice(0, 4)
+        .map((c) => `${c.label} (${c.size})`)
+        .join('; ');
+      const more = g.communities.length > 4 ? `; … ${g.communities.length - 4} more` : '';
+      console.log(`  group ${g.label} — ${fmt(g.size)} channels: ${inside}${more}`);
+    }
     console.log(`  map:         ${r.png}`);
     console.log(`  interactive: ${r.html}   (open it in a browser; works offline)`);
     console.log(
