@@ -382,8 +382,8 @@ function splitTest(
 
 /**
  * Refines one subgraph: Leiden on it alone (its own null model, so the resolution limit of the
- * whole graph no longer applies), kept when its modularity beats `significance` × the best found
- * on randomisations of it; each part recursed into. Unsplit subgraphs become leaf communities.
+ * whole graph no longer applies), kept when `splitTest` finds it significant; each part recursed
+ * into. Unsplit subgraphs become leaf communities.
  */
 function refineSubgraph(r: Refiner, members: Uint32Array, depth: number): void {
   const o = r.options;
