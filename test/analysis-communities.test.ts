@@ -199,7 +199,7 @@ describe('detectCommunities post-processing', () => {
       seed: 42,
       hierarchy: true,
       significance: 0.08,
-      nullSamples: 1,
+      nullSamples: 3,
       maxDepth: 3,
       minSplitSize: 8,
       nullEstimate: true,

@@ -51,7 +51,7 @@ export const COMMUNITY_DEFAULTS: CommunityOptions = {
   seed: 42,
   hierarchy: true,
   significance: 0.08,
-  nullSamples: 1,
+  nullSamples: 3,
   maxDepth: 3,
   minSplitSize: 8,
   nullEstimate: true,

@@ -53,7 +53,7 @@ export const communitiesSchema = z.strictObject({
   seed: nonNegativeInt.default(42),
   hierarchy: z.boolean().default(true),
   significance: z.number().min(0).max(1).default(0.08),
-  null_samples: positiveInt.default(1),
+  null_samples: positiveInt.default(3),
   max_depth: positiveInt.default(3),
   min_split_size: positiveInt.default(8),
   null_estimate: z.boolean().default(true),
