@@ -1,6 +1,7 @@
 /**
  * The analysis half of ViewerAtlas: pure functions from typed values to typed values, no I/O.
- * aggregate → buildOverlapGraph (or graphFromEdgeTable) → detectCommunities → labelCommunities.
+ * aggregate → buildOverlapGraph (or graphFromEdgeTable) → detectCommunities (groups and the
+ * communities inside them) → labelCommunities / labelGroups.
  */
 export { AGGREGATE_DEFAULTS, type AggregateOptions, aggregate } from './aggregate.js';
 export { BACKBONE_DEFAULTS, type BackboneOptions, disparityFilter } from './backbone.js';
