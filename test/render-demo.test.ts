@@ -40,7 +40,7 @@ describe('vieweratlas demo', () => {
     expect(rows.every((l) => /,-?\d+(\.\d+)?,-?\d+(\.\d+)?$/.test(l))).toBe(true);
     const html = readFileSync(join(out, 'atlas.html'), 'utf8');
     expect(html).toContain('Kiran Gershenfeld');
-    // The panel names the weight the analysis used (the demo keeps the file's raw weights), not the config default.
-    expect(html).toContain('"weightKind":"weight"');
+    // The panel names the weight the analysis used (the demo reweights by cosine), not the config default.
+    expect(html).toContain('"weightKind":"cosine"');
   });
 });
