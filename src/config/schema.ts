@@ -68,7 +68,13 @@ export const communitiesSchema = z.strictObject({
   algorithm: z.enum(COMMUNITY_ALGORITHMS as [string, ...string[]]).default('leiden'),
   resolution: z.number().positive().default(1),
   seed: nonNegativeInt.default(42),
-  hierarchy: z.array(z.number().positive()).default([]),
+  hierarchy: z.boolean().default(true),
+  significance: z.number().min(0).max(1).default(0.08),
+  null_samples: positiveInt.default(3),
+  max_depth: positiveInt.default(3),
+  min_split_size: positiveInt.default(8),
+  null_estimate: z.boolean().default(true),
+  extra_resolutions: z.array(z.number().positive()).default([]),
   min_size: positiveInt.default(1),
 });
 
