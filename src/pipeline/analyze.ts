@@ -16,6 +16,7 @@ import {
   labelGroups,
   type OverlapGraph,
 } from '../analysis/index.js';
+import { atlasStatistics } from '../analysis/statistics.js';
 import { overlapGraphOnAthena } from '../athena/engine.js';
 import type { Config } from '../config/schema.js';
 import { InputError } from '../errors.js';
@@ -34,6 +35,7 @@ import {
 } from '../ingest/index.js';
 import { readTwitchDownloaderChat } from '../ingest/twitch-downloader.js';
 import type {
+  AtlasStatistics,
   AtlasSummary,
   ChannelRow,
   CommunityRow,
@@ -85,6 +87,8 @@ interface ReadOutcome {
   botsRemoved: number;
   rejectedCount: number;
   rejected: RejectedRow[];
+  /** Descriptive statistics computed while the presence rows are at hand (presence input only). */
+  statistics?: AtlasStatistics;
 }
 
 /** Runs the whole analysis and writes the output folder. */
@@ -172,6 +176,7 @@ export async function analyze(config: Config, opts: AnalyzeOptions): Promise<Ana
       },
       modularity: detected.modularity,
       modularityByLevel: { group: detected.groups.modularity, community: detected.modularity },
+      statistics: read.statistics ?? atlasStatistics(graph),
       parameters: {
         aggregate: read.kind === 'presence' ? config.aggregate : undefined,
         overlap: read.kind === 'presence' ? config.overlap : undefined,
@@ -492,7 +497,10 @@ function fromPresence(
   progress('overlap');
   const graph = buildOverlapGraph(audience, camelKeys(config.overlap));
   lap('overlap');
+  // here, while the rows are alive: the summary must not keep the table through the later stages
+  const statistics = atlasStatistics(graph, { table: presence.table, audience }, windowOf(config));
   return {
+    statistics,
     kind: 'presence',
     paths,
     graph,

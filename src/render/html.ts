@@ -104,6 +104,7 @@ export function buildPayload(model: RenderModel, options: Partial<HtmlOptions> =
     unassigned: model.unassigned,
     unassignedColor: UNASSIGNED,
     weightKind: o.weightKind,
+    ...(model.summary?.statistics ? { statistics: model.summary.statistics } : {}),
   };
 }
 
@@ -165,6 +166,7 @@ export async function renderHtml(model: RenderModel, options: Partial<HtmlOption
     <ul id="search-results" hidden></ul>
   </div>
   <p id="cap-note" class="note" hidden></p>
+  <details id="statistics" hidden><summary>Statistics</summary><table id="statistics-table"></table></details>
 </header>
 <nav class="card" id="legend" aria-label="Communities">
   <div class="legend-head"><h2 id="legend-title">Communities</h2><button type="button" id="legend-all" class="link">show/hide all</button></div>

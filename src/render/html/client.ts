@@ -53,6 +53,66 @@ if (drawn < data.edgesTotal) {
   capNote.hidden = false;
 }
 
+// ---- statistics (summary.json): viewers, channels, graph, top channels, bots by rule ------
+if (data.statistics) {
+  const st = data.statistics;
+  const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+  const num = (x: number, d = 2) => (Number.isInteger(x) ? fmt(x) : x.toFixed(d));
+  const dist = (d?: { mean: number; median: number; max: number }) =>
+    d ? `mean ${num(d.mean)}, median ${num(d.median)}, max ${fmt(d.max)}` : '';
+  const rows: [string, string][] = [
+    ...(st.viewers
+      ? ([
+          ['viewers', fmt(st.viewers.total)],
+          ['repeat viewers (≥ 2 days)', `${fmt(st.viewers.repeat)} (${pct(st.viewers.repeatShare)})`],
+          ['one-off viewers', fmt(st.viewers.oneOff)],
+        ] as [string, string][])
+      : []),
+    ...(st.channelsPerViewer
+      ? ([['channels per viewer', dist(st.channelsPerViewer)]] as [string, string][])
+      : []),
+    ...(st.viewersPerChannel
+      ? ([['viewers per channel', dist(st.viewersPerChannel)]] as [string, string][])
+      : []),
+    ['graph density', st.graph.density.toPrecision(3)],
+    ['isolated channels', fmt(st.graph.isolatedChannels)],
+    ['mean / max edge weight', `${num(st.graph.meanWeight, 4)} / ${num(st.graph.maxWeight, 4)}`],
+    [
+      'top channels by degree',
+      st.topByDegree
+        .slice(0, 5)
+        .map((r) => `${r.channel} (${fmt(r.value)})`)
+        .join(', '),
+    ],
+    [
+      'top channels by strength',
+      st.topByStrength
+        .slice(0, 5)
+        .map((r) => `${r.channel} (${num(r.value)})`)
+        .join(', '),
+    ],
+    ...(st.botsRemoved
+      ? ([
+          [
+            'bots removed',
+            `${fmt(st.botsRemoved.total)} (known list ${fmt(st.botsRemoved.known)}, behaviour ${fmt(st.botsRemoved.behavioural)})`,
+          ],
+        ] as [string, string][])
+      : []),
+  ];
+  const table = $('statistics-table');
+  for (const [k, v] of rows) {
+    const tr = document.createElement('tr');
+    const th = document.createElement('th');
+    th.textContent = k;
+    const td = document.createElement('td');
+    td.textContent = v;
+    tr.append(th, td);
+    table.append(tr);
+  }
+  $('statistics').hidden = false;
+}
+
 // ---- graph -------------------------------------------------------------------------------
 const graph = new UndirectedGraph();
 let vmax = 0;

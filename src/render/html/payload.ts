@@ -1,3 +1,4 @@
+import type { AtlasStatistics } from '../../model/atlas.js';
 /** The data atlas.html embeds (built by src/render/html.ts, read by src/render/html/client.ts). */
 export interface AtlasPayload {
   title: string;
@@ -54,4 +55,6 @@ export interface AtlasPayload {
   unassignedColor: string;
   /** Edge weight kind, for the panel ("cosine", "shared", …). */
   weightKind: string;
+  /** The analysis' descriptive statistics (summary.json), when it has them. */
+  statistics?: AtlasStatistics;
 }
