@@ -93,10 +93,15 @@ export async function stagePresence(conn: DuckDBConnection): Promise<{ app: Type
     { name: 'src', data: new Uint8Array(0) },
     { name: 'kind', data: new Uint8Array(0) },
     { name: 'vod', data: new Uint32Array(0) },
+    { name: 'vi', data: new Uint32Array(0) },
+    { name: 'ci', data: new Uint32Array(0) },
   ]);
   const batch = async (b: PresenceBuilder) => {
     const ex = b.extras as PresenceExtras;
-    app.append([b.channel, b.viewer, b.ts, b.messages, ex.source, ex.kind, ex.vod], b.length);
+    app.append(
+      [b.channel, b.viewer, b.ts, b.messages, ex.source, ex.kind, ex.vod, ex.viewerId, ex.channelId],
+      b.length,
+    );
     b.length = 0;
   };
   return { app, batch };
@@ -125,14 +130,20 @@ export async function storePresence(
   await createDictionaryTable(conn, 'cn', b.channels.names());
   await createDictionaryTable(conn, 'vn', b.viewers.names().map(pseudonymize));
   await createDictionaryTable(conn, 'vd', ex.vodNames.names());
+  // Twitch ids share one dictionary; viewer ids are pseudonymised like viewer logins.
+  const ids = ex.idNames.names();
+  await createDictionaryTable(conn, 'vid', ids.map(pseudonymize));
+  await createDictionaryTable(conn, 'cid', ids);
   const dir = await mkdtemp(join(tmpdir(), 'vieweratlas-parts-'));
   try {
     onProgress?.('import: writing Parquet');
     await conn.run(`COPY (
         SELECT cn.name AS channel, vn.name AS viewer, epoch_ms(r.ts::BIGINT) AS ts, r.m AS messages,
           vd.name AS vod_id, CASE r.kind WHEN 1 THEN 'membership' ELSE 'chat' END AS kind,
+          vid.name AS viewer_id, cid.name AS channel_id,
           ${SOURCE_SQL} AS source, epoch_ms(r.ts::BIGINT)::DATE AS dt
         FROM r JOIN cn ON cn.id = r.c JOIN vn ON vn.id = r.v LEFT JOIN vd ON vd.id + 1 = r.vod
+          LEFT JOIN vid ON vid.id + 1 = r.vi LEFT JOIN cid ON cid.id + 1 = r.ci
       ) TO ${sqlString(dir)} (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (source, dt), FILENAME_PATTERN 'f{i}')`);
     const keys: string[] = [];
     for (const file of (await listFiles(dir)).sort()) {
@@ -148,7 +159,7 @@ export async function storePresence(
     }
     return keys;
   } finally {
-    for (const t of ['r', 'cn', 'vn', 'vd']) await conn.run(`DROP TABLE IF EXISTS ${t}`);
+    for (const t of ['r', 'cn', 'vn', 'vd', 'vid', 'cid']) await conn.run(`DROP TABLE IF EXISTS ${t}`);
     await rm(dir, { recursive: true, force: true });
   }
 }

@@ -16,6 +16,8 @@ export function encodePresenceLine(r: PresenceRecord): string {
   if (r.messages !== undefined) o.messages = r.messages;
   if (r.vod_id !== undefined) o.vod_id = r.vod_id;
   if (r.kind !== undefined && r.kind !== 'chat') o.kind = r.kind;
+  if (r.viewer_id !== undefined) o.viewer_id = r.viewer_id;
+  if (r.channel_id !== undefined) o.channel_id = r.channel_id;
   return `${JSON.stringify(o)}\n`;
 }
 
@@ -41,6 +43,13 @@ export function parseTimestamp(v: unknown): number {
   // A date-time without a zone is taken as UTC, not local time.
   const zoned = /[zZ]$|[+-]\d\d:?\d\d$/.test(s) || !/\d[T ]\d/.test(s) ? s : `${s}Z`;
   return Date.parse(zoned.replace(' ', 'T'));
+}
+
+/** An id as Twitch writes them: 1–64 printable characters, no spaces. */
+function plainId(v: string): boolean {
+  if (v.length > 64) return false;
+  for (let i = 0; i < v.length; i++) if (v.charCodeAt(i) <= 32) return false;
+  return true;
 }
 
 function str(v: unknown): v is string {
@@ -85,6 +94,14 @@ export function decodePresenceLine(line: string, defaultSource?: PresenceSource)
   if (r.kind !== undefined && r.kind !== null) {
     if (r.kind !== 'chat' && r.kind !== 'membership') return `bad "kind" ${JSON.stringify(r.kind)}`;
     rec.kind = r.kind as PresenceKind;
+  }
+  // Stable Twitch ids: strings as Twitch sends them; numbers (other tools' exports) as digits.
+  for (const k of ['viewer_id', 'channel_id'] as const) {
+    const v = r[k];
+    if (v === undefined || v === null || v === '') continue;
+    if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) rec[k] = String(v);
+    else if (typeof v === 'string' && plainId(v)) rec[k] = v;
+    else return `bad "${k}" ${JSON.stringify(v).slice(0, 80)}`;
   }
   return rec;
 }

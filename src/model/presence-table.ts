@@ -7,6 +7,14 @@ export interface PresenceTable {
   channelNames: string[];
   /** viewer id → login (or pseudonym). */
   viewerNames: string[];
+  /**
+   * channel id → its stable Twitch id ('' for a channel known by login only). Present when any
+   * row carried `channel_id`: channels are then keyed by Twitch id (renames count once) and
+   * `channelNames` holds each one's latest login.
+   */
+  channelTwitchIds?: string[];
+  /** viewer id → stable Twitch id (or its pseudonym), as `channelTwitchIds`. */
+  viewerTwitchIds?: string[];
   /** Number of rows in use (the arrays may be longer). */
   length: number;
   /** Per row: channel id. */
