@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { aggregate } from '../src/analysis/aggregate.js';
+import { stagePresence, storePresence } from '../src/ingest/import.js';
 import {
   compactRaw,
   decodePresenceLine,
@@ -17,6 +18,7 @@ import {
   loadPresenceFromStorage,
   readPresenceFiles,
 } from '../src/ingest/index.js';
+import { PresenceBuilder, pushRecord } from '../src/ingest/presence-rows.js';
 import type { PresenceTable } from '../src/model/presence-table.js';
 import type { PresenceRecord } from '../src/model/records.js';
 import { createPseudonymizer, pseudonym, pseudonymizeRecord } from '../src/privacy/pseudonymize.js';
@@ -208,6 +210,28 @@ describe('presence readers key by Twitch id', () => {
     expect(stored).toContainEqual({ viewer: 'carol', viewer_id: null, channel: 'reused', channel_id: '201' });
     expect(audiences((await loadPresenceFromStorage(s)).table)).toEqual(EXPECTED);
     await s.close();
+  });
+
+  it('import staging adds the id columns when the first id arrives in a later batch', async () => {
+    const s = new FsStorage(join(dir, 'data-batches'));
+    const recs = scenario();
+    await withDuckDB(async (conn) => {
+      const b = new PresenceBuilder({ extras: true });
+      const { app, batch } = await stagePresence(conn);
+      // A first batch without any id, then the rest.
+      pushRecord(b, { channel: 'early', viewer: 'zoe', ts: T - MIN, source: 'live' });
+      await batch(b);
+      for (const r of recs) pushRecord(b, r);
+      await batch(b);
+      app.close();
+      expect(app.rows).toBe(recs.length + 1);
+      await storePresence(conn, s, b, 'batches', (x) => x);
+    });
+    const t = (await loadPresenceFromStorage(s)).table;
+    await s.close();
+    const a = audiences(t);
+    expect(a.early).toEqual(['zoe']);
+    expect(a.newname).toEqual(EXPECTED.newname);
   });
 
   it('compact turns raw lines with ids into Parquet that keeps them', async () => {

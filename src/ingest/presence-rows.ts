@@ -414,22 +414,42 @@ export class PresenceBuilder {
   table(): PresenceTable {
     const n = this.length;
     const ch = resolveKeys(this.channels.names(), this.channelIds, true);
-    const vw = resolveKeys(this.viewers.names(), this.viewerIds, false);
     const channel = this.channel.subarray(0, n);
     const viewer = this.viewer.subarray(0, n);
     if (ch.remap) for (let i = 0; i < n; i++) channel[i] = ch.remap[channel[i] as number] as number;
-    if (vw.remap) for (let i = 0; i < n; i++) viewer[i] = vw.remap[viewer[i] as number] as number;
-    const t: PresenceTable = {
+    const viewers = this.viewers;
+    const t = {
       channelNames: ch.names,
-      viewerNames: vw.names,
       length: n,
       channel,
       viewer,
       ts: this.ts.subarray(0, n),
       messages: this.messages.subarray(0, n),
-    };
+      viewerCount: viewers.size,
+    } as PresenceTable;
     if (ch.ids) t.channelTwitchIds = ch.ids;
-    if (vw.ids) t.viewerTwitchIds = vw.ids;
+    if (this.viewerIds) {
+      // Id-keyed viewers: names come from the latest logins (built now; bots match by name).
+      const vw = resolveKeys(viewers.names(), this.viewerIds, false);
+      if (vw.remap) for (let i = 0; i < n; i++) viewer[i] = vw.remap[viewer[i] as number] as number;
+      t.viewerNames = vw.names;
+      if (vw.ids) t.viewerTwitchIds = vw.ids;
+      return t;
+    }
+    // Millions of viewer names as JS strings cost ~0.5 s and ~100 MB: only when someone asks.
+    let names: string[] | undefined;
+    Object.defineProperty(t, 'viewerNames', {
+      enumerable: true,
+      configurable: true,
+      get: () => {
+        names ??= viewers.names();
+        return names;
+      },
+      set: (v: string[]) => {
+        names = v;
+      },
+    });
+    t.findViewer = (login) => viewers.find(login);
     return t;
   }
 }
