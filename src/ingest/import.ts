@@ -91,9 +91,14 @@ export interface ImportSummary {
   location: string;
 }
 
-/** Opens the staging table `r` for presence rows (ids + numbers) and returns a batch function that appends the builder's rows to it. */
+/**
+ * Opens the staging table `r` for presence rows (ids + numbers) and returns a batch function that
+ * appends the builder's rows to it. The Twitch-id columns `vi`, `ci` are added only once a row
+ * carries an id (earlier rows get 0 = none): files without ids stage 8 bytes a row less, which
+ * keeps DuckDB under its import memory cap instead of spilling.
+ */
 export async function stagePresence(conn: DuckDBConnection): Promise<{ app: TypedAppender; batch: BatchFn }> {
-  const app = await createTypedAppender(conn, 'r', [
+  const base = [
     { name: 'c', data: new Uint32Array(0) },
     { name: 'v', data: new Uint32Array(0) },
     { name: 'ts', data: new Float64Array(0) },
@@ -101,10 +106,35 @@ export async function stagePresence(conn: DuckDBConnection): Promise<{ app: Type
     { name: 'src', data: new Uint8Array(0) },
     { name: 'kind', data: new Uint8Array(0) },
     { name: 'vod', data: new Uint32Array(0) },
-  ]);
+  ];
+  let inner = await createTypedAppender(conn, 'r', base);
+  let before = 0;
+  let withIds = false;
+  const app: TypedAppender = {
+    get rows() {
+      return before + inner.rows;
+    },
+    append: (cols, n) => inner.append(cols, n),
+    close: () => inner.close(),
+  };
   const batch = async (b: PresenceBuilder) => {
     const ex = b.extras as PresenceExtras;
-    app.append([b.channel, b.viewer, b.ts, b.messages, ex.source, ex.kind, ex.vod], b.length);
+    if (!withIds && ex.idNames.size > 0) {
+      before += inner.rows;
+      inner.close();
+      await conn.run('ALTER TABLE r ADD COLUMN vi UINTEGER DEFAULT 0');
+      await conn.run('ALTER TABLE r ADD COLUMN ci UINTEGER DEFAULT 0');
+      inner = await createTypedAppender(
+        conn,
+        'r',
+        [...base, { name: 'vi', data: new Uint32Array(0) }, { name: 'ci', data: new Uint32Array(0) }],
+        false,
+      );
+      withIds = true;
+    }
+    const cols = [b.channel, b.viewer, b.ts, b.messages, ex.source, ex.kind, ex.vod];
+    if (withIds) cols.push(ex.viewerId, ex.channelId);
+    inner.append(cols, b.length);
     b.length = 0;
   };
   return { app, batch };
@@ -135,14 +165,24 @@ export async function storePresence(
   await createDictionaryTable(conn, 'cn', b.channels.names());
   await createDictionaryTable(conn, 'vn', b.viewers.names().map(pseudonymize));
   await createDictionaryTable(conn, 'vd', ex.vodNames.names());
+  // Twitch ids share one dictionary; viewer ids are pseudonymised like viewer logins. Staged only
+  // when some row had one (see stagePresence); the columns are always written.
+  const withIds = ex.idNames.size > 0;
+  if (withIds) {
+    const ids = ex.idNames.names();
+    await createDictionaryTable(conn, 'vid', ids.map(pseudonymize));
+    await createDictionaryTable(conn, 'cid', ids);
+  }
   const dir = await mkdtemp(join(tmpdir(), 'vieweratlas-parts-'));
   try {
     onProgress?.('import: writing Parquet');
     await conn.run(`COPY (
         SELECT cn.name AS channel, vn.name AS viewer, epoch_ms(r.ts::BIGINT) AS ts, r.m AS messages,
           vd.name AS vod_id, CASE r.kind WHEN 1 THEN 'membership' ELSE 'chat' END AS kind,
+          ${withIds ? 'vid.name AS viewer_id, cid.name AS channel_id' : 'NULL::VARCHAR AS viewer_id, NULL::VARCHAR AS channel_id'},
           ${SOURCE_SQL} AS source, epoch_ms(r.ts::BIGINT)::DATE AS dt
         FROM r JOIN cn ON cn.id = r.c JOIN vn ON vn.id = r.v LEFT JOIN vd ON vd.id + 1 = r.vod
+          ${withIds ? 'LEFT JOIN vid ON vid.id + 1 = r.vi LEFT JOIN cid ON cid.id + 1 = r.ci' : ''}
       ) TO ${sqlString(dir)} (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (source, dt), FILENAME_PATTERN 'f{i}')`);
     const parts: { key: string; localPath: string }[] = [];
     for (const file of (await listFiles(dir)).sort()) {
@@ -160,7 +200,7 @@ export async function storePresence(
     await putFilesAllOrNothing(storage, parts);
     return keys;
   } finally {
-    for (const t of ['r', 'cn', 'vn', 'vd']) await conn.run(`DROP TABLE IF EXISTS ${t}`);
+    for (const t of ['r', 'cn', 'vn', 'vd', 'vid', 'cid']) await conn.run(`DROP TABLE IF EXISTS ${t}`);
     await rm(dir, { recursive: true, force: true });
   }
 }

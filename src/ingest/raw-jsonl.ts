@@ -47,6 +47,13 @@ export function parseTimestamp(v: unknown): number {
   return Date.parse(zoned.replace(' ', 'T'));
 }
 
+/** An id as Twitch writes them: 1–64 printable characters, no spaces. */
+function plainId(v: string): boolean {
+  if (v.length > 64) return false;
+  for (let i = 0; i < v.length; i++) if (v.charCodeAt(i) <= 32) return false;
+  return true;
+}
+
 function str(v: unknown): v is string {
   return typeof v === 'string' && v.length > 0;
 }
@@ -89,6 +96,14 @@ export function decodePresenceLine(line: string, defaultSource?: PresenceSource)
   if (r.kind !== undefined && r.kind !== null) {
     if (r.kind !== 'chat' && r.kind !== 'membership') return `bad "kind" ${JSON.stringify(r.kind)}`;
     rec.kind = r.kind as PresenceKind;
+  }
+  // Stable Twitch ids: strings as Twitch sends them; numbers (other tools' exports) as digits.
+  for (const k of ['viewer_id', 'channel_id'] as const) {
+    const v = r[k];
+    if (v === undefined || v === null || v === '') continue;
+    if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) rec[k] = String(v);
+    else if (typeof v === 'string' && plainId(v)) rec[k] = v;
+    else return `bad "${k}" ${JSON.stringify(v).slice(0, 80)}`;
   }
   // issue 11: out-of-range values (a count that would wrap, a 10 MB login, NUL, year 1970)
   return presenceValuesProblem(rec) ?? rec;
