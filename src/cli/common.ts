@@ -1,5 +1,5 @@
 import { type Command, InvalidArgumentError } from 'commander';
-import { type Config, type ConfigInput, loadConfig } from '../config/index.js';
+import type { Config, ConfigInput } from '../config/index.js';
 
 /** Flags every command has. */
 export interface CommonOptions {
@@ -15,8 +15,12 @@ export function addCommonOptions(cmd: Command): Command {
     .option('--data <dir>', 'storage root directory (default: data/, or storage.root)');
 }
 
-/** Loads and validates the config once, with flag overrides on top. */
-export function resolveConfig(opts: CommonOptions, overrides: ConfigInput = {}): Config {
+/**
+ * Loads and validates the config once, with flag overrides on top. Asynchronous so that the
+ * config code (zod, yaml) loads only when a command runs, not for `--help`.
+ */
+export async function resolveConfig(opts: CommonOptions, overrides: ConfigInput = {}): Promise<Config> {
+  const { loadConfig } = await import('../config/index.js');
   const fromFlags: ConfigInput = { ...overrides };
   if (opts.data) fromFlags.storage = { ...(fromFlags.storage ?? {}), root: opts.data };
   return loadConfig({ configPath: opts.config, preset: opts.preset, overrides: fromFlags });

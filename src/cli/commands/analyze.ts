@@ -6,8 +6,6 @@ import {
   WEIGHT_KINDS,
   type WeightKind,
 } from '../../model/atlas.js';
-import { emitMetric } from '../../observability/metrics.js';
-import { analyze } from '../../pipeline/analyze.js';
 import { addCommonOptions, FlagError, intFlag, numberFlag, resolveConfig } from '../common.js';
 import { createProgress } from '../progress.js';
 
@@ -67,6 +65,10 @@ export function registerAnalyze(program: Command): void {
         oneOf('--algorithm', COMMUNITY_ALGORITHMS),
       ),
   ).action(async (flags: AnalyzeFlags) => {
+    const [{ analyze }, { emitMetric }] = await Promise.all([
+      import('../../pipeline/analyze.js'),
+      import('../../observability/metrics.js'),
+    ]);
     // `… | head` closes stdout early: the work is done, so a broken pipe is not an error.
     process.stdout.on('error', (err: NodeJS.ErrnoException) => {
       if (err.code !== 'EPIPE') throw err;
@@ -78,7 +80,7 @@ export function registerAnalyze(program: Command): void {
     if (flags.resolution !== undefined) communities.resolution = flags.resolution;
     if (flags.algorithm) communities.algorithm = flags.algorithm;
     if (Object.keys(communities).length > 0) overrides.communities = communities;
-    const config = resolveConfig(flags, overrides);
+    const config = await resolveConfig(flags, overrides);
 
     const progress = createProgress();
     const t0 = performance.now();

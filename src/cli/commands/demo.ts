@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import type { Config } from '../../config/index.js';
-import { runDemo } from '../../demo/offline.js';
 import { addCommonOptions, type CommonOptions, resolveConfig } from '../common.js';
 import { createProgress, type Progress } from '../progress.js';
 
@@ -19,7 +18,8 @@ export function registerDemo(program: Command): void {
       .option('--out <dir>', 'output folder', 'out/demo')
       .option('--live', 'run the full pipeline against a local twitch-sim instead of the bundled data'),
   ).action(async (flags: DemoFlags) => {
-    const config = resolveConfig(flags);
+    const { runDemo } = await import('../../demo/offline.js');
+    const config = await resolveConfig(flags);
     const progress = createProgress();
     if (flags.live) return runLiveDemo(config, flags, progress);
     const t0 = performance.now();

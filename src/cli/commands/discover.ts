@@ -1,6 +1,4 @@
 import type { Command } from 'commander';
-import { openStorage } from '../../storage/index.js';
-import { discover } from '../../twitch/helix/discover.js';
 import { addCommonOptions, type CommonOptions, intFlag, resolveConfig } from '../common.js';
 import { createProgress } from '../progress.js';
 
@@ -31,8 +29,12 @@ export function registerDiscover(program: Command): void {
       .option('--game <name...>', 'only streams in these games/categories (exact names)')
       .option('--min-viewers <n>', 'stop at streams with fewer viewers', intFlag('--min-viewers', 0)),
   ).action(async (flags: DiscoverFlags) => {
+    const [{ openStorage }, { discover }] = await Promise.all([
+      import('../../storage/index.js'),
+      import('../../twitch/helix/discover.js'),
+    ]);
     const authUrl = flags.authUrl ?? (flags.helixUrl ? sameHostAuthUrl(flags.helixUrl) : undefined);
-    const config = resolveConfig(flags, {
+    const config = await resolveConfig(flags, {
       discover: {
         ...(flags.helixUrl ? { helix_url: flags.helixUrl } : {}),
         ...(authUrl ? { auth_url: authUrl } : {}),

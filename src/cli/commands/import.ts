@@ -1,8 +1,6 @@
 import type { Command } from 'commander';
 import { InputError } from '../../errors.js';
-import { type FileKind, type ImportFileSummary, importFiles } from '../../ingest/index.js';
-import { createPseudonymizer } from '../../privacy/pseudonymize.js';
-import { openStorage } from '../../storage/index.js';
+import type { FileKind, ImportFileSummary } from '../../ingest/index.js';
 import { addCommonOptions, type CommonOptions, FlagError, resolveConfig } from '../common.js';
 import { createProgress } from '../progress.js';
 
@@ -73,7 +71,12 @@ Examples:
   vieweratlas import --data /tmp/store chat.parquet`,
       ),
   ).action(async (files: string[], flags: ImportFlags) => {
-    const config = resolveConfig(flags);
+    const [{ importFiles }, { createPseudonymizer }, { openStorage }] = await Promise.all([
+      import('../../ingest/index.js'),
+      import('../../privacy/pseudonymize.js'),
+      import('../../storage/index.js'),
+    ]);
+    const config = await resolveConfig(flags);
     const pseudonymize = createPseudonymizer(config.privacy);
     const storage = await openStorage(config);
     const progress = createProgress();

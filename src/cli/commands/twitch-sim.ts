@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { startTwitchSim } from '../../twitch/sim/index.js';
 import { addCommonOptions, type CommonOptions, intFlag, numberFlag } from '../common.js';
 
 interface SimFlags extends CommonOptions {
@@ -30,6 +29,7 @@ export function registerTwitchSim(program: Command): void {
       .option('--seed <n>', 'seed of the population and the traffic', intFlag('--seed'), 42)
       .option('--ping-seconds <n>', 'seconds between server PINGs', numberFlag('--ping-seconds'), 60),
   ).action(async (flags: SimFlags) => {
+    const { startTwitchSim } = await import('../../twitch/sim/index.js');
     const sim = await startTwitchSim({
       port: flags.port,
       ircPort: flags.ircPort,

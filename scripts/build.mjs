@@ -1,0 +1,109 @@
+#!/usr/bin/env node
+/**
+ * `npm run build` (and `prepare`, so `npm ci` runs it; `pretest`; vitest's global set-up):
+ * src/ → dist/, one JavaScript file per TypeScript file, same folder layout, so every
+ * `new URL('../../package.json' | '../../assets/…', import.meta.url)` in the sources points at the
+ * same file from dist/ as from src/. Plain JavaScript on purpose: it runs before anything is built.
+ *
+ * - src/**\/*.ts (not tests, not the browser client) → dist/**\/*.js, ESM for Node 20, not bundled
+ *   (imports keep their `./x.js` specifiers, packages stay packages).
+ * - worker entries src/**\/*-worker.mjs: a tsx shim beside a .ts (register tsx, import './x.ts')
+ *   becomes `import './x.js'` — compiled code needs no loader; plain-JavaScript workers are copied.
+ * - src/render/html/client.ts → dist/render/html/client.js, the atlas.html client bundled for the
+ *   browser (with sigma and graphology in it), so the installed package needs neither esbuild nor sigma.
+ *
+ * Options: --clean removes dist/ first (the npm scripts pass it); without it, files are rewritten
+ * in place (each written to a temporary name and renamed, so two builds at once never leave a
+ * half-written file). --quiet prints nothing on success.
+ */
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const SRC = join(ROOT, 'src');
+const DIST = join(ROOT, 'dist');
+/** Browser code: bundled on its own, never compiled for Node. */
+const CLIENT_DIR = join(SRC, 'render', 'html');
+const CLIENT_ENTRY = join(CLIENT_DIR, 'client.ts');
+
+/** Shared with src/render/html.ts, which bundles the client itself when it runs from src/. */
+const CLIENT_OPTIONS = JSON.parse(readFileSync(join(CLIENT_DIR, 'bundle-options.json'), 'utf8'));
+
+function writeAtomic(file, text) {
+  mkdirSync(dirname(file), { recursive: true });
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, text);
+  renameSync(tmp, file);
+}
+
+function listFiles(dir) {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => join(e.parentPath, e.name));
+}
+
+/** A worker entry that only registers tsx and imports its TypeScript sibling. */
+const TSX_SHIM =
+  /^(?:\s*\/\/[^\n]*\n)*\s*import \{ register \} from 'tsx\/esm\/api';\s*register\(\);\s*await import\('\.\/([\w-]+)\.ts'\);\s*$/;
+
+export async function buildDist({ clean = false, quiet = false } = {}) {
+  const t0 = performance.now();
+  if (clean) rmSync(DIST, { recursive: true, force: true });
+  const files = listFiles(SRC);
+  const entries = files.filter(
+    (f) =>
+      f.endsWith('.ts') && !f.endsWith('.test.ts') && !f.endsWith('.d.ts') && !f.startsWith(CLIENT_DIR + sep),
+  );
+  const node = await build({
+    entryPoints: entries,
+    outdir: DIST,
+    outbase: SRC,
+    bundle: false,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    write: false,
+    logLevel: 'silent',
+  });
+  for (const out of node.outputFiles) writeAtomic(out.path, out.contents);
+
+  let workers = 0;
+  for (const f of files.filter((x) => x.endsWith('.mjs'))) {
+    const text = readFileSync(f, 'utf8');
+    const target = join(DIST, relative(SRC, f));
+    const shim = TSX_SHIM.exec(text);
+    if (shim) {
+      if (!existsSync(join(dirname(f), `${shim[1]}.ts`)))
+        throw new Error(`build: ${relative(ROOT, f)} imports ./${shim[1]}.ts, which does not exist`);
+      writeAtomic(
+        target,
+        `// Worker entry (compiled by scripts/build.mjs from ${relative(ROOT, f)}).\nimport './${shim[1]}.js';\n`,
+      );
+    } else if (/from 'tsx|import\('tsx/.test(text)) {
+      throw new Error(
+        `build: ${relative(ROOT, f)} uses tsx but is not a plain worker shim; compiled code runs without tsx`,
+      );
+    } else {
+      writeAtomic(target, text);
+    }
+    workers++;
+  }
+
+  const client = await build({ ...CLIENT_OPTIONS, entryPoints: [CLIENT_ENTRY], write: false });
+  writeAtomic(join(DIST, 'render', 'html', 'client.js'), client.outputFiles[0].contents);
+
+  if (!quiet)
+    console.log(
+      `build: ${node.outputFiles.length} modules, ${workers} worker entries and the atlas.html client → dist/ in ${Math.round(performance.now() - t0)} ms`,
+    );
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const args = process.argv.slice(2);
+  buildDist({ clean: args.includes('--clean'), quiet: args.includes('--quiet') }).catch((err) => {
+    console.error(err.message.startsWith('build:') ? err.message : `build: ${err.message}`);
+    process.exitCode = 1;
+  });
+}
