@@ -12,9 +12,10 @@
  * - src/render/html/client.ts → dist/render/html/client.js, the atlas.html client bundled for the
  *   browser (with sigma and graphology in it), so the installed package needs neither esbuild nor sigma.
  *
- * Options: --clean removes dist/ first (the npm scripts pass it); without it, files are rewritten
- * in place (each written to a temporary name and renamed, so two builds at once never leave a
- * half-written file). --quiet prints nothing on success.
+ * Every file is written to a temporary name and renamed, and files of dist/ the build did not
+ * produce (a deleted source) are removed afterwards: a build never leaves a missing or half-written
+ * file, so one may run while the CLI runs — `npx vieweratlas` runs `prepare` the first time it
+ * links this project, possibly while tests run the bin. --quiet prints nothing on success.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, sep } from 'node:path';
@@ -31,7 +32,8 @@ const CLIENT_ENTRY = join(CLIENT_DIR, 'client.ts');
 /** Shared with src/render/html.ts, which bundles the client itself when it runs from src/. */
 const CLIENT_OPTIONS = JSON.parse(readFileSync(join(CLIENT_DIR, 'bundle-options.json'), 'utf8'));
 
-function writeAtomic(file, text) {
+function writeAtomic(file, text, written) {
+  written.add(file);
   mkdirSync(dirname(file), { recursive: true });
   const tmp = `${file}.${process.pid}.tmp`;
   writeFileSync(tmp, text);
@@ -48,9 +50,9 @@ function listFiles(dir) {
 const TSX_SHIM =
   /^(?:\s*\/\/[^\n]*\n)*\s*import \{ register \} from 'tsx\/esm\/api';\s*register\(\);\s*await import\('\.\/([\w-]+)\.ts'\);\s*$/;
 
-export async function buildDist({ clean = false, quiet = false } = {}) {
+export async function buildDist({ quiet = false } = {}) {
   const t0 = performance.now();
-  if (clean) rmSync(DIST, { recursive: true, force: true });
+  const written = new Set();
   const files = listFiles(SRC);
   const entries = files.filter(
     (f) =>
@@ -67,7 +69,7 @@ export async function buildDist({ clean = false, quiet = false } = {}) {
     write: false,
     logLevel: 'silent',
   });
-  for (const out of node.outputFiles) writeAtomic(out.path, out.contents);
+  for (const out of node.outputFiles) writeAtomic(out.path, out.contents, written);
 
   let workers = 0;
   for (const f of files.filter((x) => x.endsWith('.mjs'))) {
@@ -80,29 +82,38 @@ export async function buildDist({ clean = false, quiet = false } = {}) {
       writeAtomic(
         target,
         `// Worker entry (compiled by scripts/build.mjs from ${relative(ROOT, f)}).\nimport './${shim[1]}.js';\n`,
+        written,
       );
     } else if (/from 'tsx|import\('tsx/.test(text)) {
       throw new Error(
         `build: ${relative(ROOT, f)} uses tsx but is not a plain worker shim; compiled code runs without tsx`,
       );
     } else {
-      writeAtomic(target, text);
+      writeAtomic(target, text, written);
     }
     workers++;
   }
 
   const client = await build({ ...CLIENT_OPTIONS, entryPoints: [CLIENT_ENTRY], write: false });
-  writeAtomic(join(DIST, 'render', 'html', 'client.js'), client.outputFiles[0].contents);
+  writeAtomic(join(DIST, 'render', 'html', 'client.js'), client.outputFiles[0].contents, written);
+
+  let removed = 0;
+  for (const f of listFiles(DIST)) {
+    if (written.has(f) || f.endsWith('.tmp')) continue;
+    rmSync(f, { force: true });
+    removed++;
+  }
 
   if (!quiet)
     console.log(
-      `build: ${node.outputFiles.length} modules, ${workers} worker entries and the atlas.html client → dist/ in ${Math.round(performance.now() - t0)} ms`,
+      `build: ${node.outputFiles.length} modules, ${workers} worker entries and the atlas.html client → dist/` +
+        `${removed ? ` (${removed} stale file(s) removed)` : ''} in ${Math.round(performance.now() - t0)} ms`,
     );
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const args = process.argv.slice(2);
-  buildDist({ clean: args.includes('--clean'), quiet: args.includes('--quiet') }).catch((err) => {
+  buildDist({ quiet: args.includes('--quiet') }).catch((err) => {
     console.error(err.message.startsWith('build:') ? err.message : `build: ${err.message}`);
     process.exitCode = 1;
   });
