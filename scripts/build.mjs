@@ -20,7 +20,18 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
+
+/** esbuild is a development dependency: a clear line when an install left it out. */
+async function loadEsbuild() {
+  try {
+    return await import('esbuild');
+  } catch (err) {
+    if (err?.code !== 'ERR_MODULE_NOT_FOUND') throw err;
+    throw new Error(
+      'build: esbuild is not installed (a development dependency): run `npm ci` without --omit=dev, or install the packed package (`npm pack`), which ships dist/',
+    );
+  }
+}
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const SRC = join(ROOT, 'src');
@@ -52,6 +63,7 @@ const TSX_SHIM =
 
 export async function buildDist({ quiet = false } = {}) {
   const t0 = performance.now();
+  const { build } = await loadEsbuild();
   const written = new Set();
   const files = listFiles(SRC);
   const entries = files.filter(
