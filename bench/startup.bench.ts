@@ -28,19 +28,35 @@ writeFileSync(tiny, `${rows.join('\n')}\n`);
 
 const env = { ...process.env, VIEWERATLAS_METRICS_EMF: 'false' };
 
-/** Wall seconds of one run; throws when the command fails. */
-function once(argv: string[], cwd: string): number {
+const TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : null;
+
+/** Wall and CPU (user + system, all threads) seconds of one run; throws when the command fails. */
+function once(argv: string[], cwd: string): { wall: number; cpu: number } {
   const t0 = performance.now();
-  const r = spawnSync(process.execPath, argv, { cwd, env, encoding: 'utf8' });
-  const s = (performance.now() - t0) / 1000;
+  const r = TIME
+    ? spawnSync(TIME, ['-f', 'TIME %U %S', process.execPath, ...argv], { cwd, env, encoding: 'utf8' })
+    : spawnSync(process.execPath, argv, { cwd, env, encoding: 'utf8' });
+  const wall = (performance.now() - t0) / 1000;
   if (r.status !== 0) throw new Error(`${argv.join(' ')} exited ${r.status}: ${r.stderr.slice(0, 300)}`);
-  return s;
+  const m = /TIME ([\d.]+) ([\d.]+)\s*$/.exec(r.stderr);
+  return { wall, cpu: m ? Number(m[1]) + Number(m[2]) : Number.NaN };
 }
 
-function measure(argv: string[], cwd = REPO): { median: number; min: number } {
+interface Figure {
+  median: number;
+  min: number;
+  cpu: number;
+}
+
+function measure(argv: string[], cwd = REPO): Figure {
   once(argv, cwd); // warm the file cache
-  const t = Array.from({ length: RUNS }, () => once(argv, cwd)).sort((a, b) => a - b);
-  return { median: t[Math.floor(t.length / 2)] as number, min: t[0] as number };
+  const runs = Array.from({ length: RUNS }, () => once(argv, cwd));
+  const mid = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+  return {
+    median: mid(runs.map((r) => r.wall)),
+    min: Math.min(...runs.map((r) => r.wall)),
+    cpu: mid(runs.map((r) => r.cpu)),
+  };
 }
 
 /** Self time of a --cpu-prof run of the main thread, summed by package (or "ours", "node"). */
@@ -77,11 +93,14 @@ function profile(argv: string[]): string {
   return `busy ${(total / 1000).toFixed(0)} ms: ${top} (ms)`;
 }
 
-const fmt = (r: { median: number; min: number }) => `${r.median.toFixed(2)} s (min ${r.min.toFixed(2)})`;
+const fmt = (r: Figure) =>
+  `${r.median.toFixed(2)} s (min ${r.min.toFixed(2)}; CPU ${Number.isNaN(r.cpu) ? '?' : r.cpu.toFixed(2)} s)`;
 const analyzeArgs = (bin: string) => [bin, 'analyze', '--input', tiny, '--out', join(tmp, 'out')];
 
 if (!existsSync(join(REPO, 'dist', 'cli', 'main.js'))) throw new Error('startup: run `npm run build` first');
-console.log(`startup: median of ${RUNS} runs each, wall time of the whole process`);
+console.log(
+  `startup: median of ${RUNS} runs each: wall time of the whole process (min; median CPU, all threads)`,
+);
 console.log(`  node -e 0                         ${fmt(measure(['-e', '0']))}`);
 const help = measure(['bin/vieweratlas.mjs', '--help']);
 console.log(`  vieweratlas --help (bin, dist/)   ${fmt(help)}   target ≤ 0.30 s`);

@@ -117,7 +117,12 @@ describe('npx vieweratlas collect, SIGTERM to npx', () => {
         {
           cwd: repo,
           stdio: ['ignore', 'pipe', 'pipe'],
-          env: { ...process.env, npm_config_update_notifier: 'false', npm_config_yes: 'true' },
+          // a user's shell: none of the npm_* variables `npm test` passes down
+          env: {
+            ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_/i.test(k))),
+            npm_config_update_notifier: 'false',
+            npm_config_yes: 'true',
+          },
         },
       );
       tree = [];

@@ -23,6 +23,8 @@ const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
   scripts: Record<string, string>;
 };
 const TMP = mkdtempSync(join(tmpdir(), 'va-package-'));
+/** A user's environment: none of the npm_* variables `npm test` passes down to its scripts. */
+const USER_ENV = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_/i.test(k)));
 afterAll(() => rmSync(TMP, { recursive: true, force: true }));
 
 const jsFiles = (dir: string): string[] =>
@@ -110,6 +112,7 @@ describe('the packed tarball, installed into an empty folder', () => {
     const pack = spawnSync('npm', ['pack', '--pack-destination', packDir, '--silent'], {
       cwd: ROOT,
       encoding: 'utf8',
+      env: USER_ENV,
     });
     expect(pack.status, pack.stderr).toBe(0);
     const tarball = readdirSync(packDir).find((f) => f.endsWith('.tgz')) as string;
@@ -139,7 +142,7 @@ describe('the packed tarball, installed into an empty folder', () => {
     const install = spawnSync(
       'npm',
       ['install', '--prefer-offline', '--no-audit', '--no-fund', '--no-package-lock', tgz],
-      { cwd: app, encoding: 'utf8' },
+      { cwd: app, encoding: 'utf8', env: USER_ENV },
     );
     expect(install.status, install.stderr).toBe(0);
     const modules = readdirSync(join(app, 'node_modules'));
@@ -151,7 +154,7 @@ describe('the packed tarball, installed into an empty folder', () => {
       spawnSync('npx', ['--no-install', 'vieweratlas', ...args], {
         cwd: app,
         encoding: 'utf8',
-        env: { ...process.env, npm_config_update_notifier: 'false', VIEWERATLAS_METRICS_EMF: 'false' },
+        env: { ...USER_ENV, npm_config_update_notifier: 'false', VIEWERATLAS_METRICS_EMF: 'false' },
       });
     const help = run(['--help']);
     expect(help.status, help.stderr).toBe(0);
