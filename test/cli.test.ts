@@ -140,6 +140,10 @@ describe('the bin runs the compiled code and loads a command only when it runs',
     for (const p of ['@aws-sdk/client-s3', '@aws-sdk/client-athena', '@napi-rs/canvas', 'tsx', 'esbuild'])
       expect(r.packages.has(p), `analyze loads ${p}`).toBe(false);
     expect(r.files.filter((f) => f.endsWith('.ts'))).toEqual([]);
+    // the edge-files worker thread starts from its compiled entry too
+    expect(r.files).toEqual(
+      expect.arrayContaining(['dist/export/edge-worker.mjs', 'dist/export/edge-worker.js']),
+    );
   });
 
   it('compact --help shows compactRaw’s own default grace', () => {
