@@ -77,6 +77,18 @@ describe('package.json', () => {
     // build, test and bench tools are development dependencies
     for (const p of ['esbuild', 'tsx', 'sigma', '@twurple/chat', 'vitest', 'typescript'])
       expect(pkg.devDependencies[p], p).toBeDefined();
+    // bundled into dist/vendor/ by the build, each with its licence
+    for (const p of ['zod', 'yaml', 'commander']) {
+      expect(pkg.devDependencies[p], p).toBeDefined();
+      const bundle = readFileSync(join(DIST, 'vendor', `${p}.js`), 'utf8');
+      expect(bundle.split('\n')[0]).toBe(
+        `// ${p} ${pkg.devDependencies[p]}, bundled by scripts/build.mjs; licence: ./${p}.LICENSE`,
+      );
+      expect(readFileSync(join(DIST, 'vendor', `${p}.LICENSE`), 'utf8')).toBe(
+        readFileSync(join(ROOT, 'node_modules', p, 'LICENSE'), 'utf8'),
+      );
+      expect(importedPackages(bundle), `${p} bundle imports a package`).toEqual([]);
+    }
     for (const p of ['@twurple/api', 'graphology-utils']) {
       expect(pkg.dependencies[p], p).toBeUndefined();
       expect(pkg.devDependencies[p], p).toBeUndefined();
