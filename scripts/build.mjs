@@ -11,10 +11,11 @@
  *   becomes `import './x.js'` — compiled code needs no loader; plain-JavaScript workers are copied.
  * - src/render/html/client.ts → dist/render/html/client.js, the atlas.html client bundled for the
  *   browser (with sigma and graphology in it), so the installed package needs neither esbuild nor sigma.
- * - zod, yaml and commander (pure JavaScript, loaded by every command) are bundled once each into
- *   dist/vendor/<name>.js with their licence beside it, and the compiled imports point there: one
- *   module instead of ~95 (zod) and no CommonJS export scanning (yaml, commander) — ~0.2 s less CPU
- *   at each start (`npm run bench -- startup`). They are build-time dependencies for that reason.
+ * - zod, yaml, commander and @duckdb/node-api's JavaScript (its native binding stays the package
+ *   @duckdb/node-bindings) are bundled once each into dist/vendor/<name>.js with their licence
+ *   beside it, and the compiled imports point there: one module instead of ~95 (zod) or ~120
+ *   (DuckDB) files, and no CommonJS export scanning — about half the CPU of a tiny `analyze`'s
+ *   start (`npm run bench -- startup`). They are build-time dependencies for that reason.
  *
  * Every file is written to a temporary name and renamed, and files of dist/ the build did not
  * produce (a deleted source) are removed afterwards: a build never leaves a missing or half-written
@@ -65,46 +66,46 @@ function listFiles(dir) {
 const TSX_SHIM =
   /^(?:\s*\/\/[^\n]*\n)*\s*import \{ register \} from 'tsx\/esm\/api';\s*register\(\);\s*await import\('\.\/([\w-]+)\.ts'\);\s*$/;
 
-/** Packages bundled into dist/vendor/ (see above). */
-const VENDOR = ['zod', 'yaml', 'commander'];
+/** Packages bundled into dist/vendor/ (see above), with what stays an installed package. */
+const VENDOR = new Map([
+  ['zod', []],
+  ['yaml', []],
+  ['commander', []],
+  ['@duckdb/node-api', ['@duckdb/node-bindings']],
+]);
+const vendorName = (pkg) => pkg.replace(/^@/, '').replace('/', '-');
 
 /**
  * Points the compiled modules' imports of VENDOR packages at dist/vendor/, and bundles each with
  * exactly the names the modules import (so CommonJS packages get static named exports).
  */
 async function vendor(build, outputs, written) {
-  const names = new Map(VENDOR.map((v) => [v, { default: false, named: new Set() }]));
+  const names = new Map([...VENDOR.keys()].map((v) => [v, { default: false, named: new Set() }]));
   const importRe = /^import\s+(?:(\w+)\s*,?\s*)?(?:\{([^}]*)\}|(\*\s+as\s+\w+))?\s*from\s*"([^"]+)";?$/gm;
   for (const out of outputs) {
     if (!out.path.endsWith('.js')) continue;
-    let text = out.text;
+    const where = relative(ROOT, out.path);
     let changed = false;
-    text = text.replace(importRe, (line, def, named, star, spec) => {
+    const text = out.text.replace(importRe, (line, def, named, star, spec) => {
       const use = names.get(spec);
       if (!use) return line;
-      if (star)
-        throw new Error(
-          `build: ${relative(ROOT, out.path)}: \`import * as\` from ${spec}; import names instead`,
-        );
+      if (star) throw new Error(`build: ${where}: \`import * as\` from ${spec}; import names instead`);
       if (def) use.default = true;
       for (const n of (named ?? '').split(',')) {
         const name = n.trim().split(/\s+as\s+/)[0];
         if (name) use.named.add(name);
       }
-      let rel = relative(dirname(out.path), join(DIST, 'vendor', `${spec}.js`))
-        .split(sep)
-        .join('/');
+      let rel = relative(dirname(out.path), join(DIST, 'vendor', `${vendorName(spec)}.js`));
+      rel = rel.split(sep).join('/');
       if (!rel.startsWith('.')) rel = `./${rel}`;
       changed = true;
       return line.replace(`"${spec}"`, `"${rel}"`);
     });
-    if (
-      /\bimport\(\s*"(zod|yaml|commander)"/.test(text) ||
-      /^export [^;]* from "(zod|yaml|commander)"/m.test(text)
-    )
-      throw new Error(
-        `build: ${relative(ROOT, out.path)} loads a vendored package another way; import it by name`,
-      );
+    for (const v of VENDOR.keys())
+      if (text.includes(`import("${v}")`) || new RegExp(`^export [^;]* from "${v}"`, 'm').test(text))
+        throw new Error(
+          `build: ${where} loads ${v} another way than \`import { … } from\`; the bundle would miss it`,
+        );
     if (changed) writeAtomic(out.path, text, written);
   }
   for (const [pkg, use] of names) {
@@ -112,25 +113,25 @@ async function vendor(build, outputs, written) {
     const lines = [];
     if (use.named.size) lines.push(`export { ${[...use.named].sort().join(', ')} } from '${pkg}';`);
     if (use.default) lines.push(`export { default } from '${pkg}';`);
+    const dir = join(ROOT, 'node_modules', pkg);
+    const version = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).version;
+    const name = vendorName(pkg);
     const r = await build({
-      stdin: { contents: lines.join('\n'), resolveDir: ROOT, sourcefile: `vendor-${pkg}.js` },
+      stdin: { contents: lines.join('\n'), resolveDir: ROOT, sourcefile: `vendor-${name}.js` },
       bundle: true,
       format: 'esm',
       platform: 'node',
       target: 'node20',
       write: false,
+      external: VENDOR.get(pkg),
       logLevel: 'silent',
-      // CommonJS inside an ES module: its require() calls (node: built-ins) need a require
+      // CommonJS inside an ES module: its require() calls (node: built-ins, externals) need a require
       banner: {
-        js: `// ${pkg} ${JSON.parse(readFileSync(join(ROOT, 'node_modules', pkg, 'package.json'), 'utf8')).version}, bundled by scripts/build.mjs; licence: ./${pkg}.LICENSE\nimport { createRequire as __vaCreateRequire } from 'node:module';\nconst require = __vaCreateRequire(import.meta.url);`,
+        js: `// ${pkg} ${version}, bundled by scripts/build.mjs; licence: ./${name}.LICENSE\nimport { createRequire as __vaCreateRequire } from 'node:module';\nconst require = __vaCreateRequire(import.meta.url);`,
       },
     });
-    writeAtomic(join(DIST, 'vendor', `${pkg}.js`), r.outputFiles[0].contents, written);
-    writeAtomic(
-      join(DIST, 'vendor', `${pkg}.LICENSE`),
-      readFileSync(join(ROOT, 'node_modules', pkg, 'LICENSE')),
-      written,
-    );
+    writeAtomic(join(DIST, 'vendor', `${name}.js`), r.outputFiles[0].contents, written);
+    writeAtomic(join(DIST, 'vendor', `${name}.LICENSE`), readFileSync(join(dir, 'LICENSE')), written);
   }
 }
 

@@ -165,6 +165,8 @@ describe('npx vieweratlas collect, SIGTERM to npx', () => {
       ]).finally(() => clearTimeout(timer));
       expect(Date.now() - t0).toBeLessThan(15_000);
 
+      // the pipes close as a process exits; the kernel may take a moment longer to finish it
+      await until('every process of the tree to end', () => !tree.some(alive), 5000).catch(() => {});
       for (const pid of tree) expect(alive(pid), `pid ${pid} still running: ${command(pid)}`).toBe(false);
       let messages = 0;
       for (const f of walk(join(dir, 'data', 'raw', 'presence')))

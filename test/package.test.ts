@@ -6,6 +6,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { isBuiltin } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -63,6 +64,10 @@ describe('package.json', () => {
     const loaded = new Map<string, string>();
     for (const f of [...jsFiles(DIST), join(ROOT, 'bin', 'vieweratlas.mjs')]) {
       const text = readFileSync(f, 'utf8');
+      // a bundled package's require() of what stays installed (DuckDB's native binding)
+      if (f.includes(`${join('dist', 'vendor')}`))
+        for (const m of text.matchAll(/__require\("(@[^/"]+\/[^/"]+|[^@./"][^/"]*)"\)/g))
+          if (!isBuiltin(m[1] as string)) loaded.set(m[1] as string, f.slice(ROOT.length + 1));
       for (const p of importedPackages(text)) loaded.set(p, f.slice(ROOT.length + 1));
       // resolved at run time by name (fonts.ts: the Inter files of @fontsource/inter)
       for (const m of text.matchAll(/require\d*\.resolve\(["']((?:@[^/"']+\/)?[^/"']+)/g))
@@ -78,16 +83,26 @@ describe('package.json', () => {
     for (const p of ['esbuild', 'tsx', 'sigma', '@twurple/chat', 'vitest', 'typescript'])
       expect(pkg.devDependencies[p], p).toBeDefined();
     // bundled into dist/vendor/ by the build, each with its licence
-    for (const p of ['zod', 'yaml', 'commander']) {
+    const externals: Record<string, string[]> = { '@duckdb/node-api': ['@duckdb/node-bindings'] };
+    for (const p of ['zod', 'yaml', 'commander', '@duckdb/node-api']) {
+      const name = p.replace(/^@/, '').replace('/', '-');
       expect(pkg.devDependencies[p], p).toBeDefined();
-      const bundle = readFileSync(join(DIST, 'vendor', `${p}.js`), 'utf8');
+      const bundle = readFileSync(join(DIST, 'vendor', `${name}.js`), 'utf8');
       expect(bundle.split('\n')[0]).toBe(
-        `// ${p} ${pkg.devDependencies[p]}, bundled by scripts/build.mjs; licence: ./${p}.LICENSE`,
+        `// ${p} ${pkg.devDependencies[p]}, bundled by scripts/build.mjs; licence: ./${name}.LICENSE`,
       );
-      expect(readFileSync(join(DIST, 'vendor', `${p}.LICENSE`), 'utf8')).toBe(
+      expect(readFileSync(join(DIST, 'vendor', `${name}.LICENSE`), 'utf8')).toBe(
         readFileSync(join(ROOT, 'node_modules', p, 'LICENSE'), 'utf8'),
       );
       expect(importedPackages(bundle), `${p} bundle imports a package`).toEqual([]);
+      const required = new Set([...bundle.matchAll(/__require\("([^".][^"]*)"\)/g)].map((m) => m[1]));
+      for (const r of required)
+        if (!r.startsWith('node:') && !isBuiltin(r))
+          expect(externals[p] ?? [], `${p} requires ${r}`).toContain(r);
+      for (const e of externals[p] ?? []) {
+        expect(required).toContain(e);
+        expect(pkg.dependencies[e], `${e} is a runtime dependency`).toBeDefined();
+      }
     }
     for (const p of ['@twurple/api', 'graphology-utils']) {
       expect(pkg.dependencies[p], p).toBeUndefined();
