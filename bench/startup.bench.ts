@@ -81,7 +81,8 @@ function profile(argv: string[]): string {
     if (n.callFrame.functionName === '(idle)') continue;
     total += us;
     const url = n.callFrame.url;
-    const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url)?.[1];
+    const pkg =
+      /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url)?.[1] ?? /dist\/vendor\/([\w-]+)\.js/.exec(url)?.[1];
     const key = pkg ?? (url.startsWith('node:') ? 'node (module loading, fs…)' : url ? 'ours' : 'native/GC');
     by.set(key, (by.get(key) ?? 0) + us);
   }
