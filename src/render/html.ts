@@ -120,7 +120,9 @@ export function clientBundle(): Promise<string> {
         entryPoints: [fileURLToPath(new URL('./html/client.ts', import.meta.url))],
         write: false,
       });
-      return r.outputFiles[0].text;
+      const text = r.outputFiles?.[0]?.text;
+      if (text === undefined) throw new Error('esbuild wrote no output');
+      return text;
     })
     .then((text) => text.replace(/<\/(script)/gi, '<\\/$1'))
     .catch((err: unknown) => {
