@@ -15,15 +15,23 @@ export function addCommonOptions(cmd: Command): Command {
     .option('--data <dir>', 'storage root directory (default: data/, or storage.root)');
 }
 
+let config: typeof import('../config/index.js') | undefined;
+
 /**
- * Loads and validates the config once, with flag overrides on top. Asynchronous so that the
- * config code (zod, yaml) loads only when a command runs, not for `--help`.
+ * Loads the config code (zod, yaml). The program runs it before any command's action (a
+ * preAction hook in main.ts), so `--help` never loads it and `resolveConfig` stays synchronous.
  */
-export async function resolveConfig(opts: CommonOptions, overrides: ConfigInput = {}): Promise<Config> {
-  const { loadConfig } = await import('../config/index.js');
+export async function loadConfigCode(): Promise<void> {
+  config ??= await import('../config/index.js');
+}
+
+/** Loads and validates the config once, with flag overrides on top. */
+export function resolveConfig(opts: CommonOptions, overrides: ConfigInput = {}): Config {
+  if (!config)
+    throw new Error('cli: resolveConfig before loadConfigCode (run commands through buildProgram)');
   const fromFlags: ConfigInput = { ...overrides };
   if (opts.data) fromFlags.storage = { ...(fromFlags.storage ?? {}), root: opts.data };
-  return loadConfig({ configPath: opts.config, preset: opts.preset, overrides: fromFlags });
+  return config.loadConfig({ configPath: opts.config, preset: opts.preset, overrides: fromFlags });
 }
 
 /** Parses an integer flag, naming the flag when it is not one. */

@@ -80,7 +80,7 @@ export function registerAnalyze(program: Command): void {
     if (flags.resolution !== undefined) communities.resolution = flags.resolution;
     if (flags.algorithm) communities.algorithm = flags.algorithm;
     if (Object.keys(communities).length > 0) overrides.communities = communities;
-    const config = await resolveConfig(flags, overrides);
+    const config = resolveConfig(flags, overrides);
 
     const progress = createProgress();
     const t0 = performance.now();

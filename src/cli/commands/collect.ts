@@ -51,7 +51,7 @@ export function registerCollect(program: Command): void {
       import('../../observability/status.js'),
       import('../../storage/index.js'),
     ]);
-    const config = await resolveConfig(flags, flags.chatUrl ? { collect: { chat_url: flags.chatUrl } } : {});
+    const config = resolveConfig(flags, flags.chatUrl ? { collect: { chat_url: flags.chatUrl } } : {});
     // On a terminal: the status line, and only warnings and errors (clearing the line first).
     // Elsewhere: JSON logs on stderr. EMF metrics go to stdout unless stdout is a terminal.
     const tty = Boolean(process.stderr.isTTY);

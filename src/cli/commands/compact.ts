@@ -36,7 +36,7 @@ duplicating. A torn last line (crash mid-write) is skipped and counted.`,
       import('../../ingest/index.js'),
       import('../../storage/index.js'),
     ]);
-    const config = await resolveConfig(flags);
+    const config = resolveConfig(flags);
     const storage = await openStorage(config);
     const progress = createProgress();
     try {

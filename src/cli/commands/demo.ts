@@ -19,7 +19,7 @@ export function registerDemo(program: Command): void {
       .option('--live', 'run the full pipeline against a local twitch-sim instead of the bundled data'),
   ).action(async (flags: DemoFlags) => {
     const { runDemo } = await import('../../demo/offline.js');
-    const config = await resolveConfig(flags);
+    const config = resolveConfig(flags);
     const progress = createProgress();
     if (flags.live) return runLiveDemo(config, flags, progress);
     const t0 = performance.now();

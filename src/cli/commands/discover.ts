@@ -34,7 +34,7 @@ export function registerDiscover(program: Command): void {
       import('../../twitch/helix/discover.js'),
     ]);
     const authUrl = flags.authUrl ?? (flags.helixUrl ? sameHostAuthUrl(flags.helixUrl) : undefined);
-    const config = await resolveConfig(flags, {
+    const config = resolveConfig(flags, {
       discover: {
         ...(flags.helixUrl ? { helix_url: flags.helixUrl } : {}),
         ...(authUrl ? { auth_url: authUrl } : {}),

@@ -76,7 +76,7 @@ Examples:
       import('../../privacy/pseudonymize.js'),
       import('../../storage/index.js'),
     ]);
-    const config = await resolveConfig(flags);
+    const config = resolveConfig(flags);
     const pseudonymize = createPseudonymizer(config.privacy);
     const storage = await openStorage(config);
     const progress = createProgress();

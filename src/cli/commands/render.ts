@@ -18,7 +18,7 @@ export function registerRender(program: Command): void {
       .option('--relayout', 'run the layout again even when channels.csv has positions'),
   ).action(async (flags: RenderFlags) => {
     const { renderAtlas } = await import('../../render/index.js');
-    const config = await resolveConfig(flags);
+    const config = resolveConfig(flags);
     const progress = createProgress();
     const result = await renderAtlas(config, {
       dir: flags.out,

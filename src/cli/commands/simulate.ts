@@ -38,7 +38,7 @@ export function registerSimulate(program: Command): void {
     process.stdout.on('error', (err: NodeJS.ErrnoException) => {
       if (err.code !== 'EPIPE') throw err;
     });
-    await resolveConfig(flags); // validates --config/--preset like every command
+    resolveConfig(flags); // validates --config/--preset like every command
     if (flags.mixing < 0 || flags.mixing > 1)
       throw new InputError('simulate', `--mixing: expected a number within 0..1, got "${flags.mixing}"`);
     if (flags.communities > flags.channels) {

@@ -36,7 +36,7 @@ export function registerVod(program: Command): void {
       import('../../twitch/vod/ingest.js'),
     ]);
     const authUrl = flags.authUrl ?? (flags.helixUrl ? sameHostAuthUrl(flags.helixUrl) : undefined);
-    const config = await resolveConfig(flags, {
+    const config = resolveConfig(flags, {
       ...(flags.vodRaw ? { vod: { raw_dir: flags.vodRaw } } : {}),
       discover: {
         ...(flags.helixUrl ? { helix_url: flags.helixUrl } : {}),
