@@ -1,6 +1,6 @@
 import { statSync } from 'node:fs';
 import { type Command, InvalidArgumentError } from 'commander';
-import { type Config, type ConfigInput, loadConfig } from '../config/index.js';
+import type { Config, ConfigInput } from '../config/index.js';
 import { InputError } from '../errors.js';
 import { guardConsole, registerEnvSecrets } from '../observability/console.js';
 
@@ -18,6 +18,16 @@ export function addCommonOptions(cmd: Command): Command {
     .option('--data <dir>', 'storage root directory (default: data/, or storage.root)');
 }
 
+let config: typeof import('../config/index.js') | undefined;
+
+/**
+ * Loads the config code (zod, yaml). The program runs it before any command's action (a
+ * preAction hook in main.ts), so `--help` never loads it and `resolveConfig` stays synchronous.
+ */
+export async function loadConfigCode(): Promise<void> {
+  config ??= await import('../config/index.js');
+}
+
 /**
  * Loads and validates the config once, with flag overrides on top. From here on the console is
  * guarded: the secrets the config names (chat token, pseudonym key) and the well-known ones
@@ -25,12 +35,14 @@ export function addCommonOptions(cmd: Command): Command {
  * never reach the terminal.
  */
 export function resolveConfig(opts: CommonOptions, overrides: ConfigInput = {}): Config {
+  if (!config)
+    throw new Error('cli: resolveConfig before loadConfigCode (run commands through buildProgram)');
   guardConsole();
   const fromFlags: ConfigInput = { ...overrides };
   if (opts.data) fromFlags.storage = { ...(fromFlags.storage ?? {}), root: opts.data };
-  const config = loadConfig({ configPath: opts.config, preset: opts.preset, overrides: fromFlags });
-  registerEnvSecrets(process.env, [config.collect.token_env, config.privacy.key_env]);
-  return config;
+  const resolved = config.loadConfig({ configPath: opts.config, preset: opts.preset, overrides: fromFlags });
+  registerEnvSecrets(process.env, [resolved.collect.token_env, resolved.privacy.key_env]);
+  return resolved;
 }
 
 /** Parses an integer flag, naming the flag when it is not one. */

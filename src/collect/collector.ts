@@ -368,7 +368,10 @@ export function startCollector(config: Config, opts: CollectorOptions): Collecto
         await flush();
         // Held rows (a full disk) get a few more tries before they are reported unwritten.
         const retryUntil = Date.now() + (opts.stopRetryMs ?? 3000);
-        while ((writer.heldCount > 0 || metaPending.length > 0 || shared.size > 0) && Date.now() < retryUntil) {
+        while (
+          (writer.heldCount > 0 || metaPending.length > 0 || shared.size > 0) &&
+          Date.now() < retryUntil
+        ) {
           await new Promise((r) => setTimeout(r, 500));
           await flush();
         }

@@ -3,8 +3,8 @@
  * inline, data as JSON in a `<script type="application/json">`), so it opens offline with no
  * request to any network.
  */
+import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 import type { Config } from '../config/index.js';
 import { VieweratlasError } from '../errors.js';
 import type { AtlasPayload } from './html/payload.js';
@@ -118,20 +118,29 @@ export function scriptSafeJson(value: unknown): string {
 
 let bundled: Promise<string> | null = null;
 
-/** The client script, bundled once per process. */
+/**
+ * The client script, read once per process: compiled code (dist/) has it pre-bundled by
+ * scripts/build.mjs; from src/ (tsx, vitest) esbuild bundles it here with the same options.
+ */
 export function clientBundle(): Promise<string> {
-  bundled ??= build({
-    entryPoints: [fileURLToPath(new URL('./html/client.ts', import.meta.url))],
-    bundle: true,
-    write: false,
-    format: 'iife',
-    minify: true,
-    platform: 'browser',
-    target: 'es2020',
-    legalComments: 'none',
-    logLevel: 'silent',
-  })
-    .then((r) => r.outputFiles[0].text.replace(/<\/(script)/gi, '<\\/$1'))
+  bundled ??= readFile(new URL('./html/client.js', import.meta.url), 'utf8')
+    .catch(async (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ENOENT') throw err;
+      const { build } = await import('esbuild');
+      // the same options scripts/build.mjs bundles with
+      const options = JSON.parse(
+        await readFile(new URL('./html/bundle-options.json', import.meta.url), 'utf8'),
+      );
+      const r = await build({
+        ...options,
+        entryPoints: [fileURLToPath(new URL('./html/client.ts', import.meta.url))],
+        write: false,
+      });
+      const text = r.outputFiles?.[0]?.text;
+      if (text === undefined) throw new Error('esbuild wrote no output');
+      return text;
+    })
+    .then((text) => text.replace(/<\/(script)/gi, '<\\/$1'))
     .catch((err: unknown) => {
       bundled = null;
       throw new VieweratlasError(

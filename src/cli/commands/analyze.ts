@@ -6,8 +6,6 @@ import {
   WEIGHT_KINDS,
   type WeightKind,
 } from '../../model/atlas.js';
-import { emitMetric } from '../../observability/metrics.js';
-import { analyze } from '../../pipeline/analyze.js';
 import { addCommonOptions, FlagError, intFlag, numberFlag, resolveConfig } from '../common.js';
 import { createProgress } from '../progress.js';
 
@@ -69,6 +67,10 @@ export function registerAnalyze(program: Command): void {
       )
       .option('--flat', 'one level of communities, no top-level groups (communities.hierarchy: false)'),
   ).action(async (flags: AnalyzeFlags) => {
+    const [{ analyze }, { emitMetric }] = await Promise.all([
+      import('../../pipeline/analyze.js'),
+      import('../../observability/metrics.js'),
+    ]);
     // `… | head` closes stdout early: the work is done, so a broken pipe is not an error.
     process.stdout.on('error', (err: NodeJS.ErrnoException) => {
       if (err.code !== 'EPIPE') throw err;

@@ -1,11 +1,5 @@
 import type { Command } from 'commander';
-import { defaultCollectorId } from '../../collect/collector.js';
-import { runCollect } from '../../collect/run.js';
 import { StorageError } from '../../errors.js';
-import { createLogger } from '../../observability/logger.js';
-import { createMetrics } from '../../observability/metrics.js';
-import { createStatusSink } from '../../observability/status.js';
-import { openStorage } from '../../storage/index.js';
 import type { Storage } from '../../storage/storage.js';
 import { addCommonOptions, type CommonOptions, numberFlag, resolveConfig } from '../common.js';
 
@@ -49,6 +43,21 @@ export function registerCollect(program: Command): void {
         numberFlag('--duration', { above: 0 }),
       ),
   ).action(async (flags: CollectFlags) => {
+    const [
+      { defaultCollectorId },
+      { runCollect },
+      { createLogger },
+      { createMetrics },
+      { createStatusSink },
+      { openStorage },
+    ] = await Promise.all([
+      import('../../collect/collector.js'),
+      import('../../collect/run.js'),
+      import('../../observability/logger.js'),
+      import('../../observability/metrics.js'),
+      import('../../observability/status.js'),
+      import('../../storage/index.js'),
+    ]);
     const config = resolveConfig(flags, flags.chatUrl ? { collect: { chat_url: flags.chatUrl } } : {});
     // On a terminal: the status line, and only warnings and errors (clearing the line first).
     // Elsewhere: JSON logs on stderr. EMF metrics go to stdout unless stdout is a terminal.

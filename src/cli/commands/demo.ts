@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import type { Config } from '../../config/index.js';
-import { runDemo } from '../../demo/offline.js';
 import { addCommonOptions, type CommonOptions, resolveConfig } from '../common.js';
 import { createProgress, type Progress } from '../progress.js';
 
@@ -19,6 +18,7 @@ export function registerDemo(program: Command): void {
       .option('--out <dir>', 'output folder', 'out/demo')
       .option('--live', 'run the full pipeline against a local twitch-sim instead of the bundled data'),
   ).action(async (flags: DemoFlags) => {
+    const { runDemo } = await import('../../demo/offline.js');
     const config = resolveConfig(flags);
     const progress = createProgress();
     if (flags.live) return runLiveDemo(config, flags, progress);

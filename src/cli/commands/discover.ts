@@ -1,6 +1,4 @@
 import type { Command } from 'commander';
-import { openStorage } from '../../storage/index.js';
-import { discover } from '../../twitch/helix/discover.js';
 import { addCommonOptions, type CommonOptions, intFlag, resolveConfig } from '../common.js';
 import { createProgress } from '../progress.js';
 
@@ -36,6 +34,10 @@ export function registerDiscover(program: Command): void {
         'write an empty channels file when Helix lists no channel (default: keep the old one, exit 1)',
       ),
   ).action(async (flags: DiscoverFlags) => {
+    const [{ openStorage }, { discover }] = await Promise.all([
+      import('../../storage/index.js'),
+      import('../../twitch/helix/discover.js'),
+    ]);
     const authUrl = flags.authUrl ?? (flags.helixUrl ? sameHostAuthUrl(flags.helixUrl) : undefined);
     const config = resolveConfig(flags, {
       discover: {

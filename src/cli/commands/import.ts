@@ -1,8 +1,6 @@
 import type { Command } from 'commander';
 import { InputError, StorageError } from '../../errors.js';
-import { type FileKind, type ImportFileSummary, importFiles } from '../../ingest/index.js';
-import { createPseudonymizer } from '../../privacy/pseudonymize.js';
-import { assertWritable, openStorage } from '../../storage/index.js';
+import type { FileKind, ImportFileSummary } from '../../ingest/index.js';
 import {
   addCommonOptions,
   type CommonOptions,
@@ -83,6 +81,11 @@ Examples:
   vieweratlas import --data /tmp/store chat.parquet`,
       ),
   ).action(async (files: string[], flags: ImportFlags) => {
+    const [{ importFiles }, { createPseudonymizer }, { assertWritable, openStorage }] = await Promise.all([
+      import('../../ingest/index.js'),
+      import('../../privacy/pseudonymize.js'),
+      import('../../storage/index.js'),
+    ]);
     const config = resolveConfig(flags);
     rejectDirectories('import', files);
     const pseudonymize = createPseudonymizer(config.privacy);

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { InputError } from '../../errors.js';
-import { startTwitchSim } from '../../twitch/sim/index.js';
 import { addCommonOptions, type CommonOptions, intFlag, numberFlag } from '../common.js';
 
 interface SimFlags extends CommonOptions {
@@ -36,6 +35,7 @@ export function registerTwitchSim(program: Command): void {
         60,
       ),
   ).action(async (flags: SimFlags) => {
+    const { startTwitchSim } = await import('../../twitch/sim/index.js');
     const sim = await startTwitchSim({
       port: flags.port,
       ircPort: flags.ircPort,

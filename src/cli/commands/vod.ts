@@ -1,9 +1,6 @@
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { InputError } from '../../errors.js';
-import { openStorage } from '../../storage/index.js';
-import { readChannelsFile } from '../../twitch/helix/channels-file.js';
-import { runVod } from '../../twitch/vod/ingest.js';
 import { addCommonOptions, type CommonOptions, resolveConfig } from '../common.js';
 import { createProgress } from '../progress.js';
 import { sameHostAuthUrl } from './discover.js';
@@ -38,6 +35,11 @@ export function registerVod(program: Command): void {
       .option('--helix-url <url>', 'Helix base URL (default: discover.helix_url)')
       .option('--auth-url <url>', 'OAuth base URL (default: discover.auth_url)'),
   ).action(async (flags: VodFlags) => {
+    const [{ openStorage }, { readChannelsFile }, { runVod }] = await Promise.all([
+      import('../../storage/index.js'),
+      import('../../twitch/helix/channels-file.js'),
+      import('../../twitch/vod/ingest.js'),
+    ]);
     const authUrl = flags.authUrl ?? (flags.helixUrl ? sameHostAuthUrl(flags.helixUrl) : undefined);
     const config = resolveConfig(flags, {
       ...(flags.vodRaw ? { vod: { raw_dir: flags.vodRaw } } : {}),
