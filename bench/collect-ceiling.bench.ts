@@ -29,7 +29,10 @@
  *   back-pressure (it drops a line when that session's WebSocket send buffer holds > 16 MB, so a
  *   client that reads too slowly both shows a lower received rate and makes the sim drop);
  * - it **fell behind** otherwise; the step is **sim-limited** (the result says twitch-sim, not the
- *   client, was the bottleneck) when the sim generated < 98 % of R — then the ascent stops there.
+ *   client, was the bottleneck) when the sim generated < 95 % of R — then the ascent stops there
+ *   (95, not 98: on a loaded machine the sim's 20 ms ticks come late, and a late tick at a window
+ *   edge moves up to a few per cent of the lines across it; the client is compared with what the
+ *   sim really generated over the same window, so that jitter does not touch the 98 %).
  * The client's event-loop delay (p99 over the window, `monitorEventLoopDelay`) is printed, not judged.
  * Steps follow BENCH_RATES (default 20k, 40k, 80k, 120k, 160k, 200k, 240k, 320k) until the first
  * failure, then BENCH_BISECT (2) halvings between the last rate kept up and the first that failed.
@@ -49,6 +52,8 @@ import { loadAverage, type SimStats, simControl, twurpleClient, waitForJoins } f
 
 const CHANNELS = 1000;
 const KEEP = 0.98;
+/** The sim must generate this share of the target (its window edges carry its tick jitter). */
+const SIM_KEEP = 0.95;
 const STEP_SECONDS = Number(process.env.BENCH_STEP_SECONDS ?? 12);
 const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 2);
 const RATES = (process.env.BENCH_RATES ?? '20000,40000,80000,120000,160000,200000,240000,320000')
@@ -256,7 +261,7 @@ async function measure(
   const dropped = b.s.dropped - a.s.dropped;
   const cpu = b.c.cpu - a.c.cpu;
   const verdict =
-    simRate < KEEP * target
+    simRate < SIM_KEEP * target
       ? 'sim-limited'
       : received >= KEEP * simRate && dropped === 0
         ? 'kept up'
