@@ -365,7 +365,7 @@ async function main(): Promise<void> {
   const all = new Map<ClientKind, Step[]>();
   try {
     console.log(
-      `step: ${WARMUP_SECONDS} s warm-up + ${STEP_SECONDS} s window; kept up = received ≥ ${pct(KEEP)} of the sim rate and nothing dropped`,
+      `step: ${WARMUP_SECONDS} s warm-up + ${STEP_SECONDS} s window; kept up = received ≥ ${pct(KEEP)} of the sim rate and nothing dropped; sim-limited = sim rate < ${pct(SIM_KEEP)} of the target`,
     );
     console.log(
       'client    target  sim/s  received/s  recv%   dropped   cpu%  s/10k-l   sim%  lagp99  verdict',
