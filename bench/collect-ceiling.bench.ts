@@ -28,8 +28,9 @@
  * - the client **kept up** when received ≥ 98 % of the sim rate and the sim dropped nothing for
  *   back-pressure (it drops a line when that session's WebSocket send buffer holds > 16 MB, so a
  *   client that reads too slowly both shows a lower received rate and makes the sim drop);
- * - it **fell behind** otherwise; the step is **sim-limited** (the result says twitch-sim, not the
- *   client, was the bottleneck) when the sim generated < 95 % of R — then the ascent stops there
+ * - it **fell behind** otherwise; a step it kept up with is **sim-limited** (the result says
+ *   twitch-sim, not the client, was the bottleneck) when the sim generated < 95 % of R — then the
+ *   ascent stops there
  *   (95, not 98: on a loaded machine the sim's 20 ms ticks come late, and a late tick at a window
  *   edge moves up to a few per cent of the lines across it; the client is compared with what the
  *   sim really generated over the same window, so that jitter does not touch the 98 %).
@@ -260,12 +261,13 @@ async function measure(
   const received = lines / secs;
   const dropped = b.s.dropped - a.s.dropped;
   const cpu = b.c.cpu - a.c.cpu;
+  // Behind what the sim really sent comes first: a client that could not take even that fell behind.
   const verdict =
-    simRate < SIM_KEEP * target
-      ? 'sim-limited'
-      : received >= KEEP * simRate && dropped === 0
-        ? 'kept up'
-        : 'behind';
+    received < KEEP * simRate || dropped > 0
+      ? 'behind'
+      : simRate < SIM_KEEP * target
+        ? 'sim-limited'
+        : 'kept up';
   return {
     client,
     target,
@@ -348,7 +350,7 @@ function summarise(kind: ClientKind, steps: Step[]): Step | undefined {
   const limit = !fail
     ? 'no step failed: the ceiling is above the last rate tried'
     : fail.verdict === 'sim-limited'
-      ? `twitch-sim limited the result: at ${n(fail.target)}/s it generated only ${n(fail.simRate)}/s (${pct(fail.simCpu)} of a core), the client was not saturated yet`
+      ? `twitch-sim limited the result: at ${n(fail.target)}/s it generated only ${n(fail.simRate)}/s (${pct(fail.simCpu)} of a core), the client kept up with all of it (received ${n(fail.received)}/s)`
       : `the client limited the result: at ${n(fail.target)}/s it received ${n(fail.received)}/s of the ${n(fail.simRate)}/s sent (${pct(fail.received / fail.simRate)}, ${n(fail.dropped)} dropped for back-pressure, ${pct(fail.clientCpu)} of a core)`;
   console.log(
     best
