@@ -381,13 +381,13 @@ async function main(): Promise<void> {
   for (const [kind, steps] of all) best.set(kind, summarise(kind, steps));
   const ours = all.get('ours') ?? [];
   const twurple = all.get('twurple') ?? [];
-  const common = ours
-    .filter((s) => s.verdict === 'kept up')
-    .map((s) => [s, twurple.find((t) => t.target === s.target && t.verdict === 'kept up')] as const)
-    .filter((p): p is readonly [Step, Step] => p[1] !== undefined);
-  for (const [o, t] of common) {
+  // CPU per line received is the cost of the lines handled, whether or not the client kept up.
+  for (const o of ours) {
+    const t = twurple.find((x) => x.target === o.target);
+    if (!t) continue;
     console.log(
-      `same load ${n(o.target)} lines/s: CPU per 10,000 lines ours ${o.cpuPer10k.toFixed(3)} s, twurple ${t.cpuPer10k.toFixed(3)} s (twurple ${(t.cpuPer10k / o.cpuPer10k).toFixed(1)}×)`,
+      `same load ${n(o.target)} lines/s: CPU per 10,000 lines ours ${o.cpuPer10k.toFixed(3)} s (${o.verdict}), ` +
+        `twurple ${t.cpuPer10k.toFixed(3)} s (${t.verdict}) → twurple ${(t.cpuPer10k / o.cpuPer10k).toFixed(1)}×`,
     );
   }
   const bo = best.get('ours');
