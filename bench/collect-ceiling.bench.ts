@@ -35,7 +35,7 @@
  *   edge moves up to a few per cent of the lines across it; the client is compared with what the
  *   sim really generated over the same window, so that jitter does not touch the 98 %).
  * The client's event-loop delay (p99 over the window, `monitorEventLoopDelay`) is printed, not judged.
- * Steps follow BENCH_RATES (default 20k, 40k, 80k, 120k, 160k, 200k, 240k, 320k) until the first
+ * Steps follow BENCH_RATES (default 10k, 20k, 40k, 80k, 120k, 160k, 200k, 240k, 320k) until the first
  * failure, then BENCH_BISECT (2) halvings between the last rate kept up and the first that failed.
  * The ceiling is the highest rate kept up; CPU per 10,000 lines is the client process's user+system
  * CPU over the window divided by the lines it received, and 10,000 / that is the lines one CPU
@@ -57,7 +57,7 @@ const KEEP = 0.98;
 const SIM_KEEP = 0.95;
 const STEP_SECONDS = Number(process.env.BENCH_STEP_SECONDS ?? 12);
 const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 2);
-const RATES = (process.env.BENCH_RATES ?? '20000,40000,80000,120000,160000,200000,240000,320000')
+const RATES = (process.env.BENCH_RATES ?? '10000,20000,40000,80000,120000,160000,200000,240000,320000')
   .split(',')
   .map(Number);
 const BISECT = Number(process.env.BENCH_BISECT ?? 2);
