@@ -16,8 +16,6 @@ export async function simControl(controlUrl: string, path: string, body?: unknow
 
 /** The part of `GET /_sim/stats` the benches read: the open sessions and their joined channels. */
 export interface SimStats {
-  messagesGenerated: number;
-  messagesDropped: number;
   sessions: { channels: number }[];
 }
 
