@@ -6,5 +6,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // compiles dist/ first: the CLI tests run bin/vieweratlas.mjs, which runs the compiled code
+    globalSetup: ['test/helpers/global-setup.ts'],
   },
 });

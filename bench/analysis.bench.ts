@@ -18,50 +18,11 @@ import {
 } from '../src/analysis/index.js';
 import { WEIGHT_KINDS } from '../src/model/atlas.js';
 import type { PresenceTable } from '../src/model/presence-table.js';
-import { simulatePopulation } from '../src/simulate/model.js';
 import { ATLAS_EDGES, readAtlas2021 } from '../test/fixtures/analysis/atlas2021.js';
 import { synthesize } from '../test/fixtures/analysis/synthetic.js';
+import { simulateTable as simTable } from './quality-gen.js';
 
 const ms = (t: number) => `${Math.round(performance.now() - t)} ms`;
-
-function simTable(options: Parameters<typeof simulatePopulation>[0]) {
-  const pop = simulatePopulation(options);
-  let cap = 1 << 20;
-  let n = 0;
-  let channel = new Uint32Array(cap);
-  let viewer = new Uint32Array(cap);
-  let ts = new Float64Array(cap);
-  let messages = new Uint32Array(cap);
-  const grow = <T extends Uint32Array | Float64Array>(a: T, b: T): T => {
-    b.set(a);
-    return b;
-  };
-  pop.forEachPresence((c, v, t, m) => {
-    if (n === cap) {
-      cap *= 2;
-      channel = grow(channel, new Uint32Array(cap));
-      viewer = grow(viewer, new Uint32Array(cap));
-      ts = grow(ts, new Float64Array(cap));
-      messages = grow(messages, new Uint32Array(cap));
-    }
-    channel[n] = c;
-    viewer[n] = v;
-    ts[n] = t;
-    messages[n] = m;
-    n++;
-  });
-  const nViewers = pop.viewers + pop.bots.length;
-  const table: PresenceTable = {
-    channelNames: pop.channels.map((c) => c.name),
-    viewerNames: Array.from({ length: nViewers }, (_, i) => pop.viewerName(i)),
-    length: n,
-    channel,
-    viewer,
-    ts,
-    messages,
-  };
-  return { table, truth: new Map(pop.channels.map((c) => [c.name, c.community])) };
-}
 
 function weightSweep(title: string, table: PresenceTable, truth: Map<string, number>) {
   console.log(`\n${title}: ${table.length} rows, ${table.channelNames.length} channels`);

@@ -3,7 +3,8 @@
  * in os.tmpdir(), append a few bad rows at known lines, then in fresh child processes:
  *   - `readPresenceFiles` (what `analyze --input` uses) with 2 threads and with 1 thread,
  *   - a DuckDB `read_csv` + SQL interning variant, for comparison,
- *   - `vieweratlas import` into a temp storage (CSV → Hive Parquet).
+ *   - `vieweratlas import` into a temp storage (CSV → Hive Parquet), then the same job as one
+ *     DuckDB `COPY (SELECT …) TO … (FORMAT parquet, PARTITION_BY …)`, and their ratio.
  * Prints rows/s, wall time and peak RSS of each, and checks that the bad rows were reported with
  * their line numbers. Target for the reader: ≤ 4 s and ≤ 800 MB RSS on a 2-core machine.
  *
@@ -61,12 +62,32 @@ async function child(mode: string, csv: string): Promise<void> {
     print(t0, r);
     return;
   }
+  if (mode === 'copy') {
+    // What `import` does, as one DuckDB statement: CSV → lower-cased logins, UTC timestamps,
+    // Hive-partitioned ZSTD Parquet by (source, day), on both cores.
+    const { withDuckDB, sqlString } = await import('../src/storage/duckdb.js');
+    const out = process.argv[process.argv.indexOf('--child') + 3] as string;
+    await withDuckDB(
+      async (c) => {
+        await c.run('SET preserve_insertion_order = false');
+        await c.run(`COPY (
+          SELECT lower(channel) AS channel, lower(viewer) AS viewer, to_timestamp(ts) AS ts,
+            coalesce(messages, 1) AS messages, NULL::VARCHAR AS vod_id, 'chat' AS kind, source, to_timestamp(ts)::DATE AS dt
+          FROM read_csv(${sqlString(csv)}, header = true, columns = {'channel': 'VARCHAR', 'viewer': 'VARCHAR', 'ts': 'DOUBLE', 'source': 'VARCHAR', 'messages': 'INTEGER'}, ignore_errors = true)
+          WHERE channel <> '' AND viewer <> '' AND ts IS NOT NULL
+        ) TO ${sqlString(out)} (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (source, dt), OVERWRITE_OR_IGNORE)`);
+      },
+      { memoryLimit: '4GB' },
+    );
+    print(t0, { rows: -1, channels: -1, viewers: -1, rejected: -1, lines: [] });
+    return;
+  }
   const { readPresenceFiles } = await import('../src/ingest/index.js');
   const r = await readPresenceFiles([csv], { threads: mode === 'threads1' ? 1 : 2 });
   print(t0, {
     rows: r.rowsRead,
     channels: r.table.channelNames.length,
-    viewers: r.table.viewerNames.length,
+    viewers: r.table.viewerCount ?? r.table.viewerNames.length,
     rejected: r.rejectedCount,
     lines: r.rejected.map((x) => x.line),
   });
@@ -193,6 +214,25 @@ async function main(): Promise<void> {
         `import  : exit ${r.code}, ${fmt(rows)} rows → Hive Parquet in ${r.wallS.toFixed(2)} s (${(rows / r.wallS / 1e6).toFixed(2)} M rows/s), peak RSS ${r.rssMb.toFixed(0)} MB`,
       );
       if (r.code !== 0) console.log(r.stderr.trim().split('\n').slice(-3).join('\n'));
+      // The same job as one DuckDB COPY, right after (issue 12: import within 2× of it).
+      const d = measure([
+        process.execPath,
+        '--import',
+        'tsx',
+        self,
+        '--child',
+        'copy',
+        csv,
+        join(work, 'copy'),
+      ]);
+      console.log(
+        `copy    : DuckDB COPY (SELECT …) TO … (FORMAT parquet, PARTITION_BY (source, dt)) in ${d.wallS.toFixed(2)} s, peak RSS ${d.rssMb.toFixed(0)} MB` +
+          (d.code === 0 ? '' : ` FAILED: ${d.stderr.trim().split('\n').slice(-2).join(' | ')}`),
+      );
+      const ratio = r.wallS / d.wallS;
+      console.log(
+        `          ratio import / COPY: ${ratio.toFixed(2)} (target ≤ 2) ${ratio <= 2 ? 'OK' : 'OVER TARGET'}`,
+      );
     }
   } finally {
     if (process.env.BENCH_KEEP === '1') console.log(`kept ${work}`);

@@ -142,6 +142,26 @@ describe('aggregate', () => {
     expect(audienceOf(off, t.viewerNames).a).toContain('nightbot');
   });
 
+  it('removes bots from a table as the readers give it (bot names looked up, viewer names never built)', async () => {
+    const { mkdtemp, writeFile, rm } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { readPresenceFiles } = await import('../src/ingest/index.js');
+    const dir = await mkdtemp(join(tmpdir(), 'va-agg-bots-'));
+    try {
+      const p = join(dir, 'p.csv');
+      await writeFile(p, 'channel,viewer,ts\na,NightBot,0\na,MyBot,0\na,x,0\nb,nightbot,0\nb,x,0\nb,y,0\n');
+      const r = await readPresenceFiles([p]);
+      expect(r.table.findViewer?.('nightbot')).toBeGreaterThanOrEqual(0);
+      expect(r.table.findViewer?.('nobody')).toBe(-1);
+      const a = aggregate(r.table, { minViewers: 1, extraBots: ['MYBOT'] });
+      expect(a.counts.botsRemoved).toEqual({ known: 2, behavioural: 0, total: 2 });
+      expect(audienceOf(a, r.table.viewerNames)).toEqual({ a: ['x'], b: ['x', 'y'] });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('matches bots against pseudonymised viewer ids through botNameMapper', () => {
     const hash = (login: string) => `h:${login.split('').reverse().join('')}`;
     const t = tableOf([

@@ -95,14 +95,15 @@ describe.each(['leiden', 'louvain'] as const)('%s', (algorithm) => {
     expect(Math.abs(other.modularity - a.modularity)).toBeLessThan(0.01);
   });
 
-  it('splits finer at a higher resolution and reports a hierarchy', () => {
+  it('splits finer at a higher resolution and reports the extra resolutions', () => {
     const g = plantedGraph(4, 40, 0.25, 0.03, 9);
-    const r = detectCommunities(g, { algorithm, hierarchy: [0.3, 1, 4] });
-    expect(r.hierarchy).toHaveLength(3);
-    const [coarse, same, fine] = r.hierarchy!;
+    const r = detectCommunities(g, { algorithm, extraResolutions: [0.3, 1, 4] });
+    expect(r.levels).toHaveLength(3);
+    const [coarse, same, fine] = r.levels!;
     expect(coarse.count).toBeLessThanOrEqual(same.count);
     expect(fine.count).toBeGreaterThan(same.count);
-    expect(Array.from(same.membership)).toEqual(Array.from(r.membership));
+    const flat = detectCommunities(g, { algorithm, hierarchy: false });
+    expect(Array.from(same.membership)).toEqual(Array.from(flat.membership));
     expect(fine.modularity).toBeCloseTo(modularity(g, fine.membership, 4), 12);
   });
 });
@@ -144,12 +145,14 @@ describe('leiden specifics', () => {
     }
   });
 
-  it('handles graphs without edges: every node alone', () => {
+  it('handles graphs without edges: every node unassigned, no community', () => {
     const r = detectCommunities(graphOf(3, []), {});
-    expect(r.count).toBe(3);
+    expect(r.count).toBe(0);
+    expect(r.groups.count).toBe(0);
+    expect(r.unassigned).toBe(3);
     expect(r.modularity).toBe(0);
-    // Equal sizes: numbered by smallest member name.
-    expect(Array.from(r.membership)).toEqual([0, 1, 2]);
+    expect(Array.from(r.membership)).toEqual([-1, -1, -1]);
+    expect(Array.from(r.groups.membership)).toEqual([-1, -1, -1]);
   });
 });
 
@@ -160,24 +163,26 @@ describe('detectCommunities post-processing', () => {
     ]);
   });
 
-  it('merges communities below min_size into their best-connected neighbour, pools isolated ones', () => {
-    // A 6-clique, a pendant pair hanging off it, and two isolated single nodes.
+  it('merges communities below min_size into their best-connected neighbour; edgeless channels stay unassigned', () => {
+    // A 6-clique, a pendant pair hanging off it, two separate pairs and two isolated single nodes.
     const edges: [number, number, number?][] = [];
     for (let i = 0; i < 6; i++) for (let j = i + 1; j < 6; j++) edges.push([i, j, 5]);
-    edges.push([6, 7, 5], [5, 6, 1]);
-    const g = graphOf(10, edges);
+    edges.push([6, 7, 5], [5, 6, 1], [10, 11, 1], [12, 13, 1]);
+    const g = graphOf(14, edges);
     const plain = detectCommunities(g);
     expect(plain.count).toBe(4);
+    expect(plain.unassigned).toBe(2);
     const r = detectCommunities(g, { minSize: 3 });
+    // The pendant pair joins the clique; the two separate pairs are pooled.
     expect(r.smallMerged).toBe(3);
     expect(r.count).toBe(2);
-    expect(Array.from(r.membership)).toEqual([0, 0, 0, 0, 0, 0, 0, 0, 1, 1]);
+    expect(Array.from(r.membership)).toEqual([0, 0, 0, 0, 0, 0, 0, 0, -1, -1, 1, 1, 1, 1]);
     expect(r.modularity).toBeCloseTo(modularity(g, r.membership), 12);
   });
 
   it('handles an empty graph', () => {
     for (const algorithm of ['leiden', 'louvain'] as const) {
-      const r = detectCommunities(graphOf(0, []), { algorithm, hierarchy: [2], minSize: 3 });
+      const r = detectCommunities(graphOf(0, []), { algorithm, extraResolutions: [2], minSize: 3 });
       expect(r).toMatchObject({ count: 0, modularity: 0, sizes: [] });
       expect(r.membership.length).toBe(0);
     }
@@ -192,32 +197,45 @@ describe('detectCommunities post-processing', () => {
       algorithm: 'leiden',
       resolution: 1,
       seed: 42,
-      hierarchy: [],
+      hierarchy: true,
+      significance: 0.08,
+      nullSamples: 3,
+      maxDepth: 3,
+      minSplitSize: 8,
+      nullEstimate: true,
+      extraResolutions: [],
       minSize: 1,
     });
   });
 });
 
 describe.runIf(atlasAvailable())('the real 2021 Twitch atlas edge list (raw weights)', () => {
-  it('Leiden reaches modularity ≥ 0.64, Louvain close; both deterministic', () => {
+  it('Leiden reaches top-level modularity ≥ 0.64, Louvain close; both deterministic', () => {
     const g = graphFromEdgeTable(readAtlas2021(false));
     expect(g.nodeNames.length).toBeGreaterThan(2000);
     expect(g.length).toBe(82_275);
     const l = detectCommunities(g, { algorithm: 'leiden', seed: 42 });
-    expect(l.modularity).toBeGreaterThanOrEqual(0.64);
+    expect(l.groups.modularity).toBeGreaterThanOrEqual(0.64);
+    expect(l.groups.modularity).toBeCloseTo(modularity(g, l.groups.membership), 12);
     expect(l.modularity).toBeCloseTo(modularity(g, l.membership), 12);
-    expect(l.count).toBeGreaterThanOrEqual(10);
+    expect(l.groups.count).toBeGreaterThanOrEqual(10);
+    // The fine level splits the groups: more communities, lower whole-graph modularity.
+    expect(l.count).toBeGreaterThan(l.groups.count);
+    expect(l.modularity).toBeLessThan(l.groups.modularity);
     const again = detectCommunities(g, { algorithm: 'leiden', seed: 42 });
     expect(Array.from(again.membership)).toEqual(Array.from(l.membership));
     const v = detectCommunities(g, { algorithm: 'louvain', seed: 42 });
-    expect(v.modularity).toBeGreaterThanOrEqual(0.63);
+    expect(v.groups.modularity).toBeGreaterThanOrEqual(0.63);
   });
 
-  it('keeps the node file’s isolated channels as their own communities', () => {
+  it('leaves the node file’s channels without an edge unassigned', () => {
     const g = graphFromEdgeTable(readAtlas2021(true));
     expect(g.nodeNames.length).toBe(2200);
     const r = detectCommunities(g);
     expect(r.membership.length).toBe(2200);
-    expect(r.modularity).toBeGreaterThanOrEqual(0.64);
+    expect(r.unassigned).toBe(136);
+    expect(r.membership.filter((c) => c < 0).length).toBe(136);
+    expect(r.sizes.every((s) => s > 0)).toBe(true);
+    expect(r.groups.modularity).toBeGreaterThanOrEqual(0.64);
   });
 });

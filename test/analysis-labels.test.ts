@@ -81,11 +81,11 @@ describe('labelCommunities', () => {
     expect(rows[0].label).toBe('Counter-Strike · en (100%)');
   });
 
-  it('falls back to the top channel without metadata, and every channel keeps its community', () => {
-    const g = graph(['xqc', 'pokimane', 'lonely'], [900, 500, 3]);
-    const rows = labelCommunities(g, [0, 0, 1], []);
-    expect(rows.map((r) => r.label)).toEqual(['around xqc', 'around lonely']);
-    expect(rows.map((r) => r.size)).toEqual([2, 1]);
+  it('names a community without metadata after its two or three biggest channels, and every channel keeps its community', () => {
+    const g = graph(['xqc', 'pokimane', 'lonely', 'a', 'b', 'c', 'd'], [900, 500, 3, 40, 30, 20, 10]);
+    const rows = labelCommunities(g, [0, 0, 1, 2, 2, 2, 2], []);
+    expect(rows.map((r) => r.label)).toEqual(['xqc & pokimane', 'lonely', 'a, b & c']);
+    expect(rows.map((r) => r.size)).toEqual([2, 1, 4]);
     expect(rows[0].games).toEqual([]);
   });
 

@@ -64,7 +64,9 @@ describe('vieweratlas analyze on simulated data', () => {
     const out = join(root, 'atlas-a');
     const r = cli(['analyze', '--input', join(sim, 'presence.csv'), join(sim, 'channels.csv'), '--out', out]);
     expect(r.status, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/analyze: 300 channels, [\d,]+ edges, \d+ communities, modularity 0\.\d+/);
+    expect(r.stdout).toMatch(
+      /analyze: 300 channels, [\d,]+ edges, \d+ communities in \d+ groups \(\d+ channels unassigned\), modularity 0\.\d+/,
+    );
     const folder = await readAnalysisFolder(out);
     const truth = new Map(
       readFileSync(join(sim, 'truth.csv'), 'utf8')
@@ -87,7 +89,21 @@ describe('vieweratlas analyze on simulated data', () => {
     for (const stage of ['read', 'aggregate', 'overlap', 'communities', 'labels', 'exports', 'total']) {
       expect(folder.summary.timings[stage], stage).toBeTypeOf('number');
     }
-    for (const f of ['channels.parquet', 'communities.parquet', 'edges.parquet', 'atlas.gexf']) {
+    // Both levels: every community sits in one group, and the groups table counts them.
+    expect(folder.groups.length).toBe(folder.summary.counts.groups);
+    for (const c of folder.communities) expect(folder.groups.some((g) => g.group === c.group)).toBe(true);
+    for (const g of folder.groups)
+      expect(g.communities).toBe(folder.communities.filter((c) => c.group === g.group).length);
+    const groupOf = new Map(folder.communities.map((c) => [c.community, c.group]));
+    for (const ch of folder.channels) expect(ch.group).toBe(groupOf.get(ch.community));
+    expect(folder.summary.modularityByLevel.community).toBe(folder.summary.modularity);
+    for (const f of [
+      'channels.parquet',
+      'communities.parquet',
+      'groups.parquet',
+      'edges.parquet',
+      'atlas.gexf',
+    ]) {
       expect(existsSync(join(out, f)), f).toBe(true);
     }
     expect(readdirSync(out).filter((f) => f.includes('.tmp-'))).toEqual([]);
@@ -110,16 +126,24 @@ describe('vieweratlas analyze on simulated data', () => {
       expect(label.has(String(e['@source'])) && label.has(String(e['@target']))).toBe(true);
   });
 
-  it('writes a byte-identical channels.csv on a second run with the same seed', () => {
+  it('writes byte-identical outputs on a second run with the same seed, both levels included', () => {
     const out = join(root, 'atlas-b');
     const r = cli(['analyze', '--input', join(sim, 'presence.csv'), join(sim, 'channels.csv'), '--out', out]);
     expect(r.status, r.stderr).toBe(0);
     const a = readFileSync(join(root, 'atlas-a', 'channels.csv'));
     expect(a.length).toBeGreaterThan(1000);
-    expect(readFileSync(join(out, 'channels.csv')).equals(a)).toBe(true);
-    expect(
-      readFileSync(join(out, 'edges.csv')).equals(readFileSync(join(root, 'atlas-a', 'edges.csv'))),
-    ).toBe(true);
+    for (const f of ['channels.csv', 'communities.csv', 'groups.csv', 'edges.csv', 'atlas.gexf']) {
+      expect(readFileSync(join(out, f)).equals(readFileSync(join(root, 'atlas-a', f))), f).toBe(true);
+    }
+    const summary = (dir: string) => {
+      const {
+        createdAt: _,
+        timings: __,
+        ...rest
+      } = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8'));
+      return rest;
+    };
+    expect(summary(out)).toEqual(summary(join(root, 'atlas-a')));
   });
 
   it('reads every data file of an --input folder, and lists the files it skipped', () => {
@@ -172,7 +196,7 @@ describe('vieweratlas analyze on simulated data', () => {
   });
 });
 
-describe('vieweratlas analyze with a resolution hierarchy', () => {
+describe('vieweratlas analyze with extra resolutions', () => {
   it('exports the community at every resolution of --preset fine', async () => {
     const out = join(root, 'atlas-fine');
     const r = cli(['analyze', '--preset', 'fine', '--input', join(sim, 'presence.csv'), '--out', out]);
@@ -182,19 +206,45 @@ describe('vieweratlas analyze with a resolution hierarchy', () => {
     const communitiesAt = (k: string) => new Set(channels.map((c) => c.levels![k])).size;
     // Higher resolution, more communities.
     expect(communitiesAt('r4')).toBeGreaterThan(communitiesAt('r1'));
-    expect(summary.parameters.hierarchy).toHaveLength(4);
+    expect(summary.parameters.levels).toHaveLength(4);
   });
 });
 
 describe('vieweratlas analyze on the real 2021 atlas edge list', () => {
   const real = realEdgeList();
-  it('reaches modularity ≥ 0.64 with the raw weights', async () => {
+  it('reaches top-level modularity ≥ 0.64 with the raw weights, and lists edgeless channels apart', async () => {
     const out = join(root, 'atlas-2021');
     const r = cli(['analyze', '--input', real!.edges, real!.nodes, '--out', out]);
     expect(r.status, r.stderr).toBe(0);
-    const { summary, channels, edges } = await readAnalysisFolder(out);
+    const { summary, channels, edges, communities, groups } = await readAnalysisFolder(out);
     expect(summary.input.kind).toBe('edges');
-    expect(summary.modularity).toBeGreaterThanOrEqual(0.64);
+    expect(summary.modularityByLevel.group).toBeGreaterThanOrEqual(0.64);
+    // The 136 channels of the node file without any edge are in no community and counted apart.
+    expect(summary.counts.unassigned).toBe(136);
+    expect(channels.filter((c) => c.community === -1 && c.group === -1 && c.label === '')).toHaveLength(136);
+    expect(channels.slice(-136).every((c) => c.community === -1)).toBe(true);
+    expect(communities.length).toBe(summary.counts.communities);
+    expect(communities.every((c) => c.size >= 1 && c.community >= 0)).toBe(true);
+    expect(groups.length).toBe(summary.counts.groups);
+    expect(summary.counts.communities).toBeGreaterThan(summary.counts.groups);
+    // No metadata: communities are named after two or three of their biggest channels.
+    expect(communities.every((c) => c.size < 2 || c.label.includes(' & '))).toBe(true);
+    // English Twitch is split into its scenes: no fine community near the ~500 channels of its group.
+    expect(Math.max(...communities.map((c) => c.size))).toBeLessThanOrEqual(200);
+    const communityOf = (name: string) => channels.find((c) => c.channel === name)!.community;
+    expect(
+      new Set(
+        ['VALORANT', 'loltyler1', 'Ramee', 'tommyinnit', 'Mongraal', 'TSM_ImperialHal'].map(communityOf),
+      ).size,
+    ).toBe(6);
+    const groupOf = (name: string) => channels.find((c) => c.channel === name)!.group;
+    expect(groupOf('VALORANT')).toBe(groupOf('loltyler1'));
+    // A non-English language community stays whole at the top level.
+    expect(new Set(['auronplay', 'ibai', 'Rubius', 'TheGrefg', 'elxokas'].map(groupOf)).size).toBe(1);
+    const again = join(root, 'atlas-2021-again');
+    expect(cli(['analyze', '--input', real!.edges, real!.nodes, '--out', again]).status).toBe(0);
+    for (const f of ['channels.csv', 'communities.csv', 'groups.csv', 'atlas.gexf'])
+      expect(readFileSync(join(again, f)).equals(readFileSync(join(out, f))), f).toBe(true);
     expect(channels.length).toBeGreaterThan(1500);
     expect(edges.length).toBeGreaterThan(50_000);
     // Audiences come from the node file.
@@ -252,7 +302,7 @@ describe('vieweratlas analyze from storage', () => {
     expect(r.status, r.stderr).toBe(0);
     const { summary } = await readAnalysisFolder(out);
     expect(summary.input.kind).toBe('edges');
-    expect(summary.modularity).toBeGreaterThanOrEqual(0.64);
+    expect(summary.modularityByLevel.group).toBeGreaterThanOrEqual(0.64);
   });
 
   it('exits 1 with one line on an empty store', () => {

@@ -3,8 +3,14 @@
  * and usage mistakes as exit 1 with one line.
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { GRACE_MINUTES } from '../src/cli/commands/compact.js';
+import { buildProgram } from '../src/cli/main.js';
+import { COMPACT_DEFAULTS } from '../src/ingest/index.js';
 
 const COMMANDS = [
   'demo',
@@ -45,5 +51,109 @@ describe('vieweratlas CLI', () => {
       expect(r.status).toBe(1);
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
     }
+  });
+});
+
+// --- what a command loads ----------------------------------------------------------------------
+
+const TMP = mkdtempSync(join(tmpdir(), 'va-cli-'));
+afterAll(() => rmSync(TMP, { recursive: true, force: true }));
+
+/** A loader hook that writes every module URL the process loads (ESM graph) to VA_LOADED. */
+const HOOKS = join(TMP, 'hooks.mjs');
+writeFileSync(
+  HOOKS,
+  `import { appendFileSync } from 'node:fs';
+export async function load(url, context, next) {
+  appendFileSync(process.env.VA_LOADED, url + '\\n');
+  return next(url, context);
+}
+`,
+);
+const REGISTER = join(TMP, 'register.mjs');
+writeFileSync(
+  REGISTER,
+  `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(HOOKS).href)});\n`,
+);
+
+/** Runs the bin and returns the packages and files of this repository it loaded. */
+function loaded(args: string[]): { status: number | null; packages: Set<string>; files: string[] } {
+  const list = join(TMP, `loaded-${Math.random().toString(36).slice(2)}.txt`);
+  writeFileSync(list, '');
+  const r = spawnSync(process.execPath, ['--import', REGISTER, 'bin/vieweratlas.mjs', ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, VA_LOADED: list, VIEWERATLAS_METRICS_EMF: 'false' },
+  });
+  const urls = readFileSync(list, 'utf8').split('\n').filter(Boolean);
+  const packages = new Set<string>();
+  for (const u of urls) {
+    const m = /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(u);
+    if (m) packages.add(m[1] as string);
+  }
+  const root = pathToFileURL(process.cwd()).href;
+  const files = urls
+    .filter((u) => u.startsWith(root) && !u.includes('/node_modules/'))
+    .map((u) => u.slice(root.length + 1));
+  return { status: r.status, packages, files };
+}
+
+const HEAVY = [
+  '@duckdb/node-api',
+  '@napi-rs/canvas',
+  '@aws-sdk/client-s3',
+  '@aws-sdk/client-athena',
+  'ws',
+  'zod',
+  'yaml',
+  'graphology',
+  'tsx',
+  'esbuild',
+];
+
+describe('the bin runs the compiled code and loads a command only when it runs', () => {
+  it('--help and each command’s --help load only our compiled CLI modules (commander bundled)', () => {
+    // every registered command, including ones added after the design's ten
+    const names = buildProgram().commands.map((c) => c.name());
+    expect(names).toEqual(expect.arrayContaining(COMMANDS));
+    for (const args of [['--help'], ...names.map((c) => [c, '--help'])]) {
+      const r = loaded(args);
+      expect(r.status, args.join(' ')).toBe(0);
+      for (const p of HEAVY) expect(r.packages.has(p), `${args.join(' ')} loads ${p}`).toBe(false);
+      expect([...r.packages]).toEqual([]);
+      expect(r.files).toContain('dist/vendor/commander.js');
+      expect(
+        r.files.filter((f) => !/^(bin|dist)\//.test(f)),
+        `${args.join(' ')} loads sources`,
+      ).toEqual([]);
+      expect(r.files).toContain('dist/cli/main.js');
+    }
+  });
+
+  it('a local analyze runs compiled code only and never loads the AWS SDK, canvas or tsx', () => {
+    const input = join(TMP, 'tiny.csv');
+    const rows = ['channel,viewer,ts,source,messages'];
+    for (const [ch, from] of [
+      ['alpha', 1],
+      ['beta', 1],
+      ['gamma', 5],
+    ] as const)
+      for (let v = from; v < from + 8; v++) rows.push(`${ch},viewer${v},2026-11-24T13:05:00Z,live,2`);
+    writeFileSync(input, `${rows.join('\n')}\n`);
+    const r = loaded(['analyze', '--input', input, '--out', join(TMP, 'out')]);
+    expect(r.status).toBe(0);
+    // it does run DuckDB (Parquet exports): its JavaScript bundled, its native binding the package
+    expect(r.files).toContain('dist/vendor/duckdb-node-api.js');
+    for (const p of ['@aws-sdk/client-s3', '@aws-sdk/client-athena', '@napi-rs/canvas', 'tsx', 'esbuild'])
+      expect(r.packages.has(p), `analyze loads ${p}`).toBe(false);
+    expect(r.files.filter((f) => f.endsWith('.ts'))).toEqual([]);
+    // the edge-files worker thread starts from its compiled entry too
+    expect(r.files).toEqual(
+      expect.arrayContaining(['dist/export/edge-worker.mjs', 'dist/export/edge-worker.js']),
+    );
+  });
+
+  it('compact --help shows compactRaw’s own default grace', () => {
+    expect(GRACE_MINUTES).toBe(COMPACT_DEFAULTS.graceMs / 60_000);
+    expect(cli(['compact', '--help']).stdout).toContain(`(default: ${GRACE_MINUTES})`);
   });
 });

@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 // fast-xml-parser (a devDependency): a real XML well-formedness check.
@@ -30,6 +30,8 @@ function channel(name: string, community: number, extra: Partial<ChannelRow> = {
     channel: name,
     community,
     label: `Game ${community} · en`,
+    group: 0,
+    groupLabel: 'en',
     viewers: 100 + community,
     degree: 2,
     strength: 0.123456789,
@@ -45,6 +47,7 @@ function folder(): AnalysisFolder {
   const channels = [
     channel('xqc', 0, { x: 1.5, y: -2.25 }),
     ...NASTY.map((n, i) => channel(n, i % 2, { game: n, label: `label ${n}` })),
+    channel('lonely', -1, { label: '', group: -1, groupLabel: '' }),
   ];
   return {
     summary: {
@@ -58,9 +61,12 @@ function folder(): AnalysisFolder {
         viewers: 5,
         edges: 2,
         communities: 2,
+        groups: 1,
+        unassigned: 1,
         botsRemoved: 0,
       },
       modularity: 0.42,
+      modularityByLevel: { group: 0.3, community: 0.42 },
       parameters: { weight: 'cosine' },
       timings: { read: 1, aggregate: 2 },
     },
@@ -69,6 +75,7 @@ function folder(): AnalysisFolder {
       {
         community: 0,
         label: 'Just Chatting · en',
+        group: 0,
         size: 5,
         viewers: 500,
         games: [
@@ -78,7 +85,28 @@ function folder(): AnalysisFolder {
         languages: [{ name: 'en', share: 1 }],
         topChannels: ['xqc', 'comma,name', 'semi;colon:colon\\back'],
       },
-      { community: 1, label: '<b>', size: 3, viewers: 30, games: [], languages: [], topChannels: [] },
+      {
+        community: 1,
+        label: '<b>',
+        group: 0,
+        size: 3,
+        viewers: 30,
+        games: [],
+        languages: [],
+        topChannels: [],
+      },
+    ],
+    groups: [
+      {
+        group: 0,
+        label: 'en, with "quotes"',
+        size: 8,
+        viewers: 530,
+        communities: 2,
+        games: [{ name: 'Just Chatting', share: 0.6 }],
+        languages: [{ name: 'en', share: 1 }],
+        topChannels: ['xqc', 'semi;colon:colon\\back'],
+      },
     ],
     edges: [
       { source: 'xqc', target: 'comma,name', weight: 0.5, shared: 10 },
@@ -130,6 +158,8 @@ describe('analysis folder', () => {
       'communities.parquet',
       'edges.csv',
       'edges.parquet',
+      'groups.csv',
+      'groups.parquet',
       'summary.json',
     ]);
     const back = await readAnalysisFolder(dir);
@@ -139,6 +169,10 @@ describe('analysis folder', () => {
     expect(Number.isNaN(back.channels[1]!.x)).toBe(true);
     expect(back.channels.map((c) => c.game)).toEqual(f.channels.map((c) => c.game));
     expect(back.communities).toEqual(f.communities);
+    expect(back.groups).toEqual(f.groups);
+    expect(back.channels.map((c) => [c.community, c.group, c.groupLabel])).toEqual(
+      f.channels.map((c) => [c.community, c.group, c.groupLabel]),
+    );
     expect(back.edges).toEqual([
       { source: 'xqc', target: 'comma,name', weight: 0.5, shared: 10 },
       { source: '<img src=x onerror=alert(1)>', target: 'quote"name', weight: 1e-7, shared: 2 },
@@ -148,7 +182,7 @@ describe('analysis folder', () => {
   it('writes byte-identical CSVs for the same rows', async () => {
     await writeAnalysisFolder(join(root, 'a'), folder(), { parquet: false });
     await writeAnalysisFolder(join(root, 'b'), folder(), { parquet: false });
-    for (const f of ['channels.csv', 'communities.csv', 'edges.csv', 'atlas.gexf']) {
+    for (const f of ['channels.csv', 'communities.csv', 'groups.csv', 'edges.csv', 'atlas.gexf']) {
       expect(readFileSync(join(root, 'a', f)).equals(readFileSync(join(root, 'b', f))), f).toBe(true);
     }
   });
@@ -185,6 +219,8 @@ describe('analysis folder', () => {
     expect(graph.attributes.attribute.map((a: Record<string, string>) => a['@id'])).toEqual([
       'community',
       'label',
+      'group',
+      'group_label',
       'viewers',
       'degree',
       'strength',
@@ -213,7 +249,7 @@ describe('analysis folder', () => {
     });
     await writeAnalysisFolder(dir, f);
     expect(readFileSync(join(dir, 'channels.csv'), 'utf8').split('\n')[0]).toBe(
-      'channel,community,label,viewers,degree,strength,language,game,x,y,community_r0.5,community_r2',
+      'channel,community,label,group,group_label,viewers,degree,strength,language,game,x,y,community_r0.5,community_r2',
     );
     const back = await readAnalysisFolder(dir);
     expect(back.channels.map((c) => c.levels)).toEqual(f.channels.map((c) => c.levels));
@@ -227,6 +263,60 @@ describe('analysis folder', () => {
       ),
     );
     expect(rows.map((r) => r.r2)).toEqual(f.channels.map((_, i) => i));
+  });
+
+  it('writes unassigned channels with empty community and group cells, in no GEXF community, and the groups table', async () => {
+    const dir = join(root, 'round');
+    const lines = readFileSync(join(dir, 'channels.csv'), 'utf8').trim().split('\n');
+    expect(lines[0]).toBe(
+      'channel,community,label,group,group_label,viewers,degree,strength,language,game,x,y',
+    );
+    expect(lines.at(-1)).toBe('lonely,,,,,99,2,0.123457,en,Just Chatting,,');
+    expect(readFileSync(join(dir, 'communities.csv'), 'utf8').split('\n')[0]).toBe(
+      'community,label,group,size,viewers,games,languages,top_channels',
+    );
+    expect(readFileSync(join(dir, 'groups.csv'), 'utf8').split('\n')[0]).toBe(
+      'group,label,size,viewers,communities,games,languages,top_channels',
+    );
+    const parquet = await withDuckDB((conn) =>
+      queryRows(
+        conn,
+        `SELECT community, "group", group_label FROM read_parquet(${sqlString(join(dir, 'channels.parquet'))}) WHERE channel = 'lonely'`,
+      ),
+    );
+    expect(parquet).toEqual([{ community: null, group: null, group_label: null }]);
+    const groups = await withDuckDB((conn) =>
+      queryRows(
+        conn,
+        `SELECT "group", communities FROM read_parquet(${sqlString(join(dir, 'groups.parquet'))})`,
+      ),
+    );
+    expect(groups).toEqual([{ group: 0, communities: 2 }]);
+    const xml = readFileSync(join(dir, 'atlas.gexf'), 'utf8');
+    const lonely = xml.slice(xml.indexOf('label="lonely"'));
+    expect(lonely.slice(0, lonely.indexOf('</node>'))).not.toMatch(/for="(community|group)"/);
+    expect(xml).toContain('<attvalue for="group" value="0"/><attvalue for="group_label" value="en"/>');
+  });
+
+  it('reads a folder written before groups existed as one group per community', async () => {
+    const dir = join(root, 'old');
+    const f = folder();
+    await writeAnalysisFolder(dir, f, { parquet: false });
+    rmSync(join(dir, 'groups.csv'));
+    // An old channels.csv: no group columns.
+    const old = readFileSync(join(dir, 'channels.csv'), 'utf8')
+      .split('\n')
+      .map((l) => parseCsv(l)[0] ?? [])
+      .filter((r) => r.length > 1)
+      .map((r) => csvLine([...r.slice(0, 3), ...r.slice(5)]))
+      .join('');
+    writeFileSync(join(dir, 'channels.csv'), old);
+    const back = await readAnalysisFolder(dir);
+    expect(back.groups.map((g) => [g.group, g.label])).toEqual(
+      f.communities.map((c) => [c.community, c.label]),
+    );
+    expect(back.channels[0]).toMatchObject({ community: 0, group: 0, groupLabel: 'Game 0 · en' });
+    expect(back.channels.at(-1)).toMatchObject({ community: -1, group: -1 });
   });
 
   it('names the missing file when a folder is not an analysis folder', async () => {

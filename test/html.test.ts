@@ -2,7 +2,7 @@
  * atlas.html in real headless Chromium (Debian's /usr/bin/chromium via playwright-core), opened
  * from disk: it draws, searches, toggles communities, shows names as text, and makes no request.
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -10,8 +10,14 @@ import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config/index.js';
 import { readAnalysisFolder } from '../src/export/read.js';
-import { renderAtlas } from '../src/render/index.js';
-import { decodePng, distinctColours, makeAnalysisFolder } from './render-helpers.js';
+import {
+  buildRenderModel,
+  computeLayout,
+  layoutInput,
+  renderAtlas,
+  renderHtml,
+} from '../src/render/index.js';
+import { decodePng, distinctColours, makeAnalysisFolder, makeHierarchy } from './render-helpers.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARGS = [
@@ -207,3 +213,153 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('atlas.html in headles
     expect(errors).toEqual([]);
   });
 });
+
+describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)(
+  'atlas.html with two levels (groups and communities)',
+  () => {
+    let hb: Browser;
+    let hp: Page;
+    let dir: string;
+    const pageErrors: string[] = [];
+    const hreq: string[] = [];
+    const data = makeHierarchy({ maxChannels: 500, rename: { shroud: INJECTION } });
+    // The 500 biggest channels all have an edge: add two without any (unassigned, as analyze writes them).
+    for (const channel of ['lonely_one', 'lonely_two']) {
+      data.channels.push({
+        ...data.channels[0],
+        channel,
+        community: -1,
+        label: '',
+        group: -1,
+        groupLabel: '',
+        viewers: 3000,
+        degree: 0,
+      });
+    }
+    const model0 = buildRenderModel(data);
+    const layout = computeLayout(layoutInput(model0), { iterations: 80 });
+    data.channels.forEach((c, i) => {
+      c.x = layout.x[i];
+      c.y = layout.y[i];
+    });
+    const model = buildRenderModel(data);
+    // A group with several communities, and one of its channels.
+    const big = model.groups.find((g) => g.communities >= 2)!;
+    const inBig = model.communities.filter((c) => c.group === big.group);
+    const other = model.channels.find((c) => c.group >= 0 && c.group !== big.group)!;
+    const unassigned = model.channels.find((c) => c.community < 0)!;
+    type H = { atlas: { nodeVisible(n: string): boolean } };
+    const visible = (name: string) => hp.evaluate((n) => (window as unknown as H).atlas.nodeVisible(n), name);
+
+    beforeAll(async () => {
+      dir = mkdtempSync(join(tmpdir(), 'va-html-hier-'));
+      const file = join(dir, 'atlas.html');
+      writeFileSync(file, await renderHtml(model, { title: 'Two levels', attribution: 'test' }));
+      hb = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+      hp = await hb.newPage({ viewport: { width: 1280, height: 800 } });
+      hp.on('pageerror', (e) => pageErrors.push(e.message));
+      hp.on('console', (m) => {
+        if (m.type() === 'error') pageErrors.push(m.text());
+      });
+      hp.on('request', (r) => hreq.push(r.url()));
+      await hp.goto(pathToFileURL(file).href);
+      await hp.waitForSelector('body[data-ready=true]', { state: 'attached', timeout: 30_000 });
+    });
+    afterAll(async () => {
+      await hb?.close();
+      if (dir) rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('has the data it needs: groups of several communities and unassigned channels', () => {
+      expect(model.flat).toBe(false);
+      expect(inBig.length).toBeGreaterThanOrEqual(2);
+      expect(unassigned).toBeDefined();
+    });
+
+    it('groups the legend by group, collapsed, and expands a group to list its communities', async () => {
+      expect(await hp.textContent('#legend-title')).toBe('Groups and communities');
+      expect(await hp.locator('#legend-items > li.group').count()).toBe(model.groups.length);
+      const item = hp.locator(`#legend-items > li[data-group="${big.group}"]`);
+      const first = item.locator(`li[data-community="${inBig[0].community}"]`);
+      expect(await first.isVisible()).toBe(false);
+      await item.locator('.expand').click();
+      expect(await first.isVisible()).toBe(true);
+      expect(await item.locator('.expand').getAttribute('aria-expanded')).toBe('true');
+      expect(await item.locator('ul.members > li').count()).toBe(inBig.length);
+      await item.locator('.expand').click();
+      expect(await first.isVisible()).toBe(false);
+    });
+
+    it('filters by group: its checkbox hides every channel of the group and nothing else', async () => {
+      const member = model.channels.find((c) => c.group === big.group)!;
+      const box = hp.locator(`#legend-items > li[data-group="${big.group}"] > .row > input`);
+      await box.click();
+      expect(await visible(member.channel)).toBe(false);
+      expect(await visible(other.channel)).toBe(true);
+      for (const c of model.channels.filter((c) => c.group === big.group).slice(0, 20))
+        expect(await visible(c.channel)).toBe(false);
+      await box.click();
+      expect(await visible(member.channel)).toBe(true);
+    });
+
+    it('filters by community: one community of the group hides, the group shows as partly hidden', async () => {
+      const item = hp.locator(`#legend-items > li[data-group="${big.group}"]`);
+      await item.locator('.expand').click();
+      const a = model.channels.find((c) => c.community === inBig[0].community)!;
+      const b = model.channels.find((c) => c.community === inBig[1].community)!;
+      await item.locator(`li[data-community="${inBig[0].community}"] input`).click();
+      expect(await visible(a.channel)).toBe(false);
+      expect(await visible(b.channel)).toBe(true);
+      expect(
+        await item.locator('> .row > input').evaluate((e) => (e as HTMLInputElement).indeterminate),
+      ).toBe(true);
+      await item.locator(`li[data-community="${inBig[0].community}"] input`).click();
+      expect(await visible(a.channel)).toBe(true);
+    });
+
+    it('names both the community and the group in the channel panel', async () => {
+      const c = model.channels.find((x) => x.group === big.group && x.community >= 0)!;
+      await hp.fill('#search', c.channel);
+      await hp.press('#search', 'Enter');
+      await hp.waitForSelector('#panel[data-kind=channel]');
+      expect(await hp.getAttribute('#panel', 'data-community')).toBe(String(c.community));
+      expect(await hp.getAttribute('#panel', 'data-group')).toBe(String(big.group));
+      const text = (await hp.textContent('#panel dl')) ?? '';
+      expect(text).toContain(`Community${model.communities.find((x) => x.community === c.community)!.label}`);
+      expect(text).toContain(`Group${big.label}`);
+      // The group link opens the group panel with its communities.
+      await hp.locator('#panel .group-link').click();
+      await hp.waitForSelector('#panel[data-kind=group]');
+      expect(await hp.locator('#panel ol.group-communities li').count()).toBe(inBig.length);
+    });
+
+    it('lists unassigned channels apart (not as a community) and can hide them', async () => {
+      expect(await hp.locator('#legend-items [data-community="-1"]').count()).toBe(0);
+      const entry = hp.locator('#legend-unassigned li[data-unassigned]');
+      expect(await entry.textContent()).toContain(String(model.unassigned));
+      expect(await visible(unassigned.channel)).toBe(true);
+      await entry.locator('input').click();
+      expect(await visible(unassigned.channel)).toBe(false);
+      await entry.locator('input').click();
+      expect(await visible(unassigned.channel)).toBe(true);
+      await entry.locator('button').click();
+      await hp.waitForSelector('#panel[data-kind=unassigned]');
+      expect(await hp.textContent('#panel')).toContain(unassigned.channel);
+      // The channel panel of an unassigned channel says so and names no group.
+      await hp.fill('#search', unassigned.channel);
+      await hp.press('#search', 'Enter');
+      await hp.waitForSelector(`#panel[data-channel="${unassigned.channel}"]`);
+      expect(await hp.textContent('#panel dl')).toContain('Unassigned');
+      expect(await hp.textContent('#panel dl')).not.toContain('Group');
+    });
+
+    it('shows group names from the data as text, offline, without errors', async () => {
+      const injected = model.groups.find((g) => g.label.includes(INJECTION));
+      expect(injected).toBeDefined();
+      expect(await hp.textContent('#legend')).toContain(injected!.label);
+      expect(await hp.locator('img').count()).toBe(0);
+      expect(hreq.filter((u) => !/^(file|data|blob):/.test(u))).toEqual([]);
+      expect(pageErrors).toEqual([]);
+    });
+  },
+);

@@ -16,9 +16,11 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
+import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Ajv } from 'ajv';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import YAML from 'yaml';
 import { buildProgram } from '../src/cli/main.js';
@@ -125,6 +127,8 @@ it('finds what the code reads and emits (sanity of the scanners)', () => {
       'MessagesPerSecond',
       'Reconnects',
       'RecordsWritten',
+      'RowsHeld',
+      'RowsLost',
     ].sort(),
   );
   expect(COLLECTOR_DIMENSIONS).toEqual(new Set(['Collector']));
@@ -177,29 +181,60 @@ describe('Docker images', () => {
   const stages = parseDockerfile(read('infrastructure/docker/Dockerfile'));
   const targets = ['collector', 'analysis', 'vod'] as const;
 
-  it('is multi-stage: production deps installed in their own stage and copied into the app', () => {
-    expect(stages.map((s) => s.name)).toEqual(['deps', 'tools', 'app', 'collector', 'analysis', 'vod']);
+  it('is multi-stage: production deps and the build in their own stages, copied into the app', () => {
+    expect(stages.map((s) => s.name)).toEqual([
+      'deps',
+      'build',
+      'tools',
+      'app',
+      'collector',
+      'analysis',
+      'vod',
+    ]);
     const deps = stages.find((s) => s.name === 'deps') as Stage;
     expect(deps.ops.some((o) => o.op === 'RUN' && /npm ci --omit=dev/.test(o.args))).toBe(true);
-    // no full (dev) install anywhere
+    // the full (dev) install only where dist/ is compiled; no `prepare` build inside `npm ci`
     for (const s of stages)
       for (const o of s.ops)
-        if (o.op === 'RUN' && /npm ci/.test(o.args)) expect(o.args).toMatch(/--omit=dev/);
+        if (o.op === 'RUN' && /npm ci/.test(o.args)) {
+          expect(o.args).toMatch(/--ignore-scripts/);
+          if (s.name !== 'build') expect(o.args, s.name).toMatch(/--omit=dev/);
+        }
+    const build = stages.find((s) => s.name === 'build') as Stage;
+    expect(build.ops).toContainEqual({ op: 'RUN', args: 'node scripts/build.mjs' });
     const app = stages.find((s) => s.name === 'app') as Stage;
     expect(app.ops).toContainEqual({ op: 'COPY', args: '--from=deps /app/node_modules ./node_modules' });
-    // tsx runs the sources at run time, so it must be a production dependency
-    const pkg = JSON.parse(read('package.json')) as { dependencies: Record<string, string> };
-    expect(pkg.dependencies.tsx).toBeDefined();
-    expect(read('bin/vieweratlas.mjs')).toContain("from 'tsx/esm/api'");
+    // only dist/ leaves the build stage: no sources, no dev node_modules in an image
+    expect(app.ops.filter((o) => o.op === 'COPY' && o.args.startsWith('--from=build'))).toEqual([
+      { op: 'COPY', args: '--from=build /app/dist ./dist' },
+    ]);
+    expect(app.ops.some((o) => o.op === 'COPY' && /^src\b/.test(o.args))).toBe(false);
+    // the bin runs the compiled code: tsx is a development tool only
+    const pkg = JSON.parse(read('package.json')) as {
+      dependencies: Record<string, string>;
+      devDependencies: Record<string, string>;
+    };
+    expect(pkg.dependencies.tsx).toBeUndefined();
+    expect(pkg.devDependencies.tsx).toBeDefined();
+    expect(read('bin/vieweratlas.mjs')).not.toContain('tsx');
   });
 
-  it('every package the CLI imports at run time is a production dependency (the images omit dev)', () => {
+  it('every package the compiled CLI imports is a production dependency (the images omit dev)', () => {
     const pkg = JSON.parse(read('package.json')) as { dependencies: Record<string, string> };
-    const texts = [...SOURCES.map((s) => s.text), read('bin/vieweratlas.mjs')];
+    const dist = readdirSync(join(ROOT, 'dist'), { recursive: true, withFileTypes: true })
+      .filter((e) => e.isFile() && /\.m?js$/.test(e.name) && !e.parentPath.includes(join('render', 'html')))
+      .map((e) => join(e.parentPath, e.name));
+    expect(dist).toContain(join(ROOT, 'dist', 'cli', 'main.js'));
+    // html.js imports esbuild only when dist/render/html/client.js (pre-bundled) is missing
+    expect(existsSync(join(ROOT, 'dist', 'render', 'html', 'client.js'))).toBe(true);
+    const texts = [
+      ...dist.map((f) => readFileSync(f, 'utf8').replace(/import\("esbuild"\)/, '')),
+      read('bin/vieweratlas.mjs'),
+    ];
     const imported = new Set<string>();
     for (const text of texts) {
       for (const m of text.matchAll(
-        /(?:^|\n)\s*(?:import|export)\s[^;]*?\sfrom\s+'([^'.][^']*)'|import\(\s*'([^'.][^']*)'\s*\)/g,
+        /(?:^|\n)\s*(?:import|export)\s[^;]*?\sfrom\s+["']([^"'.][^"']*)["']|import\(\s*["']([^"'.][^"']*)["']\s*\)/g,
       )) {
         const spec = (m[1] ?? m[2]) as string;
         if (spec.startsWith('node:') || /^import\s+type\s/.test(m[0].trim())) continue;
@@ -208,10 +243,9 @@ describe('Docker images', () => {
         );
       }
     }
-    for (const p of ['@aws-sdk/client-s3', 'commander', 'tsx', '@duckdb/node-api', 'graphology'])
-      expect(imported).toContain(p);
+    for (const p of ['@aws-sdk/client-s3', 'graphology']) expect(imported).toContain(p);
     for (const name of imported)
-      expect(pkg.dependencies[name], `${name} is imported by src/ but not a dependency`).toBeDefined();
+      expect(pkg.dependencies[name], `${name} is imported by dist/ but not a dependency`).toBeDefined();
   });
 
   it('copies only paths that exist', () => {
@@ -311,10 +345,63 @@ describe('docker-compose.yml', () => {
   const services = compose.services;
   const stageNames = parseDockerfile(read('infrastructure/docker/Dockerfile')).map((s) => s.name);
   /** `${VAR:-default}` → default, as compose does with VAR unset. */
-  const resolve = (v: unknown) => String(v).replace(/\$\{[A-Z_]+:-([^}]*)\}/g, '$1');
+  const resolve = (v: unknown) => String(v).replace(/\$\{[A-Z0-9_]+:-([^}]*)\}/g, '$1');
 
   it('has a collector, a scheduled analysis and a local S3', () => {
-    expect(Object.keys(services)).toEqual(expect.arrayContaining(['collector', 'analysis', 's3', 's3-init']));
+    expect(Object.keys(services).sort()).toEqual(['analysis', 'collector', 's3']);
+  });
+
+  it('is a valid Compose file (the Compose Specification JSON schema)', () => {
+    // test/fixtures/compose-spec: the schema from github.com/compose-spec/compose-spec (Apache-2.0)
+    const schema = json(join(ROOT, 'test', 'fixtures', 'compose-spec', 'compose-spec.json'));
+    const ajv = new Ajv({ allErrors: true, strict: false });
+    // the schema names draft-07 by its https URL; Ajv ships that meta-schema under the http one
+    ajv.addMetaSchema({
+      ...json(createRequire(import.meta.url).resolve('ajv/dist/refs/json-schema-draft-07.json')),
+      $id: 'https://json-schema.org/draft-07/schema',
+    });
+    const validate = ajv.compile(schema);
+    const ok = validate(compose);
+    expect(validate.errors ?? [], JSON.stringify(validate.errors, null, 1)).toEqual([]);
+    expect(ok).toBe(true);
+    // and the validator does catch a broken file
+    const broken = structuredClone(compose) as { services: Record<string, Record<string, unknown>> };
+    (broken.services.s3 as Record<string, unknown>).healthcheck = {
+      test: 'curl',
+      interval: 10,
+      retries: 'x',
+    };
+    (broken.services.collector as Record<string, unknown>).depends_on = { s3: { condition: 'when_ready' } };
+    expect(validate(broken)).toBe(false);
+  });
+
+  it('S3 is a maintained server, pinned by release, with SSE-S3 on and its data in a volume', () => {
+    const s3 = services.s3 as {
+      image: string;
+      command: string[];
+      environment: Record<string, string>;
+      ports: string[];
+      volumes: string[];
+    };
+    const image = resolve(s3.image);
+    expect(image).toBe('chrislusf/seaweedfs:4.44');
+    expect(s3.image).toMatch(/^\$\{S3_IMAGE:-/); // overridable with a digest-pinned reference
+    expect(JSON.stringify(compose)).not.toMatch(/minio/i);
+    // a version tag, not a moving one
+    expect(image.split(':')[1]).toMatch(/^\d+\.\d+/);
+    expect(s3.command[0]).toBe('mini');
+    expect(s3.command).toContain('-bucket=vieweratlas');
+    expect(s3.command).toContain('-s3.port=8333');
+    expect(resolve(s3.environment.WEED_S3_SSE_KEY)).not.toBe('');
+    // the keys the S3 admin identity gets are the ones our services sign with
+    for (const name of ['collector', 'analysis']) {
+      const env = services[name]?.environment as Record<string, string>;
+      expect(resolve(env.AWS_ACCESS_KEY_ID)).toBe(resolve(s3.environment.AWS_ACCESS_KEY_ID));
+      expect(resolve(env.AWS_SECRET_ACCESS_KEY)).toBe(resolve(s3.environment.AWS_SECRET_ACCESS_KEY));
+      expect(env.VIEWERATLAS_S3_BUCKET).toBe('vieweratlas');
+    }
+    expect(s3.ports).toEqual(['127.0.0.1:8333:8333']);
+    expect(s3.volumes).toEqual(['s3-data:/data']);
   });
 
   it('builds our targets, runs real CLI commands, sets only variables the code reads, and validates', () => {
@@ -340,7 +427,7 @@ describe('docker-compose.yml', () => {
       }
       const config = loadConfig({ env, cwd: EMPTY_CWD });
       expect(config.storage.driver).toBe('s3');
-      expect(config.s3.endpoint).toBe('http://s3:9000');
+      expect(config.s3.endpoint).toBe('http://s3:8333');
       expect(config.s3.force_path_style).toBe(true);
     }
     // the analysis loop really runs analyze, and the image healthcheck recognises it
@@ -352,12 +439,12 @@ describe('docker-compose.yml', () => {
   });
 
   it('every long-running service has a healthcheck (ours from the image)', () => {
-    expect(services.s3?.healthcheck).toBeDefined();
-    const s3init = services['s3-init'] as { depends_on: Record<string, { condition: string }> };
-    expect(s3init.depends_on.s3?.condition).toBe('service_healthy');
+    const hc = services.s3?.healthcheck as { test: string[] };
+    // the S3 gateway's own health endpoint, on the port the services use
+    expect(hc.test).toEqual(['CMD', 'curl', '-fsS', 'http://127.0.0.1:8333/healthz']);
     for (const name of ['collector', 'analysis']) {
       const deps = services[name]?.depends_on as Record<string, { condition: string }>;
-      expect(deps['s3-init']?.condition).toBe('service_completed_successfully');
+      expect(deps).toEqual({ s3: { condition: 'service_healthy' } });
     }
   });
 });

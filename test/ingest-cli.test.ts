@@ -56,7 +56,9 @@ describe('vieweratlas import (CLI)', () => {
     expect(r.out).toContain(`rejected ${fx('presence.csv')}:5: empty viewer`);
     expect(r.out).toMatch(/stored presence\/source=live\/dt=2026-11-24\/part-imp-/);
     expect(r.out).toMatch(/import: 2 of 2 file\(s\) imported into .*: 9 rows, 6 rejected/);
-    expect(r.files.length).toBe(4);
+    // 4 objects, plus one import marker per file (state/import/<content hash>.json)
+    expect(r.files.filter((f) => !f.parentPath.includes('state')).length).toBe(4);
+    expect(r.files.filter((f) => f.parentPath.endsWith(join('state', 'import'))).length).toBe(2);
   });
 
   it('a failed file among good ones: the good ones are imported, exit 1 says so', () => {
@@ -65,7 +67,9 @@ describe('vieweratlas import (CLI)', () => {
     expect(r.err.trim()).toMatch(
       /^vieweratlas: import: 1 of 2 file\(s\) failed and stored nothing \(the other 1 were imported\); first: .*empty\.csv: empty file/,
     );
-    expect(r.files.map((f) => f.name)).toEqual(['edges.parquet']);
+    expect(r.files.filter((f) => !f.parentPath.includes('state')).map((f) => f.name)).toEqual([
+      'edges.parquet',
+    ]);
   });
 
   it('imports a TwitchDownloader chat JSON once per VOD', () => {

@@ -40,7 +40,8 @@ describe('vieweratlas demo', () => {
     expect(rows.every((l) => /,-?\d+(\.\d+)?,-?\d+(\.\d+)?$/.test(l))).toBe(true);
     const html = readFileSync(join(out, 'atlas.html'), 'utf8');
     expect(html).toContain('Kiran Gershenfeld');
-    // The panel names the weight the analysis used (the demo reweights by cosine), not the config default.
-    expect(html).toContain('"weightKind":"cosine"');
+    // The panel names the weight the analysis used (summary.json), not the config default.
+    const used = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')).parameters.edge_weight as string;
+    expect(html).toContain(`"weightKind":"${used === 'given' ? 'weight' : used}"`);
   });
 });

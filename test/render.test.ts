@@ -12,7 +12,7 @@ import { computeLayout, runLayout, strongestLinks } from '../src/render/layout.j
 import { buildRenderModel } from '../src/render/model.js';
 import { assignCommunityColors, PALETTE } from '../src/render/palette.js';
 import { renderPng } from '../src/render/png.js';
-import { decodePng, distinctColours, makeAnalysisFolder } from './render-helpers.js';
+import { decodePng, distinctColours, makeAnalysisFolder, overlappingLabels } from './render-helpers.js';
 
 const root = join(import.meta.dirname, '..');
 let tmp: string;
@@ -143,17 +143,7 @@ describe('renderAtlas on the 2021 Twitch data', () => {
     const out = renderPng(model, { width: 2000, height: 2000, channelLabels: 80 });
     expect(out.labels.communities).toBeGreaterThan(5);
     expect(out.labels.channels).toBeGreaterThan(30);
-    const b = out.labelBoxes;
-    for (let i = 0; i < b.length; i++) {
-      for (let j = i + 1; j < b.length; j++) {
-        const overlap =
-          b[i].x < b[j].x + b[j].w &&
-          b[j].x < b[i].x + b[i].w &&
-          b[i].y < b[j].y + b[j].h &&
-          b[j].y < b[i].y + b[i].h;
-        expect(overlap, `labels ${i} and ${j} overlap`).toBe(false);
-      }
-    }
+    expect(overlappingLabels(out.labelBoxes)).toEqual([]);
   });
 });
 
@@ -191,6 +181,8 @@ describe('html payload', () => {
         channel,
         community: 0,
         label: 'x',
+        group: 0,
+        groupLabel: 'x',
         viewers: 1,
         degree: 1,
         strength: 1,
@@ -219,14 +211,19 @@ describe('degenerate folders', () => {
       viewers: 0,
       edges: 0,
       communities: 0,
+      groups: 0,
+      unassigned: 1,
       botsRemoved: 0,
     },
     modularity: 0,
+    modularityByLevel: { group: 0, community: 0 },
     parameters: {},
     timings: {},
   };
   const row = {
     label: '',
+    group: -1,
+    groupLabel: '',
     viewers: 10,
     degree: 0,
     strength: 0,

@@ -8,7 +8,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { Storage } from '../src/storage/storage.js';
+import { putFilesAllOrNothing, type Storage } from '../src/storage/storage.js';
 
 export interface StorageHarness {
   storage: Storage;
@@ -165,6 +165,27 @@ export function storageContract(name: string, make: () => Promise<StorageHarness
       expect((await readFile(dst)).equals(Buffer.from(big))).toBe(true);
       const viaGet = await s.get(`${p}big/file.parquet`);
       expect(viaGet?.length).toBe(big.length);
+    });
+
+    it('putFilesAllOrNothing stores every file, or none when one fails (an object already there stays)', async () => {
+      const a = join(tmp, `${n}-a`);
+      const b = join(tmp, `${n}-b`);
+      await writeFile(a, 'A');
+      await writeFile(b, 'B');
+      await putFilesAllOrNothing(s, [
+        { key: `${p}dt=1/a`, localPath: a },
+        { key: `${p}dt=2/b`, localPath: b },
+      ]);
+      expect([text(await s.get(`${p}dt=1/a`)), text(await s.get(`${p}dt=2/b`))]).toEqual(['A', 'B']);
+      await expect(
+        putFilesAllOrNothing(s, [
+          { key: `${p}dt=1/a`, localPath: b },
+          { key: `${p}dt=3/c`, localPath: a },
+          { key: `${p}dt=4/d`, localPath: join(tmp, `${n}-missing`) },
+        ]),
+      ).rejects.toThrow();
+      expect((await s.list(p)).map((e) => e.key)).toEqual([`${p}dt=1/a`, `${p}dt=2/b`]);
+      expect(text(await s.get(`${p}dt=2/b`))).toBe('B');
     });
 
     it('stores Hive-partitioned keys with = and nested folders', async () => {

@@ -159,7 +159,7 @@ export function aggregate(table: PresenceTable, options: Partial<AggregateOption
   const windowStart = toEpoch(o.windowStart, 'windowStart') ?? Number.NEGATIVE_INFINITY;
   const windowEnd = toEpoch(o.windowEnd, 'windowEnd') ?? Number.POSITIVE_INFINITY;
   const nChannels = table.channelNames.length;
-  const nViewers = table.viewerNames.length;
+  const nViewers = table.viewerCount ?? table.viewerNames.length;
   const n = table.length;
 
   // Known bots: one look-up per distinct viewer name, never per row.
@@ -169,7 +169,16 @@ export function aggregate(table: PresenceTable, options: Partial<AggregateOption
   if (o.knownBots) for (const b of KNOWN_BOT_SET) botNames.add(stored(b));
   for (const b of o.extraBots) botNames.add(stored(b.toLowerCase()));
   const knownBotIds = new Set<number>();
-  if (botNames.size > 0) {
+  if (botNames.size > 0 && table.findViewer) {
+    // Look the few bot names up instead of building millions of viewer names.
+    for (const name of botNames) {
+      const v = table.findViewer(name);
+      if (v >= 0 && v < nViewers) {
+        isBot[v] = 1;
+        knownBotIds.add(v);
+      }
+    }
+  } else if (botNames.size > 0) {
     for (let v = 0; v < nViewers; v++) {
       if (botNames.has(table.viewerNames[v])) {
         isBot[v] = 1;

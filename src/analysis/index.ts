@@ -1,6 +1,7 @@
 /**
  * The analysis half of ViewerAtlas: pure functions from typed values to typed values, no I/O.
- * aggregate → buildOverlapGraph (or graphFromEdgeTable) → detectCommunities → labelCommunities.
+ * aggregate → buildOverlapGraph (or graphFromEdgeTable) → detectCommunities (groups and the
+ * communities inside them) → labelCommunities / labelGroups.
  */
 export { AGGREGATE_DEFAULTS, type AggregateOptions, aggregate } from './aggregate.js';
 export { BACKBONE_DEFAULTS, type BackboneOptions, disparityFilter } from './backbone.js';
@@ -11,10 +12,18 @@ export {
   detectCommunities,
   type Partition,
   renumberBySize,
+  type SplitTest,
 } from './communities.js';
 export { KNOWN_BOT_SET, KNOWN_BOTS } from './known-bots.js';
-export { LABEL_DEFAULTS, type LabelOptions, labelCommunities } from './labels.js';
-export { LEIDEN_DEFAULTS, type LeidenOptions, type LeidenResult, leiden } from './leiden.js';
+export { LABEL_DEFAULTS, type LabelOptions, labelCommunities, labelGroups } from './labels.js';
+export {
+  csrModularity,
+  LEIDEN_DEFAULTS,
+  type LeidenOptions,
+  type LeidenResult,
+  leiden,
+  leidenCsr,
+} from './leiden.js';
 export { LOUVAIN_DEFAULTS, type LouvainOptions, type LouvainResult, louvain } from './louvain.js';
 export { modularity } from './modularity.js';
 export {

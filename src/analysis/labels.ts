@@ -1,4 +1,4 @@
-import type { CommunityRow, Share } from '../model/atlas.js';
+import type { CommunityRow, GroupRow, Share } from '../model/atlas.js';
 import type { ChannelMetadata } from '../model/records.js';
 import type { OverlapGraph } from './types.js';
 
@@ -14,6 +14,8 @@ export interface LabelOptions {
   topChannels: number;
   /** Games and languages listed (with shares) per community in `games` / `languages`. */
   maxShares: number;
+  /** Without metadata, a community is named after this many of its biggest channels. */
+  nameChannels: number;
 }
 
 export const LABEL_DEFAULTS: LabelOptions = {
@@ -22,7 +24,14 @@ export const LABEL_DEFAULTS: LabelOptions = {
   minShare: 0.15,
   topChannels: 10,
   maxShares: 5,
+  nameChannels: 3,
 };
+
+/** `a`, `a & b`, `a, b & c`. */
+function nameList(names: readonly string[]): string {
+  if (names.length <= 1) return names[0] ?? '';
+  return `${names.slice(0, -1).join(', ')} & ${names[names.length - 1]}`;
+}
 
 /** Latest metadata record per lower-cased login. */
 function latestByChannel(metadata: readonly ChannelMetadata[]): Map<string, ChannelMetadata> {
@@ -51,9 +60,10 @@ const byName = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
  * Names each community from its members' metadata: the dominant game(s) and language(s) by
  * audience-weighted share, e.g. `VALORANT · en (62%)` (the percentage is the top game's share,
  * shown when one game is named) or `Grand Theft Auto V / Just Chatting · es`. A community with no
- * usable metadata is named after its biggest channel (`around xqc`); duplicate labels get
- * ` · around <top channel>` appended. Channel weight: its audience where known, else its strength.
- * Every community in `membership` gets a row, ordered by community id.
+ * usable metadata is named after its two or three biggest channels (`xQcOW, Trainwreckstv &
+ * ludwig`); duplicate labels get ` · around <top channel>` appended. Channel weight: its audience
+ * where known, else its strength. Every community in `membership` gets a row, ordered by
+ * community id; unassigned channels (-1) are in none.
  */
 export function labelCommunities(
   graph: OverlapGraph,
@@ -61,6 +71,53 @@ export function labelCommunities(
   metadata: readonly ChannelMetadata[],
   options: Partial<LabelOptions> = {},
 ): CommunityRow[] {
+  return describe(graph, membership, metadata, options).rows;
+}
+
+/**
+ * Rows for the top-level groups: games, languages and top channels from their members, the label
+ * from metadata as for communities; without metadata, the biggest channel of each of the group's
+ * (up to `nameChannels`) biggest communities, so the name spans the group. `communityGroup[c]`
+ * is the group of community c.
+ */
+export function labelGroups(
+  graph: OverlapGraph,
+  groupMembership: ArrayLike<number>,
+  communities: readonly CommunityRow[],
+  communityGroup: ArrayLike<number>,
+  metadata: readonly ChannelMetadata[],
+  options: Partial<LabelOptions> = {},
+): GroupRow[] {
+  const o = { ...LABEL_DEFAULTS, ...options };
+  const { rows, fromMetadata } = describe(graph, groupMembership, metadata, o);
+  const inGroup: CommunityRow[][] = rows.map(() => []);
+  for (const c of communities) inGroup[communityGroup[c.community]]?.push(c);
+  return rows.map((r, g) => {
+    const own = inGroup[g].sort(
+      (a, b) => b.viewers - a.viewers || b.size - a.size || a.community - b.community,
+    );
+    const heads = own.map((c) => c.topChannels[0]).filter((x): x is string => x !== undefined);
+    const label =
+      fromMetadata[g] || heads.length < 2 ? r.label : nameList(heads.slice(0, Math.max(1, o.nameChannels)));
+    return {
+      group: r.community,
+      label,
+      size: r.size,
+      viewers: r.viewers,
+      communities: own.length,
+      games: r.games,
+      languages: r.languages,
+      topChannels: r.topChannels,
+    };
+  });
+}
+
+function describe(
+  graph: OverlapGraph,
+  membership: ArrayLike<number>,
+  metadata: readonly ChannelMetadata[],
+  options: Partial<LabelOptions>,
+): { rows: CommunityRow[]; fromMetadata: boolean[] } {
   const o = { ...LABEL_DEFAULTS, ...options };
   const n = graph.nodeNames.length;
   if (membership.length !== n) {
@@ -79,7 +136,8 @@ export function labelCommunities(
   let count = 0;
   for (let i = 0; i < n; i++) if (membership[i] + 1 > count) count = membership[i] + 1;
   const members: number[][] = Array.from({ length: count }, () => []);
-  for (let i = 0; i < n; i++) members[membership[i]].push(i);
+  for (let i = 0; i < n; i++) if (membership[i] >= 0) members[membership[i]].push(i);
+  const fromMetadata: boolean[] = [];
 
   const rows: CommunityRow[] = members.map((list, community) => {
     const games = new Map<string, number>();
@@ -106,10 +164,14 @@ export function labelCommunities(
       .filter(Boolean)
       .join(' · ');
     if (g.length === 1) label += ` (${Math.round(g[0].share * 100)}%)`;
-    if (label === '') label = list.length > 0 ? `around ${top[0]}` : `community ${community}`;
+    fromMetadata.push(label !== '');
+    if (label === '')
+      label =
+        list.length > 0 ? nameList(top.slice(0, Math.max(1, o.nameChannels))) : `community ${community}`;
     return {
       community,
       label,
+      group: -1,
       size: list.length,
       viewers,
       games: gameShares.slice(0, o.maxShares),
@@ -121,10 +183,10 @@ export function labelCommunities(
   // Unique labels: duplicates name their biggest channel (unique, since channels are in one community).
   const seen = new Map<string, number>();
   for (const r of rows) seen.set(r.label, (seen.get(r.label) ?? 0) + 1);
-  for (const r of rows) {
-    if ((seen.get(r.label) ?? 0) > 1 && !r.label.startsWith('around ') && r.topChannels.length > 0) {
+  rows.forEach((r, i) => {
+    if ((seen.get(r.label) ?? 0) > 1 && fromMetadata[i] && r.topChannels.length > 0) {
       r.label = `${r.label} · around ${r.topChannels[0]}`;
     }
-  }
-  return rows;
+  });
+  return { rows, fromMetadata };
 }

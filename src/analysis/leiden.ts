@@ -16,9 +16,17 @@ export interface LeidenOptions {
   randomness: number;
   /** Full Leiden passes; each starts from the previous partition (leidenalg's n_iterations). */
   iterations: number;
+  /** Aggregation levels per pass at most (Infinity: until no node moves). */
+  maxLevels: number;
 }
 
-export const LEIDEN_DEFAULTS: LeidenOptions = { resolution: 1, seed: 42, randomness: 0.01, iterations: 2 };
+export const LEIDEN_DEFAULTS: LeidenOptions = {
+  resolution: 1,
+  seed: 42,
+  randomness: 0.01,
+  iterations: 2,
+  maxLevels: Number.POSITIVE_INFINITY,
+};
 
 export interface LeidenResult {
   /** Community per node, ids 0..count-1 (not sorted by size; `detectCommunities` renumbers). */
@@ -291,6 +299,7 @@ function leidenPass(
   gamma: number,
   theta: number,
   rng: () => number,
+  maxLevels = Number.POSITIVE_INFINITY,
 ): { membership: Int32Array; levels: number; moves: number } {
   let g = base;
   let comm: Int32Array = Int32Array.from(initial);
@@ -301,7 +310,7 @@ function leidenPass(
   let moves = 0;
   for (;;) {
     moves += moveNodesFast(g, comm, gamma, rng);
-    if (countLabels(comm) === g.n) break;
+    if (countLabels(comm) === g.n || levels >= maxLevels) break;
     let { ids: refIds, count: refCount } = renumber(refine(g, comm, gamma, theta, rng));
     // No sub-community formed: aggregate on the partition itself (as Louvain), which still shrinks the graph.
     if (refCount === g.n) ({ ids: refIds, count: refCount } = renumber(comm));
@@ -325,9 +334,18 @@ function leidenPass(
  * partition as the starting point. Seeded: same graph + options ⇒ same membership.
  */
 export function leiden(graph: OverlapGraph, options: Partial<LeidenOptions> = {}): LeidenResult {
-  const o = { ...LEIDEN_DEFAULTS, ...options };
   const t0 = performance.now();
-  const csr = csrFromGraph(graph);
+  const r = leidenCsr(csrFromGraph(graph), options);
+  return {
+    ...r,
+    modularity: modularity(graph, r.membership, { ...LEIDEN_DEFAULTS, ...options }.resolution),
+    timings: { total: Math.round((performance.now() - t0) * 10) / 10 },
+  };
+}
+
+/** Leiden on a ready CSR (the hierarchy runs it on many subgraphs); modularity computed on the CSR. */
+export function leidenCsr(csr: Csr, options: Partial<LeidenOptions> = {}): Omit<LeidenResult, 'timings'> {
+  const o = { ...LEIDEN_DEFAULTS, ...options };
   const rng = createRng(o.seed);
   let membership: Int32Array = new Int32Array(csr.n);
   for (let v = 0; v < csr.n; v++) membership[v] = v;
@@ -335,7 +353,7 @@ export function leiden(graph: OverlapGraph, options: Partial<LeidenOptions> = {}
   let moves = 0;
   if (csr.totalStrength > 0) {
     for (let it = 0; it < Math.max(1, o.iterations); it++) {
-      const r = leidenPass(csr, membership, o.resolution, o.randomness, rng);
+      const r = leidenPass(csr, membership, o.resolution, o.randomness, rng, o.maxLevels);
       membership = r.membership;
       levels += r.levels;
       moves += r.moves;
@@ -343,12 +361,22 @@ export function leiden(graph: OverlapGraph, options: Partial<LeidenOptions> = {}
     }
   }
   const { ids, count } = renumber(membership);
-  return {
-    membership: ids,
-    count,
-    modularity: modularity(graph, ids, o.resolution),
-    levels,
-    moves,
-    timings: { total: Math.round((performance.now() - t0) * 10) / 10 },
-  };
+  return { membership: ids, count, modularity: csrModularity(csr, ids, count, o.resolution), levels, moves };
+}
+
+/** Modularity of `membership` (dense ids < count) on a CSR: Σ_c in_c/2m − γ (tot_c/2m)². */
+export function csrModularity(csr: Csr, membership: Int32Array, count: number, resolution: number): number {
+  const twoM = csr.totalStrength;
+  if (!(twoM > 0)) return 0;
+  const inside = new Float64Array(count);
+  const tot = new Float64Array(count);
+  for (let v = 0; v < csr.n; v++) {
+    const c = membership[v];
+    tot[c] += csr.strength[v];
+    for (let i = csr.offsets[v]; i < csr.offsets[v + 1]; i++)
+      if (membership[csr.neighbors[i]] === c) inside[c] += csr.weights[i];
+  }
+  let q = 0;
+  for (let c = 0; c < count; c++) q += inside[c] / twoM - resolution * (tot[c] / twoM) ** 2;
+  return q;
 }

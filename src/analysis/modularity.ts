@@ -4,7 +4,7 @@ import type { OverlapGraph } from './types.js';
  * Weighted Newman–Girvan modularity with a resolution γ, straight from the edge list:
  * Q = Σ_c [ W_c / m − γ (K_c / 2m)² ], W_c the weight inside community c (each edge once),
  * K_c its total strength, m the total weight. Self-loops and non-positive weights are ignored,
- * as `csrFromGraph` ignores them. Independent of both algorithms, so tests can cross-check them.
+ * as `csrFromGraph` ignores them; so are nodes with a negative id (unassigned, edgeless). Independent of both algorithms, so tests can cross-check them.
  */
 export function modularity(graph: OverlapGraph, membership: ArrayLike<number>, resolution = 1): number {
   const n = graph.nodeNames.length;
@@ -24,6 +24,7 @@ export function modularity(graph: OverlapGraph, membership: ArrayLike<number>, r
     m += w;
     const ca = membership[a];
     const cb = membership[b];
+    if (ca < 0 || cb < 0) continue;
     strength[ca] += w;
     strength[cb] += w;
     if (ca === cb) inside[ca] += w;

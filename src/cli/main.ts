@@ -13,7 +13,7 @@ import { registerSimulate } from './commands/simulate.js';
 import { registerChannel, registerTimeline } from './commands/timeline.js';
 import { registerTwitchSim } from './commands/twitch-sim.js';
 import { registerVod } from './commands/vod.js';
-import { FlagError } from './common.js';
+import { FlagError, loadConfigCode } from './common.js';
 
 /** The package version, read once from package.json. */
 const VERSION: string = JSON.parse(
@@ -43,6 +43,8 @@ export function buildProgram(): Command {
     register(program);
   }
   for (const cmd of program.commands) cmd.exitOverride();
+  // the config code loads only when a command runs (not for --help): resolveConfig needs it
+  program.hook('preAction', loadConfigCode);
   return program;
 }
 

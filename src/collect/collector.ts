@@ -5,7 +5,7 @@
  */
 import { hostname } from 'node:os';
 import type { Config } from '../config/schema.js';
-import { ConfigError } from '../errors.js';
+import { ConfigError, InputError } from '../errors.js';
 import { type Logger, silentLogger } from '../observability/logger.js';
 import { createMetrics, type Metrics } from '../observability/metrics.js';
 import type { CollectStatus } from '../observability/status.js';
@@ -15,10 +15,10 @@ import type { ChatEvent } from '../twitch/chat/events.js';
 import { presenceOfLine, SYSTEM_LOGINS } from '../twitch/chat/presence-rules.js';
 import { parseChatUrl } from './endpoint.js';
 import { JoinLimiter } from './join-limiter.js';
-import { ChatPool, unjoinableCount } from './pool.js';
+import { ChatPool, unjoinableChannels, unjoinableCount } from './pool.js';
 import { PresenceAccumulator } from './presence.js';
 import { SharedChatTracker } from './shared-chat.js';
-import { type CollectedMetadata, RawWriter } from './writer.js';
+import { type CollectedMetadata, HeldWriter, RawWriter, type Unwritten } from './writer.js';
 
 /** Options of `startCollector`; I/O comes in through them. */
 export interface CollectorOptions {
@@ -41,6 +41,12 @@ export interface CollectorOptions {
   idlePingMs?: number;
   /** A join not confirmed within this time is queued again (default 30 s; tests shorten it). */
   joinTimeoutMs?: number;
+  /** Bound of rows held in memory while storage refuses them (default `HOLD_DEFAULTS.maxHeldRows`). */
+  maxHeldRows?: number;
+  /** At stop, how long to keep retrying held rows before reporting them unwritten (default 3 s). */
+  stopRetryMs?: number;
+  /** A failure no reconnect can cure (Twitch refused the login): the caller should stop. */
+  onFatal?: (err: InputError) => void;
 }
 
 export interface CollectSummary {
@@ -60,7 +66,16 @@ export interface CollectSummary {
   flushFailures: number;
   invalidLines: number;
   channelsJoined: number;
+  /** Channels Twitch refused for good (suspended, banned), with the NOTICE msg-id; not retried. */
+  unjoinable: { channel: string; reason: string }[];
   durationMs: number;
+  /**
+   * Never written (storage refused them until the end, or the hold overflowed): the CLI reports
+   * these and exits non-zero. All zero on a clean run.
+   */
+  unwritten: Unwritten;
+  /** The last storage error when `unwritten` is not zero. */
+  writeError?: string;
 }
 
 export interface Collector {
@@ -80,6 +95,10 @@ const ANON = /^justinfan\d+$/;
  * below compaction's 10-minute grace so no line is ever appended to an hour already compacted.
  */
 const MAX_CLOCK_SKEW_MS = 5 * 60_000;
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
 
 export function defaultCollectorId(config: Config): string {
   const id = config.collect.collector_id || `${hostname()}-${process.pid}`;
@@ -107,7 +126,11 @@ export function startCollector(config: Config, opts: CollectorOptions): Collecto
   const pseudo = createPseudonymizer(config.privacy, env);
   const collectorId = defaultCollectorId(config);
   const acc = new PresenceAccumulator(c.bucket_minutes * 60_000);
-  const writer = new RawWriter(opts.storage, collectorId);
+  const raw = new RawWriter(opts.storage, collectorId);
+  const writer = new HeldWriter(raw, {
+    maxHeldRows: opts.maxHeldRows,
+    log,
+  });
   const metrics =
     opts.metrics ??
     createMetrics({
@@ -199,6 +222,16 @@ export function startCollector(config: Config, opts: CollectorOptions): Collecto
     log: log.child('collect'),
     idlePingMs: opts.idlePingMs,
     joinTimeoutMs: opts.joinTimeoutMs,
+    onLoginRefused: (reason) => {
+      const err = new InputError(
+        'collect',
+        token
+          ? `${reason} (check ${c.token_env} and ${c.login_env})`
+          : `${reason} (anonymous login; is ${c.chat_url} a Twitch chat server?)`,
+      );
+      if (opts.onFatal) opts.onFatal(err);
+      else log.error(err.message);
+    },
   });
 
   let flushing: Promise<void> | null = null;
@@ -207,26 +240,14 @@ export function startCollector(config: Config, opts: CollectorOptions): Collecto
     const meta = metaPending;
     metaPending = [];
     acc.prune(Date.now());
-    const r = await writer.writePresence(rows);
+    // Held rows go first; a row counts as written only once its append returned.
+    const r = await writer.write(rows, meta);
     recordsWritten += r.written;
-    if (r.failed.length > 0) {
-      flushFailures++;
-      acc.restore(r.failed);
-      log.error('flush failed; rows kept for the next flush', {
-        rows: r.failed.length,
-        error: String(r.error),
-      });
-    }
-    try {
-      metadataWritten += await writer.writeMetadata(meta);
-    } catch (err) {
-      flushFailures++;
-      metaPending = meta.concat(metaPending);
-      log.error('metadata flush failed', { error: String(err) });
-    }
+    metadataWritten += r.metadataWritten;
+    if (r.failed) flushFailures++;
     const sessions = shared.drain((id) => loginOfRoom.get(id));
     try {
-      sharedChatWritten += await writer.writeSharedChat(sessions);
+      sharedChatWritten += await raw.writeSharedChat(sessions);
     } catch (err) {
       flushFailures++;
       shared.restore(sessions);
@@ -249,6 +270,7 @@ export function startCollector(config: Config, opts: CollectorOptions): Collecto
   let lastMetricReconnects = 0;
   let lastMetricRecords = 0;
   let lastMetricFailures = 0;
+  let lastMetricLost = 0;
   const status = (): CollectStatus => ({
     channelsWanted: pool.size,
     channelsJoined: pool.joined,
@@ -277,7 +299,10 @@ export function startCollector(config: Config, opts: CollectorOptions): Collecto
       Reconnects: s.reconnects - lastMetricReconnects,
       FlushFailures: s.flushFailures - lastMetricFailures,
       ChannelsJoined: s.channelsJoined,
+      RowsHeld: writer.heldRowCount,
+      RowsLost: writer.lost.rows - lastMetricLost,
     });
+    lastMetricLost = writer.lost.rows;
     lastMetricLines = s.linesReceived;
     lastMetricRecords = s.recordsWritten;
     lastMetricReconnects = s.reconnects;
@@ -338,10 +363,24 @@ export function startCollector(config: Config, opts: CollectorOptions): Collecto
         const joined = pool.joined;
         tickStatus();
         const last = status();
+        const unjoinable = unjoinableChannels(pool);
         pool.stop();
         await flush();
-        // Rows restored by a failed flush get one more try before giving up.
-        if (acc.pendingMessages > 0 || metaPending.length > 0 || shared.size > 0) await flush();
+        // Held rows (a full disk) get a few more tries before they are reported unwritten.
+        const retryUntil = Date.now() + (opts.stopRetryMs ?? 3000);
+        while (
+          (writer.heldCount > 0 || metaPending.length > 0 || shared.size > 0) &&
+          Date.now() < retryUntil
+        ) {
+          await new Promise((r) => setTimeout(r, 500));
+          await flush();
+        }
+        const unwritten = writer.unwritten();
+        if (unwritten.rows > 0 || unwritten.metadata > 0)
+          log.error('storage refused rows until the end; they are not written', {
+            ...unwritten,
+            error: String(writer.lastError),
+          });
         emitMetrics({
           ...status(),
           channelsJoined: last.channelsJoined,
@@ -361,7 +400,12 @@ export function startCollector(config: Config, opts: CollectorOptions): Collecto
           flushFailures,
           invalidLines: pool.counters.invalidLines,
           channelsJoined: joined,
+          unjoinable,
           durationMs: Date.now() - startedAt,
+          unwritten,
+          ...(unwritten.rows > 0 || unwritten.metadata > 0
+            ? { writeError: errorText(writer.lastError) }
+            : {}),
         };
         log.info('collector stopped', { ...summary });
         return summary;

@@ -7,6 +7,7 @@
 import { isIP, connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import WebSocket from 'ws';
+import { registerSecret } from '../observability/console.js';
 import type { Logger } from '../observability/logger.js';
 import { type ChatEvent, parseChatLine } from '../twitch/chat/events.js';
 import { LineSplitter } from '../twitch/chat/irc.js';
@@ -30,12 +31,17 @@ export interface ConnectionOptions {
   /** Counters shared by the pool (hot path: plain fields). */
   counters: ConnectionCounters;
   log: Logger;
-  /** Silence after which we PING the server; twice that without data and we reconnect. */
+  /** Silence after which we PING the server; twice that without data and we reconnect (default 60 s). */
   idlePingMs?: number;
-  /** A join not confirmed within this time is queued again. */
+  /** A join not confirmed within this time is queued again (default 30 s). */
   joinTimeoutMs?: number;
   /** Random source for jitter (tests). */
   random?: () => number;
+  /**
+   * Twitch refused the login (bad or expired token): reconnecting cannot help. Called once with
+   * Twitch's reason; the connection has stopped. Without it the refusal is only logged.
+   */
+  onLoginRefused?: (reason: string) => void;
 }
 
 export interface ConnectionCounters {
@@ -57,6 +63,13 @@ export function backoffMs(
   return Math.round(step / 2 + random() * (step / 2));
 }
 
+/** Defaults of the optional connection options (an option given as `undefined` keeps its default). */
+export const CONNECTION_DEFAULTS = {
+  idlePingMs: 60_000,
+  joinTimeoutMs: 30_000,
+  random: Math.random,
+} as const;
+
 /** NOTICE msg-ids after which a JOIN will never succeed (Twitch's docs, NOTICE tags). */
 const JOIN_REFUSED_FOR_GOOD = new Set([
   'msg_channel_suspended',
@@ -64,6 +77,15 @@ const JOIN_REFUSED_FOR_GOOD = new Set([
   'tos_ban',
   'msg_channel_blocked',
 ]);
+
+/** NOTICE texts (no msg-id) with which Twitch refuses a login; the same credentials never pass. */
+const LOGIN_REFUSED = [
+  'Login authentication failed',
+  'Improperly formatted auth',
+  'Login unsuccessful',
+  'Error logging in',
+  'Invalid NICK',
+];
 
 /** The longest an old socket is kept after a RECONNECT (Twitch closes it sooner). */
 const MAX_DRAIN_MS = 5 * 60_000;
@@ -83,8 +105,8 @@ export class ChatConnection {
   readonly wanted = new Set<string>();
   /** Channels the server confirmed. */
   readonly joined = new Set<string>();
-  /** Channels Twitch refused for good (suspended, banned …): not retried until removed and re-added. */
-  readonly unjoinable = new Set<string>();
+  /** Channels Twitch refused for good (suspended, banned …) → the NOTICE's msg-id; not retried until reloaded. */
+  readonly unjoinable = new Map<string, string>();
   /** Channel → when its JOIN was queued or sent (awaiting confirmation). */
   private readonly pending = new Map<string, number>();
   /** Channel → limiter sequence number of its JOIN in flight. */
@@ -109,12 +131,35 @@ export class ChatConnection {
   private pinged = false;
   private reconnectTimer: NodeJS.Timeout | null = null;
   private watchdog: NodeJS.Timeout | null = null;
-  private readonly o: Required<Omit<ConnectionOptions, 'token'>> & { token?: string };
+  private readonly o: Required<Omit<ConnectionOptions, 'token' | 'onLoginRefused'>> &
+    Pick<ConnectionOptions, 'token' | 'onLoginRefused'>;
   /** Closed by us on purpose (RECONNECT, watchdog) — the next close is expected. */
   private closingOnPurpose = false;
 
   constructor(options: ConnectionOptions) {
-    this.o = { idlePingMs: 60_000, joinTimeoutMs: 30_000, random: Math.random, ...options };
+    // `{ ...defaults, ...options }` would let an option passed as `undefined` (the pool forwards
+    // the collector's unset test knobs) erase its default: NaN timeouts, a watchdog firing every
+    // millisecond and never acting. Only defined options override.
+    const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
+    this.o = { ...CONNECTION_DEFAULTS, ...given } as typeof this.o;
+    registerSecret(this.o.token);
+    for (const k of ['idlePingMs', 'joinTimeoutMs', 'reconnectMinMs', 'reconnectMaxMs'] as const) {
+      if (!(Number.isFinite(this.o[k]) && this.o[k] > 0))
+        throw new RangeError(`collect: connection option ${k} must be a positive number, got ${this.o[k]}`);
+    }
+  }
+
+  /** The watchdog's effective timings (after defaults). */
+  get timings(): { idlePingMs: number; joinTimeoutMs: number; watchdogMs: number } {
+    return {
+      idlePingMs: this.o.idlePingMs,
+      joinTimeoutMs: this.o.joinTimeoutMs,
+      watchdogMs: this.watchdogMs(),
+    };
+  }
+
+  private watchdogMs(): number {
+    return Math.max(100, Math.min(this.o.idlePingMs, this.o.joinTimeoutMs) / 2);
   }
 
   get isReady(): boolean {
@@ -124,10 +169,7 @@ export class ChatConnection {
   start(): void {
     if (this.state !== 'idle') return;
     this.open();
-    this.watchdog = setInterval(
-      () => this.check(),
-      Math.max(100, Math.min(this.o.idlePingMs, this.o.joinTimeoutMs) / 2),
-    );
+    this.watchdog = setInterval(() => this.check(), this.watchdogMs());
     this.watchdog.unref();
   }
 
@@ -148,7 +190,7 @@ export class ChatConnection {
 
   /** Tries the channels Twitch refused for good again (the channel list was reloaded). */
   retryUnjoinable(): void {
-    const again = [...this.unjoinable];
+    const again = [...this.unjoinable.keys()];
     this.unjoinable.clear();
     if (this.state === 'ready') for (const c of again) if (this.wanted.has(c)) this.queueJoin(c);
   }
@@ -413,15 +455,20 @@ export class ChatConnection {
   }
 
   private onNotice(ev: Extract<ChatEvent, { type: 'notice' }>): void {
-    if (ev.text === 'Login authentication failed' || ev.text === 'Improperly formatted auth') {
-      this.o.log.error('chat login failed', { connection: this.id, nick: this.o.nick });
+    if (LOGIN_REFUSED.some((t) => ev.text.startsWith(t))) {
+      // Reconnecting with the same credentials would be refused forever (about 13 times in 8 s).
+      this.o.log.error('chat login refused', { connection: this.id, nick: this.o.nick, reason: ev.text });
+      this.stop();
+      this.o.onLoginRefused?.(
+        `${this.o.endpoint.display} refused the chat login "${this.o.nick}": ${ev.text}`,
+      );
       return;
     }
     if (ev.channel && ev.msgId && JOIN_REFUSED_FOR_GOOD.has(ev.msgId)) {
       // Retrying would only burn join allowance: give the channel up until the list is reloaded.
       this.pending.delete(ev.channel);
       if (this.wanted.has(ev.channel) && !this.unjoinable.has(ev.channel)) {
-        this.unjoinable.add(ev.channel);
+        this.unjoinable.set(ev.channel, ev.msgId);
         this.o.log.warn('channel cannot be joined; not retrying until the channel list is reloaded', {
           connection: this.id,
           channel: ev.channel,

@@ -23,6 +23,8 @@ export interface PoolOptions {
   log: Logger;
   idlePingMs?: number;
   joinTimeoutMs?: number;
+  /** Twitch refused the login (see `ConnectionOptions.onLoginRefused`); the pool has stopped. */
+  onLoginRefused?: (reason: string) => void;
 }
 
 /** Channels refused for good, over every connection. */
@@ -30,6 +32,14 @@ export function unjoinableCount(pool: ChatPool): number {
   let n = 0;
   for (const c of pool.connections) n += c.unjoinable.size;
   return n;
+}
+
+/** Channels refused for good, with Twitch's reason (the NOTICE msg-id), sorted by channel. */
+export function unjoinableChannels(pool: ChatPool): { channel: string; reason: string }[] {
+  const out: { channel: string; reason: string }[] = [];
+  for (const c of pool.connections)
+    for (const [channel, reason] of c.unjoinable) out.push({ channel, reason });
+  return out.sort((a, b) => (a.channel < b.channel ? -1 : 1));
 }
 
 export class ChatPool {
@@ -83,6 +93,7 @@ export class ChatPool {
           log: this.o.log,
           idlePingMs: this.o.idlePingMs,
           joinTimeoutMs: this.o.joinTimeoutMs,
+          onLoginRefused: (reason) => this.loginRefused(reason),
         });
         this.connections.push(conn);
         conn.start();
@@ -91,6 +102,15 @@ export class ChatPool {
       this.owner.set(c, conn);
     }
     return { added, removed };
+  }
+
+  private refused = false;
+  /** One refusal stops every connection (they share the credentials) and is reported once. */
+  private loginRefused(reason: string): void {
+    if (this.refused) return;
+    this.refused = true;
+    for (const c of this.connections) c.stop();
+    this.o.onLoginRefused?.(reason);
   }
 
   stop(): void {

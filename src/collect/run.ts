@@ -9,7 +9,7 @@ import { InputError } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { CollectStatus } from '../observability/status.js';
-import type { Storage } from '../storage/storage.js';
+import { assertWritable, type Storage } from '../storage/storage.js';
 import { readChannelsFile } from './channels-file.js';
 import { type CollectSummary, startCollector } from './collector.js';
 import { resolveShard, shardChannels } from './shard.js';
@@ -39,6 +39,10 @@ export async function runCollect(config: Config, opts: RunCollectOptions): Promi
   if (channels.length === 0) {
     throw new InputError('collect', `${file}: no channels for shard ${shard.index}/${shard.count}`);
   }
+  // Collecting into storage that cannot take a byte would throw every row away: refuse at start.
+  await assertWritable(opts.storage, 'collect');
+  let fatal: Error | null = null;
+  let onFatal: (() => void) | null = null;
   const collector = startCollector(config, {
     storage: opts.storage,
     channels,
@@ -47,10 +51,21 @@ export async function runCollect(config: Config, opts: RunCollectOptions): Promi
     metrics: opts.metrics,
     env: opts.env,
     compact: opts.compact,
+    onFatal: (err) => {
+      fatal = err;
+      onFatal?.();
+    },
   });
   const reload = async () => {
     try {
-      collector.setChannels(await load());
+      const next = await load();
+      // An emptied file (a discovery that found nothing, a truncated copy) must not stop collection.
+      if (next.length === 0)
+        throw new InputError(
+          'collect',
+          `${file}: no channels for shard ${shard.index}/${shard.count}; refusing an empty channel list`,
+        );
+      collector.setChannels(next);
     } catch (err) {
       // A broken file on reload keeps the current list: the collector must not die of a typo.
       opts.log?.error('channels reload failed; keeping the current list', { error: String(err) });
@@ -76,6 +91,11 @@ export async function runCollect(config: Config, opts: RunCollectOptions): Promi
   watch?.unref();
   await new Promise<void>((resolve) => {
     const timer = opts.durationMs !== undefined ? setTimeout(resolve, opts.durationMs) : null;
+    onFatal = () => {
+      if (timer) clearTimeout(timer);
+      resolve();
+    };
+    if (fatal) onFatal();
     if (opts.signal?.aborted) resolve();
     opts.signal?.addEventListener('abort', () => {
       if (timer) clearTimeout(timer);
@@ -83,5 +103,8 @@ export async function runCollect(config: Config, opts: RunCollectOptions): Promi
     });
   });
   if (watch) clearInterval(watch);
-  return collector.stop();
+  const summary = await collector.stop();
+  // What was received before the failure is flushed; then the failure is the result.
+  if (fatal) throw fatal;
+  return summary;
 }

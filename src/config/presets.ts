@@ -21,9 +21,9 @@ export const PRESETS = {
     layout: { iterations: 300, barnes_hut_above: 0 },
     render: { html_max_edges: 60_000 },
   },
-  /** Finer communities: higher resolution and a hierarchy of resolutions. */
+  /** Finer communities: weaker splits kept, deeper refinement, flat partitions at four resolutions too. */
   fine: {
-    communities: { resolution: 2, hierarchy: [0.5, 1, 2, 4] },
+    communities: { significance: 0.04, max_depth: 5, extra_resolutions: [0.5, 1, 2, 4] },
     labels: { max_games: 3 },
   },
 } satisfies Record<string, ConfigInput>;

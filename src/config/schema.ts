@@ -68,7 +68,13 @@ export const communitiesSchema = z.strictObject({
   algorithm: z.enum(COMMUNITY_ALGORITHMS as [string, ...string[]]).default('leiden'),
   resolution: z.number().positive().default(1),
   seed: nonNegativeInt.default(42),
-  hierarchy: z.array(z.number().positive()).default([]),
+  hierarchy: z.boolean().default(true),
+  significance: z.number().min(0).max(1).default(0.08),
+  null_samples: positiveInt.default(3),
+  max_depth: positiveInt.default(3),
+  min_split_size: positiveInt.default(8),
+  null_estimate: z.boolean().default(true),
+  extra_resolutions: z.array(z.number().positive()).default([]),
   min_size: positiveInt.default(1),
 });
 
@@ -131,9 +137,20 @@ export const discoverSchema = z.strictObject({
 export const vodSchema = z.strictObject({
   downloader: z.string().default('TwitchDownloaderCLI'),
   raw_dir: z.string().default('vod_raw'),
-  window_days: positiveInt.default(7),
+  /** VODs created within this many days are listed; older queued ones are dropped. */
+  max_age_days: positiveInt.default(7),
+  /** Deprecated name of `max_age_days`; when set it wins. */
+  window_days: positiveInt.optional(),
+  /** Listed VODs with fewer Helix views are not queued. */
+  min_views: nonNegativeInt.default(0),
   max_per_channel: positiveInt.default(5),
   bucket_minutes: positiveInt.default(5),
+  /** Download attempts per queued VOD before it is given up. */
+  max_attempts: positiveInt.default(3),
+  /** Wait before the next attempt after a failed download; doubles with each failure. */
+  retry_backoff_seconds: nonNegativeInt.default(600),
+  /** The chat file after ingestion: keep it, move it into storage, delete it; auto = delete when privacy.pseudonymize is on, else keep. */
+  raw_after_ingest: z.enum(['auto', 'keep', 'move', 'delete']).default('auto'),
 });
 
 export const privacySchema = z.strictObject({

@@ -28,7 +28,13 @@ export interface DemoResult {
   channelsCsv: string;
   channels: number;
   edges: number;
+  /** Fine communities (scenes) and the top-level groups (languages / regions) holding them. */
   communities: number;
+  groups: number;
+  /** Channels without an edge left: in no community. */
+  unassigned: number;
+  /** The biggest top-level groups with their biggest communities (labels and sizes), for the summary. */
+  hierarchy: { label: string; size: number; communities: { label: string; size: number }[] }[];
   modularity: number;
   /** Milliseconds per stage: analyze, then render's read, layout, png, html. */
   timings: Record<string, number>;
@@ -37,14 +43,8 @@ export interface DemoResult {
 export async function runDemo(config: Config, opts: DemoOptions): Promise<DemoResult> {
   const out = resolve(opts.out);
   const started = performance.now();
-  // The file's weight is raw shared chatters; cosine (shared / √(audience·audience)) stops the
-  // biggest channels from gluing unrelated communities together.
-  const analysis = await analyze(config, {
-    inputs: DEMO_INPUTS,
-    out,
-    edgeWeight: 'cosine',
-    onProgress: opts.onProgress,
-  });
+  // The default method, as `analyze --input edges nodes` runs it: raw weights, two levels.
+  const analysis = await analyze(config, { inputs: DEMO_INPUTS, out, onProgress: opts.onProgress });
   const analyzeMs = Math.round(performance.now() - started);
   // renderAtlas recognises the bundled data and titles and credits the map after it.
   const rendered = await renderAtlas(config, { dir: out, onProgress: opts.onProgress });
@@ -56,6 +56,15 @@ export async function runDemo(config: Config, opts: DemoOptions): Promise<DemoRe
     channels: analysis.summary.counts.channels,
     edges: analysis.summary.counts.edges,
     communities: analysis.summary.counts.communities,
+    groups: analysis.summary.counts.groups,
+    unassigned: analysis.summary.counts.unassigned,
+    hierarchy: analysis.groups.slice(0, 6).map((g) => ({
+      label: g.label,
+      size: g.size,
+      communities: analysis.communities
+        .filter((c) => c.group === g.group)
+        .map((c) => ({ label: c.label, size: c.size })),
+    })),
     modularity: analysis.summary.modularity,
     timings: { analyze: analyzeMs, ...rendered.timings },
   };

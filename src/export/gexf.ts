@@ -1,5 +1,6 @@
 /**
- * GEXF 1.3 (the format Gephi opens natively): nodes carry the community, its label, viewers,
+ * GEXF 1.3 (the format Gephi opens natively): nodes carry the community and its label, the
+ * top-level group and its label (both absent for unassigned channels), viewers,
  * degree, strength, language and game as attributes, plus viz:size, viz:color (by community) and
  * viz:position when a layout ran; edges carry their weight.
  */
@@ -52,15 +53,20 @@ export function communityColor(community: number): [number, number, number] {
   return community < 0 ? [200, 200, 200] : PALETTE[community % PALETTE.length]!;
 }
 
-const NODE_ATTRIBUTES: { id: keyof ChannelRow; type: 'integer' | 'double' | 'string' }[] = [
-  { id: 'community', type: 'integer' },
-  { id: 'label', type: 'string' },
-  { id: 'viewers', type: 'double' },
-  { id: 'degree', type: 'integer' },
-  { id: 'strength', type: 'double' },
-  { id: 'language', type: 'string' },
-  { id: 'game', type: 'string' },
+/** Node attributes: GEXF id (the CSV column name) ← row field. */
+const NODE_ATTRIBUTES: { id: string; key: keyof ChannelRow; type: 'integer' | 'double' | 'string' }[] = [
+  { id: 'community', key: 'community', type: 'integer' },
+  { id: 'label', key: 'label', type: 'string' },
+  { id: 'group', key: 'group', type: 'integer' },
+  { id: 'group_label', key: 'groupLabel', type: 'string' },
+  { id: 'viewers', key: 'viewers', type: 'double' },
+  { id: 'degree', key: 'degree', type: 'integer' },
+  { id: 'strength', key: 'strength', type: 'double' },
+  { id: 'language', key: 'language', type: 'string' },
+  { id: 'game', key: 'game', type: 'string' },
 ];
+/** Ids where -1 means "none" (unassigned): left out, as the CSV leaves the cell empty. */
+const LEVEL_IDS = new Set(['community', 'group']);
 
 const enc = new TextEncoder();
 // Edge ids are optional in GEXF 1.3; leaving them out saves a tenth of a large file.
@@ -133,7 +139,8 @@ export function writeGexf(
     const id = external ? external.nodeIds[i]! : i;
     let s = `      <node id="${id}" label="${xmlEscape(c.channel)}">\n        <attvalues>`;
     for (const a of NODE_ATTRIBUTES) {
-      const v = c[a.id];
+      const v = c[a.key];
+      if (LEVEL_IDS.has(a.id) && typeof v === 'number' && v < 0) continue;
       const text = typeof v === 'number' ? formatNumber(v) : xmlEscape(String(v ?? ''));
       if (text !== '') s += `<attvalue for="${a.id}" value="${text}"/>`;
     }

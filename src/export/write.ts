@@ -1,12 +1,12 @@
 /**
- * Writes an analysis folder: channels.csv, communities.csv, edges.csv, the same three as Parquet,
- * atlas.gexf and summary.json. Every file is written to a temp name and renamed, so a reader
+ * Writes an analysis folder: channels.csv, communities.csv, groups.csv, edges.csv, the same four
+ * as Parquet, atlas.gexf and summary.json. Every file is written to a temp name and renamed, so a reader
  * never sees a half-written file. Same rows ⇒ byte-identical CSV (numbers go through
  * `formatNumber`, row order is the caller's).
  */
 import { mkdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import type { AtlasSummary, ChannelRow, CommunityRow, EdgeRow } from '../model/atlas.js';
+import type { AtlasSummary, ChannelRow, CommunityRow, EdgeRow, GroupRow } from '../model/atlas.js';
 import type { ProgressFn } from '../model/progress.js';
 import { sqlString, withDuckDB } from '../storage/duckdb.js';
 import { type ByteSink, tempPathFor, writeBytesAtomic, writeTextAtomic } from './atomic.js';
@@ -25,16 +25,22 @@ export { EDGE_COLUMNS };
 import { writeGexf } from './gexf.js';
 import { encodeNames, encodeShares } from './lists.js';
 
-/** What an analysis folder holds. */
+/** What an analysis folder holds: both levels of the hierarchy (groups ⊃ communities ⊃ channels). */
 export interface AnalysisFolder {
   summary: AtlasSummary;
   channels: ChannelRow[];
+  /** Fine communities; unassigned channels (community -1) are in none. */
   communities: CommunityRow[];
+  /** Top-level groups. */
+  groups: GroupRow[];
   edges: EdgeRow[];
 }
 
+/** What `writeAnalysisFolder` takes: `groups` may be left out (then each community is its own group). */
+export type AnalysisFolderInput = Omit<AnalysisFolder, 'groups'> & { groups?: GroupRow[] };
+
 export interface WriteOptions {
-  /** Also write the three tables as Parquet (default true). */
+  /** Also write the tables as Parquet (default true). */
   parquet?: boolean;
   /** Also write atlas.gexf (default true). */
   gexf?: boolean;
@@ -54,6 +60,7 @@ export interface WriteOptions {
 export const FILES = {
   channels: 'channels.csv',
   communities: 'communities.csv',
+  groups: 'groups.csv',
   edges: 'edges.csv',
   gexf: 'atlas.gexf',
   summary: 'summary.json',
@@ -63,6 +70,8 @@ export const CHANNEL_COLUMNS = [
   'channel',
   'community',
   'label',
+  'group',
+  'group_label',
   'viewers',
   'degree',
   'strength',
@@ -74,19 +83,34 @@ export const CHANNEL_COLUMNS = [
 export const COMMUNITY_COLUMNS = [
   'community',
   'label',
+  'group',
   'size',
   'viewers',
   'games',
   'languages',
   'top_channels',
 ] as const;
+export const GROUP_COLUMNS = [
+  'group',
+  'label',
+  'size',
+  'viewers',
+  'communities',
+  'games',
+  'languages',
+  'top_channels',
+] as const;
+
+type Table = 'channels' | 'communities' | 'groups' | 'edges';
 
 /** DuckDB column types of the CSVs, so the Parquet copies are typed (not sniffed). */
-const PARQUET_SCHEMAS: Record<'channels' | 'communities' | 'edges', Record<string, string>> = {
+const PARQUET_SCHEMAS: Record<Table, Record<string, string>> = {
   channels: {
     channel: 'VARCHAR',
     community: 'INTEGER',
     label: 'VARCHAR',
+    group: 'INTEGER',
+    group_label: 'VARCHAR',
     viewers: 'DOUBLE',
     degree: 'INTEGER',
     strength: 'DOUBLE',
@@ -98,8 +122,19 @@ const PARQUET_SCHEMAS: Record<'channels' | 'communities' | 'edges', Record<strin
   communities: {
     community: 'INTEGER',
     label: 'VARCHAR',
+    group: 'INTEGER',
     size: 'INTEGER',
     viewers: 'DOUBLE',
+    games: 'VARCHAR',
+    languages: 'VARCHAR',
+    top_channels: 'VARCHAR',
+  },
+  groups: {
+    group: 'INTEGER',
+    label: 'VARCHAR',
+    size: 'INTEGER',
+    viewers: 'DOUBLE',
+    communities: 'INTEGER',
     games: 'VARCHAR',
     languages: 'VARCHAR',
     top_channels: 'VARCHAR',
@@ -114,6 +149,11 @@ export function levelKeys(channels: readonly ChannelRow[]): string[] {
   return [...keys];
 }
 
+/** A community or group id as a cell: unassigned (-1, or unknown) is an empty cell. */
+function levelId(id: number): string {
+  return Number.isInteger(id) && id >= 0 ? String(id) : '';
+}
+
 export function channelsCsv(write: (s: string) => void, channels: readonly ChannelRow[]): void {
   const levels = levelKeys(channels);
   write(csvLine([...CHANNEL_COLUMNS, ...levels.map((k) => `community_${k}`)]));
@@ -121,8 +161,10 @@ export function channelsCsv(write: (s: string) => void, channels: readonly Chann
     write(
       csvLine([
         c.channel,
-        String(c.community),
+        levelId(c.community),
         c.label,
+        levelId(c.group),
+        c.groupLabel,
         formatNumber(c.viewers),
         String(c.degree),
         formatNumber(c.strength),
@@ -143,6 +185,7 @@ export function communitiesCsv(write: (s: string) => void, communities: readonly
       csvLine([
         String(c.community),
         c.label,
+        levelId(c.group),
         String(c.size),
         formatNumber(c.viewers),
         encodeShares(c.games),
@@ -151,6 +194,41 @@ export function communitiesCsv(write: (s: string) => void, communities: readonly
       ]),
     );
   }
+}
+
+export function groupsCsv(write: (s: string) => void, groups: readonly GroupRow[]): void {
+  write(csvLine(GROUP_COLUMNS));
+  for (const g of groups) {
+    write(
+      csvLine([
+        String(g.group),
+        g.label,
+        String(g.size),
+        formatNumber(g.viewers),
+        String(g.communities),
+        encodeShares(g.games),
+        encodeShares(g.languages),
+        encodeNames(g.topChannels),
+      ]),
+    );
+  }
+}
+
+/**
+ * Groups for a folder that has none (older folders, callers with one level): each community is its
+ * own group, with its label and shares.
+ */
+export function groupsFromCommunities(communities: readonly CommunityRow[]): GroupRow[] {
+  return communities.map((c) => ({
+    group: c.community,
+    label: c.label,
+    size: c.size,
+    viewers: c.viewers,
+    communities: 1,
+    games: c.games,
+    languages: c.languages,
+    topChannels: c.topChannels,
+  }));
 }
 
 /** edges.csv: endpoints pre-encoded once per channel, weights pre-formatted (millions of rows). */
@@ -181,9 +259,13 @@ export function edgesCsv(
 /** Writes every file of the folder; returns the paths written. */
 export async function writeAnalysisFolder(
   dir: string,
-  folder: AnalysisFolder,
+  input: AnalysisFolderInput,
   options: WriteOptions = {},
 ): Promise<string[]> {
+  const folder: AnalysisFolder = {
+    ...input,
+    groups: input.groups ?? groupsFromCommunities(input.communities),
+  };
   const { parquet = true, gexf = true, onProgress, beforeSummary } = options;
   mkdirSync(dir, { recursive: true });
   const written: string[] = [];
@@ -195,18 +277,19 @@ export async function writeAnalysisFolder(
   };
   text(FILES.channels, (w) => channelsCsv(w, folder.channels));
   text(FILES.communities, (w) => communitiesCsv(w, folder.communities));
+  text(FILES.groups, (w) => groupsCsv(w, folder.groups));
   const meta = {
-    description: `ViewerAtlas channel overlap: ${folder.channels.length} channels, ${folder.edges.length} edges, ${folder.communities.length} communities`,
+    description: `ViewerAtlas channel overlap: ${folder.channels.length} channels, ${folder.edges.length} edges, ${folder.communities.length} communities in ${folder.groups.length} groups`,
     date: folder.summary.createdAt.slice(0, 10),
   };
-  let tables: ('channels' | 'communities' | 'edges')[] = ['channels', 'communities', 'edges'];
+  let tables: Table[] = ['channels', 'communities', 'groups', 'edges'];
   let writeGexfFile: () => void;
   let cleanup = () => {};
   if (options.edgeFiles) {
     onProgress?.('export: edges (worker)');
     const files = await options.edgeFiles.done;
     written.push(files.edgesCsv, ...(files.edgesParquet ? [files.edgesParquet] : []));
-    tables = ['channels', 'communities'];
+    tables = ['channels', 'communities', 'groups'];
     const part = files.gexfEdgesPart;
     cleanup = () => {
       if (part) rmSync(part, { force: true });
@@ -253,19 +336,19 @@ export async function writeAnalysisFolder(
 }
 
 /**
- * Copies the three CSVs just written to Parquet with DuckDB (typed columns, ZSTD): its CSV reader
+ * Copies the CSVs just written to Parquet with DuckDB (typed columns, ZSTD): its CSV reader
  * is multi-threaded C++, far faster than appending millions of rows from JS, and the Parquet
  * holds exactly what the CSV holds.
  */
 async function csvToParquet(
   dir: string,
-  names: readonly ('channels' | 'communities' | 'edges')[],
+  names: readonly Table[],
   levels: string[],
   meanwhile: () => void,
 ): Promise<string[]> {
   const targets = names.map((name) => join(dir, `${name}.parquet`));
   const temps = targets.map(tempPathFor);
-  // One multi-statement run, so all three copies proceed without needing the JS event loop.
+  // One multi-statement run, so all the copies proceed without needing the JS event loop.
   const sql = names
     .map((name, i) => {
       const schema: Record<string, string> = { ...PARQUET_SCHEMAS[name] };

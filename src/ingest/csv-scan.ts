@@ -289,6 +289,25 @@ export class ByteInterner {
     return id;
   }
 
+  /** The id of a JS string already interned, or -1 (a look-up: nothing is added). */
+  find(s: string): number {
+    if (s.length * 3 > this.scratch.length) this.scratch = new Uint8Array(s.length * 3 + 16);
+    const len = textEncoder.encodeInto(s, this.scratch).written ?? 0;
+    const buf = this.scratch;
+    const fold = this.fold;
+    let h = 0x811c9dc5;
+    for (let i = 0; i < len; i++) h = Math.imul(h ^ (fold[buf[i] as number] as number), 0x01000193);
+    h |= 0;
+    const table = this.table;
+    const mask = this.mask;
+    for (let slot = h & mask; ; slot = (slot + 1) & mask) {
+      const idp = table[2 * slot + 1] as number;
+      if (idp === 0) return -1;
+      if (table[2 * slot] === h && this.lens[idp - 1] === len && this.equals(idp - 1, buf, 0, len))
+        return idp - 1;
+    }
+  }
+
   /** The id of a JS string (slow path for JSON and Parquet readers). */
   internString(s: string): number {
     if (s.length * 3 > this.scratch.length) this.scratch = new Uint8Array(s.length * 3 + 16);

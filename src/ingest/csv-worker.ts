@@ -5,7 +5,13 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { ExportedNames } from './csv-scan.js';
 import { type CsvRange, readPresenceCsv } from './presence-csv.js';
-import { type ColumnViews, PresenceBuilder, type PresenceReadOptions, RejectLog } from './presence-rows.js';
+import {
+  type ColumnViews,
+  type ExportedIdSide,
+  PresenceBuilder,
+  type PresenceReadOptions,
+  RejectLog,
+} from './presence-rows.js';
 
 export interface CsvWorkerInput {
   path: string;
@@ -21,6 +27,9 @@ export interface CsvWorkerOutput {
   columns?: ColumnViews;
   channels: ExportedNames;
   viewers: ExportedNames;
+  /** Latest login per id key, when rows carried Twitch ids. */
+  channelIds?: ExportedIdSide;
+  viewerIds?: ExportedIdSide;
   good: number;
   bad: number;
   outside: number;
@@ -42,6 +51,8 @@ async function run(input: CsvWorkerInput): Promise<void> {
       columns: inPlace ? undefined : { channel: b.channel, viewer: b.viewer, ts: b.ts, messages: b.messages },
       channels: b.channels.exportNames(),
       viewers: b.viewers.exportNames(),
+      channelIds: b.channelIds?.export(b.channels.size),
+      viewerIds: b.viewerIds?.export(b.viewers.size),
       good: st.good,
       bad: st.bad,
       outside: st.outside,

@@ -1,8 +1,8 @@
 /**
  * Ready-made edge lists as Gephi exports them (`Source,Target,Weight`, any capitalisation, extra
  * columns such as `Type`/`Id`/`Label` ignored) with an optional node file (`Id,Label,Count`) that
- * gives audience sizes. A negative or non-numeric weight fails the whole file: a weight column
- * that is not numbers is the wrong file, not a bad row.
+ * gives audience sizes. A negative, non-numeric or huge (> `MAX_EDGE_WEIGHT`) weight fails the
+ * whole file: a weight column that is not numbers is the wrong file, not a bad row.
  */
 import { InputError } from '../errors.js';
 import type { EdgeTable } from '../model/presence-table.js';
@@ -27,6 +27,13 @@ const NODE_COLS = {
   label: ['label'],
   audience: ['count', 'viewers', 'audience', 'size', 'unique_viewers', 'chatters'],
 };
+
+/**
+ * Largest edge weight accepted. Community detection sums weights (node strengths, the graph's
+ * total); with weights near 1e308 those sums overflow to Infinity and modularity becomes NaN.
+ * 1e12 leaves room for a billion such edges within float64's exact range of magnitudes.
+ */
+export const MAX_EDGE_WEIGHT = 1e12;
 
 const find = (names: string[], aliases: readonly string[]) => names.findIndex((n) => aliases.includes(n));
 
@@ -147,6 +154,12 @@ export async function readEdgeList(edgesPath: string, nodesPath?: string): Promi
           );
         }
         if (w < 0) throw new InputError('import', `${edgesPath}:${line}: negative weight ${w}`);
+        // Sums of weights (degrees, 2m) must stay finite and exact enough: 1e308 made modularity NaN.
+        if (w > MAX_EDGE_WEIGHT)
+          throw new InputError(
+            'import',
+            `${edgesPath}:${line}: weight ${w} too large (at most ${MAX_EDGE_WEIGHT.toExponential()})`,
+          );
       }
       if (s === t) return log.add(edgesPath, line, `self-loop ${s}`);
       if (length === cap) {

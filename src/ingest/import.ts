@@ -3,10 +3,11 @@
  * disk into storage (Hive-partitioned Parquet), each file all-or-nothing.
  */
 import { createHash } from 'node:crypto';
-import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join, relative, resolve, sep } from 'node:path';
-import { InputError, VieweratlasError } from '../errors.js';
+import { InputError, StorageError, VieweratlasError } from '../errors.js';
 import type { ProgressFn } from '../model/progress.js';
 import type { ChannelMetadata, PresenceSource } from '../model/records.js';
 import type { Pseudonymizer } from '../privacy/pseudonymize.js';
@@ -20,7 +21,7 @@ import {
   withDuckDB,
 } from '../storage/duckdb.js';
 import { LAYOUT } from '../storage/layout.js';
-import type { Storage } from '../storage/storage.js';
+import { putFilesAllOrNothing, type Storage } from '../storage/storage.js';
 import { detectFileKind, type FileKind } from './detect.js';
 import { readEdgeList } from './edges.js';
 import { readChannelMetadataFile } from './metadata.js';
@@ -71,6 +72,13 @@ export interface ImportFileSummary {
   rejected: RejectedRow[];
   /** Storage keys written. */
   stored: string[];
+  /**
+   * The file's content was imported before (from this path or another one, see
+   * `state/import/`): nothing was stored again. Holds the earlier path.
+   */
+  alreadyImportedFrom?: string;
+  /** The failure was storage refusing the objects (a full disk …), not the file's content. */
+  storageFailure?: boolean;
   ms: number;
 }
 
@@ -83,9 +91,14 @@ export interface ImportSummary {
   location: string;
 }
 
-/** Opens the staging table `r` for presence rows (ids + numbers) and returns a batch function that appends the builder's rows to it. */
+/**
+ * Opens the staging table `r` for presence rows (ids + numbers) and returns a batch function that
+ * appends the builder's rows to it. The Twitch-id columns `vi`, `ci` are added only once a row
+ * carries an id (earlier rows get 0 = none): files without ids stage 8 bytes a row less, which
+ * keeps DuckDB under its import memory cap instead of spilling.
+ */
 export async function stagePresence(conn: DuckDBConnection): Promise<{ app: TypedAppender; batch: BatchFn }> {
-  const app = await createTypedAppender(conn, 'r', [
+  const base = [
     { name: 'c', data: new Uint32Array(0) },
     { name: 'v', data: new Uint32Array(0) },
     { name: 'ts', data: new Float64Array(0) },
@@ -93,10 +106,35 @@ export async function stagePresence(conn: DuckDBConnection): Promise<{ app: Type
     { name: 'src', data: new Uint8Array(0) },
     { name: 'kind', data: new Uint8Array(0) },
     { name: 'vod', data: new Uint32Array(0) },
-  ]);
+  ];
+  let inner = await createTypedAppender(conn, 'r', base);
+  let before = 0;
+  let withIds = false;
+  const app: TypedAppender = {
+    get rows() {
+      return before + inner.rows;
+    },
+    append: (cols, n) => inner.append(cols, n),
+    close: () => inner.close(),
+  };
   const batch = async (b: PresenceBuilder) => {
     const ex = b.extras as PresenceExtras;
-    app.append([b.channel, b.viewer, b.ts, b.messages, ex.source, ex.kind, ex.vod], b.length);
+    if (!withIds && ex.idNames.size > 0) {
+      before += inner.rows;
+      inner.close();
+      await conn.run('ALTER TABLE r ADD COLUMN vi UINTEGER DEFAULT 0');
+      await conn.run('ALTER TABLE r ADD COLUMN ci UINTEGER DEFAULT 0');
+      inner = await createTypedAppender(
+        conn,
+        'r',
+        [...base, { name: 'vi', data: new Uint32Array(0) }, { name: 'ci', data: new Uint32Array(0) }],
+        false,
+      );
+      withIds = true;
+    }
+    const cols = [b.channel, b.viewer, b.ts, b.messages, ex.source, ex.kind, ex.vod];
+    if (withIds) cols.push(ex.viewerId, ex.channelId);
+    inner.append(cols, b.length);
     b.length = 0;
   };
   return { app, batch };
@@ -119,22 +157,34 @@ export async function storePresence(
   tag: string,
   pseudonymize: Pseudonymizer,
   onProgress?: ProgressFn,
+  /** A commit record published with the parts (last), given their keys: the import marker. */
+  seal?: (keys: string[]) => { key: string; data: string },
 ): Promise<string[]> {
   const ex = b.extras;
   if (!ex) throw new VieweratlasError('import', 'internal: presence builder without extras');
   await createDictionaryTable(conn, 'cn', b.channels.names());
   await createDictionaryTable(conn, 'vn', b.viewers.names().map(pseudonymize));
   await createDictionaryTable(conn, 'vd', ex.vodNames.names());
+  // Twitch ids share one dictionary; viewer ids are pseudonymised like viewer logins. Staged only
+  // when some row had one (see stagePresence); the columns are always written.
+  const withIds = ex.idNames.size > 0;
+  if (withIds) {
+    const ids = ex.idNames.names();
+    await createDictionaryTable(conn, 'vid', ids.map(pseudonymize));
+    await createDictionaryTable(conn, 'cid', ids);
+  }
   const dir = await mkdtemp(join(tmpdir(), 'vieweratlas-parts-'));
   try {
     onProgress?.('import: writing Parquet');
     await conn.run(`COPY (
         SELECT cn.name AS channel, vn.name AS viewer, epoch_ms(r.ts::BIGINT) AS ts, r.m AS messages,
           vd.name AS vod_id, CASE r.kind WHEN 1 THEN 'membership' ELSE 'chat' END AS kind,
+          ${withIds ? 'vid.name AS viewer_id, cid.name AS channel_id' : 'NULL::VARCHAR AS viewer_id, NULL::VARCHAR AS channel_id'},
           ${SOURCE_SQL} AS source, epoch_ms(r.ts::BIGINT)::DATE AS dt
         FROM r JOIN cn ON cn.id = r.c JOIN vn ON vn.id = r.v LEFT JOIN vd ON vd.id + 1 = r.vod
+          ${withIds ? 'LEFT JOIN vid ON vid.id + 1 = r.vi LEFT JOIN cid ON cid.id + 1 = r.ci' : ''}
       ) TO ${sqlString(dir)} (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (source, dt), FILENAME_PATTERN 'f{i}')`);
-    const keys: string[] = [];
+    const parts: { key: string; localPath: string }[] = [];
     for (const file of (await listFiles(dir)).sort()) {
       const rel = relative(dir, file).split(sep);
       const source = (rel[0] ?? '').replace(/^source=/, '') as PresenceSource;
@@ -142,15 +192,28 @@ export async function storePresence(
       const i = basename(file)
         .replace(/^f/, '')
         .replace(/\.parquet$/, '');
-      const key = LAYOUT.presencePart(source, dt, `${tag}-${i}`);
-      await storage.putFile(key, file);
-      keys.push(key);
+      parts.push({ key: LAYOUT.presencePart(source, dt, `${tag}-${i}`), localPath: file });
     }
+    const keys = parts.map((p) => p.key);
+    if (seal) parts.push(await localEntry(dir, 'seal.json', seal(keys)));
+    // All parts or none: a full disk half-way must not leave some days of the file stored.
+    await putFilesAllOrNothing(storage, parts);
     return keys;
   } finally {
-    for (const t of ['r', 'cn', 'vn', 'vd']) await conn.run(`DROP TABLE IF EXISTS ${t}`);
+    for (const t of ['r', 'cn', 'vn', 'vd', 'vid', 'cid']) await conn.run(`DROP TABLE IF EXISTS ${t}`);
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/** Writes `data` to a local file in `dir`, as an entry for `putFilesAllOrNothing`. */
+async function localEntry(
+  dir: string,
+  name: string,
+  obj: { key: string; data: string },
+): Promise<{ key: string; localPath: string }> {
+  const localPath = join(dir, name);
+  await writeFile(localPath, obj.data);
+  return { key: obj.key, localPath };
 }
 
 async function listFiles(dir: string): Promise<string[]> {
@@ -161,13 +224,39 @@ async function listFiles(dir: string): Promise<string[]> {
   return out;
 }
 
-/** A stable tag for an input file: re-importing the same unchanged file overwrites its parts. */
-async function fileTag(path: string, salt: string): Promise<string> {
-  const s = await stat(path);
-  const h = createHash('sha256')
-    .update(`${resolve(path)}|${s.size}|${s.mtimeMs}|${salt}`)
-    .digest('hex');
-  return `imp-${h.slice(0, 12)}`;
+/**
+ * The content key of an input file: SHA-256 of its bytes plus how it is read (`salt`: kind,
+ * pseudonymised or not). A copy of the file elsewhere, or the same file touched, has the same key;
+ * two different files of the same name do not.
+ */
+async function contentHash(path: string, salt: string): Promise<string> {
+  const h = createHash('sha256');
+  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
+  h.update(`|${salt}`);
+  return h.digest('hex');
+}
+
+/** What `state/import/<hash>.json` records. */
+interface ImportMarker {
+  path: string;
+  kind: FileKind;
+  keys: string[];
+  importedAt: string;
+}
+
+/** The marker of an earlier import of the same content, when all its objects are still there. */
+async function alreadyImported(storage: Storage, hash: string): Promise<ImportMarker | null> {
+  const bytes = await storage.get(LAYOUT.importedFile(hash));
+  if (!bytes) return null;
+  let m: ImportMarker;
+  try {
+    m = JSON.parse(Buffer.from(bytes).toString('utf8')) as ImportMarker;
+  } catch {
+    return null;
+  }
+  if (!Array.isArray(m.keys)) return null;
+  for (const k of m.keys) if (!(await storage.exists(k))) return null;
+  return m;
 }
 
 const METADATA_COLUMNS = [
@@ -185,6 +274,7 @@ export async function storeMetadata(
   storage: Storage,
   records: ChannelMetadata[],
   key: string,
+  seal?: { key: string; data: string },
 ): Promise<void> {
   await createTableFromColumns(
     conn,
@@ -201,7 +291,9 @@ export async function storeMetadata(
     await conn.run(
       `COPY (SELECT channel, display_name, language, game, viewer_count, epoch_ms(observed_at) AS observed_at FROM meta) TO ${sqlString(file)} (FORMAT parquet, COMPRESSION zstd)`,
     );
-    await storage.putFile(key, file);
+    const entries = [{ key, localPath: file }];
+    if (seal) entries.push(await localEntry(dir, 'seal.json', seal));
+    await putFilesAllOrNothing(storage, entries);
   } finally {
     await conn.run('DROP TABLE IF EXISTS meta');
     await rm(dir, { recursive: true, force: true });
@@ -249,6 +341,29 @@ export async function importFiles(
     }
   }
   const edgeFiles = paths.filter((p) => kinds.get(p) === 'edges');
+  const pseudoSalt = opts.pseudonymize ? 'p' : '';
+  // Content keys, and the graph name of every edge list: its file name, unless that name already
+  // holds a different edge list (two `edges.csv` from two folders), then `<name>-<hash>`.
+  const hashes = new Map<string, string>();
+  const graphNames = new Map<string, string>();
+  const taken = new Set<string>();
+  for (const p of edgeFiles) {
+    const hash = await contentHash(p, `edges|${pseudoSalt}`).catch(() => undefined);
+    if (!hash) continue;
+    hashes.set(p, hash);
+    const prior = await alreadyImported(storage, hash);
+    const priorName = prior?.keys.map((k) => /^graphs\/([^/]+)\/edges\.parquet$/.exec(k)?.[1]).find(Boolean);
+    let name = priorName ?? stem(p);
+    if (!priorName && (taken.has(name) || (await storage.exists(GRAPH_LAYOUT.edges(name)))))
+      name = `${name}-${hash.slice(0, 8)}`;
+    taken.add(name);
+    graphNames.set(p, name);
+  }
+  const partnerOf = (path: string) =>
+    edgeFiles.find(
+      (e) => stem(e).replace(/edges?$/i, '') === stem(path).replace(/(nodes?|channels?)$/i, ''),
+    ) ?? edgeFiles[0];
+  const graphName = (edges: string) => graphNames.get(edges) ?? stem(edges);
   await withDuckDB(async (conn) => {
     // Row order inside a part does not matter; not keeping it lets DuckDB stream the COPY.
     await conn.run('SET preserve_insertion_order = false');
@@ -267,7 +382,29 @@ export async function importFiles(
       summary.files.push(f);
       try {
         if (kind instanceof Error) throw kind;
+        if (kind === undefined) throw new VieweratlasError('import', `internal: no kind for ${path}`);
+        const fileKind: FileKind = kind;
         f.kind = kind;
+        // Chat files are keyed by VOD id (their own marker); every other file by its content.
+        let hash = '';
+        if (kind !== 'twitch-chat') {
+          const partner = kind === 'nodes' ? partnerOf(path) : undefined;
+          hash =
+            hashes.get(path) ??
+            (await contentHash(path, `${kind}|${pseudoSalt}|${partner ? graphName(partner) : ''}`));
+          const prior = await alreadyImported(storage, hash);
+          if (prior) {
+            f.ok = true;
+            f.alreadyImportedFrom = prior.path;
+            f.ms = performance.now() - t0;
+            continue;
+          }
+        }
+        const seal = (keys: string[]) => ({
+          key: LAYOUT.importedFile(hash),
+          data: `${JSON.stringify({ path: resolve(path), kind: fileKind, keys, importedAt: new Date().toISOString() } satisfies ImportMarker)}\n`,
+        });
+        const tag = `imp-${hash.slice(0, 12)}`;
         if (kind === 'presence') {
           const b = new PresenceBuilder({ extras: true });
           const log = new RejectLog();
@@ -290,21 +427,14 @@ export async function importFiles(
           f.rowsRead = app.rows;
           f.rejectedCount = log.count;
           f.rejected = log.rejected;
-          f.stored = await storePresence(
-            conn,
-            storage,
-            b,
-            await fileTag(path, opts.pseudonymize ? 'p' : ''),
-            pseudonymize,
-            opts.onProgress,
-          );
+          f.stored = await storePresence(conn, storage, b, tag, pseudonymize, opts.onProgress, seal);
         } else if (kind === 'metadata') {
           const r = await readChannelMetadataFile(path, { now });
           f.rowsRead = r.records.length;
           f.rejectedCount = r.rejectedCount;
           f.rejected = r.rejected;
-          const key = LAYOUT.metadataPart(new Date(now).toISOString().slice(0, 10), await fileTag(path, ''));
-          await storeMetadata(conn, storage, r.records, key);
+          const key = LAYOUT.metadataPart(new Date(now).toISOString().slice(0, 10), tag);
+          await storeMetadata(conn, storage, r.records, key, seal([key]));
           f.stored = [key];
         } else if (kind === 'edges') {
           const r = await readEdgeList(path);
@@ -312,7 +442,7 @@ export async function importFiles(
           f.rejectedCount = r.rejectedCount;
           f.rejected = r.rejected;
           const t = r.table;
-          const key = GRAPH_LAYOUT.edges(stem(path));
+          const key = GRAPH_LAYOUT.edges(graphName(path));
           const dir = await mkdtemp(join(tmpdir(), 'vieweratlas-edges-'));
           try {
             await createTableFromColumns(conn, 'e', [
@@ -330,7 +460,10 @@ export async function importFiles(
             ]);
             const file = join(dir, 'edges.parquet');
             await conn.run(`COPY e TO ${sqlString(file)} (FORMAT parquet, COMPRESSION zstd)`);
-            await storage.putFile(key, file);
+            await putFilesAllOrNothing(storage, [
+              { key, localPath: file },
+              await localEntry(dir, 'seal.json', seal([key])),
+            ]);
             f.stored = [key];
           } finally {
             await conn.run('DROP TABLE IF EXISTS e');
@@ -338,15 +471,12 @@ export async function importFiles(
           }
         } else if (kind === 'nodes') {
           // Read it through an edge list of the same call when there is one (validates both), else alone.
-          const partner =
-            edgeFiles.find(
-              (e) => stem(e).replace(/edges?$/i, '') === stem(path).replace(/(nodes?|channels?)$/i, ''),
-            ) ?? edgeFiles[0];
+          const partner = partnerOf(path);
           const r = partner ? await readEdgeList(partner, path) : await readNodesOnly(path);
           f.rowsRead = r.nodesRead;
           f.rejectedCount = r.rejected.filter((x) => x.file === path).length;
           f.rejected = r.rejected.filter((x) => x.file === path);
-          const key = GRAPH_LAYOUT.nodes(partner ? stem(partner) : stem(path));
+          const key = GRAPH_LAYOUT.nodes(partner ? graphName(partner) : stem(path));
           const dir = await mkdtemp(join(tmpdir(), 'vieweratlas-nodes-'));
           try {
             const file = join(dir, 'nodes.parquet');
@@ -355,7 +485,10 @@ export async function importFiles(
               { name: 'audience', type: 'DOUBLE', values: r.table.nodeAudience },
             ]);
             await conn.run(`COPY n TO ${sqlString(file)} (FORMAT parquet, COMPRESSION zstd)`);
-            await storage.putFile(key, file);
+            await putFilesAllOrNothing(storage, [
+              { key, localPath: file },
+              await localEntry(dir, 'seal.json', seal([key])),
+            ]);
             f.stored = [key];
           } finally {
             await conn.run('DROP TABLE IF EXISTS n');
@@ -376,8 +509,12 @@ export async function importFiles(
         summary.rowsRead += f.rowsRead;
         summary.rejectedCount += f.rejectedCount;
       } catch (err) {
-        if (!(err instanceof InputError)) throw err;
-        f.error = err.message;
+        // A bad file, or storage refusing its objects (a full disk): either way nothing of it is
+        // stored (objects go in all together) and the next file is tried.
+        if (!(err instanceof InputError) && !(err instanceof StorageError)) throw err;
+        f.storageFailure = err instanceof StorageError;
+        // Storage messages name the object; say which input file it was for.
+        f.error = f.storageFailure ? `${path}: ${err.message}` : err.message;
         f.stored = [];
         summary.failed++;
       }

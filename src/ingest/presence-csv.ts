@@ -12,6 +12,9 @@ import {
   mapPresenceHeader,
   type PresenceBuilder,
   type PresenceReadOptions,
+  presenceMessagesProblem,
+  presenceNameBytesProblem,
+  presenceTsProblem,
   type RejectLog,
   sharedColumns,
   sourceCodeBytes,
@@ -36,7 +39,7 @@ export async function readPresenceCsv(
   onBatch?: BatchFn,
 ): Promise<FileStats & { lines: number }> {
   const st: FileStats = { good: 0, bad: 0, outside: 0 };
-  let col = { channel: -1, viewer: -1, ts: -1, source: -1, messages: -1, vod_id: -1, kind: -1 };
+  let col = mapPresenceHeader([]);
   let need = 0;
   const reject = (line: number, reason: string) => {
     st.bad++;
@@ -58,6 +61,7 @@ export async function readPresenceCsv(
     }
     need = Math.max(col.channel, col.viewer, col.ts) + 1;
   };
+  const now = Date.now();
   const headerless = range !== undefined && range.start > 0;
   if (headerless) header(range.header, 1);
   const { lines } = await scanCsv(
@@ -93,6 +97,13 @@ export async function readPresenceCsv(
               );
           }
         }
+        // issue 11: value limits (PRESENCE_LIMITS) — names, instant and count in range
+        const bad =
+          presenceNameBytesProblem('channel', buf, cs, ce) ??
+          presenceNameBytesProblem('viewer', buf, vs, ve) ??
+          presenceTsProblem(ts, now) ??
+          (m > 1 ? presenceMessagesProblem(m) : undefined);
+        if (bad) return reject(line, bad);
         let src = 2;
         if (col.source >= 0 && col.source < count) {
           const ss = starts[col.source] as number;
@@ -112,8 +123,21 @@ export async function readPresenceCsv(
         }
         b.room();
         const r = b.length++;
-        b.channel[r] = b.channels.intern(buf, cs, ce);
-        b.viewer[r] = b.viewers.intern(buf, vs, ve);
+        // Stable Twitch ids, where the file has them: rows are keyed by id (see PresenceBuilder).
+        let cis = 0;
+        let cie = 0;
+        let vis = 0;
+        let vie = 0;
+        if (col.channel_id >= 0 && col.channel_id < count) {
+          cis = starts[col.channel_id] as number;
+          cie = ends[col.channel_id] as number;
+        }
+        if (col.viewer_id >= 0 && col.viewer_id < count) {
+          vis = starts[col.viewer_id] as number;
+          vie = ends[col.viewer_id] as number;
+        }
+        b.channel[r] = cie > cis ? b.channelKey(buf, cs, ce, cis, cie, ts) : b.channels.intern(buf, cs, ce);
+        b.viewer[r] = vie > vis ? b.viewerKey(buf, vs, ve, vis, vie, ts) : b.viewers.intern(buf, vs, ve);
         b.ts[r] = ts;
         b.messages[r] = m;
         if (ex) {
@@ -133,6 +157,8 @@ export async function readPresenceCsv(
             vod = ex.vodNames.intern(buf, starts[col.vod_id] as number, ends[col.vod_id] as number) + 1;
           }
           ex.vod[r] = vod;
+          ex.channelId[r] = cie > cis ? ex.idNames.intern(buf, cis, cie) + 1 : 0;
+          ex.viewerId[r] = vie > vis ? ex.idNames.intern(buf, vis, vie) + 1 : 0;
         }
         st.good++;
       },
@@ -255,6 +281,8 @@ export async function readPresenceCsvParallel(
   const w = msg.ok;
   const cmap = b.channels.internExported(w.channels);
   const vmap = b.viewers.internExported(w.viewers);
+  if (w.channelIds) b.idSide('channel').merge(w.channelIds, cmap);
+  if (w.viewerIds) b.idSide('viewer').merge(w.viewerIds, vmap);
   const src = w.columns ?? columnSlice(shared, mid, mid + w.length);
   const base = b.length;
   if (b.channel.buffer === shared.channel.buffer) {

@@ -1,4 +1,4 @@
-import type { DuckDBVector } from '@duckdb/node-api';
+import type { DuckDBDataChunk, DuckDBVector } from '@duckdb/node-api';
 import { InputError } from '../errors.js';
 import type { DuckDBConnection } from '../storage/duckdb.js';
 import type { ByteInterner } from './csv-scan.js';
@@ -15,10 +15,12 @@ export const sqlString = (s: string) => `'${s.replaceAll("'", "''")}'`;
 
 import {
   type FileStats,
+  keyString,
   mapPresenceHeader,
   type PresenceBuilder,
   type PresenceColumn,
   type PresenceReadOptions,
+  presenceLimitsSql,
   type RejectLog,
 } from './presence-rows.js';
 
@@ -89,7 +91,9 @@ export async function readPresenceParquetWith(
       ${col.messages >= 0 ? `${name('messages')} IS NULL` : 'true'} AS messages_missing,
       ${col.source >= 0 ? `lower(${name('source')}::VARCHAR)` : `'import'`} AS source,
       ${col.kind >= 0 ? `${name('kind')}::VARCHAR` : 'NULL::VARCHAR'} AS kind,
-      ${col.vod_id >= 0 ? `${name('vod_id')}::VARCHAR` : 'NULL::VARCHAR'} AS vod_id
+      ${col.vod_id >= 0 ? `${name('vod_id')}::VARCHAR` : 'NULL::VARCHAR'} AS vod_id,
+      ${col.viewer_id >= 0 ? `coalesce(trim(${name('viewer_id')}::VARCHAR), '')` : `''`} AS viewer_id,
+      ${col.channel_id >= 0 ? `coalesce(trim(${name('channel_id')}::VARCHAR), '')` : `''`} AS channel_id
     FROM read_parquet(${source}${hive ? ', hive_partitioning = true' : ''})`);
   const reasonSql = `CASE
       WHEN channel IS NULL OR channel = '' THEN 'empty channel'
@@ -97,6 +101,7 @@ export async function readPresenceParquetWith(
       WHEN ts IS NULL OR isnan(ts) THEN 'bad ts'
       WHEN NOT messages_missing AND (messages IS NULL OR messages < 0) THEN 'bad messages (expected an integer ≥ 0)'
       WHEN source NOT IN ('live', 'vod', 'import') THEN 'bad source "' || source || '"'
+      ${presenceLimitsSql()}
       ELSE NULL END`;
   await conn.run(`CREATE OR REPLACE TEMP VIEW pq2 AS SELECT *, ${reasonSql} AS reason FROM pq`);
   // Row count from the Parquet footers (no scan) sizes the columns once.
@@ -117,15 +122,22 @@ export async function readPresenceParquetWith(
     ? `, (CASE source WHEN 'live' THEN 0 WHEN 'vod' THEN 1 ELSE 2 END)::UTINYINT,
         (CASE WHEN kind = 'membership' THEN 1 ELSE 0 END)::UTINYINT, vod_id`
     : '';
+  // Stable Twitch ids (columns 9 and 10) only when the files have them: old parts stream as before.
+  const withIds = col.viewer_id >= 0 || col.channel_id >= 0;
+  const idCols = withIds ? `${ex ? '' : ', NULL, NULL, NULL'}, viewer_id, channel_id` : '';
   const result = await conn.stream(
     `SELECT (CASE WHEN reason IS NOT NULL THEN 2 WHEN ${winCond} THEN 0 ELSE 1 END)::UTINYINT AS status, reason,
-       channel, viewer, coalesce(ts, 0) AS ts, coalesce(messages, 1)::UINTEGER ${extraCols} FROM pq2`,
+       channel, viewer, coalesce(ts, 0) AS ts, coalesce(try_cast(coalesce(messages, 1) AS UINTEGER), 0) ${extraCols}${idCols} FROM pq2`,
   );
   let r = start;
   let seen = 0;
+  let pending: Promise<DuckDBDataChunk | null> | undefined = result.fetchChunk();
   const status = new Uint8Array(2048);
   for (;;) {
-    const chunk = await result.fetchChunk();
+    // The next chunk is asked for before this one is interned: DuckDB decodes it on its own
+    // threads meanwhile (profiled: the main thread otherwise sat idle ~40% of the read).
+    const chunk: DuckDBDataChunk | null | undefined = await pending;
+    pending = chunk && chunk.rowCount > 0 ? result.fetchChunk() : undefined;
     if (!chunk || chunk.rowCount === 0) break;
     const n = chunk.rowCount;
     copyNumbers(chunk.getColumnVector(0), n, status, 0);
@@ -147,9 +159,14 @@ export async function readPresenceParquetWith(
     if (r + n > b.channel.length) b.reserve(r + n);
     // Dense fast path: every row kept (the usual case); else row by row.
     const all = keep === n;
-    internVarchar(chunk.getColumnVector(2), n, b.channels, b.channel, r, all ? undefined : status);
-    internVarchar(chunk.getColumnVector(3), n, b.viewers, b.viewer, r, all ? undefined : status);
     copyNumbers(chunk.getColumnVector(4), n, b.ts, r, all ? undefined : status);
+    if (withIds && !ex) {
+      internKeyed(chunk.getColumnVector(2), chunk.getColumnVector(10), n, b, 'channel', r, status);
+      internKeyed(chunk.getColumnVector(3), chunk.getColumnVector(9), n, b, 'viewer', r, status);
+    } else {
+      internVarchar(chunk.getColumnVector(2), n, b.channels, b.channel, r, all ? undefined : status);
+      internVarchar(chunk.getColumnVector(3), n, b.viewers, b.viewer, r, all ? undefined : status);
+    }
     copyNumbers(chunk.getColumnVector(5), n, b.messages, r, all ? undefined : status);
     if (ex) {
       copyNumbers(chunk.getColumnVector(6), n, ex.source, r, all ? undefined : status);
@@ -160,6 +177,10 @@ export async function readPresenceParquetWith(
         if (status[i] !== 0) continue;
         const id = vv.getItem(i);
         ex.vod[k++] = id === null ? 0 : ex.vodNames.internString(String(id)) + 1;
+      }
+      if (withIds) {
+        internVarchar(chunk.getColumnVector(9), n, ex.idNames, ex.viewerId, r, status, true);
+        internVarchar(chunk.getColumnVector(10), n, ex.idNames, ex.channelId, r, status, true);
       }
     }
     r += keep;
@@ -183,19 +204,74 @@ function internVarchar(
   out: Uint32Array,
   at: number,
   status?: Uint8Array,
+  /** Store id + 1, and 0 for an empty string (optional id columns). */
+  plusOne = false,
 ): void {
-  const dv = (vec as unknown as { dataView?: DataView }).dataView;
-  const fast = dv instanceof DataView && dv.byteLength >= n * 16;
-  const bytes = fast ? new Uint8Array(dv.buffer, dv.byteOffset, n * 16) : undefined;
+  const s = stringBytes(vec, n);
   let k = at;
   for (let i = 0; i < n; i++) {
     if (status && status[i] !== 0) continue;
     // DuckDB string_t: uint32 length, then the bytes inline when ≤ 12, else a prefix and a pointer.
-    const len = fast ? (dv as DataView).getUint32(i * 16, true) : 13;
+    const len = s ? (s.dv.getUint32(i * 16, true) as number) : 13;
+    if (plusOne) {
+      out[k++] =
+        len === 0
+          ? 0
+          : (len <= 12 && s
+              ? interner.intern(s.bytes, i * 16 + 4, i * 16 + 4 + len)
+              : interner.internString(String(vec.getItem(i) ?? ''))) + 1;
+      continue;
+    }
     out[k++] =
-      len <= 12
-        ? interner.intern(bytes as Uint8Array, i * 16 + 4, i * 16 + 4 + len)
+      len <= 12 && s
+        ? interner.intern(s.bytes, i * 16 + 4, i * 16 + 4 + len)
         : interner.internString(String(vec.getItem(i) ?? ''));
+  }
+}
+
+/** The raw string_t array of a VARCHAR vector, when the binding exposes it. */
+function stringBytes(vec: DuckDBVector, n: number): { dv: DataView; bytes: Uint8Array } | undefined {
+  const dv = (vec as unknown as { dataView?: DataView }).dataView;
+  if (!(dv instanceof DataView) || dv.byteLength < n * 16) return undefined;
+  return { dv, bytes: new Uint8Array(dv.buffer, dv.byteOffset, n * 16) };
+}
+
+/**
+ * Keys of a login vector and its (possibly empty) Twitch-id vector into the builder's column
+ * (`channelKey` / `viewerKey` on the bytes; long values through strings). `b.ts[at…]` must be filled.
+ */
+function internKeyed(
+  loginVec: DuckDBVector,
+  idVec: DuckDBVector,
+  n: number,
+  b: PresenceBuilder,
+  side: 'channel' | 'viewer',
+  at: number,
+  status: Uint8Array,
+): void {
+  const L = stringBytes(loginVec, n);
+  const I = stringBytes(idVec, n);
+  const out = side === 'channel' ? b.channel : b.viewer;
+  const keys = side === 'channel' ? b.channels : b.viewers;
+  let k = at;
+  for (let i = 0; i < n; i++) {
+    if (status[i] !== 0) continue;
+    const ll = L ? L.dv.getUint32(i * 16, true) : 13;
+    const il = I ? I.dv.getUint32(i * 16, true) : 13;
+    const ts = b.ts[k] as number;
+    if (il === 0) {
+      out[k++] =
+        ll <= 12 && L
+          ? keys.intern(L.bytes, i * 16 + 4, i * 16 + 4 + ll)
+          : keys.internString(String(loginVec.getItem(i) ?? ''));
+    } else if (ll <= 12 && il <= 12 && L && I) {
+      const s = b.idSide(side);
+      out[k++] = s.key(keys, I.bytes, i * 16 + 4, i * 16 + 4 + il, L.bytes, i * 16 + 4, i * 16 + 4 + ll, ts);
+    } else {
+      const id = String(idVec.getItem(i) ?? '');
+      const login = String(loginVec.getItem(i) ?? '');
+      out[k++] = id === '' ? keys.internString(login) : keyString(b, side, login, id, ts);
+    }
   }
 }
 

@@ -2,7 +2,7 @@ import { InputError } from '../errors.js';
 import type { PresenceTable } from '../model/presence-table.js';
 import type { ProgressFn } from '../model/progress.js';
 import type { PresenceSource } from '../model/records.js';
-import { ByteInterner } from './csv-scan.js';
+import { ByteInterner, type ExportedNames } from './csv-scan.js';
 
 /** A row that could not be read. */
 export type RejectedRow = { file: string; line: number; reason: string };
@@ -49,6 +49,8 @@ export const PRESENCE_COLUMNS = {
   messages: ['messages', 'message_count', 'count'],
   vod_id: ['vod_id', 'vod'],
   kind: ['kind'],
+  viewer_id: ['viewer_id', 'user_id', 'user-id', 'commenter_id', 'chatter_id'],
+  channel_id: ['channel_id', 'room_id', 'room-id', 'broadcaster_id', 'streamer_id'],
 } as const;
 
 export type PresenceColumn = keyof typeof PRESENCE_COLUMNS;
@@ -87,6 +89,162 @@ export interface PresenceExtras {
   /** 0 = none, else vodNames index + 1. */
   vod: Uint32Array;
   vodNames: ByteInterner;
+  /** Stable Twitch ids as read (import stores them beside the logins): 0 = none, else idNames index + 1. */
+  viewerId: Uint32Array;
+  channelId: Uint32Array;
+  /** Viewer ids and channel ids, interned together (they never share a row's column). */
+  idNames: ByteInterner;
+}
+
+/** First byte of an interned identity key that is a Twitch id (logins never hold control bytes). */
+export const ID_KEY_TAG = 1;
+
+/**
+ * Identity keys of one side (channels or viewers) when rows carry Twitch ids: the row's key is
+ * `\x01<id>` in the side's main interner, and this remembers every id key's latest login (by ts;
+ * on equal ts the row read last). Rows without an id keep their login as key.
+ */
+export class IdSide {
+  readonly logins = new ByteInterner();
+  /** Per key id (of the main interner): login id here, valid where `latestTs` is not -Infinity. */
+  loginOf = new Uint32Array(1024);
+  latestTs = new Float64Array(1024).fill(Number.NEGATIVE_INFINITY);
+  private scratch = new Uint8Array(64);
+
+  /** The key of id bytes [is, ie) with login bytes [ls, le), seen at `ts`. */
+  key(
+    keys: ByteInterner,
+    idBuf: Uint8Array,
+    is: number,
+    ie: number,
+    loginBuf: Uint8Array,
+    ls: number,
+    le: number,
+    ts: number,
+  ): number {
+    const n = ie - is;
+    if (n + 1 > this.scratch.length) this.scratch = new Uint8Array(2 * n + 2);
+    const sc = this.scratch;
+    sc[0] = ID_KEY_TAG;
+    for (let i = 0; i < n; i++) sc[i + 1] = idBuf[is + i] as number;
+    const k = keys.intern(sc, 0, n + 1);
+    const login = this.logins.intern(loginBuf, ls, le);
+    this.note(k, login, ts);
+    return k;
+  }
+
+  /** Records that key `k` was seen with login id `login` at `ts`. */
+  note(k: number, login: number, ts: number): void {
+    if (k >= this.loginOf.length) this.grow(k + 1);
+    if (ts >= (this.latestTs[k] as number)) {
+      this.latestTs[k] = ts;
+      this.loginOf[k] = login;
+    }
+  }
+
+  private grow(min: number): void {
+    const cap = Math.max(min, this.loginOf.length * 2);
+    const l = new Uint32Array(cap);
+    l.set(this.loginOf);
+    const t = new Float64Array(cap).fill(Number.NEGATIVE_INFINITY);
+    t.set(this.latestTs);
+    this.loginOf = l;
+    this.latestTs = t;
+  }
+
+  /** For sending to another thread. */
+  export(keys: number): ExportedIdSide {
+    if (keys > this.loginOf.length) this.grow(keys);
+    return {
+      logins: this.logins.exportNames(),
+      loginOf: this.loginOf.slice(0, keys),
+      latestTs: this.latestTs.slice(0, keys),
+    };
+  }
+
+  /** Merges another thread's side, its keys mapped through `keyMap` (its key → key here). */
+  merge(x: ExportedIdSide, keyMap: Uint32Array): void {
+    const lmap = this.logins.internExported(x.logins);
+    for (let k = 0; k < x.latestTs.length; k++) {
+      const t = x.latestTs[k] as number;
+      if (t === Number.NEGATIVE_INFINITY) continue;
+      this.note(keyMap[k] as number, lmap[x.loginOf[k] as number] as number, t);
+    }
+  }
+}
+
+/** An `IdSide` as bytes and arrays (structured-clone friendly). */
+export interface ExportedIdSide {
+  logins: ExportedNames;
+  loginOf: Uint32Array;
+  latestTs: Float64Array;
+}
+
+/**
+ * Turns one side's interned keys into names: id keys get their latest login; login keys
+ * (rows without an id) whose login is the latest login of exactly one id key are merged into it
+ * (`remap`, applied to the rows by the caller). With `unique`, names that two live keys share
+ * (a login Twitch gave to a new account) are told apart: all but the most recently seen get
+ * `#<id>` appended.
+ */
+export function resolveKeys(
+  keyNames: string[],
+  side: IdSide | undefined,
+  unique: boolean,
+): { names: string[]; ids: string[] | undefined; remap: Uint32Array | undefined } {
+  if (!side) return { names: keyNames, ids: undefined, remap: undefined };
+  const logins = side.logins.names();
+  const n = keyNames.length;
+  const names = new Array<string>(n);
+  const ids = new Array<string>(n);
+  const tag = String.fromCharCode(ID_KEY_TAG);
+  // login → the id key whose latest login it is (-1: more than one).
+  const owner = new Map<string, number>();
+  for (let k = 0; k < n; k++) {
+    const kn = keyNames[k] as string;
+    if (kn.startsWith(tag)) {
+      ids[k] = kn.slice(1);
+      const login = logins[side.loginOf[k] as number] as string;
+      names[k] = login;
+      const o = owner.get(login);
+      owner.set(login, o === undefined ? k : -1);
+    } else {
+      ids[k] = '';
+      names[k] = kn;
+    }
+  }
+  let remap: Uint32Array | undefined;
+  for (let k = 0; k < n; k++) {
+    if (ids[k] !== '') continue;
+    const o = owner.get(names[k] as string);
+    if (o === undefined || o < 0) continue;
+    remap ??= Uint32Array.from({ length: n }, (_, i) => i);
+    remap[k] = o;
+  }
+  if (unique) {
+    // Among live keys (not merged away), the latest-seen keeps the plain name.
+    const best = new Map<string, number>();
+    const dup = new Set<string>();
+    for (let k = 0; k < n; k++) {
+      if (remap && remap[k] !== k) continue;
+      const nm = names[k] as string;
+      const b = best.get(nm);
+      if (b === undefined) best.set(nm, k);
+      else {
+        dup.add(nm);
+        if ((side.latestTs[k] ?? Number.NEGATIVE_INFINITY) > (side.latestTs[b] ?? Number.NEGATIVE_INFINITY))
+          best.set(nm, k);
+      }
+    }
+    if (dup.size > 0) {
+      for (let k = 0; k < n; k++) {
+        if (remap && remap[k] !== k) continue;
+        const nm = names[k] as string;
+        if (dup.has(nm) && best.get(nm) !== k) names[k] = `${nm}#${ids[k] || 'login'}`;
+      }
+    }
+  }
+  return { names, ids, remap };
 }
 
 /** The four presence columns as arrays of equal length. */
@@ -128,6 +286,9 @@ export class PresenceBuilder {
   ts: Float64Array;
   messages: Uint32Array;
   extras: PresenceExtras | undefined;
+  /** Set once a row carries a Twitch id (analysis mode only: without extras). */
+  channelIds: IdSide | undefined;
+  viewerIds: IdSide | undefined;
 
   constructor(options: { capacity?: number; extras?: boolean } = {}) {
     this.cap = Math.max(1024, options.capacity ?? 1 << 16);
@@ -141,8 +302,36 @@ export class PresenceBuilder {
         kind: new Uint8Array(this.cap),
         vod: new Uint32Array(this.cap),
         vodNames: new ByteInterner({ lowerCase: false }),
+        viewerId: new Uint32Array(this.cap),
+        channelId: new Uint32Array(this.cap),
+        idNames: new ByteInterner({ lowerCase: false }),
       };
     }
+  }
+
+  /** The id side of channels or viewers, created on first use. */
+  idSide(side: 'channel' | 'viewer'): IdSide {
+    if (side === 'channel') {
+      if (!this.channelIds) this.channelIds = new IdSide();
+      return this.channelIds;
+    }
+    if (!this.viewerIds) this.viewerIds = new IdSide();
+    return this.viewerIds;
+  }
+
+  /**
+   * The channel key of a row: its Twitch id when `is < ie` (analysis mode), else its login. In
+   * import mode (extras) the login is the key and the id is kept per row by `setIds`.
+   */
+  channelKey(buf: Uint8Array, ls: number, le: number, is: number, ie: number, ts: number): number {
+    if (ie <= is || this.extras) return this.channels.intern(buf, ls, le);
+    return this.idSide('channel').key(this.channels, buf, is, ie, buf, ls, le, ts);
+  }
+
+  /** As `channelKey`, for viewers. */
+  viewerKey(buf: Uint8Array, ls: number, le: number, is: number, ie: number, ts: number): number {
+    if (ie <= is || this.extras) return this.viewers.intern(buf, ls, le);
+    return this.idSide('viewer').key(this.viewers, buf, is, ie, buf, ls, le, ts);
   }
 
   /**
@@ -186,6 +375,8 @@ export class PresenceBuilder {
       this.extras.source = s;
       this.extras.kind = k;
       this.extras.vod = g32(this.extras.vod);
+      this.extras.viewerId = g32(this.extras.viewerId);
+      this.extras.channelId = g32(this.extras.channelId);
     }
   }
 
@@ -206,6 +397,8 @@ export class PresenceBuilder {
       this.extras.source = new Uint8Array(0);
       this.extras.kind = new Uint8Array(0);
       this.extras.vod = new Uint32Array(0);
+      this.extras.viewerId = new Uint32Array(0);
+      this.extras.channelId = new Uint32Array(0);
     }
   }
 
@@ -214,17 +407,50 @@ export class PresenceBuilder {
     this.length = Math.min(this.length, length);
   }
 
+  /**
+   * The rows as a table. With Twitch ids, keys become names (latest login), rows without an id
+   * whose login is an id's latest login join that id, and channel names are made unique.
+   */
   table(): PresenceTable {
     const n = this.length;
-    return {
-      channelNames: this.channels.names(),
-      viewerNames: this.viewers.names(),
+    const ch = resolveKeys(this.channels.names(), this.channelIds, true);
+    const channel = this.channel.subarray(0, n);
+    const viewer = this.viewer.subarray(0, n);
+    if (ch.remap) for (let i = 0; i < n; i++) channel[i] = ch.remap[channel[i] as number] as number;
+    const viewers = this.viewers;
+    const t = {
+      channelNames: ch.names,
       length: n,
-      channel: this.channel.subarray(0, n),
-      viewer: this.viewer.subarray(0, n),
+      channel,
+      viewer,
       ts: this.ts.subarray(0, n),
       messages: this.messages.subarray(0, n),
-    };
+      viewerCount: viewers.size,
+    } as PresenceTable;
+    if (ch.ids) t.channelTwitchIds = ch.ids;
+    if (this.viewerIds) {
+      // Id-keyed viewers: names come from the latest logins (built now; bots match by name).
+      const vw = resolveKeys(viewers.names(), this.viewerIds, false);
+      if (vw.remap) for (let i = 0; i < n; i++) viewer[i] = vw.remap[viewer[i] as number] as number;
+      t.viewerNames = vw.names;
+      if (vw.ids) t.viewerTwitchIds = vw.ids;
+      return t;
+    }
+    // Millions of viewer names as JS strings cost ~0.5 s and ~100 MB: only when someone asks.
+    let names: string[] | undefined;
+    Object.defineProperty(t, 'viewerNames', {
+      enumerable: true,
+      configurable: true,
+      get: () => {
+        names ??= viewers.names();
+        return names;
+      },
+      set: (v: string[]) => {
+        names = v;
+      },
+    });
+    t.findViewer = (login) => viewers.find(login);
+    return t;
   }
 }
 
@@ -297,12 +523,18 @@ export function pushRecord(
     source?: PresenceSource;
     kind?: string;
     vod_id?: string;
+    viewer_id?: string;
+    channel_id?: string;
   },
 ): void {
   b.room();
   const i = b.length++;
-  b.channel[i] = b.channels.internString(r.channel);
-  b.viewer[i] = b.viewers.internString(r.viewer);
+  b.channel[i] = r.channel_id
+    ? keyString(b, 'channel', r.channel, r.channel_id, r.ts)
+    : b.channels.internString(r.channel);
+  b.viewer[i] = r.viewer_id
+    ? keyString(b, 'viewer', r.viewer, r.viewer_id, r.ts)
+    : b.viewers.internString(r.viewer);
   b.ts[i] = r.ts;
   b.messages[i] = r.messages ?? 1;
   const ex = b.extras;
@@ -310,5 +542,111 @@ export function pushRecord(
     ex.source[i] = SOURCE_CODE[r.source ?? 'import'] ?? 2;
     ex.kind[i] = r.kind === 'membership' ? 1 : 0;
     ex.vod[i] = r.vod_id ? ex.vodNames.internString(r.vod_id) + 1 : 0;
+    ex.viewerId[i] = r.viewer_id ? ex.idNames.internString(r.viewer_id) + 1 : 0;
+    ex.channelId[i] = r.channel_id ? ex.idNames.internString(r.channel_id) + 1 : 0;
   }
+}
+
+/**
+ * Values no presence row may have, whatever its format (checked by every reader: CSV, JSON Lines,
+ * Parquet, raw). Documented in docs/storage-and-import.md.
+ */
+export const PRESENCE_LIMITS = {
+  /**
+   * Longest channel or viewer in bytes. Twitch logins have ≤ 25 and pseudonyms 18; other sources'
+   * names and ids fit with room to spare, a 10 MB "login" does not.
+   */
+  maxNameBytes: 256,
+  /** Most messages one row may count (one viewer, channel and bucket); the column is 32-bit. */
+  maxMessages: 1_000_000,
+  /** Earliest instant: Twitch opened on 2011-06-06 (UTC). */
+  minTs: Date.UTC(2011, 5, 6),
+  /** How far ahead of the reader's clock a row may be (clock skew, a collector's open bucket). */
+  futureToleranceMs: 24 * 3600_000,
+} as const;
+
+/** Why `ts` (epoch ms) cannot be a presence instant, or undefined when it can. */
+export function presenceTsProblem(ts: number, now = Date.now()): string | undefined {
+  if (ts < PRESENCE_LIMITS.minTs) return `ts ${isoOrNumber(ts)} is before Twitch existed (2011-06-06)`;
+  if (ts > now + PRESENCE_LIMITS.futureToleranceMs)
+    return `ts ${isoOrNumber(ts)} is more than 24 h in the future`;
+  return undefined;
+}
+
+/** Why `m` cannot be a message count, or undefined when it can. */
+export function presenceMessagesProblem(m: number): string | undefined {
+  if (!Number.isInteger(m) || m < 0) return `bad messages ${m} (expected an integer ≥ 0)`;
+  if (m > PRESENCE_LIMITS.maxMessages)
+    return `messages ${m} out of range (at most ${PRESENCE_LIMITS.maxMessages.toLocaleString('en-US')} per row)`;
+  return undefined;
+}
+
+/** Why bytes [start, end) cannot be a channel or viewer name (too long, a NUL byte), or undefined. */
+export function presenceNameBytesProblem(
+  what: 'channel' | 'viewer',
+  buf: Uint8Array,
+  start: number,
+  end: number,
+): string | undefined {
+  if (end - start > PRESENCE_LIMITS.maxNameBytes)
+    return `${what} of ${end - start} bytes (at most ${PRESENCE_LIMITS.maxNameBytes})`;
+  // NUL ends strings in C, Parquet readers and terminals: no name may hold one.
+  for (let i = start; i < end; i++) if (buf[i] === 0) return `${what} holds a NUL byte`;
+  return undefined;
+}
+
+/** Why a string cannot be a channel or viewer name, or undefined. */
+export function presenceNameProblem(what: 'channel' | 'viewer', name: string): string | undefined {
+  if (name.includes('\u0000')) return `${what} holds a NUL byte`;
+  const bytes = Buffer.byteLength(name);
+  if (bytes > PRESENCE_LIMITS.maxNameBytes)
+    return `${what} of ${bytes} bytes (at most ${PRESENCE_LIMITS.maxNameBytes})`;
+  return undefined;
+}
+
+/** The first problem of a decoded row's values, or undefined when they are all in range. */
+export function presenceValuesProblem(
+  r: { channel: string; viewer: string; ts: number; messages?: number },
+  now = Date.now(),
+): string | undefined {
+  return (
+    presenceNameProblem('channel', r.channel) ??
+    presenceNameProblem('viewer', r.viewer) ??
+    presenceTsProblem(r.ts, now) ??
+    (r.messages === undefined ? undefined : presenceMessagesProblem(r.messages))
+  );
+}
+
+/** The same checks as SQL `WHEN … THEN reason` clauses over columns channel, viewer, ts (ms), messages. */
+export function presenceLimitsSql(now = Date.now()): string {
+  const L = PRESENCE_LIMITS;
+  return `WHEN strlen(channel) > ${L.maxNameBytes} THEN 'channel of ' || strlen(channel) || ' bytes (at most ${L.maxNameBytes})'
+      WHEN strlen(viewer) > ${L.maxNameBytes} THEN 'viewer of ' || strlen(viewer) || ' bytes (at most ${L.maxNameBytes})'
+      WHEN contains(channel, chr(0)) THEN 'channel holds a NUL byte'
+      WHEN contains(viewer, chr(0)) THEN 'viewer holds a NUL byte'
+      WHEN ts < ${L.minTs} THEN 'ts before Twitch existed (2011-06-06)'
+      WHEN ts > ${now + L.futureToleranceMs} THEN 'ts more than 24 h in the future'
+      WHEN messages > ${L.maxMessages} THEN 'messages ' || messages || ' out of range (at most ${L.maxMessages} per row)'`;
+}
+
+function isoOrNumber(ts: number): string {
+  const d = new Date(ts);
+  return Number.isNaN(d.getTime()) ? String(ts) : d.toISOString();
+}
+
+const keyEncoder = new TextEncoder();
+
+/** `channelKey` / `viewerKey` from JS strings (slow path for JSON, raw lines and long Parquet values). */
+export function keyString(
+  b: PresenceBuilder,
+  side: 'channel' | 'viewer',
+  login: string,
+  id: string,
+  ts: number,
+): number {
+  const bytes = keyEncoder.encode(`${login}\n${id}`);
+  const sep = Buffer.byteLength(login);
+  return side === 'channel'
+    ? b.channelKey(bytes, 0, sep, sep + 1, bytes.length, ts)
+    : b.viewerKey(bytes, 0, sep, sep + 1, bytes.length, ts);
 }

@@ -4,6 +4,7 @@
  * callers can count bad lines (a torn last line after a crash is expected, never fatal).
  */
 import type { ChannelMetadata, PresenceKind, PresenceRecord, PresenceSource } from '../model/records.js';
+import { presenceValuesProblem } from './presence-rows.js';
 
 /** One presence record as a raw line, WITH the trailing newline. */
 export function encodePresenceLine(r: PresenceRecord): string {
@@ -44,6 +45,13 @@ export function parseTimestamp(v: unknown): number {
   // A date-time without a zone is taken as UTC, not local time.
   const zoned = /[zZ]$|[+-]\d\d:?\d\d$/.test(s) || !/\d[T ]\d/.test(s) ? s : `${s}Z`;
   return Date.parse(zoned.replace(' ', 'T'));
+}
+
+/** An id as Twitch writes them: 1–64 printable characters, no spaces. */
+function plainId(v: string): boolean {
+  if (v.length > 64) return false;
+  for (let i = 0; i < v.length; i++) if (v.charCodeAt(i) <= 32) return false;
+  return true;
 }
 
 function str(v: unknown): v is string {
@@ -89,7 +97,16 @@ export function decodePresenceLine(line: string, defaultSource?: PresenceSource)
     if (r.kind !== 'chat' && r.kind !== 'membership') return `bad "kind" ${JSON.stringify(r.kind)}`;
     rec.kind = r.kind as PresenceKind;
   }
-  return rec;
+  // Stable Twitch ids: strings as Twitch sends them; numbers (other tools' exports) as digits.
+  for (const k of ['viewer_id', 'channel_id'] as const) {
+    const v = r[k];
+    if (v === undefined || v === null || v === '') continue;
+    if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) rec[k] = String(v);
+    else if (typeof v === 'string' && plainId(v)) rec[k] = v;
+    else return `bad "${k}" ${JSON.stringify(v).slice(0, 80)}`;
+  }
+  // issue 11: out-of-range values (a count that would wrap, a 10 MB login, NUL, year 1970)
+  return presenceValuesProblem(rec) ?? rec;
 }
 
 /** Parses one raw metadata line, or returns the reason it cannot be read. */

@@ -5,8 +5,23 @@
 export interface PresenceTable {
   /** channel id → login. */
   channelNames: string[];
-  /** viewer id → login (or pseudonym). */
+  /**
+   * viewer id → login (or pseudonym). The readers build it only when it is first read (millions
+   * of strings): analysis needs just `viewerCount` and `findViewer`.
+   */
   viewerNames: string[];
+  /** Size of the viewer id space, without building `viewerNames`. */
+  viewerCount?: number;
+  /** The viewer id of a login (or pseudonym), -1 when absent, without building `viewerNames`. */
+  findViewer?: (login: string) => number;
+  /**
+   * channel id → its stable Twitch id ('' for a channel known by login only). Present when any
+   * row carried `channel_id`: channels are then keyed by Twitch id (renames count once) and
+   * `channelNames` holds each one's latest login.
+   */
+  channelTwitchIds?: string[];
+  /** viewer id → stable Twitch id (or its pseudonym), as `channelTwitchIds`. */
+  viewerTwitchIds?: string[];
   /** Number of rows in use (the arrays may be longer). */
   length: number;
   /** Per row: channel id. */

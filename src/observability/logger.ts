@@ -4,6 +4,8 @@
  * their value, so a careless `log.info('x', { token })` cannot leak a credential.
  */
 
+import { redactSecrets } from './console.js';
+
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 const SECRET_KEY = /token|passw|secret|authorization|oauth|api[-_]?key/i;
@@ -44,7 +46,8 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     const log = (level: LogLevel) => (msg: string, fields?: Record<string, unknown>) => {
       if (ORDER[level] < min) return;
       const rec = { ts: new Date().toISOString(), level, component, msg, ...(fields ? redact(fields) : {}) };
-      write(`${JSON.stringify(rec)}\n`);
+      // a value that quotes a secret (an error echoing a reply) is redacted by value too
+      write(`${redactSecrets(JSON.stringify(rec))}\n`);
     };
     return {
       debug: log('debug'),

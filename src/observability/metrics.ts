@@ -13,6 +13,8 @@ export type MetricName =
   | 'Reconnects'
   | 'FlushFailures'
   | 'ChannelsJoined'
+  | 'RowsHeld'
+  | 'RowsLost'
   | 'AnalysisDurationMs';
 
 export type MetricUnit = 'Count' | 'Count/Second' | 'Milliseconds' | 'Seconds' | 'Bytes' | 'None';
@@ -24,6 +26,8 @@ export const METRIC_UNITS: Record<MetricName, MetricUnit> = {
   Reconnects: 'Count',
   FlushFailures: 'Count',
   ChannelsJoined: 'Count',
+  RowsHeld: 'Count',
+  RowsLost: 'Count',
   AnalysisDurationMs: 'Milliseconds',
 };
 

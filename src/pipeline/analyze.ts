@@ -13,8 +13,10 @@ import {
   detectCommunities,
   graphFromEdgeTable,
   labelCommunities,
+  labelGroups,
   type OverlapGraph,
 } from '../analysis/index.js';
+import { atlasStatistics } from '../analysis/statistics.js';
 import { overlapGraphOnAthena } from '../athena/engine.js';
 import type { Config } from '../config/schema.js';
 import { InputError } from '../errors.js';
@@ -32,7 +34,15 @@ import {
   readPresenceFiles,
 } from '../ingest/index.js';
 import { readTwitchDownloaderChat } from '../ingest/twitch-downloader.js';
-import type { AtlasSummary, ChannelRow, CommunityRow, EdgeRow, WeightKind } from '../model/atlas.js';
+import type {
+  AtlasStatistics,
+  AtlasSummary,
+  ChannelRow,
+  CommunityRow,
+  EdgeRow,
+  GroupRow,
+  WeightKind,
+} from '../model/atlas.js';
 import type { EdgeTable } from '../model/presence-table.js';
 import type { ProgressFn } from '../model/progress.js';
 import type { ChannelMetadata } from '../model/records.js';
@@ -62,6 +72,7 @@ export interface AnalyzeResult {
   summary: AtlasSummary;
   channels: ChannelRow[];
   communities: CommunityRow[];
+  groups: GroupRow[];
   edges: EdgeRow[];
 }
 
@@ -76,6 +87,8 @@ interface ReadOutcome {
   botsRemoved: number;
   rejectedCount: number;
   rejected: RejectedRow[];
+  /** Descriptive statistics computed while the presence rows are at hand (presence input only). */
+  statistics?: AtlasStatistics;
 }
 
 /** Runs the whole analysis and writes the output folder. */
@@ -122,12 +135,22 @@ export async function analyze(config: Config, opts: AnalyzeOptions): Promise<Ana
     lap('communities');
 
     progress('labels');
-    const communities = labelCommunities(graph, detected.membership, read.metadata, camelKeys(config.labels));
-    const { rows: channels, rowOfNode } = channelRows(graph, detected.membership, communities, read.metadata);
-    if (detected.hierarchy && detected.hierarchy.length > 0) {
+    const labelOptions = camelKeys(config.labels);
+    const communities = labelCommunities(graph, detected.membership, read.metadata, labelOptions);
+    for (const c of communities) c.group = detected.communityGroup[c.community]!;
+    const groups = labelGroups(
+      graph,
+      detected.groups.membership,
+      communities,
+      detected.communityGroup,
+      read.metadata,
+      labelOptions,
+    );
+    const { rows: channels, rowOfNode } = channelRows(graph, detected, communities, groups, read.metadata);
+    if (detected.levels && detected.levels.length > 0) {
       for (let node = 0; node < rowOfNode.length; node++) {
         const levels: Record<string, number> = {};
-        for (const p of detected.hierarchy) levels[`r${p.resolution}`] = p.membership[node]!;
+        for (const p of detected.levels) levels[`r${p.resolution}`] = p.membership[node]!;
         channels[rowOfNode[node]!]!.levels = levels;
       }
     }
@@ -147,16 +170,24 @@ export async function analyze(config: Config, opts: AnalyzeOptions): Promise<Ana
         viewers: read.viewers,
         edges: edges.length,
         communities: detected.count,
+        groups: detected.groups.count,
+        unassigned: detected.unassigned,
         botsRemoved: read.botsRemoved,
       },
       modularity: detected.modularity,
+      modularityByLevel: { group: detected.groups.modularity, community: detected.modularity },
+      statistics: read.statistics ?? atlasStatistics(graph),
       parameters: {
         aggregate: read.kind === 'presence' ? config.aggregate : undefined,
         overlap: read.kind === 'presence' ? config.overlap : undefined,
         edge_weight: read.kind === 'edges' ? (opts.edgeWeight ?? 'given') : undefined,
         communities: config.communities,
         labels: config.labels,
-        hierarchy: detected.hierarchy?.map((p) => ({
+        splits: {
+          tried: detected.splits.length,
+          kept: detected.splits.filter((x) => x.kept).length,
+        },
+        levels: detected.levels?.map((p) => ({
           resolution: p.resolution,
           count: p.count,
           modularity: p.modularity,
@@ -166,7 +197,7 @@ export async function analyze(config: Config, opts: AnalyzeOptions): Promise<Ana
       rejected: read.rejected.slice(0, 20),
       ...(skipped.length > 0 ? { skippedInputs: skipped } : {}),
     };
-    const folder: AnalysisFolder = { summary, channels, communities, edges };
+    const folder: AnalysisFolder = { summary, channels, communities, groups, edges };
     await writeAnalysisFolder(opts.out, folder, {
       onProgress: progress,
       edgeFiles: { done: edgeFiles, nodeIds },
@@ -176,7 +207,7 @@ export async function analyze(config: Config, opts: AnalyzeOptions): Promise<Ana
         timings.total = Math.round(performance.now() - t0);
       },
     });
-    return { outDir: opts.out, summary, channels, communities, edges };
+    return { outDir: opts.out, summary, channels, communities, groups, edges };
   }
 }
 
@@ -466,7 +497,10 @@ function fromPresence(
   progress('overlap');
   const graph = buildOverlapGraph(audience, camelKeys(config.overlap));
   lap('overlap');
+  // here, while the rows are alive: the summary must not keep the table through the later stages
+  const statistics = atlasStatistics(graph, { table: presence.table, audience }, windowOf(config));
   return {
+    statistics,
     kind: 'presence',
     paths,
     graph,
@@ -491,15 +525,17 @@ function latestMetadata(records: readonly ChannelMetadata[]): Map<string, Channe
 }
 
 /**
- * One row per channel, ordered by community, then audience (biggest first), then name: a stable
- * order, so the same input and seed give a byte-identical channels.csv.
+ * One row per channel, ordered by community (unassigned channels last), then audience (biggest
+ * first), then name: a stable order, so the same input and seed give a byte-identical channels.csv.
  */
 function channelRows(
   graph: OverlapGraph,
-  membership: Int32Array,
+  detected: { membership: Int32Array; groups: { membership: Int32Array } },
   communities: readonly CommunityRow[],
+  groups: readonly GroupRow[],
   metadata: readonly ChannelMetadata[],
 ): { rows: ChannelRow[]; rowOfNode: Int32Array } {
+  const { membership } = detected;
   const n = graph.nodeNames.length;
   const degree = new Uint32Array(n);
   const strength = new Float64Array(n);
@@ -513,16 +549,20 @@ function channelRows(
     strength[t]! += w;
   }
   const labelOf = new Map(communities.map((c) => [c.community, c.label]));
+  const groupLabelOf = new Map(groups.map((g) => [g.group, g.label]));
   const meta = latestMetadata(metadata);
   const rows: ChannelRow[] = [];
   for (let i = 0; i < n; i++) {
     const name = graph.nodeNames[i]!;
     const m = meta.get(name.toLowerCase());
     const community = membership[i]!;
+    const group = detected.groups.membership[i]!;
     rows.push({
       channel: name,
       community,
       label: labelOf.get(community) ?? '',
+      group,
+      groupLabel: groupLabelOf.get(group) ?? '',
       viewers: graph.nodeAudience[i]!,
       degree: degree[i]!,
       strength: strength[i]!,
@@ -536,11 +576,10 @@ function channelRows(
   order.sort((i, j) => {
     const a = rows[i]!;
     const b = rows[j]!;
-    return (
-      a.community - b.community ||
-      b.viewers - a.viewers ||
-      (a.channel < b.channel ? -1 : a.channel > b.channel ? 1 : 0)
-    );
+    // Unassigned (-1) after every community.
+    const ca = a.community < 0 ? Number.MAX_SAFE_INTEGER : a.community;
+    const cb = b.community < 0 ? Number.MAX_SAFE_INTEGER : b.community;
+    return ca - cb || b.viewers - a.viewers || (a.channel < b.channel ? -1 : a.channel > b.channel ? 1 : 0);
   });
   const rowOfNode = new Int32Array(n);
   order.forEach((node, row) => {

@@ -14,7 +14,7 @@ import {
   overlapMovers,
 } from '../analysis/channel-report.js';
 import { detectCommunities } from '../analysis/communities.js';
-import { labelCommunities } from '../analysis/labels.js';
+import { labelCommunities, labelGroups } from '../analysis/labels.js';
 import { buildOverlapGraph } from '../analysis/overlap.js';
 import {
   type CommunityEvent,
@@ -104,12 +104,6 @@ function sliceTable(table: PresenceTable, start: number, end: number): PresenceT
   return out;
 }
 
-/** The group partition of a community result (two levels), or the flat one. */
-function groupMembership(detected: ReturnType<typeof detectCommunities>): Int32Array {
-  const groups = (detected as { groups?: { membership: Int32Array } }).groups;
-  return groups?.membership ?? Int32Array.from(detected.membership);
-}
-
 export function runTimeline(
   config: Config,
   table: PresenceTable,
@@ -162,9 +156,18 @@ export function runTimeline(
       return;
     }
     const detected = detectCommunities(graph, camelKeys(config.communities));
-    const groups = groupMembership(detected);
-    const labels = labelCommunities(graph, detected.membership, metadata, camelKeys(config.labels));
-    const groupLabels = labelCommunities(graph, groups, metadata, camelKeys(config.labels));
+    const groups = detected.groups.membership;
+    const labelOptions = camelKeys(config.labels);
+    const labels = labelCommunities(graph, detected.membership, metadata, labelOptions);
+    for (const c of labels) c.group = detected.communityGroup[c.community] as number;
+    const groupLabels = labelGroups(
+      graph,
+      groups,
+      labels,
+      detected.communityGroup,
+      metadata,
+      labelOptions,
+    ).map((g) => ({ community: g.group, label: g.label }));
     const names = graph.nodeNames;
     const fineOf = new Map<string, number>();
     const groupOf = new Map<string, number>();

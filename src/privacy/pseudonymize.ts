@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import type { Config } from '../config/schema.js';
 import { ConfigError } from '../errors.js';
+import type { PresenceRecord } from '../model/records.js';
 
 /** Maps a viewer login to what is stored: the login itself, or a keyed pseudonym. */
 export type Pseudonymizer = (login: string) => string;
@@ -37,4 +38,15 @@ export function createPseudonymizer(
     }
     return p;
   };
+}
+
+/**
+ * A presence record as it may be stored: the viewer's login and its stable Twitch id both pass
+ * through `p` (an id identifies a person as well as a login does). Channels are public and stay
+ * as they are. Collectors and the VOD ingester call this before anything is written.
+ */
+export function pseudonymizeRecord(r: PresenceRecord, p: Pseudonymizer): PresenceRecord {
+  const out: PresenceRecord = { ...r, viewer: p(r.viewer) };
+  if (r.viewer_id !== undefined && r.viewer_id !== '') out.viewer_id = p(r.viewer_id);
+  return out;
 }

@@ -3,8 +3,8 @@
  * inline, data as JSON in a `<script type="application/json">`), so it opens offline with no
  * request to any network.
  */
+import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 import type { Config } from '../config/index.js';
 import { VieweratlasError } from '../errors.js';
 import type { AtlasPayload } from './html/payload.js';
@@ -68,6 +68,7 @@ export function buildPayload(model: RenderModel, options: Partial<HtmlOptions> =
     nodes: {
       name: model.channels.map((c) => c.channel),
       community: Array.from(model.community),
+      group: Array.from(model.group),
       viewers: Array.from(model.viewers),
       x: Array.from(model.x, (v) => round(v, 2)),
       y: Array.from(model.y, (v) => round(v, 2)),
@@ -80,6 +81,7 @@ export function buildPayload(model: RenderModel, options: Partial<HtmlOptions> =
     communities: model.communities.map((c) => ({
       id: c.community,
       label: c.label || `Community ${c.community}`,
+      group: c.group,
       color: model.colorOf(c.community),
       size: c.size,
       viewers: c.viewers,
@@ -87,8 +89,22 @@ export function buildPayload(model: RenderModel, options: Partial<HtmlOptions> =
       languages: c.languages.map((s) => [s.name, s.share] as [string, number]),
       topChannels: c.topChannels,
     })),
+    groups: model.groups.map((g) => ({
+      id: g.group,
+      label: g.label || `Group ${g.group}`,
+      color: model.groupColorOf(g.group),
+      size: g.size,
+      viewers: g.viewers,
+      communities: model.communities.filter((c) => c.group === g.group).map((c) => c.community),
+      games: g.games.map((s) => [s.name, s.share] as [string, number]),
+      languages: g.languages.map((s) => [s.name, s.share] as [string, number]),
+      topChannels: g.topChannels,
+    })),
+    flat: model.flat,
+    unassigned: model.unassigned,
     unassignedColor: UNASSIGNED,
     weightKind: o.weightKind,
+    ...(model.summary?.statistics ? { statistics: model.summary.statistics } : {}),
   };
 }
 
@@ -102,20 +118,29 @@ export function scriptSafeJson(value: unknown): string {
 
 let bundled: Promise<string> | null = null;
 
-/** The client script, bundled once per process. */
+/**
+ * The client script, read once per process: compiled code (dist/) has it pre-bundled by
+ * scripts/build.mjs; from src/ (tsx, vitest) esbuild bundles it here with the same options.
+ */
 export function clientBundle(): Promise<string> {
-  bundled ??= build({
-    entryPoints: [fileURLToPath(new URL('./html/client.ts', import.meta.url))],
-    bundle: true,
-    write: false,
-    format: 'iife',
-    minify: true,
-    platform: 'browser',
-    target: 'es2020',
-    legalComments: 'none',
-    logLevel: 'silent',
-  })
-    .then((r) => r.outputFiles[0].text.replace(/<\/(script)/gi, '<\\/$1'))
+  bundled ??= readFile(new URL('./html/client.js', import.meta.url), 'utf8')
+    .catch(async (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ENOENT') throw err;
+      const { build } = await import('esbuild');
+      // the same options scripts/build.mjs bundles with
+      const options = JSON.parse(
+        await readFile(new URL('./html/bundle-options.json', import.meta.url), 'utf8'),
+      );
+      const r = await build({
+        ...options,
+        entryPoints: [fileURLToPath(new URL('./html/client.ts', import.meta.url))],
+        write: false,
+      });
+      const text = r.outputFiles?.[0]?.text;
+      if (text === undefined) throw new Error('esbuild wrote no output');
+      return text;
+    })
+    .then((text) => text.replace(/<\/(script)/gi, '<\\/$1'))
     .catch((err: unknown) => {
       bundled = null;
       throw new VieweratlasError(
@@ -150,10 +175,12 @@ export async function renderHtml(model: RenderModel, options: Partial<HtmlOption
     <ul id="search-results" hidden></ul>
   </div>
   <p id="cap-note" class="note" hidden></p>
+  <details id="statistics" hidden><summary>Statistics</summary><table id="statistics-table"></table></details>
 </header>
 <nav class="card" id="legend" aria-label="Communities">
-  <div class="legend-head"><h2>Communities</h2><button type="button" id="legend-all" class="link">show/hide all</button></div>
+  <div class="legend-head"><h2 id="legend-title">Communities</h2><button type="button" id="legend-all" class="link">show/hide all</button></div>
   <ul id="legend-items"></ul>
+  <ul id="legend-unassigned"></ul>
 </nav>
 <aside class="card" id="panel" hidden></aside>
 <footer id="attribution" class="muted"></footer>
@@ -187,7 +214,16 @@ h3{margin:14px 0 6px;font-size:13px;text-transform:uppercase;letter-spacing:.04e
 .legend-head{display:flex;justify-content:space-between;align-items:baseline}
 #legend ul{list-style:none;margin:0;padding:0}
 #legend li{display:flex;align-items:center;gap:6px;padding:2px 0}
-#legend li.off .link{opacity:.4}
+#legend li.off>.row .link,#legend li.off>.link{opacity:.4}
+#legend .row{display:flex;align-items:center;gap:6px;width:100%}
+#legend li.group{display:block;padding:4px 0;border-top:1px solid var(--line)}
+#legend li.group:first-child{border-top:0}
+#legend li.group>.row>.link{font-weight:650}
+#legend ul.members{padding-left:22px}
+#legend .expand{background:none;border:0;color:var(--muted);cursor:pointer;width:16px;padding:0;font-size:11px;flex:none}
+#legend .group-swatch{border-radius:3px}
+#legend-unassigned{margin-top:6px!important;padding-top:6px!important;border-top:1px dashed var(--line)!important}
+#legend-unassigned:empty{display:none}
 #legend input{margin:0;accent-color:var(--accent)}
 #panel{top:14px;right:14px;width:360px;max-height:calc(100vh - 60px);overflow:auto;z-index:3}
 #panel dl{display:grid;grid-template-columns:auto 1fr;gap:4px 12px;margin:8px 0}

@@ -11,7 +11,7 @@ import { readAnalysisFolder } from '../export/read.js';
 import { writeAnalysisFolder } from '../export/write.js';
 import { htmlOptionsFromConfig, renderHtml } from './html.js';
 import { layoutOptionsFromConfig, type ProgressFn, runLayout } from './layout.js';
-import { buildRenderModel, hasPositions } from './model.js';
+import { buildRenderModel, hasPositions, layoutInput } from './model.js';
 import { pngOptionsFromConfig, renderPng } from './png.js';
 
 export { renderHtml } from './html.js';
@@ -22,7 +22,7 @@ export {
   type LayoutResult,
   runLayout,
 } from './layout.js';
-export { type AnalysisData, buildRenderModel, type RenderModel } from './model.js';
+export { type AnalysisData, buildRenderModel, layoutInput, type RenderModel } from './model.js';
 export { downscalePng, renderPng } from './png.js';
 
 /** Credit line for the bundled October 2021 data (MIT; keep it with every copy). */
@@ -78,16 +78,10 @@ export async function renderAtlas(config: Config, opts: RenderAtlasOptions): Pro
   let layoutInWorker = false;
   if (opts.relayout || !hasPositions(data.channels)) {
     const model = buildRenderModel(data);
-    const result = await runLayout(
-      {
-        nodeCount: model.channels.length,
-        source: model.source,
-        target: model.target,
-        weight: model.weight,
-        community: model.community,
-      },
-      { ...layoutOptionsFromConfig(config.layout), onProgress: opts.onProgress },
-    );
+    const result = await runLayout(layoutInput(model), {
+      ...layoutOptionsFromConfig(config.layout),
+      onProgress: opts.onProgress,
+    });
     data.channels.forEach((c, i) => {
       c.x = result.x[i];
       c.y = result.y[i];

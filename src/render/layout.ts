@@ -23,6 +23,8 @@ export interface LayoutInput {
   weight: Float64Array;
   /** Community per node; when given, nodes start near their community's seed point (faster, tidier). */
   community?: Int32Array;
+  /** Top-level group per node (-1 = none); communities of one group start next to each other. */
+  group?: Int32Array;
 }
 
 export interface LayoutOptions {
@@ -47,6 +49,18 @@ export interface LayoutOptions {
    * `strongestLinks`): the picture keeps its communities and the layout its speed.
    */
   maxEdges: number;
+  /**
+   * Edge weights as the layout sees them: 'raw' as given, or 'normalized' w / √(s·t) with s, t the
+   * two channels' strengths (a cosine of the weighted graph), so a hub's many heavy links do not
+   * pull every community into it.
+   */
+  weights: 'raw' | 'normalized';
+  /** FA2's "dissuade hubs" (outboundAttractionDistribution). */
+  dissuadeHubs: boolean;
+  /** Weight factor of edges between two communities of the same group. */
+  betweenCommunities: number;
+  /** Weight factor of edges between two groups. */
+  betweenGroups: number;
   onProgress?: ProgressFn;
 }
 
@@ -62,6 +76,10 @@ export const DEFAULTS: LayoutOptions = {
   worker: true,
   slowDown: 'auto',
   maxEdges: 150_000,
+  weights: 'normalized',
+  dissuadeHubs: false,
+  betweenCommunities: 1,
+  betweenGroups: 0.15,
 };
 
 export interface LayoutResult {
@@ -171,44 +189,40 @@ export function buildKernelJob(input: LayoutInput, options: Partial<LayoutOption
   const rand = createRng(o.seed);
   const spread = Math.sqrt(n) * 10;
 
-  // Communities start at points of a golden-angle spiral (biggest community in the middle), so
-  // FA2 untangles less and converges in fewer iterations than from a uniform scatter.
-  const centers = new Map<number, [number, number]>();
-  if (input.community) {
-    const ids = [...new Set(input.community)].filter((c) => c >= 0).sort((a, b) => a - b);
-    ids.forEach((c, i) => {
-      const r = spread * 0.8 * Math.sqrt((i + 0.5) / ids.length);
-      const theta = i * 2.399963229728653;
-      centers.set(c, [r * Math.cos(theta), r * Math.sin(theta)]);
-    });
-  }
+  const centers = seedCenters(input, spread);
   const jitter = input.community ? spread * 0.25 : spread;
   for (let i = 0; i < n; i++) {
     const j = i * PPN;
-    const [cx, cy] = centers.get(input.community?.[i] ?? -1) ?? [0, 0];
+    const [cx, cy, r0] = centers.get(input.community?.[i] ?? -1) ?? [0, 0, jitter];
     // Uniform in a disc around the centre.
-    const r = jitter * Math.sqrt(rand());
+    const r = r0 * Math.sqrt(rand());
     const a = rand() * 2 * Math.PI;
     nodes[j] = cx + r * Math.cos(a);
     nodes[j + 1] = cy + r * Math.sin(a);
     nodes[j + 7] = 1; // convergence
     nodes[j + 8] = 1; // size (adjustSizes is off)
   }
-  let sum = 0;
-  for (let e = 0; e < m; e++) sum += input.weight[e];
-  const scale = m > 0 && sum > 0 ? m / sum : 1;
   const deg = new Float64Array(n);
+  const strength = new Float64Array(n);
   for (let e = 0; e < m; e++) {
     const s = input.source[e];
     const t = input.target[e];
     if (s >= n || t >= n)
       throw new VieweratlasError('layout', `edge ${e} names node ${Math.max(s, t)} but there are ${n}`);
-    const k = e * PPE;
-    edges[k] = s * PPN; // the kernel stores matrix offsets, not node ids
-    edges[k + 1] = t * PPN;
-    edges[k + 2] = input.weight[e] * scale;
     deg[s]++;
     deg[t]++;
+    strength[s] += input.weight[e];
+    strength[t] += input.weight[e];
+  }
+  const w = layoutWeights(input, strength, o);
+  let sum = 0;
+  for (let e = 0; e < m; e++) sum += w[e];
+  const scale = m > 0 && sum > 0 ? m / sum : 1;
+  for (let e = 0; e < m; e++) {
+    const k = e * PPE;
+    edges[k] = input.source[e] * PPN; // the kernel stores matrix offsets, not node ids
+    edges[k + 1] = input.target[e] * PPN;
+    edges[k + 2] = w[e] * scale;
   }
   // Mass = 1 + √degree. With Gephi's 1 + degree, repulsion between two hubs grows with the product of
   // their degrees and flings the biggest channels to the rim; with √degree they sit inside their
@@ -220,7 +234,7 @@ export function buildKernelJob(input: LayoutInput, options: Partial<LayoutOption
     edges,
     settings: {
       linLogMode: o.linLog,
-      outboundAttractionDistribution: false,
+      outboundAttractionDistribution: o.dissuadeHubs,
       adjustSizes: false,
       edgeWeightInfluence: 1,
       scalingRatio: o.scalingRatio,
@@ -231,6 +245,76 @@ export function buildKernelJob(input: LayoutInput, options: Partial<LayoutOption
       barnesHutTheta: o.barnesHutTheta,
     },
   };
+}
+
+/**
+ * Seed points per community: [x, y, radius]. Groups sit on a golden-angle spiral (biggest in the
+ * middle), each group's communities on a smaller spiral around the group's point, so FA2 starts
+ * from regions and untangles less. Without groups every community is its own group.
+ */
+function seedCenters(input: LayoutInput, spread: number): Map<number, [number, number, number]> {
+  const centers = new Map<number, [number, number, number]>();
+  const community = input.community;
+  if (!community) return centers;
+  const size = new Map<number, number>();
+  const groupOf = new Map<number, number>();
+  for (let i = 0; i < community.length; i++) {
+    const c = community[i];
+    if (!(c >= 0)) continue;
+    size.set(c, (size.get(c) ?? 0) + 1);
+    const g = input.group?.[i];
+    if (!groupOf.has(c)) groupOf.set(c, g !== undefined && g >= 0 ? g : -1 - c);
+  }
+  const groups = new Map<number, number[]>();
+  for (const c of [...size.keys()].sort((a, b) => a - b)) {
+    const g = groupOf.get(c)!;
+    const list = groups.get(g);
+    if (list) list.push(c);
+    else groups.set(g, [c]);
+  }
+  const total = [...size.values()].reduce((a, b) => a + b, 0) || 1;
+  const gsize = (list: number[]) => list.reduce((a, c) => a + size.get(c)!, 0);
+  const order = [...groups.entries()].sort((a, b) => gsize(b[1]) - gsize(a[1]) || a[0] - b[0]);
+  order.forEach(([, list], gi) => {
+    const r = spread * 0.8 * Math.sqrt((gi + 0.5) / order.length);
+    const theta = gi * 2.399963229728653;
+    const gx = r * Math.cos(theta);
+    const gy = r * Math.sin(theta);
+    // A group's disc has an area in proportion to its channels.
+    const gr = spread * 0.8 * Math.sqrt(gsize(list) / total);
+    const sorted = [...list].sort((a, b) => size.get(b)! - size.get(a)! || a - b);
+    sorted.forEach((c, ci) => {
+      const rr = sorted.length === 1 ? 0 : gr * 0.7 * Math.sqrt((ci + 0.5) / sorted.length);
+      const th = ci * 2.399963229728653;
+      const cr = Math.max(spread * 0.02, gr * Math.sqrt(size.get(c)! / gsize(list)) * 0.5);
+      centers.set(c, [gx + rr * Math.cos(th), gy + rr * Math.sin(th), cr]);
+    });
+  });
+  return centers;
+}
+
+/** The weights the layout uses: normalised and damped across communities and groups (see options). */
+function layoutWeights(input: LayoutInput, strength: Float64Array, o: LayoutOptions): Float64Array {
+  const m = input.source.length;
+  const w = new Float64Array(m);
+  for (let e = 0; e < m; e++) {
+    const s = input.source[e];
+    const t = input.target[e];
+    let v = input.weight[e];
+    if (o.weights === 'normalized') {
+      const d = Math.sqrt(strength[s] * strength[t]);
+      v = d > 0 ? v / d : 0;
+    }
+    const cs = input.community?.[s] ?? -1;
+    const ct = input.community?.[t] ?? -1;
+    if (cs !== ct || cs < 0) {
+      const gs = input.group?.[s] ?? -1 - cs;
+      const gt = input.group?.[t] ?? -1 - ct;
+      v *= gs === gt && gs >= 0 ? o.betweenCommunities : o.betweenGroups;
+    }
+    w[e] = v;
+  }
+  return w;
 }
 
 /** Runs the kernel on the calling thread; mutates `job.nodes`. */

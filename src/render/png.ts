@@ -21,6 +21,8 @@ export interface PngOptions {
   maxEdges: number;
   /** Communities listed in the legend (the rest are summarised in one line). */
   legendEntries: number;
+  /** Community names drawn on the map at most (biggest first; those without room are left out). */
+  communityLabels: number;
 }
 
 export const DEFAULTS: PngOptions = {
@@ -31,6 +33,7 @@ export const DEFAULTS: PngOptions = {
   attribution: '',
   maxEdges: 30_000,
   legendEntries: 24,
+  communityLabels: 60,
 };
 
 export function pngOptionsFromConfig(render: Config['render']): Partial<PngOptions> {
@@ -45,6 +48,9 @@ export function pngOptionsFromConfig(render: Config['render']): Partial<PngOptio
 const BG = '#0d1017';
 const TEXT = '#e8ecf3';
 const MUTED = '#8b93a5';
+const CROSS = '#9aa4b8';
+/** Unassigned channels (no community): dimmed, no glow, never labelled as a community. */
+const DIM_ALPHA = 0.38;
 
 /** Mixes a hex colour towards white (t>0) or black (t<0). */
 function shade(hex: string, t: number): string {
@@ -79,12 +85,19 @@ function quantile(sorted: Float64Array, q: number): number {
 }
 
 /**
- * Where a community's name goes: the centre of its densest part. The member with the most fellow
- * members within `radius` (a sample of at most 400 when the community is big) anchors it, and the
- * label sits at the mean of those neighbours — on the cluster itself, where a centroid or median
- * could fall in the empty space between two lobes.
+ * Where a region's name goes: the centre of its densest part. The member with the most fellow
+ * members within `radius` (a sample of at most 400 when the region is big), each counted by its
+ * `mass` (√audience: where the region's audience is, not a pile of its smallest channels), anchors
+ * it, and the label sits at the mean of those neighbours — on the cluster itself, where a centroid
+ * or median could fall in the empty space between two lobes.
  */
-function densestPoint(list: number[], px: Float64Array, py: Float64Array, radius: number): [number, number] {
+function densestPoint(
+  list: number[],
+  px: Float64Array,
+  py: Float64Array,
+  radius: number,
+  mass: Float64Array,
+): [number, number] {
   const step = Math.max(1, Math.floor(list.length / 400));
   const r2 = radius * radius;
   let best = list[0];
@@ -96,7 +109,7 @@ function densestPoint(list: number[], px: Float64Array, py: Float64Array, radius
       const j = list[b];
       const dx = px[i] - px[j];
       const dy = py[i] - py[j];
-      if (dx * dx + dy * dy <= r2) count++;
+      if (dx * dx + dy * dy <= r2) count += mass[j];
     }
     if (count > bestCount) {
       bestCount = count;
@@ -120,8 +133,10 @@ function densestPoint(list: number[], px: Float64Array, py: Float64Array, radius
 
 export interface PngResult {
   png: Buffer;
-  /** Labels drawn: community names and channel names. */
-  labels: { communities: number; channels: number };
+  /** Labels drawn: group names, community names and channel names. */
+  labels: { groups: number; communities: number; channels: number };
+  /** Size in pixels of each label drawn, by kind (tests check groups read larger). */
+  labelSizes: { groups: number[]; communities: number[] };
   /** The boxes of every label drawn (they never overlap). */
   labelBoxes: Box[];
   edgesDrawn: number;
@@ -192,8 +207,15 @@ export function renderPng(model: RenderModel, options: Partial<PngOptions> = {})
     const b = model.target[e];
     const ca = model.community[a];
     const same = ca === model.community[b];
+    const ga = model.group[a];
+    // Inside a community: its colour; between communities of one group: the group's; else grey.
+    const color = same
+      ? model.colorOf(ca)
+      : ga === model.group[b] && ga >= 0
+        ? model.groupColorOf(ga)
+        : CROSS;
     const level = Math.min(levels - 1, Math.floor(((m - e) / Math.max(m, 1)) * levels));
-    const keyStr = `${same ? model.colorOf(ca) : '#9aa4b8'}|${level}`;
+    const keyStr = `${color}|${level}`;
     const list = batches.get(keyStr);
     if (list) list.push(e);
     else batches.set(keyStr, [e]);
@@ -205,7 +227,7 @@ export function renderPng(model: RenderModel, options: Partial<PngOptions> = {})
   for (const [keyStr, list] of orderedBatches) {
     const [color, levelStr] = keyStr.split('|');
     const level = Number(levelStr);
-    const sameCommunity = color !== '#9aa4b8';
+    const sameCommunity = color !== CROSS;
     const alpha = (sameCommunity ? 0.05 : 0.035) + level * (sameCommunity ? 0.05 : 0.025);
     ctx.strokeStyle = rgba(color, alpha * Math.min(1.5, Math.sqrt(20_000 / Math.max(m, 1))));
     ctx.lineWidth = (1.2 + level * 0.7) * s;
@@ -220,6 +242,7 @@ export function renderPng(model: RenderModel, options: Partial<PngOptions> = {})
   // Nodes, small first so big channels sit on top; a soft glow in the community colour first.
   const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => radius[a] - radius[b] || a - b);
   for (const i of order) {
+    if (model.community[i] < 0) continue;
     const r = radius[i] * 2.2;
     const glow = ctx.createRadialGradient(px[i], py[i], radius[i] * 0.6, px[i], py[i], r);
     const color = model.colorOf(model.community[i]);
@@ -232,17 +255,19 @@ export function renderPng(model: RenderModel, options: Partial<PngOptions> = {})
   }
   ctx.lineWidth = Math.max(1, 2 * s);
   for (const i of order) {
+    const unassigned = model.community[i] < 0;
     const color = model.colorOf(model.community[i]);
     ctx.beginPath();
     ctx.arc(px[i], py[i], radius[i], 0, 2 * Math.PI);
-    ctx.fillStyle = color;
+    ctx.fillStyle = unassigned ? rgba(color, DIM_ALPHA) : color;
     ctx.fill();
-    ctx.strokeStyle = 'rgba(8,10,15,0.55)';
+    ctx.strokeStyle = unassigned ? 'rgba(8,10,15,0.3)' : 'rgba(8,10,15,0.55)';
     ctx.stroke();
   }
 
-  // Labels: community names first (they name the regions), then the biggest channel of each
-  // community, then the biggest channels overall; each placed where it overlaps nothing.
+  // Labels: group names first (large: they name the regions), then community names (smaller),
+  // then the biggest channel of each community, then the biggest channels overall; each placed
+  // where it overlaps nothing.
   const boxes = new CollisionIndex(Math.max(32, 160 * s));
   const drawText = (text: string, x: number, y: number, size: number, weight: number, fill: string) => {
     ctx.font = `${weight} ${size}px ${font}`;
@@ -257,54 +282,104 @@ export function renderPng(model: RenderModel, options: Partial<PngOptions> = {})
   };
 
   const members = new Map<number, number[]>();
+  const groupMembers = new Map<number, number[]>();
   for (let i = 0; i < n; i++) {
     const c = model.community[i];
     if (c < 0) continue;
-    const list = members.get(c);
-    if (list) list.push(i);
-    else members.set(c, [i]);
+    for (const [map, id] of [
+      [members, c],
+      [groupMembers, model.group[i]],
+    ] as const) {
+      const list = map.get(id);
+      if (list) list.push(i);
+      else map.set(id, [i]);
+    }
   }
   const labelled = new Set<number>();
   const labelBoxes: Box[] = [];
-  let communityLabels = 0;
-  const pending: { text: string; x: number; y: number; size: number; color: string }[] = [];
+  const pending: { text: string; x: number; y: number; size: number; weight: number; color: string }[] = [];
   const minCommunity = Math.max(3, Math.floor(n * 0.004));
-  for (const row of model.communities.slice(0, o.legendEntries)) {
-    const list = members.get(row.community);
-    if (!list || list.length < minCommunity) continue;
-    const [x, y] = densestPoint(list, px, py, Math.min(map.w, map.h) * 0.06);
-    const size = Math.round((44 + 22 * Math.min(1, list.length / (n * 0.15))) * s);
-    ctx.font = `700 ${size}px ${font}`;
-    const text = ellipsize(ctx, row.label || `Community ${row.community}`, 900 * s);
+  const spots: [number, number][] = [
+    [0, 0],
+    [0, -1.3],
+    [0, 1.3],
+    [-0.5, -2.6],
+    [0.5, 2.6],
+    [-0.6, 0],
+    [0.6, 0],
+    [0, -3.9],
+    [0, 3.9],
+  ];
+  /** A region's name near the centre of its densest part; may cross nodes, never another label. */
+  const mass = Float64Array.from(model.viewers, (v) => Math.sqrt(Math.max(0, v)) + 1e-9);
+  const regionLabel = (
+    list: number[],
+    label: string,
+    size: number,
+    weight: number,
+    color: string,
+    max: number,
+    reach = 0.06,
+  ) => {
+    const [x, y] = densestPoint(list, px, py, Math.min(map.w, map.h) * reach, mass);
+    ctx.font = `${weight} ${size}px ${font}`;
+    const text = ellipsize(ctx, label, max);
     const w = ctx.measureText(text).width;
     const h = size * 1.25;
-    const cands: Box[] = [];
-    // Community names may cross nodes (they are drawn last, with a halo) but never each other;
-    // when the spot is taken, try nearby ones.
-    for (const [dx, dy] of [
-      [0, 0],
-      [0, -1.3],
-      [0, 1.3],
-      [-0.5, -2.6],
-      [0.5, 2.6],
-      [-0.6, 0],
-      [0.6, 0],
-      [0, -3.9],
-      [0, 3.9],
-    ]) {
-      cands.push({ x: x - w / 2 + dx * w, y: y - h / 2 + dy * h, w, h });
+    const placed = boxes.place(
+      spots.map(([dx, dy]) => ({ x: x - w / 2 + dx * w, y: y - h / 2 + dy * h, w, h })),
+      map,
+    );
+    if (!placed) return false;
+    labelBoxes.push(placed);
+    pending.push({ text, x: placed.x, y: placed.y + h / 2, size, weight, color });
+    return true;
+  };
+  let groupLabels = 0;
+  let communityLabels = 0;
+  const labelSizes: PngResult['labelSizes'] = { groups: [], communities: [] };
+  if (!model.flat) {
+    for (const g of model.groups) {
+      const list = groupMembers.get(g.group);
+      if (!list || list.length < minCommunity) continue;
+      const size = Math.round((54 + 30 * Math.min(1, list.length / (n * 0.25))) * s);
+      if (
+        regionLabel(
+          list,
+          g.label || `Group ${g.group}`,
+          size,
+          800,
+          shade(model.groupColorOf(g.group), 0.6),
+          1000 * s,
+          0.09,
+        )
+      ) {
+        groupLabels++;
+        labelSizes.groups.push(size);
+      }
     }
-    const placed = boxes.place(cands, map);
-    if (placed) {
-      labelBoxes.push(placed);
-      pending.push({
-        text,
-        x: placed.x,
-        y: placed.y + h / 2,
+  }
+  for (const row of model.communities.slice(0, o.communityLabels)) {
+    const list = members.get(row.community);
+    if (!list || list.length < minCommunity) continue;
+    // A group of one community: the group's name already names it.
+    if (!model.flat && (groupMembers.get(row.group)?.length ?? 0) === list.length && groupLabels > 0)
+      continue;
+    const size = model.flat
+      ? Math.round((44 + 22 * Math.min(1, list.length / (n * 0.15))) * s)
+      : Math.round((30 + 14 * Math.min(1, list.length / (n * 0.08))) * s);
+    if (
+      regionLabel(
+        list,
+        row.label || `Community ${row.community}`,
         size,
-        color: shade(model.colorOf(row.community), 0.45),
-      });
+        700,
+        shade(model.colorOf(row.community), model.flat ? 0.45 : 0.3),
+        (model.flat ? 900 : 700) * s,
+      )
+    ) {
       communityLabels++;
+      labelSizes.communities.push(size);
     }
   }
 
@@ -348,8 +423,8 @@ export function renderPng(model: RenderModel, options: Partial<PngOptions> = {})
       channelLabels++;
     }
   }
-  // Community names last so they are drawn above channel labels and edges.
-  for (const p of pending) drawText(p.text, p.x, p.y, p.size, 700, p.color);
+  // Region names last so they are drawn above channel labels and edges (groups on top).
+  for (const p of [...pending].reverse()) drawText(p.text, p.x, p.y, p.size, p.weight, p.color);
 
   // Header: title and one line of figures.
   const sm = model.summary;
@@ -361,7 +436,9 @@ export function renderPng(model: RenderModel, options: Partial<PngOptions> = {})
   const figures = [
     `${n.toLocaleString('en-US')} channels`,
     `${model.source.length.toLocaleString('en-US')} overlaps`,
+    ...(model.flat ? [] : [`${model.groups.length.toLocaleString('en-US')} groups`]),
     `${model.communities.length.toLocaleString('en-US')} communities`,
+    ...(model.unassigned > 0 ? [`${model.unassigned.toLocaleString('en-US')} unassigned`] : []),
     ...(sm && Number.isFinite(sm.modularity) ? [`modularity ${sm.modularity.toFixed(3)}`] : []),
   ].join('  ·  ');
   ctx.fillStyle = MUTED;
@@ -374,7 +451,9 @@ export function renderPng(model: RenderModel, options: Partial<PngOptions> = {})
   ctx.textBaseline = 'alphabetic';
   ctx.font = `400 ${Math.round(30 * s)}px ${font}`;
   ctx.fillStyle = MUTED;
-  const note = 'Node size: unique chatters · colour: community · lines: shared chatters (strongest shown)';
+  const note = model.flat
+    ? 'Node size: unique chatters · colour: community · lines: shared chatters (strongest shown)'
+    : 'Node size: unique chatters · hue: group, shade: community · grey: unassigned · lines: shared chatters';
   ctx.textAlign = 'left';
   ctx.fillText(ellipsize(ctx, o.attribution || 'Made with ViewerAtlas', W * 0.55), pad, H - 50 * s);
   ctx.textAlign = 'right';
@@ -382,8 +461,9 @@ export function renderPng(model: RenderModel, options: Partial<PngOptions> = {})
 
   return {
     png: canvas.toBuffer('image/png'),
-    labels: { communities: communityLabels, channels: channelLabels },
+    labels: { groups: groupLabels, communities: communityLabels, channels: channelLabels },
     labelBoxes,
+    labelSizes,
     edgesDrawn: m,
     legend,
   };
@@ -411,39 +491,100 @@ function drawLegend(
   ctx.textBaseline = 'alphabetic';
   ctx.fillStyle = TEXT;
   ctx.font = `700 ${Math.round(50 * s)}px ${font}`;
-  ctx.fillText('Communities', x, y);
+  ctx.fillText(model.flat ? 'Communities' : 'Groups and communities', x, y);
   y += 30 * s;
-  const rowH = 92 * s;
-  const reserve = 330 * s; // room below the list for the scale notes
-  const fitRows = Math.max(1, Math.floor((box.y + box.h - y - reserve) / rowH));
-  const shown = model.communities.slice(0, Math.min(o.legendEntries, fitRows));
   const inner = box.w - 88 * s;
-  for (const row of shown) {
-    y += rowH;
-    const color = model.colorOf(row.community);
+  const bottom = box.y + box.h - 330 * s; // room below the list for the scale notes
+  const groupH = 84 * s;
+  const rowH = model.flat ? 92 * s : 62 * s;
+  // With groups: every group that fits, and under each as many of its biggest communities as the
+  // column has room for (the same number per group, at most 8).
+  const tail = 70 * s * ((model.unassigned > 0 ? 1 : 0) + 1);
+  const height = (list: LegendRow[]) => list.reduce((h, r) => h + (r.kind === 'group' ? groupH : rowH), 0);
+  let rows = legendRows(model, o.legendEntries);
+  if (!model.flat) {
+    for (let each = 8; each >= 0; each--) {
+      rows = legendRows(model, Number.POSITIVE_INFINITY, each);
+      if (height(rows) <= bottom - tail - y) break;
+    }
+  }
+  let shownCommunities = 0;
+  for (const row of rows) {
+    const h = row.kind === 'group' ? groupH : rowH;
+    if (y + h > bottom - tail) break;
+    y += h;
+    if (row.kind === 'group') {
+      const g = row.group;
+      ctx.fillStyle = model.groupColorOf(g.group);
+      ctx.beginPath();
+      ctx.roundRect(x, y - 46 * s, 36 * s, 36 * s, 8 * s);
+      ctx.fill();
+      ctx.fillStyle = TEXT;
+      ctx.font = `800 ${Math.round(38 * s)}px ${font}`;
+      ctx.fillText(ellipsize(ctx, g.label || `Group ${g.group}`, inner - 60 * s), x + 56 * s, y - 16 * s);
+      ctx.fillStyle = MUTED;
+      ctx.font = `400 ${Math.round(26 * s)}px ${font}`;
+      const sub = `${g.size.toLocaleString('en-US')} channels · ${g.communities} ${g.communities === 1 ? 'community' : 'communities'}`;
+      ctx.fillText(ellipsize(ctx, sub, inner - 60 * s), x + 56 * s, y + 18 * s);
+      if (g.communities === 1) shownCommunities++;
+      continue;
+    }
+    const c = row.community;
+    shownCommunities++;
+    const indent = model.flat ? 0 : 56 * s;
     ctx.beginPath();
-    ctx.arc(x + 18 * s, y - 30 * s, 18 * s, 0, 2 * Math.PI);
-    ctx.fillStyle = color;
+    ctx.arc(x + indent + 18 * s, y - (model.flat ? 30 : 16) * s, (model.flat ? 18 : 14) * s, 0, 2 * Math.PI);
+    ctx.fillStyle = model.colorOf(c.community);
     ctx.fill();
     ctx.fillStyle = TEXT;
-    ctx.font = `600 ${Math.round(34 * s)}px ${font}`;
-    ctx.fillText(
-      ellipsize(ctx, row.label || `Community ${row.community}`, inner - 60 * s),
-      x + 56 * s,
-      y - 18 * s,
-    );
-    ctx.fillStyle = MUTED;
-    ctx.font = `400 ${Math.round(26 * s)}px ${font}`;
-    const top = row.topChannels.slice(0, 3).join(', ');
-    const sub = `${row.size.toLocaleString('en-US')} channels${top ? ` · ${top}` : ''}`;
-    ctx.fillText(ellipsize(ctx, sub, inner - 60 * s), x + 56 * s, y + 18 * s);
+    if (model.flat) {
+      ctx.font = `600 ${Math.round(34 * s)}px ${font}`;
+      ctx.fillText(
+        ellipsize(ctx, c.label || `Community ${c.community}`, inner - 60 * s),
+        x + 56 * s,
+        y - 18 * s,
+      );
+      ctx.fillStyle = MUTED;
+      ctx.font = `400 ${Math.round(26 * s)}px ${font}`;
+      const top = c.topChannels.slice(0, 3).join(', ');
+      const sub = `${c.size.toLocaleString('en-US')} channels${top ? ` · ${top}` : ''}`;
+      ctx.fillText(ellipsize(ctx, sub, inner - 60 * s), x + 56 * s, y + 18 * s);
+    } else {
+      // One line per community: its name, then its size in the muted colour.
+      ctx.font = `600 ${Math.round(30 * s)}px ${font}`;
+      const sizeText = ` ${c.size.toLocaleString('en-US')}`;
+      const name = ellipsize(ctx, c.label || `Community ${c.community}`, inner - indent - 140 * s);
+      ctx.fillText(name, x + indent + 50 * s, y - 6 * s);
+      const w = ctx.measureText(name).width;
+      ctx.fillStyle = MUTED;
+      ctx.font = `400 ${Math.round(26 * s)}px ${font}`;
+      ctx.fillText(sizeText, x + indent + 50 * s + w, y - 6 * s);
+    }
   }
-  const rest = model.communities.length - shown.length;
+  const rest = model.communities.length - shownCommunities;
+  ctx.fillStyle = MUTED;
+  ctx.font = `400 ${Math.round(30 * s)}px ${font}`;
   if (rest > 0) {
     y += 70 * s;
-    ctx.fillStyle = MUTED;
-    ctx.font = `400 ${Math.round(30 * s)}px ${font}`;
     ctx.fillText(`+ ${rest} smaller ${rest === 1 ? 'community' : 'communities'}`, x, y);
+  }
+  if (model.unassigned > 0) {
+    // Unassigned channels are not a community: listed apart, in their dimmed colour.
+    y += 70 * s;
+    ctx.beginPath();
+    ctx.arc(x + 18 * s, y - 10 * s, 14 * s, 0, 2 * Math.PI);
+    ctx.fillStyle = rgba(model.colorOf(-1), DIM_ALPHA + 0.2);
+    ctx.fill();
+    ctx.fillStyle = MUTED;
+    ctx.fillText(
+      ellipsize(
+        ctx,
+        `${model.unassigned.toLocaleString('en-US')} unassigned (no overlap kept)`,
+        inner - 56 * s,
+      ),
+      x + 56 * s,
+      y,
+    );
   }
   // Scale notes at the bottom of the column.
   let by = box.y + box.h - 190 * s;
@@ -459,6 +600,34 @@ function drawLegend(
   ctx.fillText(ellipsize(ctx, 'Layout: ForceAtlas2 (LinLog); near = shared chatters', inner), x, by);
   by += 48 * s;
   ctx.fillText(ellipsize(ctx, 'Node area grows with unique chatters', inner), x, by);
+}
+
+type LegendRow =
+  | { kind: 'group'; group: RenderModel['groups'][number] }
+  | { kind: 'community'; community: RenderModel['communities'][number] };
+
+/**
+ * The legend's rows: flat, the biggest communities; with groups, each group (biggest first) with
+ * its biggest communities under it, at most `entries` communities in all, and at most a few per
+ * group when many groups share the column.
+ */
+export function legendRows(model: RenderModel, entries: number, perGroup?: number): LegendRow[] {
+  if (model.flat)
+    return model.communities.slice(0, entries).map((community) => ({ kind: 'community', community }));
+  const rows: LegendRow[] = [];
+  const each = perGroup ?? Math.max(2, Math.ceil(entries / Math.max(1, Math.min(model.groups.length, 6))));
+  let left = entries;
+  for (const group of model.groups) {
+    rows.push({ kind: 'group', group });
+    const inside = model.communities.filter((c) => c.group === group.group);
+    // A group of one community: the group row says it all.
+    if (inside.length === 1) continue;
+    for (const community of inside.slice(0, Math.min(each, left))) {
+      rows.push({ kind: 'community', community });
+      left--;
+    }
+  }
+  return rows;
 }
 
 /** A smaller copy of a PNG (for docs and previews), keeping the aspect ratio. */

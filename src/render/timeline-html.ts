@@ -192,7 +192,7 @@ input[type=search]{padding:4px 6px}
 }
 
 /** The page's script: plain DOM and canvas, names always set with textContent. */
-const CLIENT = String.raw`
+const CLIENT = `
 (() => {
 const D = JSON.parse(document.getElementById('data').textContent);
 const W = D.windows.length, N = D.channels.length;

@@ -199,7 +199,18 @@ export async function runService(config: Config, opts: RunServiceOptions): Promi
   }
 
   // --- collection, with compaction of closed hours -------------------------------------------
+  // A failure no reconnect can cure (Twitch refused the chat login) stops the service too.
+  const stopping = new AbortController();
+  const onAbort = () => stopping.abort();
+  opts.signal.addEventListener('abort', onAbort, { once: true });
+  if (opts.signal.aborted) stopping.abort();
+  let fatal: Error | null = null;
   const collector = startCollector(config, {
+    onFatal: (err) => {
+      fatal = err;
+      fail('collect', err);
+      stopping.abort();
+    },
     storage: opts.storage,
     channels,
     log,
@@ -288,9 +299,9 @@ export async function runService(config: Config, opts: RunServiceOptions): Promi
     const arm = (ms: number) => {
       status.next[name] = iso(now() + ms);
       const t = setTimeout(() => {
-        if (opts.signal.aborted) return;
+        if (stopping.signal.aborted) return;
         running = running.then(task).finally(() => {
-          if (!opts.signal.aborted) arm(everyMs);
+          if (!stopping.signal.aborted) arm(everyMs);
         });
       }, ms);
       timers.push(t);
@@ -316,9 +327,10 @@ export async function runService(config: Config, opts: RunServiceOptions): Promi
 
   // --- until the signal -----------------------------------------------------------------------
   await new Promise<void>((done) => {
-    if (opts.signal.aborted) done();
-    else opts.signal.addEventListener('abort', () => done(), { once: true });
+    if (stopping.signal.aborted) done();
+    else stopping.signal.addEventListener('abort', () => done(), { once: true });
   });
+  opts.signal.removeEventListener('abort', onAbort);
   status.state = 'stopping';
   status.next = { discovery: null, analysis: null };
   for (const t of timers) clearTimeout(t);
@@ -328,6 +340,7 @@ export async function runService(config: Config, opts: RunServiceOptions): Promi
   clearInterval(statusTimer);
   refreshCollect();
   await closeServer();
+  if (fatal) throw fatal;
   return { collect: collected, discoveries, analyses, errors: errorCount };
 }
 

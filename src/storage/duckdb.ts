@@ -159,11 +159,14 @@ export async function createTypedAppender(
   conn: DuckDBConnection,
   table: string,
   columns: TypedColumn[],
+  /** false: append to the existing table (its columns must match `columns`). */
+  create = true,
 ): Promise<TypedAppender> {
   const types = columns.map((c) => typedType(c.data));
-  await conn.run(
-    `CREATE OR REPLACE TABLE ${sqlIdent(table)} (${columns.map((c, i) => `${sqlIdent(c.name)} ${types[i]?.sql}`).join(', ')})`,
-  );
+  if (create)
+    await conn.run(
+      `CREATE OR REPLACE TABLE ${sqlIdent(table)} (${columns.map((c, i) => `${sqlIdent(c.name)} ${types[i]?.sql}`).join(', ')})`,
+    );
   const appender = await conn.createAppender(table);
   let rows = 0;
   return {

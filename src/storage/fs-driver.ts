@@ -1,6 +1,17 @@
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { copyFile, mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
+import {
+  copyFile,
+  type FileHandle,
+  mkdir,
+  open,
+  readdir,
+  readFile,
+  rename,
+  rm,
+  stat,
+  unlink,
+} from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { StorageError } from '../errors.js';
 import type { Storage, StorageEntry } from './storage.js';
@@ -30,7 +41,8 @@ export function validateKey(key: string, allowEmpty = false): void {
 /**
  * Objects as plain files under a root directory (default `data/`). Puts write a temp file in the
  * same directory, fsync it and rename it over the target, so readers see the old or the new bytes;
- * appends are fsynced so a record that returned is on disk.
+ * appends are fsynced so a record that returned is on disk, and one that threw (a full disk: short
+ * write, then ENOSPC) is cut back out, so it is never half there.
  */
 export class FsStorage implements Storage {
   readonly kind = 'fs' as const;
@@ -87,6 +99,43 @@ export class FsStorage implements Storage {
     });
   }
 
+  async putFiles(entries: { key: string; localPath: string }[]): Promise<void> {
+    // Stage: every file copied and fsynced beside its target under a hidden temp name. This is
+    // where the space goes, so a full disk fails here, before any object is visible.
+    const staged: { key: string; tmp: string; target: string }[] = [];
+    try {
+      for (const e of entries) {
+        const target = this.path(e.key);
+        const dir = dirname(target);
+        const tmp = join(dir, `${TEMP_MARK}${randomBytes(6).toString('hex')}`);
+        await mkdirs(dir);
+        staged.push({ key: e.key, tmp, target });
+        await copyFile(e.localPath, tmp, constants.COPYFILE_EXCL);
+        const fh = await open(tmp, 'r+');
+        try {
+          await fh.sync();
+        } finally {
+          await fh.close();
+        }
+      }
+    } catch (err) {
+      for (const s of staged) await rm(s.tmp, { force: true }).catch(() => {});
+      throw wrap('put', staged.at(-1)?.key ?? entries[0]?.key ?? '', err);
+    }
+    // Publish: renames take no space.
+    const dirs = new Set<string>();
+    for (const [i, s] of staged.entries()) {
+      try {
+        await rename(s.tmp, s.target);
+      } catch (err) {
+        for (const t of staged.slice(i)) await rm(t.tmp, { force: true }).catch(() => {});
+        throw wrap('put', s.key, err);
+      }
+      dirs.add(dirname(s.target));
+    }
+    for (const d of dirs) await syncDir(d);
+  }
+
   async getFile(key: string, localPath: string): Promise<boolean> {
     const p = this.path(key);
     try {
@@ -102,16 +151,47 @@ export class FsStorage implements Storage {
 
   async append(key: string, data: Uint8Array | string): Promise<void> {
     const p = this.path(key);
+    const bytes = typeof data === 'string' ? Buffer.from(data) : data;
     try {
-      await mkdir(dirname(p), { recursive: true });
-      const fh = await open(p, 'a');
-      try {
-        // One write call for the whole record: with O_APPEND it lands contiguously.
-        await fh.write(typeof data === 'string' ? Buffer.from(data) : data);
-        await fh.sync();
-      } finally {
-        await fh.close();
+      await mkdirs(dirname(p));
+    } catch (err) {
+      throw wrap('append', key, err);
+    }
+    let fh: FileHandle;
+    try {
+      fh = await open(p, 'a');
+    } catch (err) {
+      throw wrap('append', key, err);
+    }
+    let start = -1;
+    try {
+      start = (await fh.stat()).size;
+      // With O_APPEND every write lands at the end. A write may be short (a full disk takes what
+      // fits, then fails): keep writing until every byte is in, or fail.
+      let off = 0;
+      while (off < bytes.length) {
+        const { bytesWritten } = await fh.write(bytes, off, bytes.length - off);
+        if (bytesWritten <= 0) throw Object.assign(new Error('write returned 0 bytes'), { code: 'EIO' });
+        off += bytesWritten;
       }
+      await fh.sync();
+    } catch (err) {
+      // A record is whole in the file or absent: cut a partial tail back to where it started.
+      // Shrinking a file needs no free space, so this works on a full disk.
+      const cut =
+        start >= 0
+          ? await fh.truncate(start).then(
+              () => fh.sync().catch(() => {}),
+              (e: unknown) => e,
+            )
+          : undefined;
+      await fh.close().catch(() => {});
+      const e = wrap('append', key, err);
+      if (cut instanceof Error) e.message += ` (and cutting the partial write back failed: ${cut.message})`;
+      throw e;
+    }
+    try {
+      await fh.close();
     } catch (err) {
       throw wrap('append', key, err);
     }
@@ -180,7 +260,7 @@ export class FsStorage implements Storage {
     const dir = dirname(target);
     const tmp = join(dir, `${TEMP_MARK}${randomBytes(6).toString('hex')}`);
     try {
-      await mkdir(dir, { recursive: true });
+      await mkdirs(dir);
       await writeTemp(tmp);
       await rename(tmp, target);
       await syncDir(dir);
@@ -188,6 +268,31 @@ export class FsStorage implements Storage {
       await rm(tmp, { force: true }).catch(() => {});
       throw wrap('put', key, err);
     }
+  }
+}
+
+/**
+ * `mkdir -p` that reports the real reason. Node's recursive mkdir says ENOENT when a missing
+ * folder cannot be created on a read-only file system; creating the first missing folder alone
+ * gives EROFS (or EACCES, ENOTDIR) instead.
+ */
+export async function mkdirs(dir: string): Promise<void> {
+  try {
+    await mkdir(dir, { recursive: true });
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+    let missing = dir;
+    for (let up = dirname(missing); up !== missing; missing = up, up = dirname(up)) {
+      if (
+        await stat(up).then(
+          () => true,
+          () => false,
+        )
+      )
+        break;
+    }
+    await mkdir(missing); // throws the real error
+    await mkdir(dir, { recursive: true });
   }
 }
 

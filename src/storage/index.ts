@@ -2,7 +2,7 @@ import type { Config } from '../config/schema.js';
 import type { Storage } from './storage.js';
 
 export { LAYOUT, utcDate, utcHour } from './layout.js';
-export type { Storage, StorageEntry } from './storage.js';
+export { assertWritable, putFilesAllOrNothing, type Storage, type StorageEntry } from './storage.js';
 
 /** Opens the storage the config names (`storage.driver`: `fs` under `storage.root`, or `s3`). */
 export async function openStorage(config: Config): Promise<Storage> {

@@ -41,4 +41,10 @@ export const LAYOUT = {
   /** Marker per ingested VOD (idempotency). */
   vodIngested: (vodId: string) => `state/vod/${vodId}.json`,
   vodIngestedPrefix: 'state/vod/',
+  /**
+   * Marker per imported file, keyed by a SHA-256 of its content (and how it was read): written
+   * after the file's objects, it lists them. A copied or touched file has the same key.
+   */
+  importedFile: (contentHash: string) => `state/import/${contentHash}.json`,
+  importedFilePrefix: 'state/import/',
 } as const;

@@ -6,8 +6,6 @@ import {
   WEIGHT_KINDS,
   type WeightKind,
 } from '../../model/atlas.js';
-import { emitMetric } from '../../observability/metrics.js';
-import { analyze } from '../../pipeline/analyze.js';
 import { addCommonOptions, FlagError, intFlag, numberFlag, resolveConfig } from '../common.js';
 import { createProgress } from '../progress.js';
 
@@ -19,6 +17,7 @@ interface AnalyzeFlags {
   weight?: WeightKind;
   resolution?: number;
   algorithm?: CommunityAlgorithm;
+  flat?: boolean;
   config?: string;
   preset?: string;
   data?: string;
@@ -65,8 +64,13 @@ export function registerAnalyze(program: Command): void {
         '--algorithm <name>',
         `${COMMUNITY_ALGORITHMS.join(' | ')} (communities.algorithm)`,
         oneOf('--algorithm', COMMUNITY_ALGORITHMS),
-      ),
+      )
+      .option('--flat', 'one level of communities, no top-level groups (communities.hierarchy: false)'),
   ).action(async (flags: AnalyzeFlags) => {
+    const [{ analyze }, { emitMetric }] = await Promise.all([
+      import('../../pipeline/analyze.js'),
+      import('../../observability/metrics.js'),
+    ]);
     // `… | head` closes stdout early: the work is done, so a broken pipe is not an error.
     process.stdout.on('error', (err: NodeJS.ErrnoException) => {
       if (err.code !== 'EPIPE') throw err;
@@ -77,6 +81,7 @@ export function registerAnalyze(program: Command): void {
     if (flags.seed !== undefined) communities.seed = flags.seed;
     if (flags.resolution !== undefined) communities.resolution = flags.resolution;
     if (flags.algorithm) communities.algorithm = flags.algorithm;
+    if (flags.flat) communities.hierarchy = false;
     if (Object.keys(communities).length > 0) overrides.communities = communities;
     const config = resolveConfig(flags, overrides);
 
@@ -92,12 +97,13 @@ export function registerAnalyze(program: Command): void {
     });
     progress.done();
     const ms = performance.now() - t0;
-    const { summary, communities: rows } = result;
+    const { summary, communities: rows, groups } = result;
     const c = summary.counts;
     const t = summary.timings;
     const weight = summary.input.kind === 'edges' ? (flags.weight ?? 'given') : config.overlap.weight;
     console.log(
-      `analyze: ${fmt(c.channels)} channels, ${fmt(c.edges)} edges, ${fmt(c.communities)} communities, ` +
+      `analyze: ${fmt(c.channels)} channels, ${fmt(c.edges)} edges, ${fmt(c.communities)} communities in ${fmt(c.groups)} groups ` +
+        `(${fmt(c.unassigned)} channels unassigned), ` +
         `modularity ${summary.modularity.toFixed(3)} (${config.communities.algorithm}, ${weight} weights, seed ${config.communities.seed}) ` +
         `in ${(ms / 1000).toFixed(1)} s`,
     );
@@ -118,14 +124,21 @@ export function registerAnalyze(program: Command): void {
         .map(([k, v]) => `${k} ${(v / 1000).toFixed(2)} s`)
         .join(', ')}`,
     );
-    for (const r of rows.slice(0, 8)) {
+    for (const g of groups.slice(0, 5)) {
       console.log(
-        `  #${r.community} ${r.label} — ${fmt(r.size)} channels, ${fmt(Math.round(r.viewers))} viewers; ${r.topChannels.slice(0, 3).join(', ')}`,
+        `  group ${g.group} ${g.label} — ${fmt(g.size)} channels in ${fmt(g.communities)} communities`,
       );
+      const inside = rows.filter((r) => r.group === g.group);
+      for (const r of inside.slice(0, 4)) {
+        console.log(
+          `    #${r.community} ${r.label} — ${fmt(r.size)} channels, ${fmt(Math.round(r.viewers))} viewers; ${r.topChannels.slice(0, 3).join(', ')}`,
+        );
+      }
+      if (inside.length > 4) console.log(`    … ${inside.length - 4} more`);
     }
-    if (rows.length > 8) console.log(`  … ${rows.length - 8} more in communities.csv`);
+    if (groups.length > 5) console.log(`  … ${groups.length - 5} more groups in groups.csv`);
     console.log(
-      `  files: ${result.outDir}/ channels.csv communities.csv edges.csv (+ .parquet), atlas.gexf, summary.json`,
+      `  files: ${result.outDir}/ channels.csv communities.csv groups.csv edges.csv (+ .parquet), atlas.gexf, summary.json`,
     );
     emitMetric(config, 'AnalysisDurationMs', Math.round(ms));
   });

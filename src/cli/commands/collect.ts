@@ -1,12 +1,9 @@
 import type { Command } from 'commander';
-import { defaultCollectorId } from '../../collect/collector.js';
-import { runCollect } from '../../collect/run.js';
-import { createLogger } from '../../observability/logger.js';
-import { createMetrics } from '../../observability/metrics.js';
-import { createStatusSink } from '../../observability/status.js';
-import { openStorage } from '../../storage/index.js';
+import { StorageError } from '../../errors.js';
 import type { Storage } from '../../storage/storage.js';
 import { addCommonOptions, type CommonOptions, numberFlag, resolveConfig } from '../common.js';
+
+const fmt = (n: number) => n.toLocaleString('en-US');
 
 interface CollectFlags extends CommonOptions {
   channels?: string;
@@ -33,15 +30,34 @@ export function registerCollect(program: Command): void {
     program
       .command('collect')
       .description(
-        'live chat → presence records (SIGTERM/SIGINT flush and exit 0; SIGHUP reloads the channels file)',
+        'live chat → presence records (SIGTERM/SIGINT flush and exit 0, 2 when storage refused rows until the end; SIGHUP reloads the channels file)',
       )
       .option('--channels <file>', 'channels file, one login a line (default: collect.channels_file)')
       .option(
         '--chat-url <url>',
         'chat endpoint: wss://, ws://, irc:// or ircs:// (default: collect.chat_url)',
       )
-      .option('--duration <seconds>', 'run this long, flush and exit', numberFlag('--duration')),
+      .option(
+        '--duration <seconds>',
+        'run this long, flush and exit',
+        numberFlag('--duration', { above: 0 }),
+      ),
   ).action(async (flags: CollectFlags) => {
+    const [
+      { defaultCollectorId },
+      { runCollect },
+      { createLogger },
+      { createMetrics },
+      { createStatusSink },
+      { openStorage },
+    ] = await Promise.all([
+      import('../../collect/collector.js'),
+      import('../../collect/run.js'),
+      import('../../observability/logger.js'),
+      import('../../observability/metrics.js'),
+      import('../../observability/status.js'),
+      import('../../storage/index.js'),
+    ]);
     const config = resolveConfig(flags, flags.chatUrl ? { collect: { chat_url: flags.chatUrl } } : {});
     // On a terminal: the status line, and only warnings and errors (clearing the line first).
     // Elsewhere: JSON logs on stderr. EMF metrics go to stdout unless stdout is a terminal.
@@ -89,6 +105,20 @@ export function registerCollect(program: Command): void {
         `collect: ${summary.messages.toLocaleString('en-US')} chat lines, ${summary.recordsWritten.toLocaleString('en-US')} presence rows ` +
           `in ${storage.location} (collector ${summary.collectorId})\n`,
       );
+      if (summary.unjoinable.length > 0) {
+        const list = summary.unjoinable.slice(0, 20).map((u) => `${u.channel} (${u.reason})`);
+        process.stderr.write(
+          `collect: ${summary.unjoinable.length} channel(s) refused by Twitch, not retried until the list is reloaded: ${list.join(', ')}${summary.unjoinable.length > 20 ? ', …' : ''}\n`,
+        );
+      }
+      const u = summary.unwritten;
+      if (u.rows > 0 || u.metadata > 0) {
+        // Rows that storage refused until the end (a full disk) are gone: say so and fail.
+        throw new StorageError(
+          'collect',
+          `${fmt(u.rows)} presence rows (${fmt(u.messages)} chat messages) and ${fmt(u.metadata)} metadata lines could not be written to ${storage.location} and are lost: ${summary.writeError ?? 'storage error'}`,
+        );
+      }
     } finally {
       status.done();
       process.off('SIGTERM', onTerm);

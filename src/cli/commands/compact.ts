@@ -1,12 +1,13 @@
 import type { Command } from 'commander';
-import { COMPACT_DEFAULTS, compactRaw } from '../../ingest/index.js';
-import { openStorage } from '../../storage/index.js';
 import { addCommonOptions, type CommonOptions, intFlag, resolveConfig } from '../common.js';
 import { createProgress } from '../progress.js';
 
 interface CompactFlags extends CommonOptions {
-  graceMinutes: number;
+  graceMinutes?: number;
 }
+
+/** compactRaw's default grace (COMPACT_DEFAULTS.graceMs; test/cli.test.ts keeps them equal). */
+export const GRACE_MINUTES = 10;
 
 const fmt = (n: number) => n.toLocaleString('en-US');
 
@@ -17,9 +18,9 @@ export function registerCompact(program: Command): void {
       .description('raw JSON Lines → Hive-partitioned Parquet')
       .option(
         '--grace-minutes <n>',
-        'compact an hour only this long after it ended (late flushes)',
+        // no commander default: compactRaw's own (COMPACT_DEFAULTS), so --help need not load DuckDB
+        `compact an hour only this long after it ended (late flushes) (default: ${GRACE_MINUTES})`,
         intFlag('--grace-minutes', 0),
-        COMPACT_DEFAULTS.graceMs / 60_000,
       )
       .addHelpText(
         'after',
@@ -31,12 +32,16 @@ name comes from its raw object's key and content, so a re-run after a crash over
 duplicating. A torn last line (crash mid-write) is skipped and counted.`,
       ),
   ).action(async (flags: CompactFlags) => {
+    const [{ compactRaw }, { openStorage }] = await Promise.all([
+      import('../../ingest/index.js'),
+      import('../../storage/index.js'),
+    ]);
     const config = resolveConfig(flags);
     const storage = await openStorage(config);
     const progress = createProgress();
     try {
       const s = await compactRaw(storage, {
-        graceMs: flags.graceMinutes * 60_000,
+        graceMs: flags.graceMinutes === undefined ? undefined : flags.graceMinutes * 60_000,
         onProgress: progress.update,
       });
       progress.done();

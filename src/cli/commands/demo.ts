@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import type { Config } from '../../config/index.js';
-import { runDemo } from '../../demo/offline.js';
 import { addCommonOptions, type CommonOptions, resolveConfig } from '../common.js';
 import { createProgress, type Progress } from '../progress.js';
 
@@ -19,6 +18,7 @@ export function registerDemo(program: Command): void {
       .option('--out <dir>', 'output folder', 'out/demo')
       .option('--live', 'run the full pipeline against a local twitch-sim instead of the bundled data'),
   ).action(async (flags: DemoFlags) => {
+    const { runDemo } = await import('../../demo/offline.js');
     const config = resolveConfig(flags);
     const progress = createProgress();
     if (flags.live) return runLiveDemo(config, flags, progress);
@@ -27,7 +27,8 @@ export function registerDemo(program: Command): void {
     progress.done();
     const s = ((performance.now() - t0) / 1000).toFixed(1);
     console.log(
-      `demo: ${fmt(r.channels)} channels, ${fmt(r.edges)} overlaps, ${fmt(r.communities)} communities ` +
+      `demo: ${fmt(r.channels)} channels, ${fmt(r.edges)} overlaps, ${fmt(r.communities)} communities in ${fmt(r.groups)} groups ` +
+        `(${fmt(r.unassigned)} channels unassigned) ` +
         `(modularity ${r.modularity.toFixed(3)}) in ${s} s`,
     );
     console.log(
@@ -35,10 +36,18 @@ export function registerDemo(program: Command): void {
         .map(([k, v]) => `${k} ${(v / 1000).toFixed(1)} s`)
         .join(', ')}`,
     );
+    for (const g of r.hierarchy) {
+      const inside = g.communities
+        .slice(0, 4)
+        .map((c) => `${c.label} (${c.size})`)
+        .join('; ');
+      const more = g.communities.length > 4 ? `; … ${g.communities.length - 4} more` : '';
+      console.log(`  group ${g.label} — ${fmt(g.size)} channels: ${inside}${more}`);
+    }
     console.log(`  map:         ${r.png}`);
     console.log(`  interactive: ${r.html}   (open it in a browser; works offline)`);
     console.log(
-      `  data:        ${r.channelsCsv}  (+ communities.csv, edges.csv, .parquet, atlas.gexf, summary.json)`,
+      `  data:        ${r.channelsCsv}  (+ communities.csv, groups.csv, edges.csv, .parquet, atlas.gexf, summary.json)`,
     );
     console.log('  Data: Twitch Atlas, October 2021, by Kiran Gershenfeld (MIT License).');
   });

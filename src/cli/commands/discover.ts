@@ -1,6 +1,4 @@
 import type { Command } from 'commander';
-import { openStorage } from '../../storage/index.js';
-import { discover } from '../../twitch/helix/discover.js';
 import { addCommonOptions, type CommonOptions, intFlag, resolveConfig } from '../common.js';
 import { createProgress } from '../progress.js';
 
@@ -12,6 +10,7 @@ interface DiscoverFlags extends CommonOptions {
   language?: string[];
   game?: string[];
   minViewers?: number;
+  allowEmpty?: boolean;
 }
 
 export function registerDiscover(program: Command): void {
@@ -29,8 +28,16 @@ export function registerDiscover(program: Command): void {
       )
       .option('--language <code...>', 'only streams in these languages (e.g. en de)')
       .option('--game <name...>', 'only streams in these games/categories (exact names)')
-      .option('--min-viewers <n>', 'stop at streams with fewer viewers', intFlag('--min-viewers', 0)),
+      .option('--min-viewers <n>', 'stop at streams with fewer viewers', intFlag('--min-viewers', 0))
+      .option(
+        '--allow-empty',
+        'write an empty channels file when Helix lists no channel (default: keep the old one, exit 1)',
+      ),
   ).action(async (flags: DiscoverFlags) => {
+    const [{ openStorage }, { discover }] = await Promise.all([
+      import('../../storage/index.js'),
+      import('../../twitch/helix/discover.js'),
+    ]);
     const authUrl = flags.authUrl ?? (flags.helixUrl ? sameHostAuthUrl(flags.helixUrl) : undefined);
     const config = resolveConfig(flags, {
       discover: {
@@ -49,6 +56,8 @@ export function registerDiscover(program: Command): void {
         storage,
         channelsFile: flags.channels ?? config.collect.channels_file,
         onProgress: progress.update,
+        allowEmpty: flags.allowEmpty,
+        onWarning: (m) => progress.log(`discover: ${m}`),
       });
       progress.done();
       process.stdout.write(

@@ -1,9 +1,13 @@
 import type { Command } from 'commander';
-import { InputError } from '../../errors.js';
-import { type FileKind, type ImportFileSummary, importFiles } from '../../ingest/index.js';
-import { createPseudonymizer } from '../../privacy/pseudonymize.js';
-import { openStorage } from '../../storage/index.js';
-import { addCommonOptions, type CommonOptions, FlagError, resolveConfig } from '../common.js';
+import { InputError, StorageError } from '../../errors.js';
+import type { FileKind, ImportFileSummary } from '../../ingest/index.js';
+import {
+  addCommonOptions,
+  type CommonOptions,
+  FlagError,
+  rejectDirectories,
+  resolveConfig,
+} from '../common.js';
 import { createProgress } from '../progress.js';
 
 interface ImportFlags extends CommonOptions {
@@ -18,6 +22,10 @@ const fmt = (n: number) => n.toLocaleString('en-US');
 export function describeImportFile(f: ImportFileSummary): string[] {
   if (!f.ok)
     return [`FAILED ${f.path}: ${f.error?.replace(/^import: /, '')} (nothing stored from this file)`];
+  if (f.alreadyImportedFrom !== undefined)
+    return [
+      `ok ${f.path} [${f.kind}]: already imported (same content as ${f.alreadyImportedFrom}): nothing stored`,
+    ];
   const lines = [
     `ok ${f.path} [${f.kind}]: ${fmt(f.rowsRead)} rows read, ${fmt(f.rejectedCount)} rejected, ${(f.ms / 1000).toFixed(1)} s`,
   ];
@@ -73,11 +81,18 @@ Examples:
   vieweratlas import --data /tmp/store chat.parquet`,
       ),
   ).action(async (files: string[], flags: ImportFlags) => {
+    const [{ importFiles }, { createPseudonymizer }, { assertWritable, openStorage }] = await Promise.all([
+      import('../../ingest/index.js'),
+      import('../../privacy/pseudonymize.js'),
+      import('../../storage/index.js'),
+    ]);
     const config = resolveConfig(flags);
+    rejectDirectories('import', files);
     const pseudonymize = createPseudonymizer(config.privacy);
     const storage = await openStorage(config);
     const progress = createProgress();
     try {
+      await assertWritable(storage, 'import');
       const summary = await importFiles(storage, files, {
         kind: flags.kind,
         pseudonymize: config.privacy.pseudonymize ? pseudonymize : undefined,
@@ -94,7 +109,9 @@ Examples:
       if (summary.failed > 0) {
         const failed = summary.files.filter((f) => !f.ok);
         const first = failed[0]?.error?.replace(/^import: /, '') ?? '';
-        throw new InputError(
+        // Storage refusing the objects (a full disk) is not the file's fault: exit 2, not 1.
+        const Err = failed.some((f) => f.storageFailure) ? StorageError : InputError;
+        throw new Err(
           'import',
           failed.length === 1 && summary.files.length === 1
             ? first

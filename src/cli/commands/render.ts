@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { renderAtlas } from '../../render/index.js';
 import { addCommonOptions, type CommonOptions, resolveConfig } from '../common.js';
 import { createProgress } from '../progress.js';
 
@@ -18,6 +17,7 @@ export function registerRender(program: Command): void {
       .option('--out <dir>', 'the analysis folder to draw (written by `analyze`)', 'out/atlas')
       .option('--relayout', 'run the layout again even when channels.csv has positions'),
   ).action(async (flags: RenderFlags) => {
+    const { renderAtlas } = await import('../../render/index.js');
     const config = resolveConfig(flags);
     const progress = createProgress();
     const result = await renderAtlas(config, {

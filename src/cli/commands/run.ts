@@ -66,6 +66,15 @@ export function registerRun(program: Command): void {
         `run: stopped; ${summary.collect.recordsWritten.toLocaleString('en-US')} presence rows stored, ` +
           `${summary.analyses} analyses, ${summary.discoveries} discoveries, ${summary.errors} errors\n`,
       );
+      const u = summary.collect.unwritten;
+      if (u.rows > 0 || u.metadata > 0) {
+        // Rows that storage refused until the end (a full disk) are gone: say so and fail.
+        const { StorageError } = await import('../../errors.js');
+        throw new StorageError(
+          'run',
+          `${u.rows} presence rows (${u.messages} chat messages) and ${u.metadata} metadata lines could not be written to ${storage.location} and are lost: ${summary.collect.writeError ?? 'storage error'}`,
+        );
+      }
     } finally {
       process.off('SIGTERM', onTerm);
       process.off('SIGINT', onInt);

@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import { InputError } from '../../errors.js';
 import { DEFAULTS, simulatePopulation } from '../../simulate/model.js';
-import { writeSimulation } from '../../simulate/write.js';
 import { addCommonOptions, intFlag, numberFlag, resolveConfig } from '../common.js';
 import { createProgress } from '../progress.js';
 
@@ -34,6 +33,7 @@ export function registerSimulate(program: Command): void {
       .option('--seed <n>', 'random seed (same seed = same files)', intFlag('--seed', 0), DEFAULTS.seed)
       .option('--out <dir>', 'output folder', 'out/sim'),
   ).action(async (flags: SimulateFlags) => {
+    const { writeSimulation } = await import('../../simulate/write.js');
     // `… | head` closes stdout early: the work is done, so a broken pipe is not an error.
     process.stdout.on('error', (err: NodeJS.ErrnoException) => {
       if (err.code !== 'EPIPE') throw err;

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { startTwitchSim } from '../../twitch/sim/index.js';
+import { InputError } from '../../errors.js';
 import { addCommonOptions, type CommonOptions, intFlag, numberFlag } from '../common.js';
 
 interface SimFlags extends CommonOptions {
@@ -22,14 +22,20 @@ export function registerTwitchSim(program: Command): void {
       .option(
         '--rate <msgs>',
         'generated chat lines per second over joined channels',
-        numberFlag('--rate'),
+        numberFlag('--rate', { min: 0 }),
         50,
       )
       .option('--channels <n>', 'channels in the simulated population', intFlag('--channels', 1), 200)
       .option('--viewers <n>', 'viewers in the simulated population', intFlag('--viewers', 1), 20_000)
       .option('--seed <n>', 'seed of the population and the traffic', intFlag('--seed'), 42)
-      .option('--ping-seconds <n>', 'seconds between server PINGs', numberFlag('--ping-seconds'), 60),
+      .option(
+        '--ping-seconds <n>',
+        'seconds between server PINGs',
+        numberFlag('--ping-seconds', { min: 0 }),
+        60,
+      ),
   ).action(async (flags: SimFlags) => {
+    const { startTwitchSim } = await import('../../twitch/sim/index.js');
     const sim = await startTwitchSim({
       port: flags.port,
       ircPort: flags.ircPort,
@@ -38,6 +44,15 @@ export function registerTwitchSim(program: Command): void {
       viewers: flags.viewers,
       seed: flags.seed,
       pingSeconds: flags.pingSeconds,
+    }).catch((err: NodeJS.ErrnoException & { port?: number; address?: string }) => {
+      // A port someone else holds is a usage mistake (exit 1 naming it), not an internal error.
+      if (err.code === 'EADDRINUSE' || err.code === 'EACCES') {
+        const port = err.port ?? flags.port;
+        const flag = port === flags.ircPort && flags.ircPort !== 0 ? '--irc-port' : '--port';
+        const why = err.code === 'EADDRINUSE' ? 'is already in use' : 'may not be used (EACCES)';
+        throw new InputError('twitch-sim', `${flag} ${port}: ${err.address ?? '127.0.0.1'}:${port} ${why}`);
+      }
+      throw err;
     });
     // One JSON line on stdout with every URL, so scripts and tests can read where it listens.
     process.stdout.write(

@@ -1,9 +1,6 @@
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { InputError } from '../../errors.js';
-import { openStorage } from '../../storage/index.js';
-import { readChannelsFile } from '../../twitch/helix/channels-file.js';
-import { runVod } from '../../twitch/vod/ingest.js';
 import { addCommonOptions, type CommonOptions, resolveConfig } from '../common.js';
 import { createProgress } from '../progress.js';
 import { sameHostAuthUrl } from './discover.js';
@@ -20,12 +17,17 @@ export function registerVod(program: Command): void {
   addCommonOptions(
     program
       .command('vod')
-      .description('VOD chat replays (TwitchDownloaderCLI chat JSON) → presence records, once per VOD')
+      .description(
+        'VOD chat replays (TwitchDownloaderCLI chat JSON: VODs, trimmed ranges, clips) → presence records, once per VOD and range',
+      )
       .option(
         '--vod-raw <dir>',
         'folder of chat JSON files, downloaded to and ingested from (default: vod.raw_dir)',
       )
-      .option('--vod <id...>', 'these VOD ids (downloaded when not in the folder); no Helix listing')
+      .option(
+        '--vod <id...>',
+        'queue these VOD ids (downloaded when not in the folder; a given-up one is retried); no Helix listing',
+      )
       .option(
         '--channels <file>',
         'list recent archives of these channels with Helix (default: collect.channels_file when present and credentials are set)',
@@ -33,6 +35,11 @@ export function registerVod(program: Command): void {
       .option('--helix-url <url>', 'Helix base URL (default: discover.helix_url)')
       .option('--auth-url <url>', 'OAuth base URL (default: discover.auth_url)'),
   ).action(async (flags: VodFlags) => {
+    const [{ openStorage }, { readChannelsFile }, { runVod }] = await Promise.all([
+      import('../../storage/index.js'),
+      import('../../twitch/helix/channels-file.js'),
+      import('../../twitch/vod/ingest.js'),
+    ]);
     const authUrl = flags.authUrl ?? (flags.helixUrl ? sameHostAuthUrl(flags.helixUrl) : undefined);
     const config = resolveConfig(flags, {
       ...(flags.vodRaw ? { vod: { raw_dir: flags.vodRaw } } : {}),
@@ -63,12 +70,21 @@ export function registerVod(program: Command): void {
       });
       progress.done();
       const records = s.ingested.reduce((n, f) => n + f.records, 0);
+      const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
       process.stdout.write(
-        `vod: ${s.ingested.length} VOD${s.ingested.length === 1 ? '' : 's'} ingested (${records} presence records), ` +
+        `vod: ${plural(s.ingested.length, 'file')} ingested (${records} presence records), ` +
           `${s.alreadyIngested.length} already ingested, ${s.downloaded.length} downloaded` +
           `${s.downloadsSkipped.length ? `, ${s.downloadsSkipped.length} downloads skipped (no TwitchDownloaderCLI)` : ''}` +
-          `${s.listed ? `, ${s.listed} listed by Helix` : ''} → ${storage.location}\n`,
+          `${s.listed ? `, ${s.listed} listed by Helix` : ''}` +
+          `${s.belowMinViews ? `, ${s.belowMinViews} below vod.min_views` : ''}` +
+          `${s.waiting.length ? `, ${s.waiting.length} waiting to retry` : ''}` +
+          `${s.gaveUp.length ? `, ${s.gaveUp.length} given up after vod.max_attempts` : ''}` +
+          `${s.expired.length ? `, ${s.expired.length} expired (vod.max_age_days)` : ''}` +
+          `${s.moved.length ? `, ${s.moved.length} chat files moved into storage` : ''}` +
+          `${s.deleted.length ? `, ${s.deleted.length} chat files deleted` : ''} → ${storage.location}\n`,
       );
+      for (const w of s.waiting)
+        progress.log(`vod: VOD ${w.vodId} failed before; next attempt after ${w.nextAttemptAt}`);
       if (s.failed.length > 0) {
         for (const f of s.failed)
           process.stderr.write(

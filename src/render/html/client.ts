@@ -10,7 +10,10 @@ import type { AtlasPayload } from './payload.js';
 const data = JSON.parse(document.getElementById('atlas-data')?.textContent ?? '{}') as AtlasPayload;
 const N = data.nodes.name.length;
 const byId = new Map(data.communities.map((c) => [c.id, c]));
+const byGroup = new Map(data.groups.map((g) => [g.id, g]));
 const colorOf = (community: number) => byId.get(community)?.color ?? data.unassignedColor;
+/** Unassigned channels are drawn dimmed: in no community, they are background. */
+const DIM = hexToRgba(data.unassignedColor, 0.45);
 const fmt = (v: number) => v.toLocaleString('en-US');
 const fmtWeight = (w: number) =>
   Number.isInteger(w) ? fmt(w) : w < 0.001 ? w.toExponential(2) : w.toFixed(3);
@@ -37,12 +40,77 @@ $('title').textContent = data.title;
 document.title = data.title;
 $('attribution').textContent = data.attribution;
 const drawn = data.edges.length / 3;
-$('stats').textContent =
-  `${fmt(N)} channels · ${fmt(data.edgesTotal)} overlaps · ${fmt(data.communities.length)} communities`;
+$('stats').textContent = [
+  `${fmt(N)} channels`,
+  `${fmt(data.edgesTotal)} overlaps`,
+  ...(data.flat ? [] : [`${fmt(data.groups.length)} groups`]),
+  `${fmt(data.communities.length)} communities`,
+  ...(data.unassigned > 0 ? [`${fmt(data.unassigned)} unassigned`] : []),
+].join(' · ');
 const capNote = $('cap-note');
 if (drawn < data.edgesTotal) {
   capNote.textContent = `Showing the ${fmt(drawn)} strongest of ${fmt(data.edgesTotal)} overlaps (capped for speed; panels list every overlap).`;
   capNote.hidden = false;
+}
+
+// ---- statistics (summary.json): viewers, channels, graph, top channels, bots by rule ------
+if (data.statistics) {
+  const st = data.statistics;
+  const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+  const num = (x: number, d = 2) => (Number.isInteger(x) ? fmt(x) : x.toFixed(d));
+  const dist = (d?: { mean: number; median: number; max: number }) =>
+    d ? `mean ${num(d.mean)}, median ${num(d.median)}, max ${fmt(d.max)}` : '';
+  const rows: [string, string][] = [
+    ...(st.viewers
+      ? ([
+          ['viewers', fmt(st.viewers.total)],
+          ['repeat viewers (≥ 2 days)', `${fmt(st.viewers.repeat)} (${pct(st.viewers.repeatShare)})`],
+          ['one-off viewers', fmt(st.viewers.oneOff)],
+        ] as [string, string][])
+      : []),
+    ...(st.channelsPerViewer
+      ? ([['channels per viewer', dist(st.channelsPerViewer)]] as [string, string][])
+      : []),
+    ...(st.viewersPerChannel
+      ? ([['viewers per channel', dist(st.viewersPerChannel)]] as [string, string][])
+      : []),
+    ['graph density', st.graph.density.toPrecision(3)],
+    ['isolated channels', fmt(st.graph.isolatedChannels)],
+    ['mean / max edge weight', `${num(st.graph.meanWeight, 4)} / ${num(st.graph.maxWeight, 4)}`],
+    [
+      'top channels by degree',
+      st.topByDegree
+        .slice(0, 5)
+        .map((r) => `${r.channel} (${fmt(r.value)})`)
+        .join(', '),
+    ],
+    [
+      'top channels by strength',
+      st.topByStrength
+        .slice(0, 5)
+        .map((r) => `${r.channel} (${num(r.value)})`)
+        .join(', '),
+    ],
+    ...(st.botsRemoved
+      ? ([
+          [
+            'bots removed',
+            `${fmt(st.botsRemoved.total)} (known list ${fmt(st.botsRemoved.known)}, behaviour ${fmt(st.botsRemoved.behavioural)})`,
+          ],
+        ] as [string, string][])
+      : []),
+  ];
+  const table = $('statistics-table');
+  for (const [k, v] of rows) {
+    const tr = document.createElement('tr');
+    const th = document.createElement('th');
+    th.textContent = k;
+    const td = document.createElement('td');
+    td.textContent = v;
+    tr.append(th, td);
+    table.append(tr);
+  }
+  $('statistics').hidden = false;
 }
 
 // ---- graph -------------------------------------------------------------------------------
@@ -51,11 +119,13 @@ let vmax = 0;
 for (let i = 0; i < N; i++) vmax = Math.max(vmax, data.nodes.viewers[i]);
 const sizeScale = Math.max(0.5, Math.min(1.2, Math.sqrt(2000 / Math.max(N, 1))));
 for (let i = 0; i < N; i++) {
+  const unassigned = data.nodes.community[i] < 0;
   graph.addNode(String(i), {
     x: data.nodes.x[i],
     y: data.nodes.y[i],
-    size: (2 + 16 * Math.sqrt(vmax > 0 ? data.nodes.viewers[i] / vmax : 0)) * sizeScale,
-    color: colorOf(data.nodes.community[i]),
+    size:
+      (2 + 16 * Math.sqrt(vmax > 0 ? data.nodes.viewers[i] / vmax : 0)) * sizeScale * (unassigned ? 0.7 : 1),
+    color: unassigned ? DIM : colorOf(data.nodes.community[i]),
     label: data.nodes.name[i],
     community: data.nodes.community[i],
   });
@@ -208,8 +278,19 @@ function communityLink(id: number): HTMLElement {
   const c = byId.get(id);
   const b = el('button', undefined, 'link community-link');
   b.type = 'button';
-  b.append(swatch(colorOf(id)), el('span', c ? c.label : 'No community'));
-  if (c) b.addEventListener('click', () => showCommunity(id));
+  b.append(swatch(colorOf(id)), el('span', c ? c.label : 'Unassigned (no overlap kept)'));
+  b.addEventListener('click', () => (c ? showCommunity(id) : showUnassigned()));
+  return b;
+}
+
+function groupLink(id: number): HTMLElement {
+  const g = byGroup.get(id);
+  const b = el('button', undefined, 'link group-link');
+  b.type = 'button';
+  const sw = swatch(g ? g.color : data.unassignedColor);
+  sw.classList.add('group-swatch');
+  b.append(sw, el('span', g ? g.label : 'None'));
+  if (g) b.addEventListener('click', () => showGroup(id));
   return b;
 }
 
@@ -227,7 +308,7 @@ function shareList(title: string, shares: [string, number][]): HTMLElement[] {
   return [el('h3', title), ul];
 }
 
-function openPanel(kind: 'channel' | 'community', nodes: HTMLElement[]): void {
+function openPanel(kind: 'channel' | 'community' | 'group' | 'unassigned', nodes: HTMLElement[]): void {
   panel.replaceChildren(...nodes);
   panel.dataset.kind = kind;
   panel.hidden = false;
@@ -250,7 +331,7 @@ function focusNode(i: number): void {
 function showChannel(i: number, focus: boolean): void {
   selected = String(i);
   const community = data.nodes.community[i];
-  if (hiddenCommunities.has(community)) toggleCommunity(community);
+  if (hiddenCommunities.has(community)) setHidden([community], false);
   const h = el('h2', data.nodes.name[i], 'channel-name');
   const meta = el('dl');
   const row = (k: string, v: HTMLElement | string) => {
@@ -260,6 +341,7 @@ function showChannel(i: number, focus: boolean): void {
     meta.append(el('dt', k), dd);
   };
   row('Community', communityLink(community));
+  if (!data.flat && community >= 0) row('Group', groupLink(data.nodes.group[i]));
   row('Audience', `${fmt(data.nodes.viewers[i])} unique chatters`);
   if (data.nodes.game[i]) row('Game', data.nodes.game[i]);
   if (data.nodes.language[i]) row('Language', data.nodes.language[i]);
@@ -281,6 +363,7 @@ function showChannel(i: number, focus: boolean): void {
     top.length > 0 ? list : el('p', 'No overlaps above the thresholds.', 'muted'),
   ]);
   panel.dataset.community = String(community);
+  panel.dataset.group = String(data.nodes.group[i]);
   panel.dataset.channel = data.nodes.name[i];
   if (focus) focusNode(i);
   refresh();
@@ -300,8 +383,11 @@ function showCommunity(id: number): void {
     if (i !== undefined) li.append(el('span', fmt(data.nodes.viewers[i]), 'num'));
     list.append(li);
   }
+  const inGroup = data.flat ? [] : [el('p', undefined, 'muted in-group')];
+  if (inGroup[0]) inGroup[0].append(el('span', 'In '), groupLink(c.group));
   openPanel('community', [
     h,
+    ...inGroup,
     el('p', `${fmt(c.size)} channels · ${fmt(c.viewers)} chatters (summed over channels)`, 'muted'),
     el('h3', 'Top channels'),
     list,
@@ -309,43 +395,206 @@ function showCommunity(id: number): void {
     ...shareList('Languages', c.languages),
   ]);
   panel.dataset.community = String(id);
+  panel.dataset.group = String(c.group);
+  delete panel.dataset.channel;
+}
+
+const nameIndex = new Map(data.nodes.name.map((n, i) => [n, i]));
+
+function channelList(names: string[], cls: string): HTMLElement {
+  const list = el('ol', undefined, cls);
+  for (const name of names) {
+    const i = nameIndex.get(name);
+    const li = el('li');
+    li.append(i === undefined ? el('span', name) : channelLink(i));
+    if (i !== undefined) li.append(el('span', fmt(data.nodes.viewers[i]), 'num'));
+    list.append(li);
+  }
+  return list;
+}
+
+function showGroup(id: number): void {
+  const g = byGroup.get(id);
+  if (!g) return;
+  const h = el('h2', undefined, 'community-name');
+  const sw = swatch(g.color);
+  sw.classList.add('group-swatch');
+  h.append(sw, el('span', g.label));
+  const list = el('ol', undefined, 'group-communities');
+  for (const cid of g.communities) {
+    const c = byId.get(cid);
+    if (!c) continue;
+    const li = el('li');
+    li.append(communityLink(cid), el('span', fmt(c.size), 'num'));
+    list.append(li);
+  }
+  openPanel('group', [
+    h,
+    el(
+      'p',
+      `${fmt(g.size)} channels in ${fmt(g.communities.length)} ${g.communities.length === 1 ? 'community' : 'communities'}`,
+      'muted',
+    ),
+    el('h3', 'Communities'),
+    list,
+    el('h3', 'Top channels'),
+    channelList(g.topChannels, 'top-channels'),
+    ...shareList('Games', g.games),
+    ...shareList('Languages', g.languages),
+  ]);
+  panel.dataset.group = String(id);
+  delete panel.dataset.community;
+  delete panel.dataset.channel;
+}
+
+function showUnassigned(): void {
+  const names: string[] = [];
+  for (let i = 0; i < N; i++) if (data.nodes.community[i] < 0) names.push(data.nodes.name[i]);
+  names.sort((a, b) => data.nodes.viewers[nameIndex.get(b)!] - data.nodes.viewers[nameIndex.get(a)!]);
+  openPanel('unassigned', [
+    el('h2', 'Unassigned channels'),
+    el(
+      'p',
+      `${fmt(names.length)} channels with no overlap left after the cuts: in no community, drawn dimmed.`,
+      'muted',
+    ),
+    el('h3', 'Biggest'),
+    channelList(names.slice(0, 50), 'top-channels'),
+  ]);
+  delete panel.dataset.group;
+  delete panel.dataset.community;
   delete panel.dataset.channel;
 }
 
 // ---- legend ------------------------------------------------------------------------------
+// Grouped by group (collapse/expand); a checkbox on a group shows or hides all its communities,
+// one on a community just that community; unassigned channels have an entry of their own (-1).
 const legend = $('legend-items');
-function toggleCommunity(id: number): void {
-  if (hiddenCommunities.has(id)) hiddenCommunities.delete(id);
-  else hiddenCommunities.add(id);
-  for (const item of legend.querySelectorAll<HTMLElement>('[data-community]')) {
-    item.classList.toggle('off', hiddenCommunities.has(Number(item.dataset.community)));
-    item
-      .querySelector('input')
-      ?.toggleAttribute('checked', !hiddenCommunities.has(Number(item.dataset.community)));
+const expanded = new Set<number>();
+function syncLegend(): void {
+  for (const item of document.querySelectorAll<HTMLElement>('#legend [data-community]')) {
+    const off = hiddenCommunities.has(Number(item.dataset.community));
+    item.classList.toggle('off', off);
+    const box = item.querySelector<HTMLInputElement>(':scope > input, :scope > .row > input');
+    if (box) box.checked = !off;
   }
+  for (const item of legend.querySelectorAll<HTMLElement>('[data-group]')) {
+    const g = byGroup.get(Number(item.dataset.group))!;
+    const hidden = g.communities.filter((c) => hiddenCommunities.has(c)).length;
+    const box = item.querySelector<HTMLInputElement>(':scope > .row > input')!;
+    box.checked = hidden < g.communities.length;
+    box.indeterminate = hidden > 0 && hidden < g.communities.length;
+    item.classList.toggle('off', hidden === g.communities.length);
+    const open = expanded.has(g.id);
+    item.querySelector<HTMLElement>(':scope > ul')?.toggleAttribute('hidden', !open);
+    const arrow = item.querySelector<HTMLElement>(':scope > .row > .expand');
+    if (arrow) {
+      arrow.textContent = open ? '▾' : '▸';
+      arrow.setAttribute('aria-expanded', String(open));
+    }
+  }
+}
+function setHidden(ids: number[], hide: boolean): void {
+  for (const id of ids) {
+    if (hide) hiddenCommunities.add(id);
+    else hiddenCommunities.delete(id);
+  }
+  syncLegend();
   refresh();
 }
-for (const c of data.communities) {
-  const li = el('li');
-  li.dataset.community = String(c.id);
+function toggleCommunity(id: number): void {
+  setHidden([id], !hiddenCommunities.has(id));
+}
+function toggleGroup(id: number): void {
+  const g = byGroup.get(id);
+  if (!g) return;
+  // Any community shown → hide them all; all hidden → show them all.
+  setHidden(
+    g.communities,
+    g.communities.some((c) => !hiddenCommunities.has(c)),
+  );
+}
+function checkbox(label: string, onChange: () => void): HTMLInputElement {
   const toggle = el('input');
   toggle.type = 'checkbox';
   toggle.checked = true;
-  toggle.title = 'Show or hide this community';
-  toggle.setAttribute('aria-label', `Show ${c.label}`);
-  toggle.addEventListener('change', () => toggleCommunity(c.id));
+  toggle.title = `Show or hide ${label}`;
+  toggle.setAttribute('aria-label', `Show ${label}`);
+  toggle.addEventListener('change', onChange);
+  return toggle;
+}
+function communityItem(c: AtlasPayload['communities'][number]): HTMLElement {
+  const li = el('li');
+  li.dataset.community = String(c.id);
   const name = el('button', undefined, 'link');
   name.type = 'button';
   name.append(swatch(c.color), el('span', c.label));
   name.addEventListener('click', () => showCommunity(c.id));
-  li.append(toggle, name, el('span', fmt(c.size), 'num'));
-  legend.append(li);
+  li.append(
+    checkbox(c.label, () => toggleCommunity(c.id)),
+    name,
+    el('span', fmt(c.size), 'num'),
+  );
+  return li;
 }
-$('legend-all').addEventListener('click', () => {
-  const anyHidden = hiddenCommunities.size > 0;
-  for (const c of data.communities) {
-    if (anyHidden === hiddenCommunities.has(c.id)) toggleCommunity(c.id);
+if (data.flat) {
+  for (const c of data.communities) legend.append(communityItem(c));
+} else {
+  $('legend-title').textContent = 'Groups and communities';
+  for (const g of data.groups) {
+    const li = el('li', undefined, 'group');
+    li.dataset.group = String(g.id);
+    const row = el('div', undefined, 'row');
+    const arrow = el('button', '▸', 'expand');
+    arrow.type = 'button';
+    arrow.setAttribute('aria-label', `Expand or collapse ${g.label}`);
+    arrow.addEventListener('click', () => {
+      if (expanded.has(g.id)) expanded.delete(g.id);
+      else expanded.add(g.id);
+      syncLegend();
+    });
+    const name = el('button', undefined, 'link');
+    name.type = 'button';
+    const sw = swatch(g.color);
+    sw.classList.add('group-swatch');
+    name.append(sw, el('span', g.label));
+    name.addEventListener('click', () => showGroup(g.id));
+    row.append(
+      arrow,
+      checkbox(g.label, () => toggleGroup(g.id)),
+      name,
+      el('span', fmt(g.size), 'num'),
+    );
+    const members = el('ul', undefined, 'members');
+    for (const id of g.communities) {
+      const c = byId.get(id);
+      if (c) members.append(communityItem(c));
+    }
+    li.append(row, members);
+    legend.append(li);
   }
+  // The biggest group starts open when there are few.
+  if (data.groups.length > 0 && data.groups.length <= 3) expanded.add(data.groups[0].id);
+}
+if (data.unassigned > 0) {
+  const li = el('li');
+  li.dataset.community = '-1';
+  li.dataset.unassigned = 'true';
+  const name = el('button', undefined, 'link');
+  name.type = 'button';
+  name.append(swatch(DIM), el('span', 'Unassigned (no overlap kept)'));
+  name.addEventListener('click', () => showUnassigned());
+  li.append(
+    checkbox('unassigned channels', () => toggleCommunity(-1)),
+    name,
+    el('span', fmt(data.unassigned), 'num'),
+  );
+  $('legend-unassigned').append(li);
+}
+syncLegend();
+$('legend-all').addEventListener('click', () => {
+  const all = [...data.communities.map((c) => c.id), ...(data.unassigned > 0 ? [-1] : [])];
+  setHidden(all, hiddenCommunities.size === 0);
 });
 
 // ---- search ------------------------------------------------------------------------------
@@ -406,6 +655,7 @@ input.addEventListener('keydown', (ev) => {
   sigma,
   graph,
   hiddenCommunities,
+  expanded,
   search,
   nodeVisible: (name: string) => {
     const i = data.nodes.name.indexOf(name);

@@ -1,3 +1,4 @@
+import type { AtlasStatistics } from '../../model/atlas.js';
 /** The data atlas.html embeds (built by src/render/html.ts, read by src/render/html/client.ts). */
 export interface AtlasPayload {
   title: string;
@@ -5,7 +6,10 @@ export interface AtlasPayload {
   /** Channels, as parallel arrays (index = node id). */
   nodes: {
     name: string[];
+    /** Fine community; -1 = unassigned. */
     community: number[];
+    /** Top-level group; -1 = unassigned. */
+    group: number[];
     viewers: number[];
     x: number[];
     y: number[];
@@ -21,6 +25,8 @@ export interface AtlasPayload {
   communities: {
     id: number;
     label: string;
+    /** The parent group's id. */
+    group: number;
     color: string;
     size: number;
     viewers: number;
@@ -28,8 +34,27 @@ export interface AtlasPayload {
     languages: [string, number][];
     topChannels: string[];
   }[];
+  /** Top-level groups, biggest first (one per community when the folder has no group level). */
+  groups: {
+    id: number;
+    label: string;
+    color: string;
+    size: number;
+    viewers: number;
+    /** Its communities' ids, biggest first. */
+    communities: number[];
+    games: [string, number][];
+    languages: [string, number][];
+    topChannels: string[];
+  }[];
+  /** True when the analysis had no group level: the legend is a flat list of communities. */
+  flat: boolean;
+  /** Channels in no community (listed apart, drawn dimmed). */
+  unassigned: number;
   /** Colour of channels outside every community. */
   unassignedColor: string;
   /** Edge weight kind, for the panel ("cosine", "shared", …). */
   weightKind: string;
+  /** The analysis' descriptive statistics (summary.json), when it has them. */
+  statistics?: AtlasStatistics;
 }

@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import { ConfigError, InputError, VieweratlasError } from '../../errors.js';
+import { redactSecrets, registerSecret } from '../../observability/console.js';
 import {
   errorBodySchema,
   gamesResponseSchema,
@@ -43,8 +44,11 @@ export interface HelixClientOptions {
   sleep?: (ms: number) => Promise<void>;
   now?: () => number;
   random?: () => number;
-  /** Called before every wait (rate limit, 429, retry), with the reason and milliseconds. */
-  onWait?: (reason: HelixWaitReason, ms: number) => void;
+  /**
+   * Called before every wait (rate limit, 429, retry), with the reason, milliseconds and a
+   * sentence for the user (what happened, how long, until when).
+   */
+  onWait?: (reason: HelixWaitReason, ms: number, message: string) => void;
 }
 
 export type HelixWaitReason = 'ratelimit' | '429' | '5xx' | 'network';
@@ -112,6 +116,7 @@ export class HelixClient {
       helixUrl: options.helixUrl.replace(/\/+$/, ''),
       authUrl: options.authUrl.replace(/\/+$/, ''),
     };
+    registerSecret(this.opts.clientSecret);
   }
 
   /** Get Streams, one page. */
@@ -214,8 +219,15 @@ export class HelixClient {
           );
         }
         this.stats.retries++;
-        if (res.status === 429) await this.wait('429', this.resetWait() ?? this.backoff(attempt));
-        else await this.wait('5xx', this.backoff(attempt));
+        if (res.status === 429) {
+          const reset = this.resetWait();
+          await this.wait(
+            '429',
+            reset ?? this.backoff(attempt),
+            `${path}: HTTP 429 (rate limited)${this.resetNote()}`,
+          );
+          this.rateRemaining = null; // that wait was the rate-limit wait: do not wait again for it
+        } else await this.wait('5xx', this.backoff(attempt), `${path}: HTTP ${res.status}`);
         continue;
       }
       if (!res.ok) {
@@ -224,13 +236,14 @@ export class HelixClient {
           `${url.pathname}${url.search}: HTTP ${res.status}: ${await errorMessage(res)}`,
         );
       }
-      const json = await res.json().catch(() => undefined);
+      const json = await readJson(res, `GET ${url.pathname}`);
       const parsed = schema.safeParse(json);
       if (!parsed.success) {
         const issue = parsed.error.issues[0];
-        throw new VieweratlasError(
+        const at = issue?.path ?? [];
+        throw new InputError(
           'helix',
-          `${path}: unexpected response shape at ${issue?.path.join('.') || '(root)'}: ${issue?.message}`,
+          `GET ${url.pathname}: unexpected response shape at ${at.join('.') || '(root)'}: ${issue?.message} (got ${snippet(JSON.stringify(valueAt(json, at)) ?? 'undefined')})`,
         );
       }
       return parsed.data;
@@ -265,22 +278,34 @@ export class HelixClient {
           );
         }
         this.stats.retries++;
-        await this.wait(res.status === 429 ? '429' : '5xx', this.backoff(attempt));
+        await this.wait(
+          res.status === 429 ? '429' : '5xx',
+          this.backoff(attempt),
+          `token endpoint: HTTP ${res.status}`,
+        );
         continue;
       }
       if (!res.ok) {
-        // 400 "invalid client" / 403 "invalid client secret": never echo the secret itself
+        // 400 "invalid client" / 403 "invalid client secret". The body of an auth reply is never
+        // printed: a server may echo the request, secret included. Only Twitch's short reason.
         throw new InputError(
           'helix',
-          `Twitch rejected the app credentials (TWITCH_CLIENT_ID=${this.opts.clientId}, TWITCH_CLIENT_SECRET=<hidden>) at ${this.opts.authUrl}/token: HTTP ${res.status}: ${await errorMessage(res)}`,
+          `Twitch rejected the app credentials (TWITCH_CLIENT_ID=${this.opts.clientId}, TWITCH_CLIENT_SECRET=<hidden>) at ${this.opts.authUrl}/token: HTTP ${res.status}: ${await authReason(res)}`,
         );
       }
-      const parsed = tokenResponseSchema.safeParse(await res.json().catch(() => undefined));
+      let tokenJson: unknown;
+      try {
+        tokenJson = JSON.parse(await res.text());
+      } catch {
+        tokenJson = undefined;
+      }
+      const parsed = tokenResponseSchema.safeParse(tokenJson);
       if (!parsed.success)
         throw new VieweratlasError(
           'helix',
-          `token endpoint ${this.opts.authUrl}/token: unexpected response shape`,
+          `token endpoint ${this.opts.authUrl}/token: HTTP ${res.status} without an access token (${res.headers.get('content-type') ?? 'no content type'}; body withheld)`,
         );
+      registerSecret(parsed.data.access_token);
       this.stats.tokenFetches++;
       const ttlMs = parsed.data.expires_in * 1000;
       // renew a little early: 10% of the lifetime, at most a minute
@@ -304,7 +329,7 @@ export class HelixClient {
         );
       }
       this.stats.retries++;
-      await this.wait('network', this.backoff(attempt));
+      await this.wait('network', this.backoff(attempt), `${url.split('?')[0]}: ${(err as Error).message}`);
       return null;
     }
   }
@@ -329,10 +354,22 @@ export class HelixClient {
     return this.rateResetMs > 0 && ms > 0 ? Math.min(ms, this.opts.maxResetWaitMs) : undefined;
   }
 
+  /** `; Ratelimit-Reset at … (in N s)`, and the cap when the reset is further than we wait. */
+  private resetNote(): string {
+    if (this.rateResetMs <= 0) return '';
+    const inMs = this.rateResetMs - this.opts.now();
+    const at = new Date(this.rateResetMs).toISOString();
+    const capped =
+      inMs > this.opts.maxResetWaitMs
+        ? `, waiting at most ${Math.round(this.opts.maxResetWaitMs / 1000)} s before trying again`
+        : '';
+    return `; Ratelimit-Reset ${at} (in ${Math.max(0, Math.round(inMs / 1000))} s${capped})`;
+  }
+
   private async waitForRateLimit(): Promise<void> {
     if (this.rateRemaining !== null && this.rateRemaining <= 0) {
       const ms = this.resetWait();
-      if (ms !== undefined) await this.wait('ratelimit', ms);
+      if (ms !== undefined) await this.wait('ratelimit', ms, `rate-limit bucket empty${this.resetNote()}`);
       this.rateRemaining = null;
     }
   }
@@ -342,19 +379,70 @@ export class HelixClient {
     return Math.round(base * (1 + 0.5 * this.opts.random()));
   }
 
-  private async wait(reason: HelixWaitReason, ms: number): Promise<void> {
-    this.opts.onWait?.(reason, ms);
+  private async wait(reason: HelixWaitReason, ms: number, why: string): Promise<void> {
+    this.opts.onWait?.(reason, ms, `Helix ${why}: waiting ${formatWait(ms)}`);
     this.stats.waitedMs += ms;
     await this.opts.sleep(ms);
   }
 }
 
+function formatWait(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  if (ms < 120_000) return `${Math.round(ms / 1000)} s`;
+  return `${Math.round(ms / 60_000)} min`;
+}
+
+/** The first characters of a reply, quoted (control characters escaped) and secrets redacted. */
+function snippet(text: string, max = 80): string {
+  const cut = text.length > max ? `${text.slice(0, max)}…` : text;
+  return JSON.stringify(redactSecrets(cut));
+}
+
+function valueAt(value: unknown, path: PropertyKey[]): unknown {
+  let cur = value;
+  for (const p of path)
+    cur = cur && typeof cur === 'object' ? (cur as Record<PropertyKey, unknown>)[p] : undefined;
+  return cur;
+}
+
+/** A successful reply's JSON; a body that is not JSON fails naming the endpoint and what came. */
+async function readJson(res: Response, endpoint: string): Promise<unknown> {
+  const text = await res.text().catch(() => '');
+  try {
+    return JSON.parse(text);
+  } catch {
+    const type = res.headers.get('content-type') ?? 'no content type';
+    // Mostly a --helix-url that is not a Helix (a web page, a proxy's error page): bad input.
+    throw new InputError(
+      'helix',
+      `${endpoint}: expected JSON, got HTTP ${res.status} ${type}${text ? `: ${snippet(text)}` : ' with an empty body'}`,
+    );
+  }
+}
+
+/** Helix's reason for a 4xx: its JSON `message`, else the start of the body (secrets redacted). */
 async function errorMessage(res: Response): Promise<string> {
   const text = await res.text().catch(() => '');
   try {
     const body = errorBodySchema.parse(JSON.parse(text));
-    return body.message ?? body.error ?? res.statusText;
+    return redactSecrets(body.message ?? body.error ?? res.statusText);
   } catch {
-    return text.slice(0, 200) || res.statusText;
+    return text ? snippet(text, 200) : res.statusText;
   }
+}
+
+/**
+ * The OAuth endpoint's reason, only when it is one short plain sentence like Twitch's
+ * (`invalid client secret`); anything else — an echo of the form, HTML — is withheld.
+ */
+async function authReason(res: Response): Promise<string> {
+  const text = await res.text().catch(() => '');
+  try {
+    const body = errorBodySchema.parse(JSON.parse(text));
+    const m = body.message ?? body.error;
+    if (m && /^[A-Za-z][A-Za-z0-9 ,.'()-]{0,79}$/.test(m)) return redactSecrets(m);
+  } catch {
+    // not JSON: withheld below
+  }
+  return `${res.statusText || 'rejected'} (response body withheld)`;
 }

@@ -5,7 +5,7 @@ import type { ProgressFn } from '../../model/progress.js';
 import type { ChannelMetadata } from '../../model/records.js';
 import { LAYOUT } from '../../storage/layout.js';
 import type { Storage } from '../../storage/storage.js';
-import { writeChannelsFile } from './channels-file.js';
+import { readChannelsFile, writeChannelsFile } from './channels-file.js';
 import { HelixClient, type HelixClientOptions, helixCredentialsFromEnv } from './client.js';
 
 /**
@@ -37,6 +37,13 @@ export interface DiscoverOptions {
   client?: Partial<HelixClientOptions>;
   /** Clock for `observed_at`. */
   now?: number;
+  /**
+   * Write an empty list when Helix finds no channel. Off by default: an empty result (an outage,
+   * a filter that matches nothing) never replaces a non-empty channels file.
+   */
+  allowEmpty?: boolean;
+  /** Things the user should know that do not stop discovery (waits, skipped logins, a cursor loop). */
+  onWarning?: (message: string) => void;
 }
 
 export interface DiscoverSummary {
@@ -47,13 +54,26 @@ export interface DiscoverSummary {
   metadataKey: string;
   /** Get Streams pages read. */
   pages: number;
-  /** Why paging stopped. */
-  stoppedBy: 'max' | 'min_viewers' | 'end';
+  /** Why paging stopped (`cursor_repeat`: Helix sent a cursor it had sent before; `page_limit`: see `maxPages`). */
+  stoppedBy: 'max' | 'min_viewers' | 'end' | 'cursor_repeat' | 'page_limit';
+  /** Streams skipped because their `user_login` is not a Twitch login (JSON-quoted, first 10). */
+  invalidLogins: string[];
   /** Game name → Helix id, for the requested games. */
   gameIds: Record<string, string>;
   requests: number;
   retries: number;
   waitedMs: number;
+}
+
+/** Twitch's login grammar (what `channels.txt` and the chat JOIN accept). */
+export const TWITCH_LOGIN = /^[a-z0-9_]{1,25}$/;
+
+/**
+ * Most Get Streams pages read for `max` channels: enough for the pages to overlap a little (viewer
+ * counts shift between requests), never unbounded whatever the cursors do.
+ */
+export function maxPages(max: number, pageSize = 100): number {
+  return Math.ceil(max / pageSize) + 10;
 }
 
 /** Collector id used in the raw metadata key. */
@@ -78,7 +98,11 @@ export async function discover(config: Config, opts: DiscoverOptions): Promise<D
   const minViewers = opts.minViewers ?? config.discover.min_viewers;
   const languages = opts.languages ?? config.discover.languages;
   const games = opts.games ?? config.discover.games;
-  const client = createHelixClient(config, opts);
+  const warn = opts.onWarning ?? (() => {});
+  const client = createHelixClient(config, {
+    ...opts,
+    client: { onWait: (_reason, ms, message) => ms >= 1000 && warn(message), ...opts.client },
+  });
   const progress = opts.onProgress ?? (() => {});
 
   const gameIds: Record<string, string> = {};
@@ -100,6 +124,10 @@ export async function discover(config: Config, opts: DiscoverOptions): Promise<D
   const seen = new Set<string>();
   const metadata: ChannelMetadata[] = [];
   let cursor: string | undefined;
+  const cursors = new Set<string>();
+  const pageLimit = maxPages(max);
+  const invalid: string[] = [];
+  let invalidCount = 0;
   let pages = 0;
   let stoppedBy: DiscoverSummary['stoppedBy'] = 'end';
   paging: for (;;) {
@@ -116,6 +144,12 @@ export async function discover(config: Config, opts: DiscoverOptions): Promise<D
         break paging;
       }
       const login = s.user_login.toLowerCase();
+      // Validated at the edge: a path or a newline in a login would become lines of channels.txt.
+      if (!TWITCH_LOGIN.test(login)) {
+        if (invalid.length < 10) invalid.push(JSON.stringify(s.user_login.slice(0, 40)));
+        invalidCount++;
+        continue;
+      }
       // viewer counts shift between pages, so a channel can appear twice
       if (seen.has(login)) continue;
       seen.add(login);
@@ -133,12 +167,38 @@ export async function discover(config: Config, opts: DiscoverOptions): Promise<D
       }
     }
     progress('discover: live channels', metadata.length, max);
-    // a server repeating a cursor would otherwise page forever
-    if (!page.cursor || page.data.length === 0 || page.cursor === cursor) break;
+    if (!page.cursor || page.data.length === 0) break;
+    // A server repeating a cursor (A→B→A…) would otherwise page forever.
+    if (page.cursor === cursor || cursors.has(page.cursor)) {
+      stoppedBy = 'cursor_repeat';
+      warn(
+        `Get Streams sent a cursor it had already sent (page ${pages}): stopped paging with ${metadata.length} channels`,
+      );
+      break;
+    }
+    if (pages >= pageLimit) {
+      stoppedBy = 'page_limit';
+      warn(
+        `Get Streams: stopped after ${pages} pages (at most ${pageLimit} for ${max} channels) with ${metadata.length} channels`,
+      );
+      break;
+    }
+    cursors.add(page.cursor);
     cursor = page.cursor;
   }
+  if (invalidCount > 0)
+    warn(`skipped ${invalidCount} stream(s) whose user_login is not a Twitch login: ${invalid.join(', ')}`);
 
   const channels = metadata.map((m) => m.channel);
+  if (channels.length === 0 && !opts.allowEmpty) {
+    const existing = await readChannelsFile(opts.channelsFile).catch(() => []);
+    if (existing.length > 0) {
+      throw new InputError(
+        'discover',
+        `Helix listed no live channel${minViewers > 0 ? ` with ≥ ${minViewers} viewers` : ''}${languages.length ? ` in ${languages.join('/')}` : ''}${games.length ? ` playing ${games.join('/')}` : ''}; ${opts.channelsFile} keeps its ${existing.length} channels (--allow-empty writes an empty list)`,
+      );
+    }
+  }
   await writeChannelsFile(opts.channelsFile, channels);
   const metadataKey = LAYOUT.rawMetadata(now, DISCOVER_COLLECTOR_ID);
   if (metadata.length > 0) await opts.storage.append(metadataKey, metadata.map(encodeMetadataLine).join(''));
@@ -148,6 +208,7 @@ export async function discover(config: Config, opts: DiscoverOptions): Promise<D
     metadataKey,
     pages,
     stoppedBy,
+    invalidLogins: invalid,
     gameIds,
     requests: client.stats.requests,
     retries: client.stats.retries,

@@ -760,6 +760,19 @@ export class ChatSim {
     return sel.length;
   }
 
+  /**
+   * The server goes silent on matching sessions (a hung edge): the socket stays open, lines sent
+   * to it are still read and JOINs still logged in `joinLog`, but nothing is ever answered.
+   */
+  silence(f: SessionFilter = {}): number {
+    const sel = this.select(f);
+    for (const s of sel) {
+      s.out.length = 0;
+      this.detach(s);
+    }
+    return sel.length;
+  }
+
   /** Sends a PING now to matching sessions. */
   ping(f: SessionFilter = {}): number {
     const sel = this.select(f);

@@ -42,6 +42,14 @@ export const DEFAULTS = {
 
 export type HelixSimFault = 401 | 429 | 500 | 502 | 503;
 
+/**
+ * A hostile or broken Helix, for robustness tests: `cursor-cycle` — Get Streams' cursors lead
+ * from page 1 to page 2 and back to page 1, forever; `not-json` — Helix answers 200 with an HTML
+ * page; `echo-body` — the token endpoint rejects the request and echoes its body (secret included);
+ * `no-streams` — Get Streams finds nothing live.
+ */
+export type HelixSimMisbehaviour = 'cursor-cycle' | 'not-json' | 'echo-body' | 'no-streams';
+
 export interface HelixSimRequest {
   method: string;
   path: string;
@@ -63,6 +71,8 @@ export interface HelixSim {
   videosOf(login: string): HelixSimVideo[];
   /** Makes every issued token invalid (as if expired or revoked). */
   revokeTokens(): void;
+  /** Switches a misbehaviour on (or off with `on = false`). */
+  misbehave(kind: HelixSimMisbehaviour, on?: boolean): void;
 }
 
 interface Fault {
@@ -101,6 +111,7 @@ export function createHelixSim(options: HelixSimOptions): HelixSim {
   const startedAt = o.now();
   let points = o.ratePoints;
   let pointsAt = o.now();
+  const misbehaving = new Set<HelixSimMisbehaviour>();
 
   const videosOf = (login: string): HelixSimVideo[] => {
     let v = videoCache.get(login);
@@ -175,6 +186,12 @@ export function createHelixSim(options: HelixSimOptions): HelixSim {
     // Twitch accepts the parameters as a form body or in the query string
     const params = new URLSearchParams(await readBody(req));
     for (const [k, v] of url.searchParams) if (!params.has(k)) params.set(k, v);
+    if (misbehaving.has('echo-body')) {
+      const text = `{"status":400,"message":"malformed request: ${params.toString()}"}`;
+      res.writeHead(400, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
+      res.end(text);
+      return 400;
+    }
     if (params.get('grant_type') !== 'client_credentials')
       return send(res, 400, { status: 400, message: 'unsupported grant type' });
     if (params.get('client_id') !== o.clientId)
@@ -213,7 +230,9 @@ export function createHelixSim(options: HelixSimOptions): HelixSim {
         headers,
       );
     const slice = items.slice(offset, offset + first);
-    const next = offset + first < items.length ? { cursor: encodeCursor(offset + first) } : {};
+    // cursor-cycle: the second page points back at the first
+    const nextOffset = misbehaving.has('cursor-cycle') && offset >= first ? 0 : offset + first;
+    const next = nextOffset < items.length ? { cursor: encodeCursor(nextOffset) } : {};
     return send(res, 200, { data: slice.map(map), pagination: next }, headers);
   };
 
@@ -299,6 +318,16 @@ export function createHelixSim(options: HelixSimOptions): HelixSim {
     points -= 1;
     const headers = rateHeaders(now);
     if (req.method !== 'GET') return helixError(res, 404, 'Not Found', headers);
+    if (misbehaving.has('not-json')) {
+      const html = '<html><head><title>502 Bad Gateway</title></head><body>upstream error</body></html>';
+      res.writeHead(200, {
+        'Content-Type': 'text/html',
+        'Content-Length': Buffer.byteLength(html),
+        ...headers,
+      });
+      res.end(html);
+      return 200;
+    }
     const q = url.searchParams;
     switch (route) {
       case 'streams': {
@@ -309,6 +338,7 @@ export function createHelixSim(options: HelixSimOptions): HelixSim {
           return helixError(res, 400, 'Too many filter values (max 100)', headers);
         const live = channels.filter(
           (c) =>
+            !misbehaving.has('no-streams') &&
             c.live !== false &&
             (langs.size === 0 || langs.has(c.language)) &&
             (games.size === 0 || games.has(gameId(c.game))) &&
@@ -392,5 +422,9 @@ export function createHelixSim(options: HelixSimOptions): HelixSim {
     },
     pendingFaults: () => faults.length,
     revokeTokens: () => tokens.clear(),
+    misbehave(kind, on = true) {
+      if (on) misbehaving.add(kind);
+      else misbehaving.delete(kind);
+    },
   };
 }

@@ -72,7 +72,11 @@ function helixHandler(
 }
 
 const filterSchema = z.object({ session: z.number().int().optional(), channel: z.string().optional() });
-const faultSchema = filterSchema.extend({ kind: z.enum(['drop', 'reconnect', 'garbage', 'ping']) });
+const faultSchema = filterSchema.extend({
+  kind: z.enum(['drop', 'reconnect', 'garbage', 'ping', 'outage']),
+  /** `outage`: how long new connections are refused (default 30). */
+  seconds: z.number().positive().optional(),
+});
 const saySchema = z.object({
   channel: z.string(),
   login: z.string(),
@@ -94,7 +98,18 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
   return s ? JSON.parse(s) : {};
 }
 
-async function control(sim: ChatSim, req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+/** An outage: every connection dropped, new ones refused until `until` (epoch ms). */
+interface Outage {
+  until: number;
+}
+
+async function control(
+  sim: ChatSim,
+  req: IncomingMessage,
+  res: ServerResponse,
+  path: string,
+  outage: Outage,
+): Promise<void> {
   const send = (code: number, body: unknown) => {
     res.writeHead(code, { 'content-type': 'application/json' });
     res.end(JSON.stringify(body));
@@ -113,6 +128,10 @@ async function control(sim: ChatSim, req: IncomingMessage, res: ServerResponse, 
     if (path === '/_sim/fault') {
       const f = faultSchema.parse(body);
       const filter: SessionFilter = { session: f.session, channel: f.channel };
+      if (f.kind === 'outage') {
+        outage.until = Date.now() + (f.seconds ?? 30) * 1000;
+        return send(200, { sessions: sim.drop({}), until: outage.until });
+      }
       const n =
         f.kind === 'drop'
           ? sim.drop(filter)
@@ -171,10 +190,12 @@ function listen(server: Server | ReturnType<typeof createTcpServer>, port: numbe
 export async function startTwitchSim(opts: TwitchSimOptions = {}): Promise<TwitchSim> {
   const chat = new ChatSim(opts);
   const helix = helixHandler(chat, opts);
+  const outage: Outage = { until: 0 };
+  const down = () => Date.now() < outage.until;
 
   const http = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0] as string;
-    if (path.startsWith('/_sim/')) return void control(chat, req, res, path);
+    if (path.startsWith('/_sim/')) return void control(chat, req, res, path, outage);
     const fallback = () => {
       res.writeHead(404, { 'content-type': 'application/json' });
       res.end(
@@ -193,6 +214,7 @@ export async function startTwitchSim(opts: TwitchSimOptions = {}): Promise<Twitc
   });
   const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false });
   http.on('upgrade', (req, socket, head) => {
+    if (down()) return void socket.destroy();
     wss.handleUpgrade(req, socket, head, (ws) => {
       const s = chat.attach({
         kind: 'ws',
@@ -208,6 +230,7 @@ export async function startTwitchSim(opts: TwitchSimOptions = {}): Promise<Twitc
 
   const sockets = new Set<Socket>();
   const irc = createTcpServer((sock) => {
+    if (down()) return void sock.destroy();
     sockets.add(sock);
     sock.setEncoding('utf8');
     sock.setNoDelay(true);
@@ -228,7 +251,11 @@ export async function startTwitchSim(opts: TwitchSimOptions = {}): Promise<Twitc
   });
 
   const port = await listen(http, opts.port ?? 0);
-  const ircPort = await listen(irc, opts.ircPort ?? 0);
+  // A taken IRC port must not leave the HTTP server listening (the process would never exit).
+  const ircPort = await listen(irc, opts.ircPort ?? 0).catch(async (err) => {
+    await new Promise<void>((r) => http.close(() => r()));
+    throw err;
+  });
   if (opts.autoStart !== false) chat.start();
 
   return {

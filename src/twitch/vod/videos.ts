@@ -10,12 +10,15 @@ export interface VodRef {
   createdAt: number;
   durationSeconds: number;
   title: string;
+  /** Helix `view_count`, when given. */
+  viewCount?: number;
 }
 
 /**
  * Archived VODs (Get Users login → id, then Get Videos `type=archive`, newest first) created
- * within `windowDays` before `now`, at most `maxPerChannel` per channel. Logins Twitch does not
- * know are returned in `unknown`.
+ * within `windowDays` before `now`, with at least `minViews` views, at most `maxPerChannel` per
+ * channel (counted among those kept). Logins Twitch does not know are returned in `unknown`;
+ * `belowMinViews` counts the VODs left out for their views.
  */
 export async function listArchiveVods(
   client: HelixClient,
@@ -23,10 +26,13 @@ export async function listArchiveVods(
   opts: {
     windowDays: number;
     maxPerChannel: number;
+    minViews?: number;
     now?: number;
     onChannel?: (done: number, total: number) => void;
   },
-): Promise<{ vods: VodRef[]; unknown: string[] }> {
+): Promise<{ vods: VodRef[]; unknown: string[]; belowMinViews: number }> {
+  const minViews = opts.minViews ?? 0;
+  let belowMinViews = 0;
   const now = opts.now ?? Date.now();
   const since = now - opts.windowDays * 86_400_000;
   const users = await client.usersByLogin(logins);
@@ -43,18 +49,23 @@ export async function listArchiveVods(
       const page = await client.videos({
         userId: user.id,
         type: 'archive',
-        first: Math.min(100, opts.maxPerChannel),
+        first: minViews > 0 ? 100 : Math.min(100, opts.maxPerChannel),
         after: cursor,
       });
       for (const v of page.data) {
         const createdAt = Date.parse(v.created_at);
         if (!(createdAt >= since)) break pages; // newest first: the rest are older
+        if (minViews > 0 && (v.view_count ?? 0) < minViews) {
+          belowMinViews++;
+          continue;
+        }
         vods.push({
           id: v.id,
           channel: v.user_login.toLowerCase(),
           createdAt,
           durationSeconds: parseTwitchDuration(v.duration),
           title: v.title,
+          ...(v.view_count !== undefined ? { viewCount: v.view_count } : {}),
         });
         if (++kept >= opts.maxPerChannel) break pages;
       }
@@ -63,5 +74,5 @@ export async function listArchiveVods(
     }
     opts.onChannel?.(++done, logins.length);
   }
-  return { vods, unknown };
+  return { vods, unknown, belowMinViews };
 }
