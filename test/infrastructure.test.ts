@@ -179,7 +179,7 @@ const jsonArgs = (args: string) => JSON.parse(args) as string[];
 
 describe('Docker images', () => {
   const stages = parseDockerfile(read('infrastructure/docker/Dockerfile'));
-  const targets = ['collector', 'analysis', 'vod'] as const;
+  const targets = ['collector', 'analysis', 'vod', 'service'] as const;
 
   it('is multi-stage: production deps and the build in their own stages, copied into the app', () => {
     expect(stages.map((s) => s.name)).toEqual([
@@ -190,6 +190,7 @@ describe('Docker images', () => {
       'collector',
       'analysis',
       'vod',
+      'service',
     ]);
     const deps = stages.find((s) => s.name === 'deps') as Stage;
     expect(deps.ops.some((o) => o.op === 'RUN' && /npm ci --omit=dev/.test(o.args))).toBe(true);

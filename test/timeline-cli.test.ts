@@ -79,6 +79,31 @@ describe('vieweratlas timeline / channel', () => {
       expect(existsSync(join(dir, 'out', f)), f).toBe(true);
   }, 120_000);
 
+  it('simulate --drift writes a drifting population with its truth per day', async () => {
+    const out = join(dir, 'drift');
+    const r = await runCli([
+      'simulate',
+      '--drift',
+      '--channels',
+      '60',
+      '--viewers',
+      '3000',
+      '--communities',
+      '4',
+      '--out',
+      out,
+    ]);
+    expect(r.code, r.err).toBe(0);
+    const truth = table(join(out, 'truth.csv'));
+    const days = [...new Set(truth.map((t) => t.day))];
+    expect(days).toHaveLength(6);
+    // community 0 splits: a fifth planted community exists on the last day only
+    const last = new Set(truth.filter((t) => t.day === days[5]).map((t) => t.community));
+    const first = new Set(truth.filter((t) => t.day === days[0]).map((t) => t.community));
+    expect(last.size).toBe(first.size + 2); // the split-off half and the new community
+    expect(table(join(out, 'presence.csv')).length).toBeGreaterThan(10_000);
+  });
+
   it('refuses bad durations and edge lists with one line', async () => {
     const bad = await runCli(['timeline', '--input', dir, '--every', 'weekly', '--out', join(dir, 'x')]);
     expect(bad.code).toBe(1);

@@ -49,7 +49,8 @@ if (!runsCommand()) {
   console.error(`unhealthy: no process runs "vieweratlas ${command}"`);
   process.exit(1);
 }
-if (command === 'collect' && establishedTcp() === 0) {
+// `run` collects too: it must hold its chat connections like a collector
+if ((command === 'collect' || command === 'run') && establishedTcp() === 0) {
   console.error('unhealthy: collector holds no established connection');
   process.exit(1);
 }
