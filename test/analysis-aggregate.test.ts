@@ -150,7 +150,10 @@ describe('aggregate', () => {
     const dir = await mkdtemp(join(tmpdir(), 'va-agg-bots-'));
     try {
       const p = join(dir, 'p.csv');
-      await writeFile(p, 'channel,viewer,ts\na,NightBot,0\na,MyBot,0\na,x,0\nb,nightbot,0\nb,x,0\nb,y,0\n');
+      await writeFile(
+        p,
+        'channel,viewer,ts\na,NightBot,1764547200000\na,MyBot,1764547200000\na,x,1764547200000\nb,nightbot,1764547200000\nb,x,1764547200000\nb,y,1764547200000\n',
+      );
       const r = await readPresenceFiles([p]);
       expect(r.table.findViewer?.('nightbot')).toBeGreaterThanOrEqual(0);
       expect(r.table.findViewer?.('nobody')).toBe(-1);

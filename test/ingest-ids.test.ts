@@ -150,12 +150,12 @@ describe('presence readers key by Twitch id', () => {
     expect(JSON.parse(line)).toMatchObject({ viewer_id: '1', channel_id: '100' });
     expect(decodePresenceLine(line)).toEqual(recs[0]);
     expect(
-      decodePresenceLine('{"channel":"a","viewer":"b","ts":0,"source":"live","viewer_id":12}'),
+      decodePresenceLine('{"channel":"a","viewer":"b","ts":1764547200000,"source":"live","viewer_id":12}'),
     ).toMatchObject({
       viewer_id: '12',
     });
     expect(
-      decodePresenceLine('{"channel":"a","viewer":"b","ts":0,"source":"live","viewer_id":"1 2"}'),
+      decodePresenceLine('{"channel":"a","viewer":"b","ts":1764547200000,"source":"live","viewer_id":"1 2"}'),
     ).toMatch(/bad "viewer_id"/);
     const p = join(dir, 'ids.jsonl');
     await writeFile(p, recs.map(encodePresenceLine).join(''));

@@ -13,8 +13,6 @@ import {
   type OverlapMover,
   overlapMovers,
 } from '../analysis/channel-report.js';
-import { detectCommunities } from '../analysis/communities.js';
-import { labelCommunities, labelGroups } from '../analysis/labels.js';
 import { buildOverlapGraph } from '../analysis/overlap.js';
 import {
   type CommunityEvent,
@@ -29,7 +27,7 @@ import type { PresenceTable } from '../model/presence-table.js';
 import type { ProgressFn } from '../model/progress.js';
 import type { ChannelMetadata } from '../model/records.js';
 import type { TimelineTables, TimelineWindow, TimelineWindowSummary } from '../model/timeline.js';
-import { camelKeys } from './analyze.js';
+import { type AnalysisResult, camelKeys, runAnalysis } from './stages.js';
 
 const DAY_MS = 86_400_000;
 
@@ -65,6 +63,25 @@ export interface TimelineResult extends TimelineTables {
   /** Per window: the overlap graph (for the layout and the channel reports). */
   graphs: OverlapGraph[];
 }
+
+/** What the rows of a tracked community carry from its window. */
+interface TrackedInfo {
+  label: string;
+  size: number;
+  group: number;
+  groupLabel: string;
+  viewers: number;
+}
+
+const emptyGraph = (): OverlapGraph => ({
+  nodeNames: [],
+  nodeAudience: new Float64Array(0),
+  source: new Uint32Array(0),
+  target: new Uint32Array(0),
+  shared: new Float64Array(0),
+  weight: new Float64Array(0),
+  length: 0,
+});
 
 export interface TimelineOptions {
   everyMs: number;
@@ -124,117 +141,114 @@ export function runTimeline(
   let fineState: TrackingState = initialTracking();
   let groupState: TrackingState = initialTracking();
   /** Labels of ids from the window before, for `merged` / `died` rows. */
-  let lastLabel = new Map<number, { label: string; group: number; groupLabel: string; viewers: number }>();
-  const aggregateOptions = { ...camelKeys(config.aggregate), windowStart: null, windowEnd: null };
+  let lastLabel = new Map<number, TrackedInfo>();
   windows.forEach((w, index) => {
     const t0 = performance.now();
     progress(`timeline: window ${index + 1}/${windows.length}`, index, windows.length);
     const slice = sliceTable(table, w.start, w.end);
-    const audience = aggregate(slice, { ...aggregateOptions, botNameMapper: opts.botNameMapper ?? null });
-    const graph = buildOverlapGraph(audience, camelKeys(config.overlap));
-    result.graphs.push(graph);
     const summary: TimelineWindowSummary = {
       ...w,
-      channels: graph.nodeNames.length,
-      viewers: audience.viewerCount,
-      edges: graph.length,
+      channels: 0,
+      viewers: 0,
+      edges: 0,
       communities: 0,
       groups: 0,
       modularity: 0,
       ms: 0,
     };
-    if (graph.nodeNames.length === 0) {
+    // the same stages as `analyze`, on this window's rows
+    let analysed: AnalysisResult | null = null;
+    try {
+      analysed = runAnalysis(
+        config,
+        {
+          kind: 'presence',
+          table: slice,
+          presenceRows: slice.length,
+          paths: [],
+          metadata: [...metadata],
+          rejected: [],
+          rejectedCount: 0,
+          skipped: [],
+          botNameMapper: opts.botNameMapper ?? null,
+        },
+        { window: { windowStart: w.start, windowEnd: w.end } },
+      );
+    } catch (err) {
+      if (!(err instanceof InputError)) throw err; // no channel left in this window
+    }
+    if (!analysed) {
       // nothing to analyse in this window: every tracked community ends here
       const empty = new Map<string, number>();
       const fine = trackWindow(fineState, empty);
       groupState = trackWindow(groupState, empty).state;
       fineState = fine.state;
-      for (const e of fine.events) pushEvent(e, index, null, null);
+      for (const e of fine.events) pushEvent(e, index, null);
       lastLabel = new Map();
+      result.graphs.push(emptyGraph());
       summary.ms = Math.round(performance.now() - t0);
       result.windows.push(summary);
       return;
     }
-    const detected = detectCommunities(graph, camelKeys(config.communities));
-    const groups = detected.groups.membership;
-    const labelOptions = camelKeys(config.labels);
-    const labels = labelCommunities(graph, detected.membership, metadata, labelOptions);
-    for (const c of labels) c.group = detected.communityGroup[c.community] as number;
-    const groupLabels = labelGroups(
-      graph,
-      groups,
-      labels,
-      detected.communityGroup,
-      metadata,
-      labelOptions,
-    ).map((g) => ({ community: g.group, label: g.label }));
-    const names = graph.nodeNames;
+    const { graph, channels, communities, groups } = analysed;
+    result.graphs.push(graph);
+    summary.channels = graph.nodeNames.length;
+    summary.viewers = analysed.summary.counts.viewers;
+    summary.edges = graph.length;
     const fineOf = new Map<string, number>();
     const groupOf = new Map<string, number>();
-    names.forEach((name, node) => {
-      fineOf.set(name, detected.membership[node] as number);
-      groupOf.set(name, groups[node] as number);
-    });
+    for (const c of channels) {
+      fineOf.set(c.channel, c.community);
+      groupOf.set(c.channel, c.group);
+    }
     const fine = trackWindow(fineState, fineOf);
     const top = trackWindow(groupState, groupOf);
     fineState = fine.state;
     groupState = top.state;
 
-    const labelOf = new Map(labels.map((c) => [c.community, c]));
-    const groupLabelOf = new Map(groupLabels.map((c) => [c.community, c.label]));
-    // a community's group: the group of its members (the same for all of them in a hierarchy)
-    const parent = new Map<number, number>();
-    names.forEach((_, node) => {
-      const c = detected.membership[node] as number;
-      if (c >= 0 && !parent.has(c)) parent.set(c, groups[node] as number);
-    });
-    names.forEach((name, node) => {
-      const c = detected.membership[node] as number;
-      const g = groups[node] as number;
+    const groupLabelOf = new Map(groups.map((g) => [g.group, g.label]));
+    for (const c of channels) {
       result.channels.push({
         window: index,
-        channel: name,
-        community: c >= 0 ? (fine.ids.get(c) as number) : -1,
-        group: g >= 0 ? (top.ids.get(g) as number) : -1,
-        label: c >= 0 ? (labelOf.get(c)?.label ?? '') : '',
-        groupLabel: g >= 0 ? (groupLabelOf.get(g) ?? '') : '',
-        viewers: graph.nodeAudience[node] as number,
-      });
-    });
-    const current = new Map<number, { label: string; group: number; groupLabel: string; viewers: number }>();
-    for (const [c, id] of fine.ids) {
-      const g = parent.get(c) ?? -1;
-      current.set(id, {
-        label: labelOf.get(c)?.label ?? '',
-        group: g >= 0 ? (top.ids.get(g) as number) : -1,
-        groupLabel: g >= 0 ? (groupLabelOf.get(g) ?? '') : '',
-        viewers: labelOf.get(c)?.viewers ?? 0,
+        channel: c.channel,
+        community: c.community >= 0 ? (fine.ids.get(c.community) as number) : -1,
+        group: c.group >= 0 ? (top.ids.get(c.group) as number) : -1,
+        label: c.label,
+        groupLabel: c.groupLabel,
+        viewers: c.viewers,
       });
     }
-    for (const e of fine.events) pushEvent(e, index, current, labelOf);
+    const current = new Map<number, TrackedInfo>();
+    for (const c of communities) {
+      const id = fine.ids.get(c.community);
+      if (id === undefined) continue;
+      current.set(id, {
+        label: c.label,
+        size: c.size,
+        group: c.group >= 0 ? (top.ids.get(c.group) ?? -1) : -1,
+        groupLabel: groupLabelOf.get(c.group) ?? '',
+        viewers: c.viewers,
+      });
+    }
+    for (const e of fine.events) pushEvent(e, index, current);
     for (const m of fine.moves) result.moves.push({ window: index, ...m });
     lastLabel = current;
     summary.communities = fine.ids.size;
     summary.groups = top.ids.size;
-    summary.modularity = detected.modularity;
+    summary.modularity = analysed.detected.modularity;
     summary.ms = Math.round(performance.now() - t0);
     result.windows.push(summary);
   });
   return result;
 
-  function pushEvent(
-    e: CommunityEvent,
-    window: number,
-    current: Map<number, { label: string; group: number; groupLabel: string; viewers: number }> | null,
-    labelOf: Map<number, { size: number }> | null,
-  ): void {
+  function pushEvent(e: CommunityEvent, window: number, current: Map<number, TrackedInfo> | null): void {
     const ended = e.event === 'merged' || e.event === 'died';
     const info = ended ? lastLabel.get(e.id) : current?.get(e.id);
     result.communities.push({
       window,
       community: e.id,
       label: info?.label ?? '',
-      size: ended ? e.size : (labelOf?.get(e.community)?.size ?? e.size),
+      size: ended ? e.size : (info?.size ?? e.size),
       viewers: info?.viewers ?? 0,
       group: info?.group ?? -1,
       groupLabel: info?.groupLabel ?? '',

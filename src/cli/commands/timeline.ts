@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import type { PresenceTable } from '../../model/presence-table.js';
 import { addCommonOptions, type CommonOptions, FlagError, intFlag, resolveConfig } from '../common.js';
 import { createProgress } from '../progress.js';
 
@@ -54,13 +55,13 @@ export function registerTimeline(program: Command): void {
       flags.seed !== undefined ? { communities: { seed: flags.seed } } : {},
     );
     const [
-      { loadPresenceInput },
+      { readPresenceSource },
       { runTimeline, channelHistories },
       { writeTimelineFolder },
       { renderTimelineHtml },
       { openStorage },
     ] = await Promise.all([
-      import('../../pipeline/presence-source.js'),
+      import('../../pipeline/sources.js'),
       import('../../pipeline/timeline.js'),
       import('../../export/timeline.js'),
       import('../../render/timeline-html.js'),
@@ -69,13 +70,13 @@ export function registerTimeline(program: Command): void {
     const progress = createProgress();
     const storage = flags.input?.length ? undefined : await openStorage(config);
     try {
-      const input = await loadPresenceInput(config, {
+      const input = await readPresenceSource(config, {
         inputs: flags.input,
         storage,
         component: 'timeline',
         onProgress: progress.update,
       });
-      const result = runTimeline(config, input.table, input.metadata, {
+      const result = runTimeline(config, input.table as PresenceTable, input.metadata, {
         everyMs,
         windowMs,
         onProgress: progress.update,
@@ -135,9 +136,9 @@ export function registerChannel(program: Command): void {
     const everyMs = (await durationFlag('--every', flags.every)) as number;
     const windowMs = await durationFlag('--window', flags.window);
     const config = resolveConfig(flags);
-    const [{ loadPresenceInput }, { channelTimeline }, { writeChannelReport }, { openStorage }] =
+    const [{ readPresenceSource }, { channelTimeline }, { writeChannelReport }, { openStorage }] =
       await Promise.all([
-        import('../../pipeline/presence-source.js'),
+        import('../../pipeline/sources.js'),
         import('../../pipeline/timeline.js'),
         import('../../export/channel-report.js'),
         import('../../storage/index.js'),
@@ -145,8 +146,8 @@ export function registerChannel(program: Command): void {
     const out = flags.out ?? `out/channel-${name.toLowerCase()}`;
     const storage = flags.input?.length ? undefined : await openStorage(config);
     try {
-      const input = await loadPresenceInput(config, { inputs: flags.input, storage, component: 'channel' });
-      const history = channelTimeline(config, input.table, name, {
+      const input = await readPresenceSource(config, { inputs: flags.input, storage, component: 'channel' });
+      const history = channelTimeline(config, input.table as PresenceTable, name, {
         everyMs,
         windowMs,
         botNameMapper: input.botNameMapper,
