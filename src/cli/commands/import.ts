@@ -67,7 +67,7 @@ Formats (header row required; column names in any case):
   metadata   channel,language,game[,viewer_count,display_name,observed_at]
   edges      Source,Target[,Weight]   (Gephi export; weight must be a number ≥ 0)
   nodes      Id[,Label],Count         (audience sizes; pairs with the edge list given in the same call)
-  chat       TwitchDownloaderCLI chat JSON (.json or .json.gz): stored once per VOD id as vod presence
+  chat       TwitchDownloaderCLI chat JSON (.json or .json.gz): stored once per VOD and covered range as vod presence
 
 Presence is stored as Parquet under presence/source=<source>/dt=<day>/ (source column or "import"),
 metadata under metadata/dt=<day>/, edge lists under graphs/<name>/. Viewer logins are pseudonymised
