@@ -17,19 +17,10 @@ import {
   renderAtlas,
   renderHtml,
 } from '../src/render/index.js';
+import { CHROMIUM, CHROMIUM_ARGS } from './helpers/chromium.js';
 import { decodePng, distinctColours, makeAnalysisFolder, makeHierarchy } from './render-helpers.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
+const ARGS = CHROMIUM_ARGS;
 const INJECTION = '<img src=x onerror=alert(1)>';
 const GAME_INJECTION = '<b>bold</b><script>alert(2)</script>';
 

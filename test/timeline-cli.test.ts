@@ -11,19 +11,10 @@ import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseCsv } from '../src/export/csv.js';
 import { simulateDrift } from '../src/simulate/drift.js';
+import { CHROMIUM, CHROMIUM_ARGS } from './helpers/chromium.js';
 import { runCli } from './helpers/run-cli.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
+const ARGS = CHROMIUM_ARGS;
 const INJECTION = '<img src=x onerror=alert(1)>';
 
 let dir: string;

@@ -59,6 +59,19 @@ export function timelineWindows(
   return windows;
 }
 
+/** The windows over the rows' time span; InputError when there are no rows. */
+function windowsOf(table: PresenceTable, opts: { everyMs: number; windowMs?: number }, component: string) {
+  if (table.length === 0) throw new InputError(component, 'no presence rows to analyse');
+  let first = Number.POSITIVE_INFINITY;
+  let last = Number.NEGATIVE_INFINITY;
+  for (let r = 0; r < table.length; r++) {
+    const ts = table.ts[r] as number;
+    if (ts < first) first = ts;
+    if (ts > last) last = ts;
+  }
+  return timelineWindows(first, last, opts.everyMs, opts.windowMs);
+}
+
 export interface TimelineResult extends TimelineTables {
   /** Per window: the overlap graph (for the layout and the channel reports). */
   graphs: OverlapGraph[];
@@ -128,15 +141,7 @@ export function runTimeline(
   opts: TimelineOptions,
 ): TimelineResult {
   const progress = opts.onProgress ?? (() => {});
-  if (table.length === 0) throw new InputError('timeline', 'no presence rows to analyse');
-  let first = Number.POSITIVE_INFINITY;
-  let last = Number.NEGATIVE_INFINITY;
-  for (let r = 0; r < table.length; r++) {
-    const ts = table.ts[r] as number;
-    if (ts < first) first = ts;
-    if (ts > last) last = ts;
-  }
-  const windows = timelineWindows(first, last, opts.everyMs, opts.windowMs);
+  const windows = windowsOf(table, opts, 'timeline');
   const result: TimelineResult = { windows: [], channels: [], communities: [], moves: [], graphs: [] };
   let fineState: TrackingState = initialTracking();
   let groupState: TrackingState = initialTracking();
@@ -290,15 +295,7 @@ export function channelTimeline(
   channel: string,
   opts: Omit<TimelineOptions, 'onProgress'>,
 ): ChannelHistory {
-  if (table.length === 0) throw new InputError('channel', 'no presence rows to analyse');
-  let first = Number.POSITIVE_INFINITY;
-  let last = Number.NEGATIVE_INFINITY;
-  for (let r = 0; r < table.length; r++) {
-    const ts = table.ts[r] as number;
-    if (ts < first) first = ts;
-    if (ts > last) last = ts;
-  }
-  const windows = timelineWindows(first, last, opts.everyMs, opts.windowMs);
+  const windows = windowsOf(table, opts, 'channel');
   const aggregateOptions = { ...camelKeys(config.aggregate), windowStart: null, windowEnd: null };
   const reports = windows.map((w) => {
     const audience = aggregate(sliceTable(table, w.start, w.end), {
