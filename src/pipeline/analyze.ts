@@ -68,6 +68,7 @@ export async function analyze(config: Config, opts: AnalyzeOptions): Promise<Ana
       storage: opts.storage,
       engine: opts.engine,
       onProgress: progress,
+      onStage: lap,
     });
     lap('read');
     edgeWorker = spawnEdgeFilesWorker();

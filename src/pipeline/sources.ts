@@ -36,6 +36,8 @@ export interface SourceOptions {
   /** `athena`: aggregation and overlap run on Athena over the stored Parquet; only the channel graph comes back. */
   engine?: 'local' | 'athena';
   onProgress?: ProgressFn;
+  /** Called when a part of the read ends (`compact`, `athena`): the caller times them. */
+  onStage?: (stage: 'compact' | 'athena') => void;
   /** The command named in errors (default `analyze`). */
   component?: string;
 }
@@ -178,10 +180,12 @@ async function readAthena(config: Config, opts: SourceOptions, progress: Progres
   try {
     progress('compact');
     await compactRaw(storage, { onProgress: progress });
+    opts.onStage?.('compact');
     progress('athena');
     const { graph, totalViewers, athena } = await overlapGraphOnAthena(config, {
       onProgress: (p) => progress(`athena ${p.state ?? p.phase}`, p.rows),
     });
+    opts.onStage?.('athena');
     const metadata = await loadMetadataFromStorage(storage);
     return {
       kind: 'graph',
@@ -212,6 +216,7 @@ async function readStorage(
     if (raw.length > 0 || rawMeta.length > 0) {
       progress('compact');
       await compactRaw(storage, { onProgress: progress });
+      opts.onStage?.('compact');
     }
     const presenceStored =
       raw.length > 0 || (await storage.list(LAYOUT.presencePrefix)).some((e) => e.key.endsWith('.parquet'));
