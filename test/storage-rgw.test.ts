@@ -39,7 +39,7 @@ const open = (c: CephRgw, overrides: Partial<ReturnType<CephRgw['s3Config']>> = 
 describe.skipIf(!enabled)('S3 driver on Ceph RGW (a real S3 server)', () => {
   beforeAll(async () => {
     await cluster();
-  }, 180_000);
+  }, 400_000);
 
   // 1 MB multipart threshold so the contract's 6 MB putFile goes up in parts (and is checked too)
   storageContract('s3 on Ceph RGW with aws:kms', async () => ({

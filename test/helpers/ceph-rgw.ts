@@ -10,7 +10,7 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -45,16 +45,27 @@ async function freePort(): Promise<number> {
   });
 }
 
-async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+async function waitFor(
+  what: string,
+  check: () => Promise<boolean>,
+  timeoutMs: number,
+  log?: string,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (await check().catch(() => false)) return;
     await new Promise((r) => setTimeout(r, 250));
   }
-  throw new Error(`ceph-rgw: ${what} not ready after ${timeoutMs / 1000} s`);
+  // the daemon's own log says why (its last lines)
+  const tail = log
+    ? (await readFile(log, 'utf8').catch(() => '')).trim().split('\n').slice(-8).join('\n')
+    : '';
+  throw new Error(
+    `ceph-rgw: ${what} not ready after ${timeoutMs / 1000} s${tail ? `; its log ends:\n${tail}` : ''}`,
+  );
 }
 
-/** Starts the cluster and creates the buckets; about 20–40 s on this machine. */
+/** Starts the cluster and creates the buckets; about 20–40 s on a quiet machine, minutes under load. */
 export async function startCephRgw(buckets: string[]): Promise<CephRgw> {
   const dir = await mkdtemp(join(tmpdir(), 'va-ceph-'));
   const [monPort, rgwPort] = [await freePort(), await freePort()];
@@ -146,15 +157,30 @@ rgw crypt s3 kms encryption keys = ${RGW_KMS_KEY}=${kmsKey}
       join(dir, 'keyring'),
     ]);
     daemon('/usr/bin/ceph-mon', ['-i', 'a']);
-    await waitFor('monitor', async () => (await ceph('mon', 'stat')).stdout.includes('quorum'), 30_000);
+    await waitFor(
+      'monitor',
+      async () => (await ceph('mon', 'stat')).stdout.includes('quorum'),
+      90_000,
+      join(dir, 'log', 'mon.a.log'),
+    );
     const id = (await ceph('osd', 'create')).stdout.trim();
     await run('/usr/bin/ceph-osd', ['-c', conf, '-i', id, '--mkfs']);
     daemon('/usr/bin/ceph-osd', ['-i', id]);
     await ceph('osd', 'crush', 'add', `osd.${id}`, '1', 'root=default', 'host=localhost');
-    await waitFor('osd', async () => /1 up/.test((await ceph('osd', 'stat')).stdout), 30_000);
+    await waitFor(
+      'osd',
+      async () => /1 up/.test((await ceph('osd', 'stat')).stdout),
+      120_000,
+      join(dir, 'log', `osd.${id}.log`),
+    );
     daemon('/usr/bin/radosgw', ['-n', 'client.rgw']);
     const endpoint = `http://127.0.0.1:${rgwPort}`;
-    await waitFor('radosgw', async () => (await fetch(endpoint)).status === 200, 90_000);
+    await waitFor(
+      'radosgw',
+      async () => (await fetch(endpoint)).status === 200,
+      150_000,
+      join(dir, 'log', 'client.rgw.log'),
+    );
     const credentials = {
       accessKeyId: `AK${randomBytes(8).toString('hex').toUpperCase()}`,
       secretAccessKey: randomBytes(20).toString('hex'),
