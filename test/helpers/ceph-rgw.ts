@@ -69,7 +69,11 @@ async function waitFor(
 export async function startCephRgw(buckets: string[]): Promise<CephRgw> {
   const dir = await mkdtemp(join(tmpdir(), 'va-ceph-'));
   const [monPort, rgwPort] = [await freePort(), await freePort()];
-  const fsid = [8, 4, 4, 4, 12].map((n) => randomBytes(n / 2).toString('hex')).join('-');
+  const uuid = () => [8, 4, 4, 4, 12].map((n) => randomBytes(n / 2).toString('hex')).join('-');
+  const fsid = uuid();
+  // The OSD's own uuid, registered with the monitor before mkfs: without it the monitor may hold
+  // another uuid for the id and refuse the OSD's boot ("wrong fsid"), which happened under load.
+  const osdUuid = uuid();
   const conf = join(dir, 'ceph.conf');
   const kmsKey = randomBytes(32).toString('base64');
   await writeFile(
@@ -163,8 +167,8 @@ rgw crypt s3 kms encryption keys = ${RGW_KMS_KEY}=${kmsKey}
       90_000,
       join(dir, 'log', 'mon.a.log'),
     );
-    const id = (await ceph('osd', 'create')).stdout.trim();
-    await run('/usr/bin/ceph-osd', ['-c', conf, '-i', id, '--mkfs']);
+    const id = (await ceph('osd', 'create', osdUuid)).stdout.trim();
+    await run('/usr/bin/ceph-osd', ['-c', conf, '-i', id, '--mkfs', '--osd-uuid', osdUuid]);
     daemon('/usr/bin/ceph-osd', ['-i', id]);
     await ceph('osd', 'crush', 'add', `osd.${id}`, '1', 'root=default', 'host=localhost');
     await waitFor(
