@@ -1,9 +1,65 @@
 /**
- * Shared pieces of the collector benchmarks (bench/collect-ceiling.bench.ts; bench/collect.bench.ts
- * has its own copies of the control call, the join wait and the twurple set-up, and can switch to
- * these): twitch-sim's control endpoint, the machine's load, and @twurple/chat pointed at a local server.
+ * Shared pieces of the collector benchmarks (collect, collect-ceiling, soak): twitch-sim started
+ * in its own process and its control endpoint, /proc figures of a process, the machine's load,
+ * and @twurple/chat pointed at a local server.
  */
+import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** What `vieweratlas twitch-sim` prints on start (the part the benches use). */
+export interface SimUrls {
+  chatWsUrl: string;
+  chatIrcUrl: string;
+  controlUrl: string;
+}
+
+/** `vieweratlas twitch-sim` in its own process, traffic off (`--rate 0`), PING every 60 s. */
+export function startSimProcess(opts: {
+  channels: number;
+  viewers: number;
+  /** Node flags before the bin (e.g. `--import tsx`). */
+  nodeArgs?: string[];
+}): Promise<{ child: ChildProcess; urls: SimUrls }> {
+  const child = spawn(
+    process.execPath,
+    [
+      ...(opts.nodeArgs ?? []),
+      'bin/vieweratlas.mjs',
+      'twitch-sim',
+      '--channels',
+      String(opts.channels),
+      '--viewers',
+      String(opts.viewers),
+      '--rate',
+      '0',
+      '--ping-seconds',
+      '60',
+    ],
+    { cwd: repo, stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  return new Promise((resolve, reject) => {
+    child.stdout?.once('data', (d) => resolve({ child, urls: JSON.parse(String(d)) as SimUrls }));
+    child.once('exit', (code) => reject(new Error(`twitch-sim exited ${code}`)));
+  });
+}
+
+/** CPU seconds (user + system), RSS and peak RSS of a process, from /proc; null once it is gone. */
+export function procStats(pid: number): { cpu: number; rssMb: number; hwmMb: number } | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[11]) + Number(fields[12]);
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
+    return { cpu: ticks / 100, rssMb: kb('VmRSS') / 1024, hwmMb: kb('VmHWM') / 1024 };
+  } catch {
+    return null;
+  }
+}
 
 /** The control endpoint of a twitch-sim (`controlUrl`): GET without a body, POST with one. */
 export async function simControl(controlUrl: string, path: string, body?: unknown): Promise<unknown> {

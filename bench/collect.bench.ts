@@ -8,70 +8,28 @@
  *   npm run bench -- collect
  *   BENCH_RATE=80000 BENCH_SECONDS=30 BENCH_HEAP_MB=256 BENCH_TRANSPORT=irc npm run bench -- collect
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import {
+  loadAverage,
+  procStats,
+  type SimStats,
+  type SimUrls,
+  simControl,
+  startSimProcess,
+  twurpleClient,
+  waitForJoins,
+} from './collect-helpers.js';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
 const RATE = Number(process.env.BENCH_RATE ?? 60_000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 60);
 const CHANNELS = 1000;
 const TRANSPORT = process.env.BENCH_TRANSPORT === 'irc' ? 'irc' : 'ws';
-
-interface SimUrls {
-  chatWsUrl: string;
-  chatIrcUrl: string;
-  controlUrl: string;
-}
-
-function startSim(): Promise<{ child: ChildProcess; urls: SimUrls }> {
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      'bin/vieweratlas.mjs',
-      'twitch-sim',
-      '--channels',
-      String(CHANNELS),
-      '--viewers',
-      '100000',
-      '--rate',
-      '0',
-      '--ping-seconds',
-      '60',
-    ],
-    { cwd: repo, stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  return new Promise((resolve, reject) => {
-    child.stdout?.once('data', (d) => resolve({ child, urls: JSON.parse(String(d)) as SimUrls }));
-    child.once('exit', (code) => reject(new Error(`twitch-sim exited ${code}`)));
-  });
-}
-
-async function control(urls: SimUrls, path: string, body?: unknown): Promise<unknown> {
-  const res = await fetch(
-    `${urls.controlUrl}/${path}`,
-    body === undefined ? {} : { method: 'POST', body: JSON.stringify(body) },
-  );
-  return res.json();
-}
-
-/** CPU seconds (user + system) and RSS figures of a process, from /proc. */
-function procStats(pid: number): { cpu: number; rssMb: number; hwmMb: number } | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const ticks = Number(fields[11]) + Number(fields[12]);
-    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const kb = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
-    return { cpu: ticks / 100, rssMb: kb('VmRSS') / 1024, hwmMb: kb('VmHWM') / 1024 };
-  } catch {
-    return null;
-  }
-}
+const control = (urls: SimUrls, path: string, body?: unknown) => simControl(urls.controlUrl, path, body);
 
 async function benchCollector(urls: SimUrls, dir: string, simPid: number): Promise<void> {
   const channels = (await control(urls, 'channels')) as string[];
@@ -106,12 +64,8 @@ async function benchCollector(urls: SimUrls, dir: string, simPid: number): Promi
   const pid = child.pid as number;
   // Wait for the joins, then start the traffic and measure.
   const t0 = Date.now();
-  for (;;) {
-    const s = (await control(urls, 'stats')) as { sessions: { channels: number }[] };
-    if (s.sessions.reduce((a, x) => a + x.channels, 0) >= CHANNELS) break;
-    if (Date.now() - t0 > 60_000) throw new Error('collector did not join 1,000 channels within 60 s');
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  if (!(await waitForJoins(urls.controlUrl, CHANNELS, 60_000)))
+    throw new Error('collector did not join 1,000 channels within 60 s');
   console.log(`joined ${CHANNELS} channels in ${((Date.now() - t0) / 1000).toFixed(1)} s (startup included)`);
   const before = procStats(pid);
   const simCpu0 = procStats(simPid)?.cpu ?? Number.NaN;
@@ -172,9 +126,7 @@ async function benchCollector(urls: SimUrls, dir: string, simPid: number): Promi
   console.log(
     `collector CPU ${cpu.toFixed(1)} s over ${elapsed.toFixed(0)} s (${((100 * cpu) / elapsed).toFixed(0)}% of one core)`,
   );
-  console.log(
-    `twitch-sim CPU ${simCpu.toFixed(1)} s; machine load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')} on 2 cores`,
-  );
+  console.log(`twitch-sim CPU ${simCpu.toFixed(1)} s; machine load average ${loadAverage()} on 2 cores`);
   console.log(
     `collector RSS peak ${peakRss.toFixed(0)} MB during traffic (VmHWM ${after?.hwmMb.toFixed(0)} MB); first/last sample ${samples[0]?.toFixed(0)}/${samples.at(-1)?.toFixed(0)} MB`,
   );
@@ -186,40 +138,18 @@ async function benchCollector(urls: SimUrls, dir: string, simPid: number): Promi
  * target — which is itself a reason not to build on it here.
  */
 async function benchTwurple(urls: SimUrls): Promise<void> {
-  const { ChatClient } = await import('@twurple/chat');
   const channels = ((await control(urls, 'channels')) as string[]).slice(0, CHANNELS);
-  const port = Number(new URL(urls.chatWsUrl).port);
-  const client = new ChatClient({
-    hostName: '127.0.0.1',
-    ssl: false,
-    webSocket: true,
-    channels,
-    botLevel: 'verified',
-    requestMembershipEvents: true,
-    logger: { minLevel: 'error' },
-  });
-  const irc = (
-    client as unknown as {
-      _ircClient: { _options: { connection: { port?: number } }; _connection: { _target: { port: number } } };
-    }
-  )._ircClient;
-  irc._options.connection.port = port;
-  irc._connection._target.port = port;
+  const client = await twurpleClient(urls.chatWsUrl, channels);
   let messages = 0;
   client.onMessage(() => {
     messages++;
   });
   const t0 = Date.now();
   client.connect();
-  for (;;) {
-    const s = (await control(urls, 'stats')) as { sessions: { channels: number }[] };
+  if (!(await waitForJoins(urls.controlUrl, channels.length, 60_000))) {
+    const s = (await control(urls, 'stats')) as SimStats;
     const joined = s.sessions.reduce((a, x) => a + x.channels, 0);
-    if (joined >= channels.length) break;
-    if (Date.now() - t0 > 60_000) {
-      console.log(`twurple: joined only ${joined}/${channels.length} channels in 60 s`);
-      break;
-    }
-    await new Promise((r) => setTimeout(r, 200));
+    console.log(`twurple: joined only ${joined}/${channels.length} channels in 60 s`);
   }
   console.log(
     `twurple: joined in ${((Date.now() - t0) / 1000).toFixed(1)} s (one connection; botLevel verified)`,
@@ -246,7 +176,11 @@ async function benchTwurple(urls: SimUrls): Promise<void> {
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'va-collect-bench-'));
-const { child: sim, urls } = await startSim();
+const { child: sim, urls } = await startSimProcess({
+  channels: CHANNELS,
+  viewers: 100_000,
+  nodeArgs: ['--import', 'tsx'],
+});
 try {
   await benchCollector(urls, dir, sim.pid as number);
   if (process.env.BENCH_TWURPLE !== '0') await benchTwurple(urls);

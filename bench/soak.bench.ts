@@ -29,8 +29,11 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { decodePresenceLine } from '../src/ingest/raw-jsonl.js';
 import { queryRows, sqlString, withDuckDB } from '../src/storage/duckdb.js';
+import { procStats, type SimUrls, simControl, startSimProcess, waitForJoins } from './collect-helpers.js';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
+const control = async <T = unknown>(urls: SimUrls, path: string, body?: unknown): Promise<T> =>
+  (await simControl(urls.controlUrl, path, body)) as T;
 const SECONDS = Number(process.env.SOAK_SECONDS ?? 600);
 const RATE = Number(process.env.SOAK_RATE ?? 300);
 const CHANNELS = Number(process.env.SOAK_CHANNELS ?? 200);
@@ -41,60 +44,12 @@ const SAMPLE_MS = 10_000;
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-interface SimUrls {
-  chatWsUrl: string;
-  controlUrl: string;
-}
 interface SimStats {
   messagesGenerated: number;
   messagesDelivered: number;
   messagesDropped: number;
   connections: number;
   sessions: { id: number; channels: number }[];
-}
-
-function startSim(): Promise<{ child: ChildProcess; urls: SimUrls }> {
-  const child = spawn(
-    process.execPath,
-    [
-      'bin/vieweratlas.mjs',
-      'twitch-sim',
-      '--channels',
-      String(CHANNELS),
-      '--viewers',
-      '50000',
-      '--rate',
-      '0',
-      '--ping-seconds',
-      '60',
-    ],
-    { cwd: repo, stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  return new Promise((resolve, reject) => {
-    child.stdout?.once('data', (d) => resolve({ child, urls: JSON.parse(String(d)) as SimUrls }));
-    child.once('exit', (code) => reject(new Error(`twitch-sim exited ${code}`)));
-  });
-}
-
-async function control<T = unknown>(urls: SimUrls, path: string, body?: unknown): Promise<T> {
-  const res = await fetch(
-    `${urls.controlUrl}/${path}`,
-    body === undefined ? {} : { method: 'POST', body: JSON.stringify(body) },
-  );
-  return (await res.json()) as T;
-}
-
-/** CPU seconds (user + system) and RSS of a process, from /proc. */
-function procStats(pid: number): { cpu: number; rssMb: number } | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
-    return { cpu: (Number(fields[11]) + Number(fields[12])) / 100, rssMb: kb / 1024 };
-  } catch {
-    return null;
-  }
 }
 
 /** A tmpfs for the collector's storage, with a ballast file to fill it (root only). */
@@ -171,7 +126,7 @@ async function main(): Promise<void> {
   const disk = mountTmpfs();
   const data = join(disk?.dir ?? work, 'data');
   mkdirSync(data, { recursive: true });
-  const { child: sim, urls } = await startSim();
+  const { child: sim, urls } = await startSimProcess({ channels: CHANNELS, viewers: 50_000 });
   let collector: ChildProcess | undefined;
   try {
     const channels = await control<string[]>(urls, 'channels');
@@ -202,13 +157,9 @@ async function main(): Promise<void> {
     });
     const exited = new Promise<number | null>((r) => collector?.once('exit', (code) => r(code)));
     const pid = collector.pid as number;
-    const t0 = Date.now();
-    for (;;) {
-      const s = await control<SimStats>(urls, 'stats');
-      if (s.sessions.reduce((a, x) => a + x.channels, 0) >= CHANNELS) break;
-      if (Date.now() - t0 > 60_000) throw new Error(`collector did not join ${CHANNELS} channels in 60 s`);
-      await sleep(200);
-    }
+    const _t0 = Date.now();
+    if (!(await waitForJoins(urls.controlUrl, CHANNELS, 60_000)))
+      throw new Error(`collector did not join ${CHANNELS} channels in 60 s`);
     console.log(
       `soak: ${SECONDS} s, ${fmt(RATE)} chat lines/s over ${CHANNELS} channels, a fault every ${FAULT_EVERY_MS / 1000} s, ` +
         `outage ${OUTAGE_S} s, full disk ${disk ? `${DISK_FULL_S} s` : 'skipped (not root)'}; storage ${data}`,
