@@ -5,6 +5,7 @@
  * `analyze`, `timeline` and `run` all go through `runAnalysis`.
  */
 import {
+  type Audience,
   aggregate,
   buildOverlapGraph,
   type CommunityResult,
@@ -110,17 +111,31 @@ function graphOf(
   }
   const table = input.table;
   if (!table) throw new Error('analysis: this presence input was already consumed by runAnalysis');
-  progress('aggregate');
-  // The readers already applied the window; aggregate checks it again at no cost.
-  const audience = aggregate(table, { ...camelKeys(config.aggregate), botNameMapper: input.botNameMapper });
-  hooks.onStage?.('aggregate');
-  progress('overlap');
-  const graph = buildOverlapGraph(audience, camelKeys(config.overlap));
-  hooks.onStage?.('overlap');
+  const { audience, graph } = presenceGraph(config, table, input.botNameMapper, hooks);
   // here, while the rows are alive: nothing after this keeps the table
   const statistics = atlasStatistics(graph, { table, audience }, hooks.window ?? windowOfConfig(config));
   input.table = null;
   return { graph, viewers: audience.viewerCount, botsRemoved: audience.counts.botsRemoved.total, statistics };
+}
+
+/**
+ * Presence rows → audience → overlap graph, with the config's aggregation and overlap settings
+ * (for `runAnalysis`, and for callers that need only the graph, like `channel`).
+ */
+export function presenceGraph(
+  config: Config,
+  table: PresenceTable,
+  botNameMapper: ((login: string) => string) | null,
+  hooks: Pick<StageHooks, 'onProgress' | 'onStage'> = {},
+): { audience: Audience; graph: OverlapGraph } {
+  hooks.onProgress?.('aggregate');
+  // The readers already applied the window; aggregate checks it again at no cost.
+  const audience = aggregate(table, { ...camelKeys(config.aggregate), botNameMapper });
+  hooks.onStage?.('aggregate');
+  hooks.onProgress?.('overlap');
+  const graph = buildOverlapGraph(audience, camelKeys(config.overlap));
+  hooks.onStage?.('overlap');
+  return { audience, graph };
 }
 
 /** The whole analysis of one input: graph, communities, labels, rows, summary. Pure. */

@@ -5,7 +5,6 @@
  * `trackWindow` gives every community and group an id that persists while it continues.
  */
 
-import { aggregate } from '../analysis/aggregate.js';
 import {
   type ChannelReport,
   channelReport,
@@ -13,7 +12,6 @@ import {
   type OverlapMover,
   overlapMovers,
 } from '../analysis/channel-report.js';
-import { buildOverlapGraph } from '../analysis/overlap.js';
 import {
   type CommunityEvent,
   initialTracking,
@@ -27,7 +25,7 @@ import type { PresenceTable } from '../model/presence-table.js';
 import type { ProgressFn } from '../model/progress.js';
 import type { ChannelMetadata } from '../model/records.js';
 import type { TimelineTables, TimelineWindow, TimelineWindowSummary } from '../model/timeline.js';
-import { type AnalysisResult, camelKeys, runAnalysis } from './stages.js';
+import { type AnalysisResult, presenceGraph, runAnalysis } from './stages.js';
 
 const DAY_MS = 86_400_000;
 
@@ -296,14 +294,13 @@ export function channelTimeline(
   opts: Omit<TimelineOptions, 'onProgress'>,
 ): ChannelHistory {
   const windows = windowsOf(table, opts, 'channel');
-  const aggregateOptions = { ...camelKeys(config.aggregate), windowStart: null, windowEnd: null };
-  const reports = windows.map((w) => {
-    const audience = aggregate(sliceTable(table, w.start, w.end), {
-      ...aggregateOptions,
-      botNameMapper: opts.botNameMapper ?? null,
-    });
-    return channelReport(buildOverlapGraph(audience, camelKeys(config.overlap)), channel);
-  });
+  // the same aggregation and projection as `timeline` and `analyze`, on each window's rows
+  const reports = windows.map((w) =>
+    channelReport(
+      presenceGraph(config, sliceTable(table, w.start, w.end), opts.botNameMapper ?? null).graph,
+      channel,
+    ),
+  );
   const found = reports.find((r) => r !== null);
   if (!found)
     throw new InputError(
