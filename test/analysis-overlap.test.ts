@@ -7,6 +7,7 @@ import {
   graphFromEdgeTable,
   OVERLAP_DEFAULTS,
 } from '../src/analysis/overlap.js';
+import { spawnProjectionWorker } from '../src/analysis/overlap-parallel.js';
 import { createRng } from '../src/analysis/rng.js';
 import type { Audience, OverlapGraph } from '../src/analysis/types.js';
 import type { EdgeTable } from '../src/model/presence-table.js';
@@ -103,6 +104,51 @@ describe('buildOverlapGraph', () => {
     const transposed = buildOverlapGraph(bare, { weight: 'lift', minShared: 2 });
     expect(direct.length).toBeGreaterThan(50);
     expect(edgesOf(transposed)).toEqual(edgesOf(direct));
+  });
+
+  it('gives the same edges in the same order on two threads as on one (a real worker)', async () => {
+    const rng = createRng(21);
+    // 300 channels of very different sizes, so the 64 chunks differ in work.
+    const lists = Array.from({ length: 300 }, (_, c) => {
+      const s = new Set<number>();
+      const size = 2 + Math.floor(2000 / (c + 1)) + Math.floor(rng() * 20);
+      while (s.size < size) s.add(Math.floor(rng() ** 1.5 * 3000));
+      return [...s];
+    });
+    const { viewerOffsets: _o, ...aud } = audienceFrom(lists, 3000);
+    const one = buildOverlapGraph(aud, { minShared: 2 });
+    const worker = spawnProjectionWorker({ minWork: 0 });
+    try {
+      expect(await worker.ready(20_000)).toBe(true);
+      for (let run = 0; run < 3; run++) {
+        const two = buildOverlapGraph(aud, { minShared: 2 }, worker);
+        expect(two.stats!.timings.threads).toBe(2);
+        expect(two.length).toBe(one.length);
+        expect(Buffer.from(two.source.buffer, two.source.byteOffset, two.source.byteLength)).toEqual(
+          Buffer.from(one.source.buffer, one.source.byteOffset, one.source.byteLength),
+        );
+        expect(Array.from(two.target)).toEqual(Array.from(one.target));
+        expect(Array.from(two.shared)).toEqual(Array.from(one.shared));
+        expect(two.stats!.pairsCounted).toBe(one.stats!.pairsCounted);
+        expect(two.stats!.edgesBelowMinShared).toBe(one.stats!.edgesBelowMinShared);
+      }
+    } finally {
+      worker.close();
+    }
+    expect(one.length).toBeGreaterThan(1000);
+  });
+
+  it('stays on one thread when the worker is gone', () => {
+    const worker = spawnProjectionWorker({ minWork: 0 });
+    worker.close();
+    const lists = [
+      [1, 2, 3],
+      [2, 3, 4],
+      [3, 4, 5],
+    ];
+    const g = buildOverlapGraph(audienceFrom(lists, 6), { minShared: 1 }, worker);
+    expect(g.stats!.timings.threads).toBeUndefined();
+    expect(g.length).toBe(3);
   });
 
   it('applies min_shared then min_weight', () => {

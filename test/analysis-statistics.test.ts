@@ -59,4 +59,25 @@ describe('atlasStatistics', () => {
     expect(d.median).toBe(4);
     expect(d.histogram.map((b) => b.bin)).toEqual(['1', '2', '3-5', '11-100', '>1000']);
   });
+
+  it('distribution matches a sorted reference on many counts, small and huge', () => {
+    let x = 7;
+    const rnd = () => {
+      x = (x * 1103515245 + 12345) >>> 0;
+      return x / 2 ** 32;
+    };
+    for (const spread of [10, 5000, 1e9]) {
+      const counts = Array.from({ length: 3001 }, () => (rnd() < 0.2 ? 0 : Math.floor(rnd() ** 3 * spread)));
+      const values = counts.filter((v) => v > 0).sort((a, b) => a - b);
+      const at = (q: number) =>
+        values[Math.min(values.length - 1, Math.floor(q * (values.length - 1) + 0.5))];
+      const d = distribution(counts);
+      expect(d.median).toBe(at(0.5));
+      expect(d.p90).toBe(at(0.9));
+      expect(d.max).toBe(values.at(-1));
+      expect(d.mean).toBeCloseTo(values.reduce((a, b) => a + b, 0) / values.length, 9);
+      expect(d.histogram.reduce((a, b) => a + b.count, 0)).toBe(values.length);
+      expect(d.histogram.find((b) => b.bin === '1')?.count ?? 0).toBe(values.filter((v) => v === 1).length);
+    }
+  });
 });

@@ -34,6 +34,7 @@ export {
   graphFromEdgeTable,
   OVERLAP_DEFAULTS,
   type OverlapOptions,
+  type ProjectionHelper,
 } from './overlap.js';
 export { ari, nmi } from './quality.js';
 export type { AggregateCounts, Audience, OverlapGraph, OverlapStats } from './types.js';

@@ -148,14 +148,177 @@ function finishGraph(
 }
 
 /**
- * Audiences → channel graph. The projection is a sparse product on typed arrays: viewer →
- * channels lists (sorted; from `aggregate`, or transposed here), then for each channel a, a dense
- * counter over channels plus a touched list accumulates, for every viewer of a, the channels
- * b > a that viewer also visits. A per-viewer cursor walks each sorted list once, so a pair is
- * counted once and the work is Σ over viewers of deg² / 2. Edges come out with source < target,
- * grouped by source; targets within a source in a deterministic, not sorted, order.
+ * The projection's input, channel-major: for each source channel a, one span per viewer of a
+ * who visits channels after a — `spanStart[i]..spanEnd[i]` index `viewerChannels`, the
+ * viewer's channels after a (ascending). Viewers for whom a is the last channel have no span,
+ * so the loop touches only visits that add pairs, and reads each span's bounds in order rather
+ * than looking the viewer up. Arrays may sit on SharedArrayBuffers (a worker reads them as they
+ * are).
  */
-export function buildOverlapGraph(audience: Audience, options: Partial<OverlapOptions> = {}): OverlapGraph {
+export interface ProjectionInput {
+  channels: number;
+  /** Spans of channel a: `offsets[a]..offsets[a+1]`. */
+  offsets: Uint32Array;
+  spanStart: Uint32Array;
+  spanEnd: Uint32Array;
+  viewerChannels: Uint32Array;
+  minShared: number;
+  /** Chunk k holds source channels `chunks[k]..chunks[k+1]` (of about equal work). */
+  chunks: Uint32Array;
+  /** Slot 0: the next chunk to claim (`Atomics.add`), shared by the threads that project. */
+  claim: Int32Array;
+}
+
+/** The edges of the chunks one thread claimed, in the order it claimed them. */
+export interface ProjectedChunks {
+  source: Uint32Array;
+  target: Uint32Array;
+  shared: Float64Array;
+  length: number;
+  /** Chunk ids claimed, and where each one's edges start (the next one's start ends them). */
+  chunkIds: number[];
+  chunkStarts: number[];
+  pairsCounted: number;
+  belowShared: number;
+}
+
+/**
+ * Claims chunks until none is left and finds their pairs (a, b > a): for each source channel
+ * a, a dense counter over channels plus a touched list accumulates the channels of a's spans,
+ * so a pair is counted once and the work is Σ over viewers of deg² / 2. Within a chunk, edges
+ * go by source ascending, targets in first-touched order (deterministic: spans go by viewer,
+ * each ascending; sorting them cost ~40% of the projection). Chunks put back in id order give
+ * the same edges, in the same order, however the threads shared them.
+ */
+export function projectChunks(p: ProjectionInput): ProjectedChunks {
+  const { offsets, spanStart, spanEnd, viewerChannels, chunks, claim } = p;
+  const counter = new Uint32Array(p.channels);
+  const touched = new Uint32Array(p.channels);
+  const edges = new EdgeBuffer();
+  const chunkIds: number[] = [];
+  const chunkStarts: number[] = [];
+  let pairsCounted = 0;
+  let belowShared = 0;
+  const minShared = Math.max(1, p.minShared);
+  const nChunks = chunks.length - 1;
+  for (let k = Atomics.add(claim, 0, 1); k < nChunks; k = Atomics.add(claim, 0, 1)) {
+    chunkIds.push(k);
+    chunkStarts.push(edges.length);
+    for (let a = chunks[k]; a < chunks[k + 1]; a++) {
+      let nTouched = 0;
+      for (let i = offsets[a]; i < offsets[a + 1]; i++) {
+        const end = spanEnd[i];
+        for (let j = spanStart[i]; j < end; j++) {
+          const b = viewerChannels[j];
+          if (counter[b]++ === 0) touched[nTouched++] = b;
+        }
+      }
+      for (let i = 0; i < nTouched; i++) {
+        const b = touched[i];
+        const s = counter[b];
+        counter[b] = 0;
+        if (s >= minShared) edges.push(a, b, s);
+        else belowShared++;
+      }
+      pairsCounted += nTouched;
+    }
+  }
+  return {
+    source: edges.source.subarray(0, edges.length),
+    target: edges.target.subarray(0, edges.length),
+    shared: edges.shared.subarray(0, edges.length),
+    length: edges.length,
+    chunkIds,
+    chunkStarts,
+    pairsCounted,
+    belowShared,
+  };
+}
+
+/** Every chunk of `parts` in chunk-id order, as one edge list (one part: its arrays as they are). */
+function concatChunks(
+  parts: ProjectedChunks[],
+  nChunks: number,
+): Pick<ProjectedChunks, 'source' | 'target' | 'shared' | 'length' | 'pairsCounted' | 'belowShared'> {
+  let pairsCounted = 0;
+  let belowShared = 0;
+  let m = 0;
+  for (const p of parts) {
+    pairsCounted += p.pairsCounted;
+    belowShared += p.belowShared;
+    m += p.length;
+  }
+  const only = parts[0]!;
+  if (parts.length === 1 && only.chunkIds.every((k, i) => k === i)) {
+    return {
+      source: only.source,
+      target: only.target,
+      shared: only.shared,
+      length: m,
+      pairsCounted,
+      belowShared,
+    };
+  }
+  const where: { part: ProjectedChunks; start: number; end: number }[] = new Array(nChunks);
+  for (const part of parts) {
+    part.chunkIds.forEach((k, i) => {
+      where[k] = { part, start: part.chunkStarts[i]!, end: part.chunkStarts[i + 1] ?? part.length };
+    });
+  }
+  const source = new Uint32Array(m);
+  const target = new Uint32Array(m);
+  const shared = new Float64Array(m);
+  let at = 0;
+  for (let k = 0; k < nChunks; k++) {
+    const w = where[k];
+    if (!w) throw new Error(`overlap: chunk ${k} of ${nChunks} was not projected`);
+    source.set(w.part.source.subarray(w.start, w.end), at);
+    target.set(w.part.target.subarray(w.start, w.end), at);
+    shared.set(w.part.shared.subarray(w.start, w.end), at);
+    at += w.end - w.start;
+  }
+  return { source, target, shared, length: m, pairsCounted, belowShared };
+}
+
+/**
+ * Runs `projectChunks` on another thread too (see `overlap-parallel.ts`): `start` hands the
+ * input over and returns at once; `wait` blocks until that thread's chunks are back, or gives
+ * undefined when it could not take part (its claimed chunks are then done here).
+ */
+export interface ProjectionHelper {
+  start(p: ProjectionInput): { wait(): ProjectedChunks | undefined } | undefined;
+  /** Projections with less work (pair increments) stay on one thread; default `PARALLEL_PROJECTION_MIN_WORK`. */
+  minWork?: number;
+}
+
+/** Chunks per projection when two threads share it (small enough to even out, few enough to be cheap). */
+const PROJECTION_CHUNKS = 64;
+
+/** Projections smaller than this (pair increments) stay on one thread: the hand-over costs more. */
+export const PARALLEL_PROJECTION_MIN_WORK = 4_000_000;
+
+const sharedU32 = (n: number, shared: boolean) =>
+  shared ? new Uint32Array(new SharedArrayBuffer(4 * n)) : new Uint32Array(n);
+
+/** `a` on a SharedArrayBuffer (itself when it already is). */
+function onShared(a: Uint32Array): Uint32Array {
+  if (a.buffer instanceof SharedArrayBuffer) return a;
+  const s = sharedU32(a.length, true);
+  s.set(a);
+  return s;
+}
+
+/**
+ * Audiences → channel graph: a sparse product on typed arrays (`projectChannels`) over the
+ * viewer → channels lists (from `aggregate`, or transposed here). With a `helper` (another
+ * thread) and enough work, the source channels are split in two ranges of equal work, one per
+ * thread; the edges are the same, in the same order, as on one thread.
+ */
+export function buildOverlapGraph(
+  audience: Audience,
+  options: Partial<OverlapOptions> = {},
+  helper?: ProjectionHelper,
+): OverlapGraph {
   const o = { ...OVERLAP_DEFAULTS, ...options };
   const t0 = performance.now();
   const { offsets, viewers, viewerIdSpace } = audience;
@@ -180,65 +343,73 @@ export function buildOverlapGraph(audience: Audience, options: Partial<OverlapOp
     }
   }
 
-  // Viewers in a single channel add nothing to any pair (often most chatters in real data): when
-  // there are any, keep per channel only the viewers seen in two or more channels.
-  let single = 0;
-  for (let v = 0; v < viewerIdSpace; v++) if (vStart[v + 1] - vStart[v] === 1) single++;
-  let fOffsets = offsets;
-  let fViewers = viewers;
-  if (single > 0) {
-    fOffsets = new Uint32Array(nChannels + 1);
-    fViewers = new Uint32Array(viewers.length - single);
-    for (let c = 0, k = 0; c < nChannels; c++) {
-      for (let i = offsets[c]; i < offsets[c + 1]; i++) {
-        const v = viewers[i];
-        if (vStart[v + 1] - vStart[v] > 1) fViewers[k++] = v;
-      }
-      fOffsets[c + 1] = k;
-    }
+  // Spans, channel-major (see ProjectionInput): count them per channel, then fill in viewer
+  // order, so each channel's spans go by viewer ascending. Work per channel (for the split):
+  // its spans plus the channels in them.
+  const spanOffsets = sharedU32(nChannels + 1, helper !== undefined);
+  for (let v = 0; v < viewerIdSpace; v++) {
+    const end = vStart[v + 1];
+    for (let j = vStart[v]; j + 1 < end; j++) spanOffsets[vChannels[j] + 1]++;
   }
-  const cursor = vStart.slice(0, viewerIdSpace);
+  for (let c = 0; c < nChannels; c++) spanOffsets[c + 1] += spanOffsets[c];
+  const spans = spanOffsets[nChannels];
+  const spanStart = sharedU32(spans, helper !== undefined);
+  const spanEnd = sharedU32(spans, helper !== undefined);
+  const fill = spanOffsets.slice(0, nChannels);
+  const work = new Float64Array(helper ? nChannels : 0);
+  let totalWork = 0;
+  for (let v = 0; v < viewerIdSpace; v++) {
+    const end = vStart[v + 1];
+    for (let j = vStart[v]; j + 1 < end; j++) {
+      const c = vChannels[j];
+      const k = fill[c]++;
+      spanStart[k] = j + 1;
+      spanEnd[k] = end;
+      if (helper) work[c] += end - j;
+    }
+    const d = end - vStart[v];
+    if (d > 1) totalWork += ((d - 1) * (d + 2)) / 2;
+  }
+  const parallel = helper !== undefined && totalWork >= (helper.minWork ?? PARALLEL_PROJECTION_MIN_WORK);
+  // Chunks of about equal work (one chunk on a single thread).
+  const nChunks = parallel ? PROJECTION_CHUNKS : 1;
+  const chunks = sharedU32(nChunks + 1, parallel);
+  chunks[nChunks] = nChannels;
+  if (parallel) {
+    let acc = 0;
+    let k = 1;
+    for (let c = 0; c < nChannels && k < nChunks; c++) {
+      acc += work[c];
+      while (k < nChunks && acc >= (k * totalWork) / nChunks) chunks[k++] = c + 1;
+    }
+    while (k < nChunks) chunks[k++] = nChannels;
+  }
+  const input: ProjectionInput = {
+    channels: nChannels,
+    offsets: spanOffsets,
+    spanStart,
+    spanEnd,
+    viewerChannels: parallel ? onShared(vChannels) : vChannels,
+    minShared: o.minShared,
+    chunks,
+    claim: new Int32Array(parallel ? new SharedArrayBuffer(4) : new ArrayBuffer(4)),
+  };
   const tTranspose = performance.now();
 
-  const counter = new Uint32Array(nChannels);
-  const touched = new Uint32Array(nChannels);
-  const edges = new EdgeBuffer();
-  let pairsCounted = 0;
-  let belowShared = 0;
-  const minShared = Math.max(1, o.minShared);
-  for (let a = 0; a < nChannels; a++) {
-    let nTouched = 0;
-    for (let i = fOffsets[a]; i < fOffsets[a + 1]; i++) {
-      const v = fViewers[i];
-      const end = vStart[v + 1];
-      // vChannels[cursor[v]] === a here; the channels after it are > a.
-      for (let j = ++cursor[v]; j < end; j++) {
-        const b = vChannels[j];
-        if (counter[b]++ === 0) touched[nTouched++] = b;
-      }
-    }
-    // Targets stay in first-touched order: deterministic (viewers and their channel lists are
-    // sorted), and sorting them cost ~40% of the projection.
-    for (let i = 0; i < nTouched; i++) {
-      const b = touched[i];
-      const s = counter[b];
-      counter[b] = 0;
-      if (s >= minShared) edges.push(a, b, s);
-      else belowShared++;
-    }
-    pairsCounted += nTouched;
+  const away = parallel ? helper.start(input) : undefined;
+  const parts = [projectChunks(input)];
+  if (away) {
+    const there = away.wait();
+    // The other thread failed (rare): everything again on this one.
+    if (there) parts.push(there);
+    else parts[0] = projectChunks({ ...input, claim: new Int32Array(1) });
   }
   const tProject = performance.now();
 
+  // Chunks back in id order: the same edges in the same order as on one thread.
+  const { source, target, shared, length: m, pairsCounted, belowShared } = concatChunks(parts, nChunks);
   return finishGraph(
-    {
-      nodeNames: audience.channelNames,
-      nodeAudience,
-      source: edges.source,
-      target: edges.target,
-      shared: edges.shared,
-      length: edges.length,
-    },
+    { nodeNames: audience.channelNames, nodeAudience, source, target, shared, length: m },
     o,
     audience.viewerCount,
     {
@@ -249,6 +420,7 @@ export function buildOverlapGraph(audience: Audience, options: Partial<OverlapOp
       timings: {
         transpose: Math.round((tTranspose - t0) * 10) / 10,
         project: Math.round((tProject - tTranspose) * 10) / 10,
+        ...(parts.length > 1 ? { threads: 2 } : {}),
       },
     },
   );

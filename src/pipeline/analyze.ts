@@ -4,6 +4,7 @@
  * parameters land in summary.json. Library code: throws InputError on bad input and never exits.
  */
 import { mkdirSync } from 'node:fs';
+import { type ProjectionWorker, spawnProjectionWorker } from '../analysis/overlap-parallel.js';
 import type { Config } from '../config/schema.js';
 import { type EdgeFiles, type EdgeFilesWorker, spawnEdgeFilesWorker } from '../export/edge-files.js';
 import { writeAnalysisFolder } from '../export/write.js';
@@ -62,7 +63,10 @@ export async function analyze(config: Config, opts: AnalyzeOptions): Promise<Ana
   // The edge files are written by a worker from the graph while communities are found; it is
   // spawned once the input is read, so it loads its modules while aggregate and overlap run.
   let edgeWorker: EdgeFilesWorker | undefined;
+  // The overlap projection's second thread loads while the input is read.
+  let projection: ProjectionWorker | undefined;
   try {
+    if (!opts.engine || opts.engine === 'local') projection = spawnProjectionWorker();
     const input = await readSource(config, {
       inputs: opts.inputs,
       storage: opts.storage,
@@ -77,6 +81,7 @@ export async function analyze(config: Config, opts: AnalyzeOptions): Promise<Ana
       onProgress: progress,
       onStage: lap,
       edgeWeight: opts.edgeWeight,
+      projection,
       onGraph: (graph) => {
         mkdirSync(opts.out, { recursive: true });
         edgeFiles = (edgeWorker as EdgeFilesWorker).run(opts.out, graph);
@@ -104,5 +109,6 @@ export async function analyze(config: Config, opts: AnalyzeOptions): Promise<Ana
     return { outDir: opts.out, summary, channels, communities, groups, edges };
   } finally {
     edgeWorker?.close();
+    projection?.close();
   }
 }

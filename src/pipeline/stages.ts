@@ -14,6 +14,7 @@ import {
   labelCommunities,
   labelGroups,
   type OverlapGraph,
+  type ProjectionHelper,
 } from '../analysis/index.js';
 import { atlasStatistics } from '../analysis/statistics.js';
 import type { Config } from '../config/schema.js';
@@ -69,6 +70,8 @@ export interface StageHooks {
   edgeWeight?: WeightKind | 'given';
   /** The aggregation window (epoch ms), for the statistics; default: `aggregate.window_*`. */
   window?: { windowStart?: number; windowEnd?: number };
+  /** A second thread for the overlap projection (`spawnProjectionWorker`); none: one thread. */
+  projection?: ProjectionHelper;
 }
 
 export interface AnalysisResult {
@@ -126,14 +129,14 @@ export function presenceGraph(
   config: Config,
   table: PresenceTable,
   botNameMapper: ((login: string) => string) | null,
-  hooks: Pick<StageHooks, 'onProgress' | 'onStage'> = {},
+  hooks: Pick<StageHooks, 'onProgress' | 'onStage' | 'projection'> = {},
 ): { audience: Audience; graph: OverlapGraph } {
   hooks.onProgress?.('aggregate');
   // The readers already applied the window; aggregate checks it again at no cost.
   const audience = aggregate(table, { ...camelKeys(config.aggregate), botNameMapper });
   hooks.onStage?.('aggregate');
   hooks.onProgress?.('overlap');
-  const graph = buildOverlapGraph(audience, camelKeys(config.overlap));
+  const graph = buildOverlapGraph(audience, camelKeys(config.overlap), hooks.projection);
   hooks.onStage?.('overlap');
   return { audience, graph };
 }

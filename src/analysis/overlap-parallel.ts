@@ -1,0 +1,111 @@
+/**
+ * The overlap projection's second thread: a worker that claims chunks of source channels
+ * (`projectChunks`) beside this thread. `buildOverlapGraph` is synchronous (the
+ * stages are pure functions), so the hand-over is too: the job goes out on a MessagePort, this
+ * thread blocks on a shared flag (`Atomics.wait`) and takes the reply with
+ * `receiveMessageOnPort`. Spawn it early (it loads while the input is read); when it is not
+ * ready, failed, or does not answer in time, the caller does the range itself.
+ */
+import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
+import type { ProjectedChunks, ProjectionHelper, ProjectionInput } from './overlap.js';
+
+/** Flags shared with the worker (Int32 slots). */
+export const FLAG = { ready: 0, done: 1 } as const;
+
+export interface ProjectionJob {
+  input: ProjectionInput;
+}
+
+export type ProjectionReply = { ok: ProjectedChunks } | { error: string };
+
+export interface ProjectionWorkerData {
+  port: MessagePort;
+  flags: Int32Array;
+}
+
+type AtomicsWaitAsync = (
+  a: Int32Array,
+  index: number,
+  value: number,
+  timeoutMs: number,
+) => { async: false; value: string } | { async: true; value: Promise<string> };
+
+/** How long `wait` blocks before giving up on the worker: at least this … */
+const MIN_WAIT_MS = 30_000;
+/** … or this many times what this thread's own range took. */
+const WAIT_FACTOR = 10;
+
+export interface ProjectionWorker extends ProjectionHelper {
+  /** Resolves true once the worker has loaded (false if it did not within `timeoutMs`). */
+  ready(timeoutMs: number): Promise<boolean>;
+  close(): void;
+}
+
+/** Spawns the worker (unref'd: it never keeps the process alive); `close` stops it. */
+export function spawnProjectionWorker(options: { minWork?: number } = {}): ProjectionWorker {
+  const flags = new Int32Array(new SharedArrayBuffer(8));
+  const { port1, port2 } = new MessageChannel();
+  let worker: Worker | undefined;
+  let broken = false;
+  try {
+    worker = new Worker(new URL('./overlap-worker.mjs', import.meta.url), {
+      workerData: { port: port2, flags } satisfies ProjectionWorkerData,
+      transferList: [port2],
+    });
+    worker.unref();
+    worker.on('error', () => {
+      broken = true;
+    });
+    port1.unref();
+  } catch {
+    broken = true;
+  }
+  const giveUp = () => {
+    broken = true;
+    void worker?.terminate();
+  };
+  return {
+    ...(options.minWork !== undefined ? { minWork: options.minWork } : {}),
+    start(input) {
+      if (broken || !worker || Atomics.load(flags, FLAG.ready) !== 1) return undefined;
+      Atomics.store(flags, FLAG.done, 0);
+      const began = performance.now();
+      port1.postMessage({ input } satisfies ProjectionJob);
+      return {
+        wait() {
+          const ownMs = performance.now() - began;
+          const deadline = performance.now() + Math.max(MIN_WAIT_MS, WAIT_FACTOR * ownMs);
+          while (Atomics.load(flags, FLAG.done) === 0) {
+            const left = deadline - performance.now();
+            if (left <= 0) {
+              giveUp();
+              return undefined;
+            }
+            Atomics.wait(flags, FLAG.done, 0, Math.min(left, 1000));
+          }
+          const reply = receiveMessageOnPort(port1)?.message as ProjectionReply | undefined;
+          if (!reply || 'error' in reply) {
+            giveUp();
+            return undefined;
+          }
+          return reply.ok;
+        },
+      };
+    },
+    async ready(timeoutMs) {
+      if (Atomics.load(flags, FLAG.ready) === 1) return true;
+      // Atomics.waitAsync is in Node 20 (V8), not yet in TypeScript's ES2022 lib.
+      const waitAsync = (Atomics as unknown as { waitAsync: AtomicsWaitAsync }).waitAsync;
+      const w = waitAsync(flags, FLAG.ready, 0, timeoutMs);
+      // A pending waitAsync does not keep the event loop alive; the worker does, meanwhile.
+      worker?.ref();
+      if (w.async) await w.value;
+      worker?.unref();
+      return Atomics.load(flags, FLAG.ready) === 1 && !broken;
+    },
+    close() {
+      port1.close();
+      void worker?.terminate();
+    },
+  };
+}

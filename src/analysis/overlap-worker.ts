@@ -1,0 +1,39 @@
+/**
+ * Worker side of the two-thread overlap projection (`overlap-parallel.ts`): claims chunks of
+ * source channels over the shared input arrays, answers with their edges (transferred, not
+ * copied), then raises the done flag the other thread waits on.
+ */
+import { workerData } from 'node:worker_threads';
+import { projectChunks } from './overlap.js';
+import {
+  FLAG,
+  type ProjectionJob,
+  type ProjectionReply,
+  type ProjectionWorkerData,
+} from './overlap-parallel.js';
+
+const { port, flags } = workerData as ProjectionWorkerData;
+
+port.on('message', (job: ProjectionJob) => {
+  let reply: ProjectionReply;
+  let transfer: ArrayBuffer[] = [];
+  try {
+    const edges = projectChunks(job.input);
+    // Only the used part of each buffer travels.
+    const ok = {
+      ...edges,
+      source: edges.source.slice(),
+      target: edges.target.slice(),
+      shared: edges.shared.slice(),
+    };
+    reply = { ok };
+    transfer = [ok.source.buffer, ok.target.buffer, ok.shared.buffer] as ArrayBuffer[];
+  } catch (err) {
+    reply = { error: err instanceof Error ? err.message : String(err) };
+  }
+  port.postMessage(reply, transfer);
+  Atomics.store(flags, FLAG.done, 1);
+  Atomics.notify(flags, FLAG.done);
+});
+Atomics.store(flags, FLAG.ready, 1);
+Atomics.notify(flags, FLAG.ready);
