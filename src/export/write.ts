@@ -279,7 +279,7 @@ export async function writeAnalysisFolder(
   text(FILES.communities, (w) => communitiesCsv(w, folder.communities));
   text(FILES.groups, (w) => groupsCsv(w, folder.groups));
   const meta = {
-    description: `ViewerAtlas channel overlap: ${folder.channels.length} channels, ${folder.edges.length} edges, ${folder.communities.length} communities in ${folder.groups.length} groups`,
+    description: `ViewerAtlas channel overlap: ${folder.channels.length} channels, ${folder.summary.counts.edges} edges, ${folder.communities.length} communities in ${folder.groups.length} groups`,
     date: folder.summary.createdAt.slice(0, 10),
   };
   let tables: Table[] = ['channels', 'communities', 'groups', 'edges'];
@@ -299,7 +299,7 @@ export async function writeAnalysisFolder(
       if (!gexf || !part) return;
       onProgress?.(`export: ${FILES.gexf}`);
       writeBytesAtomic(join(dir, FILES.gexf), (sink) =>
-        writeGexf(sink, folder.channels, folder.edges, meta, { nodeIds, edgesPart: part }),
+        writeGexf(sink, folder.channels, [], meta, { nodeIds, edgesPart: part }),
       );
       written.push(join(dir, FILES.gexf));
     };

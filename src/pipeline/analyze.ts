@@ -88,14 +88,23 @@ export async function analyze(config: Config, opts: AnalyzeOptions): Promise<Ana
         edgeFiles.catch(() => {}); // awaited by the exports; an early failure must not go unhandled
       },
     });
-    const { summary, channels, communities, groups, edges, rowOfNode } = result;
+    const { summary, channels, communities, groups, rowOfNode } = result;
     if (!edgeFiles) throw new Error('analyze: the stages produced no graph');
     summary.timings = timings;
     const nodeIds = new Int32Array(rowOfNode.length);
     for (let node = 0; node < rowOfNode.length; node++) nodeIds[rowOfNode[node]!] = node;
     await writeAnalysisFolder(
       opts.out,
-      { summary, channels, communities, groups, edges },
+      {
+        summary,
+        channels,
+        communities,
+        groups,
+        // read only when the edge files are written here (no worker)
+        get edges() {
+          return result.edges;
+        },
+      },
       {
         onProgress: progress,
         edgeFiles: { done: edgeFiles, nodeIds },
@@ -106,7 +115,16 @@ export async function analyze(config: Config, opts: AnalyzeOptions): Promise<Ana
         },
       },
     );
-    return { outDir: opts.out, summary, channels, communities, groups, edges };
+    return {
+      outDir: opts.out,
+      summary,
+      channels,
+      communities,
+      groups,
+      get edges() {
+        return result.edges;
+      },
+    };
   } finally {
     edgeWorker?.close();
     projection?.close();
