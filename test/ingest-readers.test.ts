@@ -110,6 +110,78 @@ describe('presence CSV', () => {
     expect(r.table.channelNames).toHaveLength(7);
   });
 
+  it('scans quoted and plain records alike at every buffer size (against a string-level RFC 4180 reference)', async () => {
+    let x = 11;
+    const rnd = (n: number) => {
+      x = (x * 1103515245 + 12345) >>> 0;
+      return x % n;
+    };
+    const kinds = [
+      () => `w${rnd(1000)}`,
+      () => '',
+      () => `"a,${rnd(9)}"`,
+      () => `"say ""hi"" ${rnd(9)}"`,
+      () => `"two\nlines ${rnd(9)}"`,
+      () => `"plain${rnd(9)}"`,
+    ];
+    const records: string[] = [];
+    for (let r = 0; r < 400; r++) {
+      // long quote-free stretches, then quoted fields, so both paths meet at every offset
+      const quoted = r % 50 > 40;
+      const fields = Array.from({ length: 4 }, () => (quoted ? kinds[rnd(kinds.length)]!() : kinds[rnd(2)]!()));
+      records.push(fields.join(','));
+    }
+    const text = `h1,h2,h3,h4\n${records.map((r, i) => r + (i % 7 === 3 ? '\r\n' : '\n')).join('')}\nlast,"x""y",,z`;
+    // Reference: RFC 4180 on the string, blank lines skipped, CR before LF dropped.
+    const want: string[][] = [];
+    let i = 0;
+    while (i < text.length) {
+      const fields: string[] = [];
+      for (;;) {
+        let f = '';
+        if (text[i] === '"') {
+          i++;
+          for (;;) {
+            if (text[i] === '"' && text[i + 1] === '"') {
+              f += '"';
+              i += 2;
+            } else if (text[i] === '"') {
+              i++;
+              break;
+            } else f += text[i++];
+          }
+        }
+        while (i < text.length && text[i] !== ',' && text[i] !== '\n') f += text[i++];
+        fields.push(f.endsWith('\r') ? f.slice(0, -1) : f);
+        if (text[i] === ',') {
+          i++;
+          continue;
+        }
+        i++; // newline or end
+        break;
+      }
+      if (fields.length > 1 || fields[0] !== '') want.push(fields);
+    }
+    const path = join(tmp, 'mixed-quotes.csv');
+    await writeFile(path, text);
+    const dec = new TextDecoder();
+    for (const chunkBytes of [16, 61, 256, 4096, undefined]) {
+      const got: string[][] = [];
+      await scanCsv(
+        path,
+        {
+          header: (names) => got.push(names),
+          row: (b, st, en, count) => {
+            got.push(Array.from({ length: count }, (_, f) => dec.decode(b.subarray(st[f], en[f]))));
+          },
+        },
+        chunkBytes ? { chunkBytes } : {},
+      );
+      expect(got).toEqual(want);
+    }
+    expect(want.length).toBe(402);
+  });
+
   it('two threads (this one + a worker) read exactly what one thread reads, bad-row lines included', async () => {
     const lines = ['channel,viewer,ts,source,messages'];
     for (let i = 0; i < 40_000; i++) {
