@@ -284,26 +284,18 @@ export function aggregate(table: PresenceTable, options: Partial<AggregateOption
   }
   const k = channelIds.length;
 
-  // CSR by kept channel; pairs are in viewer order, so each channel's list comes out sorted.
-  const offsets = new Uint32Array(k + 1);
-  for (let p = 0; p < pairs; p++) {
-    const kc = keptIndex[pairChannel[p]];
-    if (kc >= 0 && isBot[pairViewer[p]] === 0) offsets[kc + 1]++;
-  }
-  for (let c = 0; c < k; c++) offsets[c + 1] += offsets[c];
-  const cursor = offsets.slice(0, k);
-  const viewers = new Uint32Array(offsets[k]);
-  // The same pairs viewer-major, for free (they are in viewer order, channels ascending, and the
-  // kept-channel renumbering keeps that order): the projection needs no transpose.
+  // Viewer-major CSR of the kept pairs (they are in viewer order, channels ascending, and the
+  // kept-channel renumbering keeps that order): what the projection reads.
   const viewerOffsets = new Uint32Array(nViewers + 1);
-  const viewerChannels = new Uint32Array(offsets[k]);
+  let used = 0;
+  for (let c = 0; c < k; c++) used += channelSize[channelIds[c] as number] as number;
+  const viewerChannels = new Uint32Array(used);
   let rowsUsed = 0;
   let w = 0;
   for (let p = 0; p < pairs; p++) {
     const kc = keptIndex[pairChannel[p]];
     const v = pairViewer[p];
     if (kc < 0 || isBot[v] !== 0) continue;
-    viewers[cursor[kc]++] = v;
     viewerChannels[w++] = kc;
     viewerOffsets[v + 1]++;
     rowsUsed += pairRows[p];
@@ -313,6 +305,21 @@ export function aggregate(table: PresenceTable, options: Partial<AggregateOption
     if (viewerOffsets[v + 1] > 0) viewerCount++;
     viewerOffsets[v + 1] += viewerOffsets[v];
   }
+  // Channel-major CSR: offsets from the channel sizes; the viewer lists (a transpose, scattered
+  // writes over the whole array) only when something reads them — the analysis does not.
+  const offsets = new Uint32Array(k + 1);
+  for (let c = 0; c < k; c++) offsets[c + 1] = offsets[c] + (channelSize[channelIds[c] as number] as number);
+  let viewers: Uint32Array | undefined;
+  const channelMajor = () => {
+    if (viewers) return viewers;
+    const list = new Uint32Array(used);
+    const cursor = offsets.slice(0, k);
+    for (let v = 0; v < nViewers; v++) {
+      for (let j = viewerOffsets[v]; j < viewerOffsets[v + 1]; j++) list[cursor[viewerChannels[j]]++] = v;
+    }
+    viewers = list;
+    return list;
+  };
   lap('csr', t);
   timings.total = Math.round((performance.now() - t0) * 10) / 10;
 
@@ -320,7 +327,9 @@ export function aggregate(table: PresenceTable, options: Partial<AggregateOption
     channelNames: channelIds.map((c) => table.channelNames[c]),
     channelIds: Uint32Array.from(channelIds),
     offsets,
-    viewers,
+    get viewers() {
+      return channelMajor();
+    },
     viewerOffsets,
     viewerChannels,
     viewerIdSpace: nViewers,
@@ -330,7 +339,7 @@ export function aggregate(table: PresenceTable, options: Partial<AggregateOption
       rowsInWindow,
       rowsUsed,
       pairsQualified,
-      pairs: viewers.length,
+      pairs: used,
       channelsSeen,
       channelsKept: k,
       channelsBelowMinViewers: below,

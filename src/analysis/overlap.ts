@@ -321,7 +321,7 @@ export function buildOverlapGraph(
 ): OverlapGraph {
   const o = { ...OVERLAP_DEFAULTS, ...options };
   const t0 = performance.now();
-  const { offsets, viewers, viewerIdSpace } = audience;
+  const { offsets, viewerIdSpace } = audience;
   const nChannels = audience.channelNames.length;
   const nodeAudience = new Float64Array(nChannels);
   for (let c = 0; c < nChannels; c++) nodeAudience[c] = offsets[c + 1] - offsets[c];
@@ -333,6 +333,7 @@ export function buildOverlapGraph(
     vStart = audience.viewerOffsets;
     vChannels = audience.viewerChannels;
   } else {
+    const viewers = audience.viewers;
     vStart = new Uint32Array(viewerIdSpace + 1);
     for (let i = 0; i < viewers.length; i++) vStart[viewers[i] + 1]++;
     for (let v = 0; v < viewerIdSpace; v++) vStart[v + 1] += vStart[v];

@@ -147,10 +147,19 @@ export function atlasStatistics(
   // Viewers in the audience: those with at least one kept channel (viewer-major CSR when present).
   const inAudience = new Uint8Array(audience.viewerIdSpace);
   const channelsPerViewer = new Uint32Array(audience.viewerIdSpace);
-  for (let i = 0; i < audience.viewers.length; i++) {
-    const v = audience.viewers[i] as number;
-    inAudience[v] = 1;
-    channelsPerViewer[v]! += 1;
+  const vo = audience.viewerOffsets;
+  if (vo) {
+    for (let v = 0; v < audience.viewerIdSpace; v++) {
+      const d = (vo[v + 1] as number) - (vo[v] as number);
+      channelsPerViewer[v] = d;
+      inAudience[v] = d > 0 ? 1 : 0;
+    }
+  } else {
+    for (let i = 0; i < audience.viewers.length; i++) {
+      const v = audience.viewers[i] as number;
+      inAudience[v] = 1;
+      channelsPerViewer[v]! += 1;
+    }
   }
   stats.channelsPerViewer = distribution(channelsPerViewer);
 
