@@ -447,6 +447,18 @@ export class ByteInterner {
     return id;
   }
 
+  /**
+   * Sizes the table for `names` distinct names (load ≤ 0.5), so a big read does not rehash its
+   * way up from a few thousand slots (each doubling re-inserts every name).
+   */
+  reserve(names: number): void {
+    while (names * 2 > this.mask) this.rehash();
+    if (names > this.offs.length) {
+      this.offs = grow32(this.offs, names);
+      this.lens = grow32(this.lens, names);
+    }
+  }
+
   private rehash(): void {
     const slots = (this.mask + 1) * 2;
     const mask = slots - 1;
