@@ -296,12 +296,20 @@ export async function readPresenceCsvParallel(
   }
   // Past the shared columns' end (the worker outgrew its block) this reallocates privately.
   b.reserve(base + w.length);
+  // Instants and counts move as blocks (memmove); only the ids need a loop, to remap them.
+  if (src.ts.buffer === b.ts.buffer) {
+    b.ts.copyWithin(base, mid, mid + w.length);
+    b.messages.copyWithin(base, mid, mid + w.length);
+  } else {
+    b.ts.set(src.ts.subarray(0, w.length), base);
+    b.messages.set(src.messages.subarray(0, w.length), base);
+  }
+  const { channel, viewer } = b;
+  const srcChannel = src.channel;
+  const srcViewer = src.viewer;
   for (let i = 0; i < w.length; i++) {
-    const r = base + i;
-    b.channel[r] = cmap[src.channel[i] as number] as number;
-    b.viewer[r] = vmap[src.viewer[i] as number] as number;
-    b.ts[r] = src.ts[i] as number;
-    b.messages[r] = src.messages[i] as number;
+    channel[base + i] = cmap[srcChannel[i] as number] as number;
+    viewer[base + i] = vmap[srcViewer[i] as number] as number;
   }
   b.length = base + w.length;
   // The worker numbered lines from its range start: shift them behind the first half.
