@@ -72,13 +72,15 @@ describe('hierarchical communities', () => {
 
   it('does not split a random community (no structure), alone or among others', () => {
     for (const seed of [1, 2, 3]) {
-      // One random graph: the top level (Leiden at resolution 1, as the flat mode) cuts it into
-      // pieces, but no refinement of a piece is significant, so nothing is split further.
+      // One random graph: flat Leiden (resolution 1) cuts it into pieces, but the top level is
+      // tested like a refinement, so the default keeps it whole: one group, one community.
       const alone = graphFrom(150, () => 0.1, seed);
+      expect(detectCommunities(alone, { hierarchy: false }).count).toBeGreaterThan(3);
       const r = detectCommunities(alone);
-      expect(r.splits.length).toBeGreaterThan(0);
+      expect(r.splits.filter((x) => x.depth === 0)).toHaveLength(1);
       expect(r.splits.every((x) => !x.kept)).toBe(true);
-      expect(r.count).toBe(r.groups.count);
+      expect(r.groups.count).toBe(1);
+      expect(r.count).toBe(1);
       // Three random communities with heavy-tailed degrees, loosely tied: three, none split.
       const k = 3;
       const size = 120;
@@ -93,7 +95,9 @@ describe('hierarchical communities', () => {
       expect(d.count).toBe(3);
       const truth = Array.from({ length: k * size }, (_, i) => Math.floor(i / size));
       expect(nmi(truth, d.membership)).toBeGreaterThanOrEqual(0.98);
-      expect(d.splits.every((x) => !x.kept)).toBe(true);
+      // The top level (depth 0) is kept; no refinement below it is.
+      expect(d.splits.filter((x) => x.depth === 0).map((x) => x.kept)).toEqual([true]);
+      expect(d.splits.filter((x) => x.depth > 0).every((x) => !x.kept)).toBe(true);
     }
   });
 

@@ -83,6 +83,13 @@ export interface SplitTest {
   nullModularity: number[];
   /** Reichardt–Bornholdt's estimate of a random graph's modularity, 0.97 / √(mean degree); large subgraphs only. */
   nullEstimate?: number;
+  /**
+   * The split as a whole failed, so each part was judged alone: `bar` is the best modularity
+   * density any part of the randomisations reached (0.8 × `nullEstimate` when the estimate
+   * decided), `best` the best density among the parts found, `parts` how many parts beat the bar
+   * (split off; the rest stays together as one community).
+   */
+  partTest?: { bar: number; best: number; parts: number };
   kept: boolean;
 }
 
@@ -325,8 +332,49 @@ interface Refiner {
   seed: number;
 }
 
+/**
+ * Modularity density of each part of `membership` on `g`: its modularity contribution per unit of
+ * its volume, q_c / (vol_c / 2m) = (internal share of its volume) − γ · vol_c / 2m. A graph's
+ * modularity is the volume-weighted mean of its parts' densities, so the densities say which
+ * parts carry a partition's structure and which (a hub-heavy remainder) drag it down.
+ */
+function partDensity(g: Csr, membership: Int32Array, count: number, resolution: number): Float64Array {
+  const vol = new Float64Array(count);
+  const inner = new Float64Array(count);
+  for (let v = 0; v < g.n; v++) {
+    const c = membership[v];
+    vol[c] += g.strength[v];
+    for (let i = g.offsets[v]; i < g.offsets[v + 1]; i++)
+      if (membership[g.neighbors[i]] === c) inner[c] += g.weights[i];
+  }
+  const out = new Float64Array(count);
+  const twoM = g.totalStrength;
+  for (let c = 0; c < count; c++)
+    out[c] = vol[c] > 0 ? inner[c] / vol[c] - (resolution * vol[c]) / twoM : Number.NEGATIVE_INFINITY;
+  return out;
+}
+
 /** How much of the headroom above chance a modularity q takes: (q − q₀) / (1 − q₀). */
 const excess = (q: number, q0: number) => (q - q0) / (1 - q0);
+
+/**
+ * The analytic estimate's verdict on a partition of modularity `q` of a graph with `n` channels
+ * and `edges` edges: from `ESTIMATE_FROM` channels, rejected without excess over 0.8 × estimate,
+ * kept with excess over 3 × estimate; otherwise (small graph, or in between) undecided.
+ */
+function estimateVerdict(
+  o: CommunityOptions,
+  n: number,
+  edges: number,
+  q: number,
+): { nullEstimate?: number; verdict?: boolean } {
+  if (!o.nullEstimate || n < ESTIMATE_FROM || edges === 0) return {};
+  const nullEstimate = 0.97 / Math.sqrt((2 * edges) / n);
+  if (excess(q, ESTIMATE_MARGIN * nullEstimate) <= o.significance) return { nullEstimate, verdict: false };
+  if (excess(q, Math.min(0.99, ESTIMATE_ACCEPT * nullEstimate)) > o.significance)
+    return { nullEstimate, verdict: true };
+  return { nullEstimate };
+}
 
 /**
  * Is a partition of `g` (modularity `q`, `parts` parts) significant? Its excess over the best
@@ -342,31 +390,30 @@ function splitTest(
   parts: number,
   depth: number,
   seed: number,
-): SplitTest {
+): SplitTest & { nullPartBest: number } {
   let n = 0;
   for (let v = 0; v < g.n; v++) if (g.offsets[v + 1] > g.offsets[v]) n++;
   const edges = g.neighbors.length / 2;
-  const nullEstimate = o.nullEstimate && n >= ESTIMATE_FROM ? 0.97 / Math.sqrt((2 * edges) / n) : undefined;
+  const { nullEstimate, verdict } = estimateVerdict(o, n, edges, q);
   const nullModularity: number[] = [];
+  let nullPartBest = Number.NEGATIVE_INFINITY;
   let kept: boolean;
-  if (nullEstimate !== undefined && excess(q, ESTIMATE_MARGIN * nullEstimate) <= o.significance) {
-    kept = false;
-  } else if (
-    nullEstimate !== undefined &&
-    excess(q, Math.min(0.99, ESTIMATE_ACCEPT * nullEstimate)) > o.significance
-  ) {
-    kept = true;
+  if (verdict !== undefined) {
+    kept = verdict;
   } else {
     const rng = createRng(seed ^ 0x5bd1e995);
     let best = 0;
     for (let s = 0; s < o.nullSamples; s++) {
-      const r = leidenCsr(randomised(g, rng), {
+      const rg = randomised(g, rng);
+      const r = leidenCsr(rg, {
         resolution: o.resolution,
         seed: seed + s + 1,
         iterations: 1,
       });
       nullModularity.push(r.modularity);
       if (r.modularity > best) best = r.modularity;
+      for (const d of partDensity(rg, r.membership, r.count, o.resolution))
+        if (d > nullPartBest) nullPartBest = d;
     }
     kept = excess(q, best) > o.significance;
   }
@@ -379,6 +426,7 @@ function splitTest(
     nullModularity,
     ...(nullEstimate !== undefined ? { nullEstimate } : {}),
     kept,
+    nullPartBest,
   };
 }
 
@@ -405,16 +453,215 @@ function refineSubgraph(r: Refiner, members: Uint32Array, depth: number): void {
     leafHere();
     return;
   }
-  const test = splitTest(o, g, found.modularity, found.count, depth, seed);
+  const { nullPartBest, ...test } = splitTest(o, g, found.modularity, found.count, depth, seed);
   r.splits.push(test);
-  const kept = test.kept;
-  if (!kept) {
-    leafHere();
-    return;
-  }
   const parts: number[][] = Array.from({ length: found.count }, () => []);
   for (let i = 0; i < g.n; i++) parts[found.membership[i]].push(members[i]);
+  if (!test.kept) {
+    const size = new Uint32Array(found.count);
+    for (let i = 0; i < g.n; i++) size[found.membership[i]]++;
+    const own = partTest(
+      o,
+      partDensity(g, found.membership, found.count, o.resolution),
+      size,
+      test,
+      nullPartBest,
+      () =>
+        splitTest({ ...o, nullEstimate: false }, g, test.modularity, found.count, depth, seed).nullPartBest,
+    );
+    test.partTest = own.summary;
+    if (own.summary.parts === 0) {
+      leafHere();
+      return;
+    }
+    test.kept = true;
+    // The parts that stand out alone are split off; the rest stays together (refined again
+    // as one subgraph, where its own null model applies).
+    const rest: number[] = [];
+    const alone: number[][] = [];
+    for (let c = 0; c < found.count; c++) {
+      if (own.standsOut[c]) alone.push(parts[c]);
+      else rest.push(...parts[c]);
+    }
+    for (const p of alone) refineSubgraph(r, Uint32Array.from(p), depth + 1);
+    // The rest is what is left of this level, not a level below: refined at the same depth
+    // (it shrinks every time, so this ends).
+    if (rest.length > 0) refineSubgraph(r, Uint32Array.from(rest.sort((a, b) => a - b)), depth);
+    return;
+  }
   for (const p of parts) refineSubgraph(r, Uint32Array.from(p), depth + 1);
+}
+
+/**
+ * Judges each part of a split that failed as a whole on its own: a part stands out when its
+ * modularity density (`partDensity`) beats the best density of any part Leiden found on the
+ * randomisations, by the same share of the headroom as a whole split must:
+ * (d − d₀) / (1 − d₀) > significance (the best of all null parts: a max-statistic, so chance
+ * parts seldom pass). When the analytic estimate rejected the whole split, parts are first held
+ * against 0.8 × the estimate (a bound on d₀: the null modularity is the volume-weighted mean of
+ * the null parts' densities, so their best is at least Q₀ ≥ 0.8 × estimate): a part that does
+ * not beat that cannot beat the randomisations, and no randomisation is needed.
+ */
+function partTest(
+  o: CommunityOptions,
+  density: Float64Array,
+  size: Uint32Array,
+  test: SplitTest,
+  nullPartBest: number,
+  randomisedBar: () => number,
+): { summary: { bar: number; best: number; parts: number }; standsOut: boolean[] } {
+  let best = Number.NEGATIVE_INFINITY;
+  for (let c = 0; c < density.length; c++)
+    if (size[c] >= o.minSplitSize && density[c] > best) best = density[c];
+  let bar = nullPartBest;
+  if (test.nullModularity.length === 0) {
+    // Decided by the estimate: randomise only if some part could pass.
+    const floor = ESTIMATE_MARGIN * (test.nullEstimate ?? 0);
+    if (!(excess(best, floor) > o.significance)) {
+      return { summary: { bar: floor, best, parts: 0 }, standsOut: [] };
+    }
+    bar = randomisedBar();
+  }
+  const standsOut = Array.from(
+    density,
+    (d, c) => size[c] >= o.minSplitSize && excess(d, bar) > o.significance,
+  );
+  return { summary: { bar, best, parts: standsOut.filter(Boolean).length }, standsOut };
+}
+
+/**
+ * Tests the top-level partition of each connected component (with two groups or more) as a
+ * refinement is tested (same significance, same estimate for big components). Returns each
+ * channel's component and the components whose partition failed (`keepStructure` then decides
+ * on them). The modularity within a component comes from one pass over the edges; its subgraph
+ * is built only when randomisations must decide. Each test is pushed to `splits` at depth 0.
+ */
+function testTopLevel(
+  csr: Csr,
+  top: Int32Array,
+  o: CommunityOptions,
+  splits: SplitTest[],
+): { component: Int32Array; failed: Uint8Array } {
+  const n = csr.n;
+  const component = new Int32Array(n).fill(-1);
+  const stack = new Uint32Array(n);
+  let components = 0;
+  for (let s = 0; s < n; s++) {
+    if (component[s] >= 0 || top[s] < 0) continue;
+    let sp = 0;
+    stack[sp++] = s;
+    component[s] = components;
+    while (sp > 0) {
+      const v = stack[--sp];
+      for (let i = csr.offsets[v]; i < csr.offsets[v + 1]; i++) {
+        const u = csr.neighbors[i];
+        if (component[u] < 0) {
+          component[u] = components;
+          stack[sp++] = u;
+        }
+      }
+    }
+    components++;
+  }
+  let groupCount = 0;
+  for (const c of top) if (c + 1 > groupCount) groupCount = c + 1;
+  const inner = new Float64Array(groupCount);
+  const vol = new Float64Array(groupCount);
+  const groupComponent = new Int32Array(groupCount).fill(-1);
+  const compVol = new Float64Array(components);
+  const compNodes = new Uint32Array(components);
+  const compGroups = new Uint32Array(components);
+  for (let v = 0; v < n; v++) {
+    const c = top[v];
+    if (c < 0) continue;
+    if (groupComponent[c] < 0) {
+      groupComponent[c] = component[v];
+      compGroups[component[v]]++;
+    }
+    vol[c] += csr.strength[v];
+    compVol[component[v]] += csr.strength[v];
+    compNodes[component[v]]++;
+    for (let i = csr.offsets[v]; i < csr.offsets[v + 1]; i++)
+      if (top[csr.neighbors[i]] === c) inner[c] += csr.weights[i];
+  }
+  const q = new Float64Array(components);
+  for (let c = 0; c < groupCount; c++) {
+    const k = groupComponent[c];
+    if (k < 0) continue;
+    q[k] += inner[c] / compVol[k] - o.resolution * (vol[c] / compVol[k]) ** 2;
+  }
+  const compEdges = new Float64Array(components);
+  for (let v = 0; v < n; v++)
+    if (component[v] >= 0) compEdges[component[v]] += (csr.offsets[v + 1] - csr.offsets[v]) / 2;
+  const local = new Int32Array(n).fill(-1);
+  const failed = new Uint8Array(components);
+  let seed = (o.seed ^ 0x2545f491) >>> 0;
+  for (let k = 0; k < components; k++) {
+    if (compGroups[k] < 2) continue;
+    seed = (seed * 1103515245 + 12345) >>> 0;
+    const { nullEstimate, verdict } = estimateVerdict(o, compNodes[k], compEdges[k], q[k]);
+    let test: SplitTest;
+    if (verdict !== undefined) {
+      test = {
+        depth: 0,
+        size: compNodes[k],
+        edges: compEdges[k],
+        parts: compGroups[k],
+        modularity: q[k],
+        nullModularity: [],
+        ...(nullEstimate !== undefined ? { nullEstimate } : {}),
+        kept: verdict,
+      };
+    } else {
+      const members: number[] = [];
+      for (let v = 0; v < n; v++) if (component[v] === k) members.push(v);
+      const g = subgraph(csr, Uint32Array.from(members), local);
+      const { nullPartBest: _, ...t } = splitTest(o, g, q[k], compGroups[k], 0, seed);
+      test = t;
+    }
+    splits.push(test);
+    if (!test.kept) failed[k] = 1;
+  }
+  return { component, failed };
+}
+
+/**
+ * A component whose top-level partition failed its test and whose groups no refinement split
+ * either has no significant structure at any level: it becomes one group and one community
+ * (a random graph is not cut). When some refinement inside it was kept, the structure is there
+ * below the top level — dense hub-heavy graphs, where planted communities score lower modularity
+ * than Leiden finds on their randomisations, yet each group's own subgraph splits significantly
+ * — and the top level stays as Leiden found it. Mutates `top` and `fine`.
+ */
+function withoutStructure(
+  top: Int32Array,
+  fine: Int32Array,
+  component: Int32Array,
+  failed: Uint8Array,
+): void {
+  if (!failed.includes(1)) return;
+  // Leaves per group: a group split by its refinement holds more than one.
+  const leafOfGroup = new Map<number, number>();
+  const split = new Uint8Array(failed.length);
+  for (let v = 0; v < top.length; v++) {
+    const k = component[v];
+    if (k < 0 || !failed[k]) continue;
+    const l = leafOfGroup.get(top[v]);
+    if (l === undefined) leafOfGroup.set(top[v], fine[v]);
+    else if (l !== fine[v]) split[k] = 1;
+  }
+  const group = new Int32Array(failed.length).fill(-1);
+  const leaf = new Int32Array(failed.length).fill(-1);
+  for (let v = 0; v < top.length; v++) {
+    const k = component[v];
+    if (k < 0 || !failed[k] || split[k]) continue;
+    if (group[k] < 0) {
+      group[k] = top[v];
+      leaf[k] = fine[v];
+    }
+    top[v] = group[k];
+    fine[v] = leaf[k];
+  }
 }
 
 function partitionOf(graph: OverlapGraph, membership: Int32Array, resolution: number, q?: number): Partition {
@@ -485,6 +732,8 @@ export function detectCommunities(
   const splits: SplitTest[] = [];
   let fine: Int32Array;
   if (o.hierarchy) {
+    const topTest = testTopLevel(csr, top, o, splits);
+    lap('top-test');
     let groupCount = 0;
     for (const c of top) if (c + 1 > groupCount) groupCount = c + 1;
     const lists: number[][] = Array.from({ length: groupCount }, () => []);
@@ -500,6 +749,7 @@ export function detectCommunities(
     };
     for (const list of lists) if (list.length > 0) refineSubgraph(r, Uint32Array.from(list), 1);
     fine = r.leaf;
+    withoutStructure(top, fine, topTest.component, topTest.failed);
     lap('refine');
   } else {
     fine = Int32Array.from(top);
