@@ -101,6 +101,19 @@ describe('hierarchical communities', () => {
     }
   });
 
+  it('keeps disconnected random components apart, one group and one community each', () => {
+    for (const seed of [1, 2]) {
+      // Two random graphs of 100 channels with no edge between them.
+      const two = graphFrom(200, (a, b) => (a < 100 === b < 100 ? 0.12 : 0), seed);
+      const r = detectCommunities(two);
+      expect(r.groups.count).toBe(2);
+      expect(r.count).toBe(2);
+      const side = Array.from({ length: 200 }, (_, i) => (i < 100 ? 0 : 1));
+      expect(nmi(side, r.membership)).toBe(1);
+      expect(r.splits.filter((x) => x.depth === 0 && x.kept)).toHaveLength(0);
+    }
+  });
+
   it('is deterministic for a seed, and the seed is what varies it', () => {
     const { graph } = twoLevels(4);
     const a = detectCommunities(graph, { seed: 5 });

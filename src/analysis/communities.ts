@@ -539,10 +539,11 @@ function partTest(
 function testTopLevel(
   csr: Csr,
   top: Int32Array,
+  topQ: number,
   o: CommunityOptions,
   splits: SplitTest[],
 ): { component: Int32Array; failed: Uint8Array } {
-  const n = csr.n;
+  const { n, offsets, neighbors, weights, strength } = csr;
   const component = new Int32Array(n).fill(-1);
   const stack = new Uint32Array(n);
   let components = 0;
@@ -553,8 +554,8 @@ function testTopLevel(
     component[s] = components;
     while (sp > 0) {
       const v = stack[--sp];
-      for (let i = csr.offsets[v]; i < csr.offsets[v + 1]; i++) {
-        const u = csr.neighbors[i];
+      for (let i = offsets[v]; i < offsets[v + 1]; i++) {
+        const u = neighbors[i];
         if (component[u] < 0) {
           component[u] = components;
           stack[sp++] = u;
@@ -571,6 +572,7 @@ function testTopLevel(
   const compVol = new Float64Array(components);
   const compNodes = new Uint32Array(components);
   const compGroups = new Uint32Array(components);
+  const compEdges = new Float64Array(components);
   for (let v = 0; v < n; v++) {
     const c = top[v];
     if (c < 0) continue;
@@ -578,21 +580,26 @@ function testTopLevel(
       groupComponent[c] = component[v];
       compGroups[component[v]]++;
     }
-    vol[c] += csr.strength[v];
-    compVol[component[v]] += csr.strength[v];
-    compNodes[component[v]]++;
-    for (let i = csr.offsets[v]; i < csr.offsets[v + 1]; i++)
-      if (top[csr.neighbors[i]] === c) inner[c] += csr.weights[i];
+    const k = component[v];
+    vol[c] += strength[v];
+    compVol[k] += strength[v];
+    compNodes[k]++;
+    compEdges[k] += (offsets[v + 1] - offsets[v]) / 2;
+    if (components === 1) continue;
+    let w = 0;
+    for (let i = offsets[v], end = offsets[v + 1]; i < end; i++) if (top[neighbors[i]] === c) w += weights[i];
+    inner[c] += w;
   }
+  // One component (the usual case): its modularity is the whole graph's, known from Leiden.
   const q = new Float64Array(components);
-  for (let c = 0; c < groupCount; c++) {
-    const k = groupComponent[c];
-    if (k < 0) continue;
-    q[k] += inner[c] / compVol[k] - o.resolution * (vol[c] / compVol[k]) ** 2;
+  if (components === 1) {
+    q[0] = topQ;
+  } else {
+    for (let c = 0; c < groupCount; c++) {
+      const k = groupComponent[c];
+      if (k >= 0) q[k] += inner[c] / compVol[k] - o.resolution * (vol[c] / compVol[k]) ** 2;
+    }
   }
-  const compEdges = new Float64Array(components);
-  for (let v = 0; v < n; v++)
-    if (component[v] >= 0) compEdges[component[v]] += (csr.offsets[v + 1] - csr.offsets[v]) / 2;
   const local = new Int32Array(n).fill(-1);
   const failed = new Uint8Array(components);
   let seed = (o.seed ^ 0x2545f491) >>> 0;
@@ -680,7 +687,7 @@ function flat(
   resolution: number,
   isolated: Uint8Array,
   iterations?: number,
-): Int32Array {
+): { membership: Int32Array; modularity: number } {
   // Leiden runs on the CSR built once for every stage (building it costs about as much as a run).
   const r =
     o.algorithm === 'louvain'
@@ -688,7 +695,8 @@ function flat(
       : leidenCsr(csr, { resolution, seed: o.seed, ...(iterations ? { iterations } : {}) });
   const m = Int32Array.from(r.membership);
   for (let v = 0; v < m.length; v++) if (isolated[v]) m[v] = -1;
-  return m;
+  // Isolated channels have no strength: the modularity is the same without them.
+  return { membership: m, modularity: r.modularity };
 }
 
 /**
@@ -726,13 +734,20 @@ export function detectCommunities(
   // Under a hierarchy the top level gets one Leiden pass instead of two: the refinement that
   // follows does what a second pass would (which added 0 modularity on the 10,000-channel bench
   // graph and 0.0016 on the 2021 atlas, for a quarter of the time; docs/analysis.md).
-  const top = flat(graph, csr, o, o.resolution, isolated, o.hierarchy ? 1 : undefined);
+  const { membership: top, modularity: topQ } = flat(
+    graph,
+    csr,
+    o,
+    o.resolution,
+    isolated,
+    o.hierarchy ? 1 : undefined,
+  );
   lap(o.algorithm);
 
   const splits: SplitTest[] = [];
   let fine: Int32Array;
   if (o.hierarchy) {
-    const topTest = testTopLevel(csr, top, o, splits);
+    const topTest = testTopLevel(csr, top, topQ, o, splits);
     lap('top-test');
     let groupCount = 0;
     for (const c of top) if (c + 1 > groupCount) groupCount = c + 1;
@@ -785,7 +800,7 @@ export function detectCommunities(
   };
   if (o.extraResolutions.length > 0) {
     result.levels = o.extraResolutions.map((gamma) => {
-      const level = renumberBySize(flat(graph, csr, o, gamma, isolated), graph.nodeNames);
+      const level = renumberBySize(flat(graph, csr, o, gamma, isolated).membership, graph.nodeNames);
       lap(`level@${gamma}`);
       return partitionOf(graph, level, gamma);
     });
