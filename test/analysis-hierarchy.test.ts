@@ -101,6 +101,24 @@ describe('hierarchical communities', () => {
     }
   });
 
+  it('keeps weak but significant structure of a dense graph at the top level', () => {
+    // Six communities of 40 channels, dense inside (0.6) and across (0.25): the partition's
+    // modularity (≈ 0.16) beats its randomisations' (≈ 0.11) by less than the 0.08 margin of a
+    // refinement, but far beyond their spread, so the top level keeps the six.
+    for (const seed of [1, 2]) {
+      const g = graphFrom(240, (a, b) => (Math.floor(a / 40) === Math.floor(b / 40) ? 0.6 : 0.25), seed);
+      const truth = Array.from({ length: 240 }, (_, i) => Math.floor(i / 40));
+      const r = detectCommunities(g);
+      expect(r.groups.count).toBe(6);
+      expect(nmi(truth, r.membership)).toBeGreaterThanOrEqual(0.95);
+      const top = r.splits.find((x) => x.depth === 0)!;
+      expect(top.kept).toBe(true);
+      expect(
+        (top.modularity - Math.max(...top.nullModularity)) / (1 - Math.max(...top.nullModularity)),
+      ).toBeLessThan(0.08);
+    }
+  });
+
   it('keeps disconnected random components apart, one group and one community each', () => {
     for (const seed of [1, 2]) {
       // Two random graphs of 100 channels with no edge between them.
