@@ -101,6 +101,19 @@ describe('hierarchical communities', () => {
     }
   });
 
+  it('keeps a big random graph whole even where pieces of its groups pass the part test', () => {
+    // 1,000 channels at mean degree 50: the top level (about 12 groups) fails its test; inside
+    // some groups the part test splits a piece off, but those groups are Leiden's cuts, not
+    // structure, and no group splits as a whole: one group, one community, no split reported kept.
+    for (const seed of [3, 7]) {
+      const r = detectCommunities(graphFrom(1000, () => 0.05, seed));
+      expect(r.splits.some((x) => x.partTest !== undefined && x.partTest.parts > 0)).toBe(true);
+      expect(r.groups.count).toBe(1);
+      expect(r.count).toBe(1);
+      expect(r.splits.every((x) => !x.kept)).toBe(true);
+    }
+  });
+
   it('keeps weak but significant structure of a dense graph at the top level', () => {
     // Six communities of 40 channels, dense inside (0.6) and across (0.25): the partition's
     // modularity (≈ 0.16) beats its randomisations' (≈ 0.11) by less than the 0.08 margin of a

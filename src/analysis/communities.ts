@@ -332,6 +332,8 @@ interface Refiner {
   seed: number;
   /** Channels whose group's own subgraph (depth 1) split significantly as a whole. */
   splitAsWhole: Uint8Array;
+  /** A channel of each subgraph in `splits` (pushed together). */
+  splitOwner: number[];
 }
 
 /**
@@ -484,6 +486,7 @@ function refineSubgraph(r: Refiner, members: Uint32Array, depth: number): void {
   }
   const { nullPartBest, ...test } = splitTest(o, g, found.modularity, found.count, depth, seed);
   r.splits.push(test);
+  r.splitOwner.push(members[0]);
   const parts: number[][] = Array.from({ length: found.count }, () => []);
   for (let i = 0; i < g.n; i++) parts[found.membership[i]].push(members[i]);
   if (!test.kept) {
@@ -716,7 +719,7 @@ function testTopLevel(
  * whole, the structure is there below the top level — dense hub-heavy graphs, where the top
  * level scores lower modularity than Leiden finds on their randomisations, yet each group splits
  * significantly (the bench's mixing-0.6 set) — and the top level stays as Leiden found it.
- * Mutates `top` and `fine`.
+ * Mutates `top` and `fine`; returns the components made one community.
  */
 function withoutStructure(
   top: Int32Array,
@@ -724,8 +727,9 @@ function withoutStructure(
   splitAsWhole: Uint8Array,
   component: Int32Array,
   failed: Uint8Array,
-): void {
-  if (!failed.includes(1)) return;
+): Uint8Array {
+  const merged = new Uint8Array(failed.length);
+  if (!failed.includes(1)) return merged;
   const split = new Uint8Array(failed.length);
   for (let v = 0; v < top.length; v++) if (component[v] >= 0 && splitAsWhole[v]) split[component[v]] = 1;
   const group = new Int32Array(failed.length).fill(-1);
@@ -733,6 +737,7 @@ function withoutStructure(
   for (let v = 0; v < top.length; v++) {
     const k = component[v];
     if (k < 0 || !failed[k] || split[k]) continue;
+    merged[k] = 1;
     if (group[k] < 0) {
       group[k] = top[v];
       leaf[k] = fine[v];
@@ -740,6 +745,7 @@ function withoutStructure(
     top[v] = group[k];
     fine[v] = leaf[k];
   }
+  return merged;
 }
 
 function partitionOf(graph: OverlapGraph, membership: Int32Array, resolution: number, q?: number): Partition {
@@ -833,10 +839,16 @@ export function detectCommunities(
       leaves: 0,
       seed: o.seed >>> 0,
       splitAsWhole: new Uint8Array(n),
+      splitOwner: [],
     };
+    const topSplits = splits.length;
     for (const list of lists) if (list.length > 0) refineSubgraph(r, Uint32Array.from(list), 1);
     fine = r.leaf;
-    withoutStructure(top, fine, r.splitAsWhole, topTest.component, topTest.failed);
+    const merged = withoutStructure(top, fine, r.splitAsWhole, topTest.component, topTest.failed);
+    // Splits inside a component made one community were undone: report them as not kept.
+    r.splitOwner.forEach((v, i) => {
+      if (merged[topTest.component[v]]) splits[topSplits + i]!.kept = false;
+    });
     lap('refine');
   } else {
     fine = Int32Array.from(top);
