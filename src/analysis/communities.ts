@@ -22,7 +22,9 @@ export interface CommunityOptions {
    * A refinement is kept when its modularity Q beats the best the same algorithm finds on
    * degree-preserving randomisations of the subgraph, Q₀, by this share of the headroom:
    * (Q − Q₀) / (1 − Q₀) > significance. (A plain ratio Q / Q₀ fails on sparse graphs, where Q₀
-   * nears 1 and clear structure cannot double it.)
+   * nears 1 and clear structure cannot double it.) When the split as a whole fails, a part of it
+   * is split off alone when its modularity density beats the best null part's by the same share
+   * (docs/analysis.md, method step 3).
    */
   significance: number;
   /** Randomisations of each subgraph (more: a steadier null, more time). */
@@ -70,7 +72,10 @@ export interface Partition {
   sizes: number[];
 }
 
-/** One refinement tried on a subgraph (a group, or a community at a deeper level). */
+/**
+ * One partition tested: the top level of a connected component (depth 0), or a refinement of a
+ * subgraph (a group at depth 1, a community deeper).
+ */
 export interface SplitTest {
   depth: number;
   /** Channels and edges of the subgraph. */
@@ -119,7 +124,7 @@ export interface CommunityResult extends Partition {
   unassigned: number;
   /** Communities merged or pooled because of min_size. */
   smallMerged: number;
-  /** Every refinement tried, in the order tried. */
+  /** Every test made: the top level's (depth 0) first, then every refinement in the order tried. */
   splits: SplitTest[];
   /** One flat partition per `extraResolutions` entry, in the order given. */
   levels?: Partition[];
@@ -410,7 +415,9 @@ function estimateVerdict(
  * modularity Leiden finds on `nullSamples` randomisations of `g` must pass `significance`. On
  * subgraphs of ≥ 150 channels the analytic estimate decides the clear cases without randomising:
  * no excess over 0.8 × estimate, rejected; excess over 3 × estimate, kept (see `ESTIMATE_FROM`;
- * the excess falls as q₀ grows, so a bound on q₀ bounds the excess).
+ * the excess falls as q₀ grows, so a bound on q₀ bounds the excess). At depth 0 (a top level)
+ * passing the randomisations' spread is enough (`aboveSpread`). Also returns the best modularity
+ * density of any part found on the randomisations (for `partTest`; −∞ when none was run).
  */
 function splitTest(
   o: CommunityOptions,
@@ -464,7 +471,9 @@ function splitTest(
 /**
  * Refines one subgraph: Leiden on it alone (its own null model, so the resolution limit of the
  * whole graph no longer applies), kept when `splitTest` finds it significant; each part recursed
- * into. Unsplit subgraphs become leaf communities.
+ * into. When the split fails as a whole, the parts `partTest` finds standing out are split off
+ * and recursed into, the rest refined again as one subgraph. Unsplit subgraphs become leaf
+ * communities.
  */
 function refineSubgraph(r: Refiner, members: Uint32Array, depth: number): void {
   const o = r.options;
@@ -779,8 +788,10 @@ function flat(
 /**
  * Communities of a channel graph, two levels by default: top-level groups from Leiden (ours) or
  * Louvain (graphology) at `resolution`, each refined by Leiden on its own subgraph where that beats
- * what degree-preserving randomisations of the subgraph give (see docs/analysis.md). Channels
- * without an edge are unassigned (-1). Same graph + options (seed included) ⇒ identical output.
+ * what degree-preserving randomisations of the subgraph give, as a whole or part by part (see
+ * docs/analysis.md). The top level is tested too: a connected component without significant
+ * structure at any level is one group and one community. Channels without an edge are
+ * unassigned (-1). Same graph + options (seed included) ⇒ identical output.
  */
 export function detectCommunities(
   graph: OverlapGraph,
