@@ -572,7 +572,8 @@ function partTest(
 }
 
 /**
- * Tests the top-level partition of each connected component (with two groups or more) as a
+ * Tests the top-level partition of each connected component (with two groups or more and at
+ * least `minSplitSize` channels; smaller ones keep Leiden's partition, as before) as a
  * refinement is tested (same significance, same estimate for big components): the partition as
  * a whole, and when that fails each group on its own (`partTest`). The partition stays as Leiden
  * found it when either passes (`test.kept`); the components where both fail are returned in
@@ -662,7 +663,9 @@ function testTopLevel(
   const failed = new Uint8Array(components);
   let seed = (o.seed ^ 0x2545f491) >>> 0;
   for (let k = 0; k < components; k++) {
-    if (compGroups[k] < 2) continue;
+    // Below `minSplitSize` channels nothing is judged (as no smaller subgraph is split): the
+    // randomisations of a handful of channels reach any modularity.
+    if (compGroups[k] < 2 || compNodes[k] < o.minSplitSize) continue;
     seed = (seed * 1103515245 + 12345) >>> 0;
     const { nullEstimate, verdict } = estimateVerdict(o, compNodes[k], compEdges[k], q[k], 0);
     let test: SplitTest;
