@@ -140,11 +140,13 @@ console.log(
   `  ${pad('scene', 24)}${pad('found/listed', 13)}${pad('community', 10)}${pad('size', 6)}${pad('share', 7)}label`,
 );
 const used = new Map<number, string>();
+let ownScenes = 0;
 for (const [scene, names] of Object.entries(ENGLISH_SCENES)) {
   const d = dominant(names, 'community');
   const row = communityOf.get(d.id);
   const clash = used.get(d.id);
   used.set(d.id, scene);
+  if (!clash) ownScenes++;
   console.log(
     `  ${pad(scene, 24)}${pad(`${d.present}/${d.listed}`, 13)}${pad(`#${d.id}`, 10)}${pad(row?.size ?? 0, 6)}` +
       `${pad(`${Math.round(d.share * 100)}%`, 7)}${row?.label ?? ''}${clash ? `  (same community as ${clash})` : ''}`,
@@ -153,6 +155,9 @@ for (const [scene, names] of Object.entries(ENGLISH_SCENES)) {
 const biggest = [...real.communities].sort((a, b) => b.size - a.size)[0]!;
 console.log(
   `  biggest fine community: #${biggest.community} ${biggest.label}, ${biggest.size} channels (target ≤ ~200)`,
+);
+console.log(
+  `  scenes with a community of their own: ${ownScenes} of ${Object.keys(ENGLISH_SCENES).length} (a scene sharing its community with an earlier row is flagged)`,
 );
 console.log(
   `  ${pad('language', 24)}${pad('found/listed', 13)}${pad('group', 10)}${pad('size', 6)}${pad('share', 7)}label`,
@@ -165,6 +170,10 @@ for (const [language, names] of Object.entries(LANGUAGES)) {
       `${pad(`${Math.round(d.share * 100)}%`, 7)}${row?.label ?? ''}`,
   );
 }
+
+let languagesWhole = 0;
+for (const names of Object.values(LANGUAGES)) if (dominant(names, 'group').share === 1) languagesWhole++;
+console.log(`  languages whole in one group: ${languagesWhole} of ${Object.keys(LANGUAGES).length}`);
 
 // 3. The analytic estimate against randomisations.
 const realGraph = graphFromEdgeTable(readAtlas2021(true));
@@ -193,6 +202,60 @@ console.log(
     `0.8 × estimate ≤ randomised on ${belowMargin} of ${splitLog.length}; ` +
     `randomised / estimate from 300 channels: ${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)} (the default decides on the estimate below 0.8 and above 3)`,
 );
+
+// 3b. No structure, no split; same input and seed, same output.
+console.log('\n3b. random graphs (no structure) through the default options, and determinism');
+{
+  const { createRng } = await import('../src/analysis/rng.js');
+  const randomGraph = (n: number, p: number, seed: number): OverlapGraph => {
+    const rng = createRng(seed);
+    const s: number[] = [];
+    const tg: number[] = [];
+    const w: number[] = [];
+    for (let a = 0; a < n; a++)
+      for (let b = a + 1; b < n; b++)
+        if (rng() < p) {
+          s.push(a);
+          tg.push(b);
+          w.push(1 + Math.floor(rng() * 5));
+        }
+    return {
+      nodeNames: Array.from({ length: n }, (_, i) => `n${i}`),
+      nodeAudience: new Float64Array(n),
+      source: Uint32Array.from(s),
+      target: Uint32Array.from(tg),
+      shared: Float64Array.from(w),
+      weight: Float64Array.from(w),
+      length: s.length,
+    };
+  };
+  let whole = 0;
+  let tried = 0;
+  const cases: string[] = [];
+  for (const [n, p] of [
+    [60, 0.3],
+    [150, 0.1],
+    [400, 0.03],
+    [1000, 0.05],
+  ] as const) {
+    for (const seed of [1, 2, 3]) {
+      const g = randomGraph(n, p, seed);
+      const flatK = detectCommunities(g, { hierarchy: false }).count;
+      const d = detectCommunities(g);
+      tried++;
+      if (d.count === 1 && d.groups.count === 1) whole++;
+      if (seed === 1) cases.push(`${n} ch p ${p}: flat ${flatK}, default ${d.groups.count}/${d.count}`);
+    }
+  }
+  console.log(`  ${cases.join('; ')} (groups/communities)`);
+  console.log(`  random graphs kept whole (1 group, 1 community): ${whole} of ${tried}`);
+  const a = detectCommunities(realGraph);
+  const b = detectCommunities(realGraph);
+  const same =
+    Buffer.from(a.membership.buffer).equals(Buffer.from(b.membership.buffer)) &&
+    Buffer.from(a.groups.membership.buffer).equals(Buffer.from(b.groups.membership.buffer));
+  console.log(`  real 2021 twice, seed ${42}: ${same ? 'identical' : 'DIFFERENT'} communities and groups`);
+}
 
 // 4. Cost. CPU time (user + system) as well as wall time: on a shared machine the wall time
 // swings with the other jobs, the CPU time of this single-threaded work much less.

@@ -72,13 +72,15 @@ describe('hierarchical communities', () => {
 
   it('does not split a random community (no structure), alone or among others', () => {
     for (const seed of [1, 2, 3]) {
-      // One random graph: the top level (Leiden at resolution 1, as the flat mode) cuts it into
-      // pieces, but no refinement of a piece is significant, so nothing is split further.
+      // One random graph: flat Leiden (resolution 1) cuts it into pieces, but the top level is
+      // tested like a refinement, so the default keeps it whole: one group, one community.
       const alone = graphFrom(150, () => 0.1, seed);
+      expect(detectCommunities(alone, { hierarchy: false }).count).toBeGreaterThan(3);
       const r = detectCommunities(alone);
-      expect(r.splits.length).toBeGreaterThan(0);
+      expect(r.splits.filter((x) => x.depth === 0)).toHaveLength(1);
       expect(r.splits.every((x) => !x.kept)).toBe(true);
-      expect(r.count).toBe(r.groups.count);
+      expect(r.groups.count).toBe(1);
+      expect(r.count).toBe(1);
       // Three random communities with heavy-tailed degrees, loosely tied: three, none split.
       const k = 3;
       const size = 120;
@@ -93,7 +95,53 @@ describe('hierarchical communities', () => {
       expect(d.count).toBe(3);
       const truth = Array.from({ length: k * size }, (_, i) => Math.floor(i / size));
       expect(nmi(truth, d.membership)).toBeGreaterThanOrEqual(0.98);
-      expect(d.splits.every((x) => !x.kept)).toBe(true);
+      // The top level (depth 0) is kept; no refinement below it is.
+      expect(d.splits.filter((x) => x.depth === 0).map((x) => x.kept)).toEqual([true]);
+      expect(d.splits.filter((x) => x.depth > 0).every((x) => !x.kept)).toBe(true);
+    }
+  });
+
+  it('keeps a big random graph whole even where pieces of its groups pass the part test', () => {
+    // 1,000 channels at mean degree 50: the top level (about 12 groups) fails its test; inside
+    // some groups the part test splits a piece off, but those groups are Leiden's cuts, not
+    // structure, and no group splits as a whole: one group, one community, no split reported kept.
+    for (const seed of [3, 7]) {
+      const r = detectCommunities(graphFrom(1000, () => 0.05, seed));
+      expect(r.splits.some((x) => x.partTest !== undefined && x.partTest.parts > 0)).toBe(true);
+      expect(r.groups.count).toBe(1);
+      expect(r.count).toBe(1);
+      expect(r.splits.every((x) => !x.kept)).toBe(true);
+    }
+  });
+
+  it('keeps weak but significant structure of a dense graph at the top level', () => {
+    // Six communities of 40 channels, dense inside (0.6) and across (0.25): the partition's
+    // modularity (≈ 0.16) beats its randomisations' (≈ 0.11) by less than the 0.08 margin of a
+    // refinement, but far beyond their spread, so the top level keeps the six.
+    for (const seed of [1, 2]) {
+      const g = graphFrom(240, (a, b) => (Math.floor(a / 40) === Math.floor(b / 40) ? 0.6 : 0.25), seed);
+      const truth = Array.from({ length: 240 }, (_, i) => Math.floor(i / 40));
+      const r = detectCommunities(g);
+      expect(r.groups.count).toBe(6);
+      expect(nmi(truth, r.membership)).toBeGreaterThanOrEqual(0.95);
+      const top = r.splits.find((x) => x.depth === 0)!;
+      expect(top.kept).toBe(true);
+      expect(
+        (top.modularity - Math.max(...top.nullModularity)) / (1 - Math.max(...top.nullModularity)),
+      ).toBeLessThan(0.08);
+    }
+  });
+
+  it('keeps disconnected random components apart, one group and one community each', () => {
+    for (const seed of [1, 2]) {
+      // Two random graphs of 100 channels with no edge between them.
+      const two = graphFrom(200, (a, b) => (a < 100 === b < 100 ? 0.12 : 0), seed);
+      const r = detectCommunities(two);
+      expect(r.groups.count).toBe(2);
+      expect(r.count).toBe(2);
+      const side = Array.from({ length: 200 }, (_, i) => (i < 100 ? 0 : 1));
+      expect(nmi(side, r.membership)).toBe(1);
+      expect(r.splits.filter((x) => x.depth === 0 && x.kept)).toHaveLength(0);
     }
   });
 
