@@ -3,8 +3,8 @@
  * 1. NMI / ARI per weight kind (Leiden, defaults otherwise) on hub-heavy planted data at mixing 0.5:
  *    the test generator with niche communities, and src/simulate's population.
  * 2. Modularity and time per algorithm on the real 2021 Twitch atlas edge list (raw weights).
- * 3. Scale: src/simulate at 10,000 channels / 2,000,000 viewers (~16M rows): aggregate, overlap,
- *    Leiden timings. Skip with BENCH_SCALE=0.
+ * 3. Scale: src/simulate at 10,000 channels / 2,000,000 viewers (~16M rows): aggregate, overlap
+ *    (and the projection on one thread vs two), Leiden timings. Skip with BENCH_SCALE=0.
  */
 import { existsSync } from 'node:fs';
 import {
@@ -16,6 +16,7 @@ import {
   nmi,
   OVERLAP_DEFAULTS,
 } from '../src/analysis/index.js';
+import { spawnProjectionWorker } from '../src/analysis/overlap-parallel.js';
 import { WEIGHT_KINDS } from '../src/model/atlas.js';
 import type { PresenceTable } from '../src/model/presence-table.js';
 import { ATLAS_EDGES, readAtlas2021 } from '../test/fixtures/analysis/atlas2021.js';
@@ -90,6 +91,31 @@ if (process.env.BENCH_SCALE !== '0') {
   console.log(
     `  overlap (${OVERLAP_DEFAULTS.weight}): ${ms(t)} ${JSON.stringify(graph.stats?.timings)} edges ${graph.length}`,
   );
+  // The projection on one thread and on two (the worker analyze spawns), alternating, median of 3;
+  // the edges must come out identical.
+  const worker = spawnProjectionWorker();
+  if (await worker.ready(30_000)) {
+    const wall: Record<'one' | 'two', number[]> = { one: [], two: [] };
+    for (let i = 0; i < 3; i++) {
+      for (const mode of ['one', 'two'] as const) {
+        const t0 = performance.now();
+        const g = buildOverlapGraph(audience, {}, mode === 'two' ? worker : undefined);
+        wall[mode].push(performance.now() - t0);
+        const same =
+          g.length === graph.length &&
+          Buffer.compare(
+            Buffer.from(g.target.buffer, g.target.byteOffset, g.target.byteLength),
+            Buffer.from(graph.target.buffer, graph.target.byteOffset, graph.target.byteLength),
+          ) === 0;
+        if (!same) throw new Error(`overlap: the ${mode}-thread projection gave other edges`);
+      }
+    }
+    const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[1]!;
+    console.log(
+      `  overlap, one thread vs two (median of 3, alternating, same edges): ${Math.round(med(wall.one))} ms vs ${Math.round(med(wall.two))} ms (×${(med(wall.one) / med(wall.two)).toFixed(2)})`,
+    );
+  } else console.log('  overlap on two threads: the worker did not start (skipped)');
+  worker.close();
   t = performance.now();
   const r = detectCommunities(graph);
   const truth = graph.nodeNames.map((n) => big.truth.get(n)!);
