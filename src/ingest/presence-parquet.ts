@@ -158,6 +158,9 @@ export async function readPresenceParquetWith(
   );
   let r = start;
   let seen = 0;
+  // Channels are few (thousands) against millions of rows: a small word-keyed cache answers most
+  // rows before the interner hashes bytes. 2¹⁴ slots (the hash keeps 14 bits).
+  const channelCache = new Uint32Array(5 << 14);
   let pending: Promise<DuckDBDataChunk | null> | undefined = result.fetchChunk();
   const status = new Uint8Array(2048);
   for (;;) {
@@ -191,7 +194,16 @@ export async function readPresenceParquetWith(
       internKeyed(chunk.getColumnVector(2), chunk.getColumnVector(10), n, b, 'channel', r, status);
       internKeyed(chunk.getColumnVector(3), chunk.getColumnVector(9), n, b, 'viewer', r, status);
     } else {
-      internVarchar(chunk.getColumnVector(2), n, b.channels, b.channel, r, all ? undefined : status);
+      internVarchar(
+        chunk.getColumnVector(2),
+        n,
+        b.channels,
+        b.channel,
+        r,
+        all ? undefined : status,
+        false,
+        channelCache,
+      );
       internVarchar(chunk.getColumnVector(3), n, b.viewers, b.viewer, r, all ? undefined : status);
     }
     copyNumbers(chunk.getColumnVector(5), n, b.messages, r, all ? undefined : status);
@@ -233,6 +245,8 @@ function internVarchar(
   status?: Uint8Array,
   /** Store id + 1, and 0 for an empty string (optional id columns). */
   plusOne = false,
+  /** A `WordCache` for columns of few distinct short values (channels). */
+  cache?: Uint32Array,
 ): void {
   const s = stringBytes(vec, n);
   const add = plusOne ? 1 : 0;
@@ -272,8 +286,32 @@ function internVarchar(
     const len = w[o] as number;
     let id: number;
     if (len === 0 && plusOne) id = 0;
-    else if (len <= 12) id = interner.intern(s.bytes, i * 16 + 4, i * 16 + 4 + len) + add;
-    else {
+    else if (len <= 12) {
+      if (cache) {
+        // Direct-mapped: 4 words of string_t, then id + 1 (0 = empty slot).
+        const a = w[o + 1] as number;
+        const b2 = w[o + 2] as number;
+        const c = w[o + 3] as number;
+        const slot =
+          (Math.imul(a ^ Math.imul(b2, 0x9e3779b1) ^ Math.imul(c ^ len, 0x85ebca6b), 0xc2b2ae35) >>> 18) * 5;
+        if (
+          cache[slot + 4] !== 0 &&
+          cache[slot] === len &&
+          cache[slot + 1] === a &&
+          cache[slot + 2] === b2 &&
+          cache[slot + 3] === c
+        )
+          id = (cache[slot + 4] as number) - 1;
+        else {
+          id = interner.intern(s.bytes, i * 16 + 4, i * 16 + 4 + len) + add;
+          cache[slot] = len;
+          cache[slot + 1] = a;
+          cache[slot + 2] = b2;
+          cache[slot + 3] = c;
+          cache[slot + 4] = id + 1;
+        }
+      } else id = interner.intern(s.bytes, i * 16 + 4, i * 16 + 4 + len) + add;
+    } else {
       // Pointer (low 32 bits, then high 16 of a 48-bit address) as one number key.
       const key = (w[o + 2] as number) + (w[o + 3] as number) * 4294967296;
       long ??= new Map();
