@@ -9,10 +9,16 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadPresenceFromStorage, readPresenceFiles } from '../src/ingest/index.js';
+import {
+  compactRaw,
+  encodePresenceLine,
+  loadPresenceFromStorage,
+  readPresenceFiles,
+} from '../src/ingest/index.js';
 import type { PresenceTable } from '../src/model/presence-table.js';
 import { sqlString, withDuckDB } from '../src/storage/duckdb.js';
 import { FsStorage } from '../src/storage/fs-driver.js';
+import { LAYOUT } from '../src/storage/layout.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -175,5 +181,52 @@ describe('storage parts of every layout', () => {
     // The login-keyed 'xqc' rows joined channel id 100 (whose latest login is xqc).
     expect(new Set(Array.from(t.channel, (c) => t.channelNames[c])).size).toBe(1);
     expect(new Set(Array.from(t.channel)).size).toBe(1);
+  });
+});
+
+describe('compaction layout', () => {
+  it('writes an hour as a part grouped by viewer, then channel and time, holding the same rows', async () => {
+    const root = join(dir, 'store-compact');
+    const s = new FsStorage(root);
+    const T = Date.parse('2026-11-24T13:00:00Z');
+    // As a collector appends: bucket by bucket, channels and viewers interleaved.
+    const lines: string[] = [];
+    for (let b = 0; b < 12; b++)
+      for (let i = 0; i < 400; i++)
+        lines.push(
+          encodePresenceLine({
+            channel: `ch${(i * 7) % 13}`,
+            viewer: `viewer${(i * 31 + b) % 150}`,
+            ts: T + b * 300_000,
+            source: 'live',
+            messages: 1 + (i % 3),
+          }),
+        );
+    await s.append(LAYOUT.rawPresence('live', T, 'c1'), lines.join(''));
+    const before = await loadPresenceFromStorage(s);
+    const sum = await compactRaw(s, { now: T + 2 * 3_600_000 });
+    expect(sum.filesCompacted).toBe(1);
+    const after = await loadPresenceFromStorage(s);
+    expectSame(keyed(after.table), keyed(before.table));
+    const part = join(root, ...(sum.partsWritten[0] as string).split('/'));
+    const order = await withDuckDB(async (c) =>
+      (
+        await c.runAndReadAll(
+          `SELECT viewer, channel, epoch_ms(ts) FROM read_parquet(${sqlString(part)}, file_row_number = true) ORDER BY file_row_number`,
+        )
+      ).getRows(),
+    );
+    expect(order.length).toBe(12 * 400);
+    // Each viewer's rows are one run; inside it, channels are runs and times ascend.
+    const seenViewers = new Set<string>();
+    for (let i = 1; i < order.length; i++) {
+      const [v, c, t] = order[i] as [string, string, number];
+      const [pv, pc, pt] = order[i - 1] as [string, string, number];
+      if (v !== pv) {
+        expect(seenViewers.has(v)).toBe(false);
+        seenViewers.add(pv);
+      } else if (c === pc) expect(Number(t)).toBeGreaterThanOrEqual(Number(pt));
+    }
+    expect(seenViewers.size).toBe(149);
   });
 });
