@@ -130,16 +130,20 @@ describe('storage parts of every layout', () => {
   const OLD = (dt: string, viewers: string[]) =>
     `SELECT 'xqc' AS channel, v AS viewer, TIMESTAMP '${dt} 10:00:00' AS ts, 1::UINTEGER AS messages,
        NULL::VARCHAR AS vod_id, 'chat' AS kind FROM (VALUES ${viewers.map((v) => `('${v}')`).join(',')}) t(v)`;
-
-  it('old parts without id columns and parts whose id columns are all NULL read as login-keyed rows', async () => {
-    const root = join(dir, 'store-no-ids');
+  /** Old parts and, at `nullDt`, a part of the current layout whose id columns are all NULL. */
+  async function oldAndNullIds(root: string, nullDt: string, nullViewers: string[]): Promise<void> {
     await part(root, '2026-11-20', 'old', OLD('2026-11-20', ['alice', 'bob']));
     await part(
       root,
-      '2026-11-21',
+      nullDt,
       'nullids',
-      `SELECT *, NULL::VARCHAR AS viewer_id, NULL::VARCHAR AS channel_id FROM (${OLD('2026-11-21', ['alice', 'carol'])})`,
+      `SELECT *, NULL::VARCHAR AS viewer_id, NULL::VARCHAR AS channel_id FROM (${OLD(nullDt, nullViewers)})`,
     );
+  }
+
+  it('old parts without id columns and parts whose id columns are all NULL read as login-keyed rows', async () => {
+    const root = join(dir, 'store-no-ids');
+    await oldAndNullIds(root, '2026-11-21', ['alice', 'carol']);
     const res = await loadPresenceFromStorage(new FsStorage(root));
     expect(res.rowsRead).toBe(4);
     expect(res.table.viewerCount).toBe(3);
@@ -149,13 +153,7 @@ describe('storage parts of every layout', () => {
 
   it('a part with ids next to old and all-NULL parts keys by id: a renamed viewer counts once', async () => {
     const root = join(dir, 'store-ids');
-    await part(root, '2026-11-20', 'old', OLD('2026-11-20', ['alice', 'bob']));
-    await part(
-      root,
-      '2026-11-21',
-      'nullids',
-      `SELECT *, NULL::VARCHAR AS viewer_id, NULL::VARCHAR AS channel_id FROM (${OLD('2026-11-21', ['carol'])})`,
-    );
+    await oldAndNullIds(root, '2026-11-21', ['carol']);
     // id 7 was 'alice_before' on the 22nd and 'alice' on the 23rd: rows of 'alice' without an id
     // join it; 'alice_before' is the same viewer.
     await part(
