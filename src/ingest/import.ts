@@ -159,6 +159,12 @@ export async function storePresence(
   onProgress?: ProgressFn,
   /** A commit record published with the parts (last), given their keys: the import marker. */
   seal?: (keys: string[]) => { key: string; data: string },
+  /**
+   * Write each part's rows grouped by viewer, then channel and time (compaction: an hour's rows,
+   * sorted in memory). Readers intern a run of equal logins once; `import` of big files skips the
+   * sort, which would spill.
+   */
+  sorted = false,
 ): Promise<string[]> {
   const ex = b.extras;
   if (!ex) throw new VieweratlasError('import', 'internal: presence builder without extras');
@@ -183,6 +189,7 @@ export async function storePresence(
           ${SOURCE_SQL} AS source, epoch_ms(r.ts::BIGINT)::DATE AS dt
         FROM r JOIN cn ON cn.id = r.c JOIN vn ON vn.id = r.v LEFT JOIN vd ON vd.id + 1 = r.vod
           ${withIds ? 'LEFT JOIN vid ON vid.id + 1 = r.vi LEFT JOIN cid ON cid.id + 1 = r.ci' : ''}
+        ${sorted ? 'ORDER BY r.v, r.c, r.ts' : ''}
       ) TO ${sqlString(dir)} (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (source, dt), FILENAME_PATTERN 'f{i}')`);
     const parts: { key: string; localPath: string }[] = [];
     for (const file of (await listFiles(dir)).sort()) {

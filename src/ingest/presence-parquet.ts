@@ -20,6 +20,7 @@ import {
   type PresenceBuilder,
   type PresenceColumn,
   type PresenceReadOptions,
+  presenceLimitsOkSql,
   presenceLimitsSql,
   type RejectLog,
 } from './presence-rows.js';
@@ -95,23 +96,48 @@ export async function readPresenceParquetWith(
       ${col.viewer_id >= 0 ? `coalesce(trim(${name('viewer_id')}::VARCHAR), '')` : `''`} AS viewer_id,
       ${col.channel_id >= 0 ? `coalesce(trim(${name('channel_id')}::VARCHAR), '')` : `''`} AS channel_id
     FROM read_parquet(${source}${hive ? ', hive_partitioning = true' : ''})`);
+  const now = Date.now();
+  const limits = presenceLimitsSql(now);
   const reasonSql = `CASE
       WHEN channel IS NULL OR channel = '' THEN 'empty channel'
       WHEN viewer IS NULL OR viewer = '' THEN 'empty viewer'
       WHEN ts IS NULL OR isnan(ts) THEN 'bad ts'
       WHEN NOT messages_missing AND (messages IS NULL OR messages < 0) THEN 'bad messages (expected an integer ≥ 0)'
       WHEN source NOT IN ('live', 'vod', 'import') THEN 'bad source "' || source || '"'
-      ${presenceLimitsSql()}
+      ${limits}
       ELSE NULL END`;
-  await conn.run(`CREATE OR REPLACE TEMP VIEW pq2 AS SELECT *, ${reasonSql} AS reason FROM pq`);
-  // Row count from the Parquet footers (no scan) sizes the columns once.
+  // Every row passes the same checks as one conjunction first; the reason text is built only for
+  // the rows that fail it (profiled: building a NULL reason per row cost more than the checks).
+  const okSql = `(channel <> '' AND viewer <> '' AND NOT isnan(ts)
+      AND (messages_missing OR messages >= 0) AND source IN ('live', 'vod', 'import')
+      AND ${presenceLimitsOkSql(now)})`;
+  await conn.run(`CREATE OR REPLACE TEMP VIEW pq2 AS SELECT *, coalesce(${okSql}, false) AS ok FROM pq`);
+  // Row count and all-NULL columns from the Parquet footers (no scan): the count sizes the columns
+  // once; id columns that hold no value anywhere (parts written before ids were known, files
+  // without them) are not streamed at all.
+  const footer = source.replace(/, union_by_name = true$/, '');
   const total = Number(
     (
       await conn.runAndReadAll(
-        `SELECT coalesce(sum(num_rows), 0)::DOUBLE FROM parquet_file_metadata(${source.replace(/, union_by_name = true$/, '')})`,
+        `SELECT coalesce(sum(num_rows), 0)::DOUBLE FROM parquet_file_metadata(${footer})`,
       )
     ).getRows()[0]?.[0] ?? 0,
   );
+  const idNames = (['viewer_id', 'channel_id'] as const)
+    .filter((c) => col[c] >= 0)
+    .map((c) => (cols[col[c]] as { name: string }).name);
+  const valued =
+    idNames.length === 0
+      ? []
+      : (
+          await conn.runAndReadAll(
+            `SELECT DISTINCT path_in_schema FROM parquet_metadata(${footer})
+             WHERE path_in_schema IN (${idNames.map(sqlString).join(', ')})
+               AND (stats_null_count IS NULL OR stats_null_count < num_values)`,
+          )
+        )
+          .getRows()
+          .map((r) => String(r[0]));
   const start = b.length;
   b.reserve(start + total);
   // One streaming pass in scan order (deterministic): a status per row (0 keep, 1 outside the
@@ -123,14 +149,18 @@ export async function readPresenceParquetWith(
         (CASE WHEN kind = 'membership' THEN 1 ELSE 0 END)::UTINYINT, vod_id`
     : '';
   // Stable Twitch ids (columns 9 and 10) only when the files have them: old parts stream as before.
-  const withIds = col.viewer_id >= 0 || col.channel_id >= 0;
+  const withIds = valued.length > 0;
   const idCols = withIds ? `${ex ? '' : ', NULL, NULL, NULL'}, viewer_id, channel_id` : '';
   const result = await conn.stream(
-    `SELECT (CASE WHEN reason IS NOT NULL THEN 2 WHEN ${winCond} THEN 0 ELSE 1 END)::UTINYINT AS status, reason,
+    `SELECT (CASE WHEN NOT ok THEN 2 WHEN ${winCond} THEN 0 ELSE 1 END)::UTINYINT AS status,
+       (CASE WHEN ok THEN NULL ELSE ${reasonSql} END) AS reason,
        channel, viewer, coalesce(ts, 0) AS ts, coalesce(try_cast(coalesce(messages, 1) AS UINTEGER), 0) ${extraCols}${idCols} FROM pq2`,
   );
   let r = start;
   let seen = 0;
+  // Channels are few (thousands) against millions of rows: a small word-keyed cache answers most
+  // rows before the interner hashes bytes. 2¹⁴ slots (the hash keeps 14 bits).
+  const channelCache = new Uint32Array(5 << 14);
   let pending: Promise<DuckDBDataChunk | null> | undefined = result.fetchChunk();
   const status = new Uint8Array(2048);
   for (;;) {
@@ -164,7 +194,16 @@ export async function readPresenceParquetWith(
       internKeyed(chunk.getColumnVector(2), chunk.getColumnVector(10), n, b, 'channel', r, status);
       internKeyed(chunk.getColumnVector(3), chunk.getColumnVector(9), n, b, 'viewer', r, status);
     } else {
-      internVarchar(chunk.getColumnVector(2), n, b.channels, b.channel, r, all ? undefined : status);
+      internVarchar(
+        chunk.getColumnVector(2),
+        n,
+        b.channels,
+        b.channel,
+        r,
+        all ? undefined : status,
+        false,
+        channelCache,
+      );
       internVarchar(chunk.getColumnVector(3), n, b.viewers, b.viewer, r, all ? undefined : status);
     }
     copyNumbers(chunk.getColumnVector(5), n, b.messages, r, all ? undefined : status);
@@ -206,34 +245,101 @@ function internVarchar(
   status?: Uint8Array,
   /** Store id + 1, and 0 for an empty string (optional id columns). */
   plusOne = false,
+  /** A `WordCache` for columns of few distinct short values (channels). */
+  cache?: Uint32Array,
 ): void {
   const s = stringBytes(vec, n);
+  const add = plusOne ? 1 : 0;
   let k = at;
+  if (!s) {
+    for (let i = 0; i < n; i++) {
+      if (status && status[i] !== 0) continue;
+      const v = String(vec.getItem(i) ?? '');
+      out[k++] = plusOne && v === '' ? 0 : interner.internString(v) + add;
+    }
+    return;
+  }
+  // DuckDB string_t: uint32 length, then the bytes inline when ≤ 12 (zero-padded), else a 4-byte
+  // prefix and a pointer. Equal 16-byte structs are equal strings (inline: the same bytes; long:
+  // the same pointer, e.g. into a Parquet dictionary, alive for this chunk), so a row equal to the
+  // one before (rows come sorted, see storePresence) or a long string seen earlier in the chunk
+  // (dictionary-encoded logins share one pointer) is not hashed again.
+  const w = s.words;
+  let prev = -1;
+  let long: Map<number, number> | undefined;
   for (let i = 0; i < n; i++) {
-    if (status && status[i] !== 0) continue;
-    // DuckDB string_t: uint32 length, then the bytes inline when ≤ 12, else a prefix and a pointer.
-    const len = s ? (s.dv.getUint32(i * 16, true) as number) : 13;
-    if (plusOne) {
-      out[k++] =
-        len === 0
-          ? 0
-          : (len <= 12 && s
-              ? interner.intern(s.bytes, i * 16 + 4, i * 16 + 4 + len)
-              : interner.internString(String(vec.getItem(i) ?? ''))) + 1;
+    if (status && status[i] !== 0) {
+      prev = -1;
       continue;
     }
-    out[k++] =
-      len <= 12 && s
-        ? interner.intern(s.bytes, i * 16 + 4, i * 16 + 4 + len)
-        : interner.internString(String(vec.getItem(i) ?? ''));
+    const o = i * 4;
+    if (
+      prev >= 0 &&
+      w[o] === w[o - 4] &&
+      w[o + 1] === w[o - 3] &&
+      w[o + 2] === w[o - 2] &&
+      w[o + 3] === w[o - 1]
+    ) {
+      out[k++] = prev;
+      continue;
+    }
+    const len = w[o] as number;
+    let id: number;
+    if (len === 0 && plusOne) id = 0;
+    else if (len <= 12) {
+      if (cache) {
+        // Direct-mapped: 4 words of string_t, then id + 1 (0 = empty slot).
+        const a = w[o + 1] as number;
+        const b2 = w[o + 2] as number;
+        const c = w[o + 3] as number;
+        const slot =
+          (Math.imul(a ^ Math.imul(b2, 0x9e3779b1) ^ Math.imul(c ^ len, 0x85ebca6b), 0xc2b2ae35) >>> 18) * 5;
+        if (
+          cache[slot + 4] !== 0 &&
+          cache[slot] === len &&
+          cache[slot + 1] === a &&
+          cache[slot + 2] === b2 &&
+          cache[slot + 3] === c
+        )
+          id = (cache[slot + 4] as number) - 1;
+        else {
+          id = interner.intern(s.bytes, i * 16 + 4, i * 16 + 4 + len) + add;
+          cache[slot] = len;
+          cache[slot + 1] = a;
+          cache[slot + 2] = b2;
+          cache[slot + 3] = c;
+          cache[slot + 4] = id + 1;
+        }
+      } else id = interner.intern(s.bytes, i * 16 + 4, i * 16 + 4 + len) + add;
+    } else {
+      // Pointer (low 32 bits, then high 16 of a 48-bit address) as one number key.
+      const key = (w[o + 2] as number) + (w[o + 3] as number) * 4294967296;
+      long ??= new Map();
+      const seen = long.get(key);
+      // Value: id · 512 + length (a shorter string may start at the same address).
+      if (seen !== undefined && seen % 512 === len) id = (seen - len) / 512;
+      else {
+        id = interner.internString(String(vec.getItem(i) ?? '')) + add;
+        if (len < 512) long.set(key, id * 512 + len);
+      }
+    }
+    out[k++] = id;
+    prev = id;
   }
 }
 
 /** The raw string_t array of a VARCHAR vector, when the binding exposes it. */
-function stringBytes(vec: DuckDBVector, n: number): { dv: DataView; bytes: Uint8Array } | undefined {
+function stringBytes(
+  vec: DuckDBVector,
+  n: number,
+): { dv: DataView; bytes: Uint8Array; words: Uint32Array } | undefined {
   const dv = (vec as unknown as { dataView?: DataView }).dataView;
-  if (!(dv instanceof DataView) || dv.byteLength < n * 16) return undefined;
-  return { dv, bytes: new Uint8Array(dv.buffer, dv.byteOffset, n * 16) };
+  if (!(dv instanceof DataView) || dv.byteLength < n * 16 || dv.byteOffset % 4 !== 0) return undefined;
+  return {
+    dv,
+    bytes: new Uint8Array(dv.buffer, dv.byteOffset, n * 16),
+    words: new Uint32Array(dv.buffer, dv.byteOffset, n * 4),
+  };
 }
 
 /**

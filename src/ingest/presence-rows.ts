@@ -629,6 +629,14 @@ export function presenceLimitsSql(now = Date.now()): string {
       WHEN messages > ${L.maxMessages} THEN 'messages ' || messages || ' out of range (at most ${L.maxMessages} per row)'`;
 }
 
+/** The negation of `presenceLimitsSql`: one SQL conjunction that is true when every limit holds. */
+export function presenceLimitsOkSql(now = Date.now()): string {
+  const L = PRESENCE_LIMITS;
+  return `strlen(channel) <= ${L.maxNameBytes} AND strlen(viewer) <= ${L.maxNameBytes}
+      AND NOT contains(channel, chr(0)) AND NOT contains(viewer, chr(0))
+      AND ts >= ${L.minTs} AND ts <= ${now + L.futureToleranceMs} AND (messages IS NULL OR messages <= ${L.maxMessages})`;
+}
+
 function isoOrNumber(ts: number): string {
   const d = new Date(ts);
   return Number.isNaN(d.getTime()) ? String(ts) : d.toISOString();
