@@ -128,7 +128,9 @@ describe('presence CSV', () => {
     for (let r = 0; r < 400; r++) {
       // long quote-free stretches, then quoted fields, so both paths meet at every offset
       const quoted = r % 50 > 40;
-      const fields = Array.from({ length: 4 }, () => (quoted ? kinds[rnd(kinds.length)]!() : kinds[rnd(2)]!()));
+      const fields = Array.from({ length: 4 }, () =>
+        quoted ? kinds[rnd(kinds.length)]!() : kinds[rnd(2)]!(),
+      );
       records.push(fields.join(','));
     }
     const text = `h1,h2,h3,h4\n${records.map((r, i) => r + (i % 7 === 3 ? '\r\n' : '\n')).join('')}\nlast,"x""y",,z`;
