@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { nmi } from '../src/analysis/quality.js';
 import { parseConfig } from '../src/config/load.js';
 import type { PresenceTable } from '../src/model/presence-table.js';
-import { parseDuration, runTimeline, timelineWindows } from '../src/pipeline/timeline.js';
+import { parseDuration, runTimeline, timelineWindows, windowSlicer } from '../src/pipeline/timeline.js';
 import { simulateDrift } from '../src/simulate/drift.js';
 
 function tableOf(channels: string[], rows: [number, number, number][]): PresenceTable {
@@ -33,6 +33,55 @@ describe('timeline windows', () => {
       [0, 2],
       [1, 3],
     ]);
+  });
+});
+
+describe('window slices', () => {
+  it('hold exactly the rows with ts in [start, end), consecutive or sliding, at step edges too', () => {
+    const DAY = 86_400_000;
+    const origin = Date.UTC(2026, 10, 1);
+    let x = 5;
+    const rnd = (n: number) => {
+      x = (x * 1103515245 + 12345) >>> 0;
+      return x % n;
+    };
+    const n = 5000;
+    const ts = new Float64Array(n);
+    for (let r = 0; r < n; r++) {
+      // a quarter of the rows exactly on a midnight or a millisecond before one
+      const day = rnd(10);
+      ts[r] = rnd(4) === 0 ? origin + day * DAY - rnd(2) : origin + day * DAY + rnd(DAY);
+    }
+    ts[0] = origin; // the first instant is the origin's midnight
+    const table: PresenceTable = {
+      channelNames: ['a', 'b', 'c'],
+      viewerNames: [],
+      length: n,
+      channel: Uint32Array.from({ length: n }, (_, r) => r % 3),
+      viewer: Uint32Array.from({ length: n }, (_, r) => r),
+      ts,
+      messages: Uint32Array.from({ length: n }, (_, r) => 1 + (r % 4)),
+    };
+    let last = Number.NEGATIVE_INFINITY;
+    for (const t of ts) last = Math.max(last, t);
+    for (const [every, window] of [
+      [DAY, DAY],
+      [DAY, 3 * DAY],
+      [2 * DAY, 4 * DAY],
+      [DAY, 1.5 * DAY], // not whole steps: the scanning path
+    ] as const) {
+      const windows = timelineWindows(origin, last, every, window);
+      const slice = windowSlicer(table, windows, every, window);
+      for (const w of windows) {
+        const got = slice(w);
+        const want = [...ts.keys()].filter((r) => ts[r]! >= w.start && ts[r]! < w.end);
+        expect([...got.viewer].sort((a, b) => a - b)).toEqual(want);
+        for (let i = 0; i < got.length; i++) {
+          const r = got.viewer[i]!;
+          expect([got.ts[i], got.channel[i], got.messages[i]]).toEqual([ts[r], r % 3, 1 + (r % 4)]);
+        }
+      }
+    }
   });
 });
 

@@ -72,6 +72,11 @@ export interface StageHooks {
   window?: { windowStart?: number; windowEnd?: number };
   /** A second thread for the overlap projection (`spawnProjectionWorker`); none: one thread. */
   projection?: ProjectionHelper;
+  /**
+   * `false`: only the graph's statistics, not the viewers' (one pass over the rows and two over
+   * every viewer id) — for callers that do not report them, like each `timeline` window.
+   */
+  viewerStatistics?: boolean;
 }
 
 export interface AnalysisResult {
@@ -116,7 +121,10 @@ function graphOf(
   if (!table) throw new Error('analysis: this presence input was already consumed by runAnalysis');
   const { audience, graph } = presenceGraph(config, table, input.botNameMapper, hooks);
   // here, while the rows are alive: nothing after this keeps the table
-  const statistics = atlasStatistics(graph, { table, audience }, hooks.window ?? windowOfConfig(config));
+  const statistics =
+    hooks.viewerStatistics === false
+      ? undefined
+      : atlasStatistics(graph, { table, audience }, hooks.window ?? windowOfConfig(config));
   input.table = null;
   return { graph, viewers: audience.viewerCount, botsRemoved: audience.counts.botsRemoved.total, statistics };
 }

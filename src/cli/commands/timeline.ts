@@ -60,15 +60,19 @@ export function registerTimeline(program: Command): void {
       { writeTimelineFolder },
       { renderTimelineHtml },
       { openStorage },
+      { spawnProjectionWorker },
     ] = await Promise.all([
       import('../../pipeline/sources.js'),
       import('../../pipeline/timeline.js'),
       import('../../export/timeline.js'),
       import('../../render/timeline-html.js'),
       import('../../storage/index.js'),
+      import('../../analysis/overlap-parallel.js'),
     ]);
     const progress = createProgress();
     const storage = flags.input?.length ? undefined : await openStorage(config);
+    // each window's overlap projection on two threads; the worker loads while the input is read
+    const projection = spawnProjectionWorker();
     try {
       const input = await readPresenceSource(config, {
         inputs: flags.input,
@@ -81,6 +85,7 @@ export function registerTimeline(program: Command): void {
         windowMs,
         onProgress: progress.update,
         botNameMapper: input.botNameMapper,
+        projection,
       });
       const files = await writeTimelineFolder(flags.out, result, {
         every: flags.every,
@@ -114,6 +119,7 @@ export function registerTimeline(program: Command): void {
           [...files, html].map((f) => `  ${f}\n`).join(''),
       );
     } finally {
+      projection.close();
       progress.done();
       await storage?.close();
     }
