@@ -146,24 +146,7 @@ export function windowSlicer(
     const first = Math.round((w.start - origin) / everyMs);
     const from = start[Math.max(0, first)] as number;
     const to = start[Math.min(steps, first + windowMs / everyMs)] as number;
-    const n = to - from;
-    const out: PresenceTable = {
-      channelNames: table.channelNames,
-      viewerNames: table.viewerNames,
-      length: n,
-      channel: new Uint32Array(n),
-      viewer: new Uint32Array(n),
-      ts: new Float64Array(n),
-      messages: new Uint32Array(n),
-    };
-    for (let i = 0; i < n; i++) {
-      const r = order[from + i] as number;
-      out.channel[i] = table.channel[r] as number;
-      out.viewer[i] = table.viewer[r] as number;
-      out.ts[i] = table.ts[r] as number;
-      out.messages[i] = table.messages[r] as number;
-    }
-    return out;
+    return gatherRows(table, order.subarray(from, to));
   };
 }
 
@@ -174,6 +157,18 @@ function sliceTable(table: PresenceTable, start: number, end: number): PresenceT
     const ts = table.ts[r] as number;
     if (ts >= start && ts < end) n++;
   }
+  const rows = new Uint32Array(n);
+  let i = 0;
+  for (let r = 0; r < table.length; r++) {
+    const ts = table.ts[r] as number;
+    if (ts >= start && ts < end) rows[i++] = r;
+  }
+  return gatherRows(table, rows);
+}
+
+/** A table of the given rows of `table`, in that order, sharing its name arrays. */
+function gatherRows(table: PresenceTable, rows: Uint32Array): PresenceTable {
+  const n = rows.length;
   const out: PresenceTable = {
     channelNames: table.channelNames,
     viewerNames: table.viewerNames,
@@ -183,15 +178,12 @@ function sliceTable(table: PresenceTable, start: number, end: number): PresenceT
     ts: new Float64Array(n),
     messages: new Uint32Array(n),
   };
-  let i = 0;
-  for (let r = 0; r < table.length; r++) {
-    const ts = table.ts[r] as number;
-    if (ts < start || ts >= end) continue;
+  for (let i = 0; i < n; i++) {
+    const r = rows[i] as number;
     out.channel[i] = table.channel[r] as number;
     out.viewer[i] = table.viewer[r] as number;
-    out.ts[i] = ts;
+    out.ts[i] = table.ts[r] as number;
     out.messages[i] = table.messages[r] as number;
-    i++;
   }
   return out;
 }
