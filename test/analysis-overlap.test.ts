@@ -138,15 +138,19 @@ describe('buildOverlapGraph', () => {
     expect(one.length).toBeGreaterThan(1000);
   });
 
-  it('stays on one thread when the worker is gone', () => {
+  it('stays on one thread when the worker is gone', async () => {
     const worker = spawnProjectionWorker({ minWork: 0 });
+    expect(await worker.ready(20_000)).toBe(true);
     worker.close();
     const lists = [
       [1, 2, 3],
       [2, 3, 4],
       [3, 4, 5],
     ];
+    const t = performance.now();
     const g = buildOverlapGraph(audienceFrom(lists, 6), { minShared: 1 }, worker);
+    // at once: a closed worker is never handed work (nor waited for)
+    expect(performance.now() - t).toBeLessThan(5000);
     expect(g.stats!.timings.threads).toBeUndefined();
     expect(g.length).toBe(3);
   });

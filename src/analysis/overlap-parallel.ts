@@ -104,6 +104,7 @@ export function spawnProjectionWorker(options: { minWork?: number } = {}): Proje
       return Atomics.load(flags, FLAG.ready) === 1 && !broken;
     },
     close() {
+      broken = true;
       port1.close();
       void worker?.terminate();
     },
