@@ -4,7 +4,7 @@
  * stages are pure functions), so the hand-over is too: the job goes out on a MessagePort, this
  * thread blocks on a shared flag (`Atomics.wait`) and takes the reply with
  * `receiveMessageOnPort`. Spawn it early (it loads while the input is read); when it is not
- * ready, failed, or does not answer in time, the caller does the range itself.
+ * ready, failed, or does not answer in time, the caller does the projection itself.
  */
 import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
 import type { ProjectedChunks, ProjectionHelper, ProjectionInput } from './overlap.js';

@@ -283,7 +283,7 @@ function concatChunks(
 /**
  * Runs `projectChunks` on another thread too (see `overlap-parallel.ts`): `start` hands the
  * input over and returns at once; `wait` blocks until that thread's chunks are back, or gives
- * undefined when it could not take part (its claimed chunks are then done here).
+ * undefined when it could not take part (the whole projection is then done again here).
  */
 export interface ProjectionHelper {
   start(p: ProjectionInput): { wait(): ProjectedChunks | undefined } | undefined;
@@ -309,10 +309,10 @@ function onShared(a: Uint32Array): Uint32Array {
 }
 
 /**
- * Audiences → channel graph: a sparse product on typed arrays (`projectChannels`) over the
+ * Audiences → channel graph: a sparse product on typed arrays (`projectChunks`) over the
  * viewer → channels lists (from `aggregate`, or transposed here). With a `helper` (another
- * thread) and enough work, the source channels are split in two ranges of equal work, one per
- * thread; the edges are the same, in the same order, as on one thread.
+ * thread) and enough work, the source channels are cut into `PROJECTION_CHUNKS` chunks of equal
+ * work that both threads claim; the edges are the same, in the same order, as on one thread.
  */
 export function buildOverlapGraph(
   audience: Audience,

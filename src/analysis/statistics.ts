@@ -38,15 +38,17 @@ export function distribution(counts: Uint32Array | number[]): CountDistribution 
   let n = 0;
   let sum = 0;
   let max = 0;
+  let integers = true;
   for (let i = 0; i < counts.length; i++) {
     const v = counts[i] as number;
     if (!(v > 0)) continue;
     n++;
     sum += v;
     if (v > max) max = v;
+    if (integers && !Number.isInteger(v)) integers = false;
   }
-  // Histogram of values 1..max when that is cheap (max ≤ 4 × the count), else a sorted copy.
-  const countable = max <= Math.max(1024, 4 * counts.length) && Number.isInteger(sum);
+  // Histogram of values 1..max when that is cheap (integers, max ≤ 4 × the count), else a sorted copy.
+  const countable = integers && max <= Math.max(1024, 4 * counts.length);
   let valueAt: (rank: number) => number;
   const histogram = BINS.map(([bin]) => ({ bin, count: 0 }));
   const binOf = (v: number) => {

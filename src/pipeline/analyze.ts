@@ -63,10 +63,9 @@ export async function analyze(config: Config, opts: AnalyzeOptions): Promise<Ana
   // The edge files are written by a worker from the graph while communities are found; it is
   // spawned once the input is read, so it loads its modules while aggregate and overlap run.
   let edgeWorker: EdgeFilesWorker | undefined;
-  // The overlap projection's second thread loads while the input is read.
+  // The overlap projection's second thread, for presence only: it loads while aggregate runs.
   let projection: ProjectionWorker | undefined;
   try {
-    if (!opts.engine || opts.engine === 'local') projection = spawnProjectionWorker();
     const input = await readSource(config, {
       inputs: opts.inputs,
       storage: opts.storage,
@@ -75,6 +74,7 @@ export async function analyze(config: Config, opts: AnalyzeOptions): Promise<Ana
       onStage: lap,
     });
     lap('read');
+    if (input.kind === 'presence') projection = spawnProjectionWorker();
     edgeWorker = spawnEdgeFilesWorker();
     let edgeFiles: Promise<EdgeFiles> | undefined;
     const result = runAnalysis(config, input, {

@@ -68,8 +68,6 @@ export interface StageHooks {
   onGraph?: (graph: OverlapGraph) => void;
   /** Weight for ready-made edge lists: `given` keeps the listed weight (default). */
   edgeWeight?: WeightKind | 'given';
-  /** The aggregation window (epoch ms), for the statistics; default: `aggregate.window_*`. */
-  window?: { windowStart?: number; windowEnd?: number };
   /** A second thread for the overlap projection (`spawnProjectionWorker`); none: one thread. */
   projection?: ProjectionHelper;
   /**
@@ -124,7 +122,7 @@ function graphOf(
   const statistics =
     hooks.viewerStatistics === false
       ? undefined
-      : atlasStatistics(graph, { table, audience }, hooks.window ?? windowOfConfig(config));
+      : atlasStatistics(graph, { table, audience }, windowOfConfig(config));
   input.table = null;
   return { graph, viewers: audience.viewerCount, botsRemoved: audience.counts.botsRemoved.total, statistics };
 }

@@ -233,11 +233,7 @@ export function runTimeline(
           botNameMapper: opts.botNameMapper ?? null,
         },
         // the windows' viewer statistics are not reported (timeline.json has its own counts)
-        {
-          window: { windowStart: w.start, windowEnd: w.end },
-          projection: opts.projection,
-          viewerStatistics: false,
-        },
+        { projection: opts.projection, viewerStatistics: false },
       );
     } catch (err) {
       if (!(err instanceof InputError)) throw err; // no channel left in this window
