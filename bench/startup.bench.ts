@@ -7,24 +7,17 @@
  * main branch before the build step: BENCH_BASELINE=/work/main). BENCH_RUNS (default 7) per figure.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { writeTinyPresence } from '../test/fixtures/tiny-presence.js';
 
 const REPO = join(import.meta.dirname, '..');
 const RUNS = Number(process.env.BENCH_RUNS ?? 7);
 const tmp = mkdtempSync(join(tmpdir(), 'va-startup-'));
 
 // 24 presence rows: three channels of 8 viewers, overlapping
-const tiny = join(tmp, 'tiny.csv');
-const rows = ['channel,viewer,ts,source,messages'];
-for (const [ch, from] of [
-  ['alpha', 1],
-  ['beta', 1],
-  ['gamma', 5],
-] as const)
-  for (let v = from; v < from + 8; v++) rows.push(`${ch},viewer${v},2026-11-24T13:05:00Z,live,2`);
-writeFileSync(tiny, `${rows.join('\n')}\n`);
+const tiny = writeTinyPresence(join(tmp, 'tiny.csv'));
 
 const env = { ...process.env, VIEWERATLAS_METRICS_EMF: 'false' };
 

@@ -11,6 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { GRACE_MINUTES } from '../src/cli/commands/compact.js';
 import { buildProgram } from '../src/cli/main.js';
 import { COMPACT_DEFAULTS } from '../src/ingest/index.js';
+import { writeTinyPresence } from './fixtures/tiny-presence.js';
 
 const COMMANDS = [
   'demo',
@@ -130,15 +131,7 @@ describe('the bin runs the compiled code and loads a command only when it runs',
   });
 
   it('a local analyze runs compiled code only and never loads the AWS SDK, canvas or tsx', () => {
-    const input = join(TMP, 'tiny.csv');
-    const rows = ['channel,viewer,ts,source,messages'];
-    for (const [ch, from] of [
-      ['alpha', 1],
-      ['beta', 1],
-      ['gamma', 5],
-    ] as const)
-      for (let v = from; v < from + 8; v++) rows.push(`${ch},viewer${v},2026-11-24T13:05:00Z,live,2`);
-    writeFileSync(input, `${rows.join('\n')}\n`);
+    const input = writeTinyPresence(join(TMP, 'tiny.csv'));
     const r = loaded(['analyze', '--input', input, '--out', join(TMP, 'out')]);
     expect(r.status).toBe(0);
     // it does run DuckDB (Parquet exports): its JavaScript bundled, its native binding the package
