@@ -10,6 +10,15 @@ export interface CsvSink {
   header(fields: string[], line: number): void;
   /** `starts[i]..ends[i]` are field i's bytes (quotes removed, `""` unescaped); `count` may exceed the arrays' length. */
   row(buf: Uint8Array, starts: Int32Array, ends: Int32Array, count: number, line: number): void;
+  /**
+   * An optional fast path for quote-free bytes: consumes the complete records of buf[pos, end)
+   * it can handle on its own (one line each, in order) and returns where it stopped; the scanner
+   * hands the record there to `row` (or waits for more bytes) and then offers the rest again.
+   * The records it consumed are counted in `plainCount`.
+   */
+  plainRows?(buf: Uint8Array, pos: number, end: number, line: number): number;
+  /** Records consumed by the last `plainRows` call. */
+  plainCount?: number;
 }
 
 /** Options for `scanCsv`. */
@@ -141,12 +150,23 @@ function scanRecords(
   // files hold no quote at all). A record that reaches the quote, or the end of the bytes read,
   // is scanned again by the full loop below.
   let quoteAt = -2;
+  // The sink's own fast path, dropped when it keeps declining records (e.g. a file it cannot read).
+  let plain = headerSeen ? sink.plainRows : undefined;
+  let declined = 0;
   while (pos < filled) {
     if (quoteAt < pos && quoteAt !== -1) {
       const q = buf.subarray(pos, filled).indexOf(QUOTE);
       quoteAt = q < 0 ? -1 : pos + q;
     }
     const plainEnd = quoteAt < 0 ? filled : quoteAt;
+    if (plain && pos < plainEnd) {
+      const to = plain.call(sink, buf, pos, plainEnd, line);
+      const n = sink.plainCount ?? 0;
+      line += n;
+      if (n === 0 && ++declined > 256) plain = undefined;
+      pos = to;
+      if (pos >= filled) break;
+    }
     if (pos < plainEnd) {
       let i = pos;
       let nf = 0;
@@ -187,6 +207,7 @@ function scanRecords(
         else {
           headerSeen = true;
           sink.header(fieldNames(buf, starts, ends, nf), recLine);
+          plain = sink.plainRows;
         }
         continue;
       }
@@ -290,6 +311,7 @@ function scanRecords(
     else {
       headerSeen = true;
       sink.header(fieldNames(buf, starts, ends, nf), recLine);
+      plain = sink.plainRows;
     }
   }
   state.line = line;
@@ -327,6 +349,10 @@ export interface ExportedNames {
   size: number;
 }
 
+/** FNV-1a, the interners' hash: h = imul(h ^ byte, FNV_PRIME) from FNV_OFFSET. */
+export const FNV_OFFSET = 0x811c9dc5;
+export const FNV_PRIME = 0x01000193;
+
 const IDENTITY = Uint8Array.from({ length: 256 }, (_, i) => i);
 const LOWER = Uint8Array.from({ length: 256 }, (_, i) => (i >= 65 && i <= 90 ? i | 32 : i));
 
@@ -342,6 +368,8 @@ export class ByteInterner {
   private table = new Int32Array(2 << 12);
   private mask = (1 << 12) - 1;
   private last = -1;
+  /** The hash of `last`. */
+  private lastHash = 0;
   /** Distinct names so far. */
   size = 0;
   private scratch = new Uint8Array(256);
@@ -362,9 +390,29 @@ export class ByteInterner {
     const last = this.last;
     if (last >= 0 && this.lens[last] === len && this.equals(last, buf, start, len)) return last;
     const fold = this.fold;
-    let h = 0x811c9dc5;
-    for (let i = start; i < end; i++) h = Math.imul(h ^ (fold[buf[i] as number] as number), 0x01000193);
-    h |= 0;
+    let h = FNV_OFFSET;
+    for (let i = start; i < end; i++) h = Math.imul(h ^ (fold[buf[i] as number] as number), FNV_PRIME);
+    return this.probe(buf, start, len, h | 0);
+  }
+
+  /**
+   * `intern` for callers that hashed the bytes while scanning them: `h` must be FNV-1a
+   * (`FNV_OFFSET`, `FNV_PRIME`) over the bytes mapped by `foldTable`, as a signed 32-bit integer.
+   */
+  internHashed(buf: Uint8Array, start: number, end: number, h: number): number {
+    const len = end - start;
+    const last = this.last;
+    if (h === this.lastHash && last >= 0 && this.lens[last] === len && this.equals(last, buf, start, len))
+      return last;
+    return this.probe(buf, start, len, h);
+  }
+
+  /** Byte → byte as names are stored and hashed (see `internHashed`). */
+  get foldTable(): Uint8Array {
+    return this.fold;
+  }
+
+  private probe(buf: Uint8Array, start: number, len: number, h: number): number {
     // Slots hold (hash, id + 1) pairs side by side: one cache line answers most probes.
     const table = this.table;
     const mask = this.mask;
@@ -374,12 +422,14 @@ export class ByteInterner {
       if (idp === 0) break;
       if (table[2 * slot] === h && this.lens[idp - 1] === len && this.equals(idp - 1, buf, start, len)) {
         this.last = idp - 1;
+        this.lastHash = h;
         return idp - 1;
       }
       slot = (slot + 1) & mask;
     }
     const id = this.insert(buf, start, len, h, slot);
     this.last = id;
+    this.lastHash = h;
     return id;
   }
 
@@ -389,8 +439,8 @@ export class ByteInterner {
     const len = textEncoder.encodeInto(s, this.scratch).written ?? 0;
     const buf = this.scratch;
     const fold = this.fold;
-    let h = 0x811c9dc5;
-    for (let i = 0; i < len; i++) h = Math.imul(h ^ (fold[buf[i] as number] as number), 0x01000193);
+    let h = FNV_OFFSET;
+    for (let i = 0; i < len; i++) h = Math.imul(h ^ (fold[buf[i] as number] as number), FNV_PRIME);
     h |= 0;
     const table = this.table;
     const mask = this.mask;
@@ -452,15 +502,18 @@ export class ByteInterner {
    * way up from a few thousand slots (each doubling re-inserts every name).
    */
   reserve(names: number): void {
-    while (names * 2 > this.mask) this.rehash();
+    if (names * 2 > this.mask) {
+      let slots = (this.mask + 1) * 2;
+      while (names * 2 > slots - 1) slots *= 2;
+      this.rehash(slots);
+    }
     if (names > this.offs.length) {
       this.offs = grow32(this.offs, names);
       this.lens = grow32(this.lens, names);
     }
   }
 
-  private rehash(): void {
-    const slots = (this.mask + 1) * 2;
+  private rehash(slots = (this.mask + 1) * 2): void {
     const mask = slots - 1;
     const old = this.table;
     const table = new Int32Array(2 * slots);

@@ -1,8 +1,9 @@
 import { open, stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { InputError } from '../errors.js';
-import { fieldString, parseTimestampBytes, parseUint, scanCsv } from './csv-scan.js';
+import { type CsvSink, fieldString, parseTimestampBytes, parseUint, scanCsv } from './csv-scan.js';
 import type { CsvWorkerInput, CsvWorkerOutput } from './csv-worker.js';
+import { plainPresenceRows } from './presence-csv-plain.js';
 import {
   BATCH_ROWS,
   type BatchFn,
@@ -50,6 +51,8 @@ export async function readPresenceCsv(
   const size = range ? range.end - range.start : (await stat(path)).size;
   let estimated = false;
   const startLength = b.length;
+  // Set by `header`: scanned records go to the fast path first (see presence-csv-plain.ts).
+  const plainSink: Pick<CsvSink, 'plainRows' | 'plainCount'> = {};
   const header = (fields: string[], line: number) => {
     col = mapPresenceHeader(fields);
     const missing = (['channel', 'viewer', 'ts'] as const).filter((c) => col[c] < 0);
@@ -60,6 +63,14 @@ export async function readPresenceCsv(
       );
     }
     need = Math.max(col.channel, col.viewer, col.ts) + 1;
+    const plain = opts.plainPath === false ? undefined : plainPresenceRows(fields, col, b, st, opts, now);
+    plainSink.plainRows = plain
+      ? (buf, pos, end) => {
+          const to = plain.rows(buf, pos, end);
+          plainSink.plainCount = plain.count;
+          return to;
+        }
+      : undefined;
   };
   const now = Date.now();
   const headerless = range !== undefined && range.start > 0;
@@ -68,6 +79,12 @@ export async function readPresenceCsv(
     path,
     {
       header,
+      get plainRows() {
+        return plainSink.plainRows;
+      },
+      get plainCount() {
+        return plainSink.plainCount;
+      },
       row(buf, starts, ends, count, line) {
         if (count < need) return reject(line, `expected at least ${need} fields, got ${count}`);
         const cs = starts[col.channel] as number;
@@ -164,6 +181,7 @@ export async function readPresenceCsv(
       },
     },
     {
+      chunkBytes: opts.csvChunkBytes,
       start: range?.start,
       end: range?.end,
       headerless,
@@ -265,6 +283,8 @@ export async function readPresenceCsvParallel(
     worker.once('exit', (code) => resolveMsg({ error: `worker exited with code ${code}` }));
   });
   b.adopt(columnSlice(shared, 0, mid));
+  // Size this thread's viewer table for the whole file: the worker's names merge into it.
+  b.viewers.reserve(Math.min(estimate(size) >> 3, 1 << 22));
   let first: FileStats & { lines: number };
   try {
     first = await readPresenceCsv(path, b, log, opts, { start: 0, end: split, header });

@@ -33,6 +33,10 @@ export interface PresenceReadOptions {
   threads?: 1 | 2;
   /** CSV files at least this big use `threads`; default `PARALLEL_CSV_MIN_BYTES`. */
   parallelMinBytes?: number;
+  /** false: every CSV record takes the general path (tests compare the two paths). */
+  plainPath?: boolean;
+  /** Bytes per CSV read (default `CSV_SCAN_DEFAULTS`; tests use small ones to split records). */
+  csvChunkBytes?: number;
 }
 
 export const PRESENCE_READ_DEFAULTS = { maxRejectShare: 0.5 };

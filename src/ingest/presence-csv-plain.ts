@@ -1,0 +1,184 @@
+/**
+ * The fast path of the CSV presence read: one pass over each plain record's bytes that finds
+ * the fields, hashes and checks the names, parses the instant and the count, and stores the row.
+ * The general path (`readPresenceCsv`'s `row`) scans a record first and then goes over each
+ * field again (hash, name checks, number parsing); on a 16M-row file those extra passes were
+ * most of the read. Anything this path does not handle itself — a quote, a CR, a field count
+ * other than the header's, an empty or over-long name, a NUL byte, an instant that is not epoch
+ * digits or ISO-8601 bytes, a value out of range — it declines, and the general path reads that
+ * record (and rejects it, with its reason, where it must). So both paths keep the same rows.
+ */
+import { FNV_OFFSET, FNV_PRIME, parseTimestampBytes } from './csv-scan.js';
+import {
+  type FileStats,
+  inWindow,
+  PRESENCE_LIMITS,
+  type PresenceBuilder,
+  type PresenceReadOptions,
+  sourceCodeBytes,
+} from './presence-rows.js';
+
+const NL = 10;
+const CR = 13;
+const COMMA = 44;
+
+/** What each field of a record is (0: a column analysis does not read). */
+const CHANNEL = 1;
+const VIEWER = 2;
+const TS = 3;
+const SOURCE = 4;
+const MESSAGES = 5;
+
+/** Column indexes of the header, as `mapPresenceHeader` gives them (-1: absent). */
+export interface PlainColumns {
+  channel: number;
+  viewer: number;
+  ts: number;
+  source: number;
+  messages: number;
+  channel_id: number;
+  viewer_id: number;
+}
+
+/**
+ * A fast path for `PresenceBuilder` rows without extras or Twitch ids (those take the general
+ * path), or undefined when the file's columns need the general path anyway.
+ */
+export function plainPresenceRows(
+  header: string[],
+  col: PlainColumns,
+  b: PresenceBuilder,
+  st: FileStats,
+  opts: PresenceReadOptions,
+  now: number,
+): PlainPresenceRows | undefined {
+  if (b.extras || col.channel_id >= 0 || col.viewer_id >= 0) return undefined;
+  if (b.channels.foldTable !== b.viewers.foldTable) return undefined;
+  const roles = new Uint8Array(header.length);
+  roles[col.channel] = CHANNEL;
+  roles[col.viewer] = VIEWER;
+  roles[col.ts] = TS;
+  if (col.source >= 0) roles[col.source] = SOURCE;
+  if (col.messages >= 0) roles[col.messages] = MESSAGES;
+  return new PlainPresenceRows(roles, b, st, opts, now);
+}
+
+export class PlainPresenceRows {
+  /** Records consumed by the last `rows` call. */
+  count = 0;
+  private readonly minTs = PRESENCE_LIMITS.minTs;
+  private readonly maxTs: number;
+  private readonly windowed: boolean;
+
+  constructor(
+    private readonly roles: Uint8Array,
+    private readonly b: PresenceBuilder,
+    private readonly st: FileStats,
+    private readonly opts: PresenceReadOptions,
+    now: number,
+  ) {
+    this.maxTs = now + PRESENCE_LIMITS.futureToleranceMs;
+    this.windowed = opts.windowStart !== undefined || opts.windowEnd !== undefined;
+  }
+
+  /** Consumes the records of buf[pos, end) it can; returns where it stopped. */
+  rows(buf: Uint8Array, pos: number, end: number): number {
+    const roles = this.roles;
+    const nf = roles.length;
+    const b = this.b;
+    const fold = b.channels.foldTable;
+    const maxName = PRESENCE_LIMITS.maxNameBytes;
+    const maxMessages = PRESENCE_LIMITS.maxMessages;
+    const { minTs, maxTs, windowed } = this;
+    let good = 0;
+    let outside = 0;
+    let p = pos;
+    records: while (p < end) {
+      let i = p;
+      let cs = 0;
+      let ce = 0;
+      let ch = 0;
+      let vs = 0;
+      let ve = 0;
+      let vh = 0;
+      let ts = 0;
+      let m = 1;
+      for (let f = 0; f < nf; f++) {
+        const stop = f === nf - 1 ? NL : COMMA;
+        const role = roles[f] as number;
+        const s = i;
+        if (role === CHANNEL || role === VIEWER) {
+          let h = FNV_OFFSET;
+          for (;;) {
+            if (i >= end) break records;
+            const c = buf[i] as number;
+            if (c <= COMMA && (c === COMMA || c === NL || c === CR || c === 0)) break;
+            h = Math.imul(h ^ (fold[c] as number), FNV_PRIME);
+            i++;
+          }
+          if (buf[i] !== stop || i === s || i - s > maxName) break records;
+          if (role === CHANNEL) {
+            cs = s;
+            ce = i;
+            ch = h | 0;
+          } else {
+            vs = s;
+            ve = i;
+            vh = h | 0;
+          }
+        } else if (role === TS || role === MESSAGES) {
+          let v = 0;
+          let digits = true;
+          for (;;) {
+            if (i >= end) break records;
+            const c = buf[i] as number;
+            if (c === COMMA || c === NL || c === CR) break;
+            const d = c - 48;
+            if (d < 0 || d > 9) digits = false;
+            v = v * 10 + d;
+            i++;
+          }
+          if (buf[i] !== stop) break records;
+          const len = i - s;
+          if (role === TS) {
+            if (digits && len > 0 && len <= 15) ts = v < 1e11 ? v * 1000 : v;
+            else {
+              ts = parseTimestampBytes(buf, s, i);
+              if (Number.isNaN(ts)) break records;
+            }
+            if (ts < minTs || ts > maxTs) break records;
+          } else if (len > 0) {
+            if (!digits || len > 15 || v > maxMessages) break records;
+            m = v;
+          }
+        } else {
+          for (;;) {
+            if (i >= end) break records;
+            const c = buf[i] as number;
+            if (c === COMMA || c === NL || c === CR) break;
+            i++;
+          }
+          if (buf[i] !== stop) break records;
+          if (role === SOURCE && i > s && sourceCodeBytes(buf, s, i) < 0) break records;
+        }
+        i++;
+      }
+      p = i;
+      if (windowed && !inWindow(ts, this.opts)) {
+        outside++;
+        continue;
+      }
+      b.room();
+      const r = b.length++;
+      b.channel[r] = b.channels.internHashed(buf, cs, ce, ch);
+      b.viewer[r] = b.viewers.internHashed(buf, vs, ve, vh);
+      b.ts[r] = ts;
+      b.messages[r] = m;
+      good++;
+    }
+    this.st.good += good;
+    this.st.outside += outside;
+    this.count = good + outside;
+    return p;
+  }
+}

@@ -1,0 +1,139 @@
+/**
+ * The CSV presence read's fast path (presence-csv-plain.ts) must keep exactly the rows, ids,
+ * rejections (line and reason) and counts of the general path, on records of every kind it
+ * declines as well as the plain ones it reads itself, at buffer sizes that split records.
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createRng as rng } from '../src/analysis/rng.js';
+import { readPresenceCsv } from '../src/ingest/presence-csv.js';
+import { PlainPresenceRows } from '../src/ingest/presence-csv-plain.js';
+import { PresenceBuilder, type PresenceReadOptions, RejectLog } from '../src/ingest/presence-rows.js';
+
+let tmp = '';
+beforeAll(async () => {
+  tmp = await mkdtemp(join(tmpdir(), 'va-plain-'));
+});
+afterAll(async () => {
+  await rm(tmp, { recursive: true, force: true });
+});
+
+const T0 = 1_795_525_500;
+/** Records the fast path declines (each is read, or rejected, by the general path). */
+const ODD: ((r: () => number) => string)[] = [
+  () => 'Chan1,Viewer1,1795525500,live,2\r',
+  () => 'chan2,v2,1795525500,live,1,extra',
+  () => 'chan3,v3',
+  () => ',v4,1795525500,live,1',
+  () => 'chan5,,1795525500,live,1',
+  () => 'chan6,v\u00006,1795525500,live,1',
+  () => `chan7,${'x'.repeat(300)},1795525500,live,1`,
+  () => 'chan8,v8,2026-11-30T10:05:00Z,vod,3',
+  () => 'chan9,v9,2026-11-30 10:05,import,',
+  () => 'chan10,v10,yesterday,live,1',
+  () => 'chan11,v11,1200000000,live,1',
+  () => 'chan12,v12,4102444800,live,1',
+  () => 'chan13,v13,1795525500.25,live,1',
+  () => 'chan14,v14,1795525500123,live,1',
+  () => 'chan15,v15,1795525500,live,2000000',
+  () => 'chan16,v16,1795525500,live,x',
+  () => 'chan17,v17,1795525500,LIVE,1',
+  () => 'chan18,v18,1795525500,radio,1',
+  () => 'chan19,v19,1795525500,,1',
+  () => '',
+  () => '"chan20",v20,1795525500,live,1',
+  () => 'chan21,"v,21",1795525500,live,1',
+  () => 'chän22,vïewer22,1795525500,live,1',
+  () => 'chan23,v23,,live,1',
+  () => 'chan24,v24,-5,live,1',
+  () => 'chan25,v25,1795525500,live,1234567890123456',
+  (r) => `chan26,v${Math.floor(r() * 50)},${T0 + Math.floor(r() * 86_400)},live,${Math.floor(r() * 9)}`,
+];
+
+function file(seed: number, rows: number): string {
+  const r = rng(seed);
+  const out = ['channel,viewer,ts,source,messages'];
+  for (let i = 0; i < rows; i++) {
+    if (r() < 0.15) out.push((ODD[Math.floor(r() * ODD.length)] as (r: () => number) => string)(r));
+    else {
+      const c = `C${Math.floor(r() * 40)}`;
+      const v = `${r() < 0.5 ? 'U' : 'u'}${Math.floor(r() * 300)}`;
+      out.push(
+        `${c},${v},${T0 + Math.floor(r() * 86_400 * 3)},live,${r() < 0.1 ? '' : Math.floor(r() * 20)}`,
+      );
+    }
+  }
+  return `${out.join('\n')}${r() < 0.5 ? '\n' : ''}`;
+}
+
+async function read(path: string, opts: PresenceReadOptions) {
+  const b = new PresenceBuilder({ capacity: 0 });
+  const log = new RejectLog();
+  const st = await readPresenceCsv(path, b, log, opts);
+  const channels = b.channels.names();
+  const viewers = b.viewers.names();
+  return {
+    st,
+    rows: Array.from({ length: b.length }, (_, i) => [
+      channels[b.channel[i] as number],
+      viewers[b.viewer[i] as number],
+      b.ts[i],
+      b.messages[i],
+    ]),
+    // ids in first-seen order must match too: later stages number channels by them
+    channels,
+    viewers,
+    rejected: log.rejected.map((x) => [x.line, x.reason]),
+    count: log.count,
+  };
+}
+
+describe('CSV presence fast path', () => {
+  it('reads exactly what the general path reads, at every buffer size, with and without a window', async () => {
+    const spy = vi.spyOn(PlainPresenceRows.prototype, 'rows');
+    for (const seed of [1, 2, 3]) {
+      const path = join(tmp, `mixed-${seed}.csv`);
+      await writeFile(path, file(seed, 3000));
+      for (const csvChunkBytes of [23, 64, 1000, undefined]) {
+        for (const window of [
+          {},
+          { windowStart: (T0 + 86_400) * 1000, windowEnd: (T0 + 2 * 86_400) * 1000 },
+        ]) {
+          const general = await read(path, { ...window, csvChunkBytes, plainPath: false });
+          const calls = spy.mock.calls.length;
+          const plain = await read(path, { ...window, csvChunkBytes });
+          expect(spy.mock.calls.length).toBeGreaterThan(calls);
+          expect(plain).toEqual(general);
+          expect(general.count).toBeGreaterThan(50);
+          expect(general.rows.length).toBeGreaterThan('windowStart' in window ? 500 : 2000);
+        }
+      }
+    }
+    // The fast path really read rows (it is not always declining).
+    const consumed = spy.mock.results.some(
+      (r, i) => (r.value as number) > (spy.mock.calls[i]?.[1] as number),
+    );
+    expect(consumed).toBe(true);
+    spy.mockRestore();
+  });
+
+  it('reads columns in any order and skips the ones analysis does not use', async () => {
+    const r = rng(7);
+    const lines = ['kind,ts,Viewer,extra,channel,vod_id'];
+    for (let i = 0; i < 2000; i++) {
+      const bad = r() < 0.05 ? ',' : '';
+      lines.push(`chat,${T0 + i * 60},u${i % 97}${bad},x${i},c${i % 13},${i % 5 ? '' : '123'}`);
+    }
+    const path = join(tmp, 'order.csv');
+    await writeFile(path, `${lines.join('\n')}\n`);
+    for (const csvChunkBytes of [31, undefined]) {
+      const general = await read(path, { csvChunkBytes, plainPath: false });
+      expect(await read(path, { csvChunkBytes })).toEqual(general);
+      expect(general.rows.length).toBeGreaterThan(1800);
+      // a record with one field too many (the viewer's comma) shifts its channel: both paths agree
+      expect(general.rows).toContainEqual(['c1', 'u1', (T0 + 60) * 1000, 1]);
+    }
+  });
+});
