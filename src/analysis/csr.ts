@@ -35,7 +35,38 @@ export function csrFromGraph(graph: OverlapGraph): Csr {
     nb[cursor[b]] = a;
     w[cursor[b]++] = weight[e];
   }
-  return compact(n, deg, nb, w);
+  return sortedPairs(source, target, length) ? withStrengths(n, deg, nb, w) : compact(n, deg, nb, w);
+}
+
+/**
+ * Whether every edge has source < target and the edges are in strictly ascending (source, target)
+ * order, as the overlap projection emits them: then each adjacency list above comes out sorted
+ * (the lower neighbours, then the higher ones) without repeats, and needs no `compact`.
+ */
+function sortedPairs(source: Uint32Array, target: Uint32Array, length: number): boolean {
+  let ps = -1;
+  let pt = -1;
+  for (let e = 0; e < length; e++) {
+    const s = source[e];
+    const t = target[e];
+    if (s >= t || s < ps || (s === ps && t <= pt)) return false;
+    ps = s;
+    pt = t;
+  }
+  return true;
+}
+
+/** The CSR of sorted, repeat-free adjacency lists: only the strengths are left to sum. */
+function withStrengths(n: number, offsets: Uint32Array, nb: Uint32Array, w: Float64Array): Csr {
+  const strength = new Float64Array(n);
+  let total = 0;
+  for (let v = 0; v < n; v++) {
+    let sv = 0;
+    for (let i = offsets[v]; i < offsets[v + 1]; i++) sv += w[i];
+    strength[v] = sv;
+    total += sv;
+  }
+  return { n, offsets, neighbors: nb, weights: w, strength, totalStrength: total };
 }
 
 /** Sorts each adjacency list and merges repeated neighbours into one summed entry. */
