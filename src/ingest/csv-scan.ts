@@ -481,13 +481,16 @@ export class ByteInterner {
       this.arena = g;
     }
     const o = this.arenaLen;
+    const arena = this.arena;
+    const fold = this.fold;
+    let min = 255;
     for (let k = 0; k < len; k++) {
-      let c = buf[start + k] as number;
-      if (this.lower && c >= 65 && c <= 90) c |= 32;
-      if (c === 0) this.hasSeparator = true;
-      this.arena[o + k] = c;
+      const c = fold[buf[start + k] as number] as number;
+      if (c < min) min = c;
+      arena[o + k] = c;
     }
-    this.arena[o + len] = 0;
+    if (min === 0 && len > 0) this.hasSeparator = true;
+    arena[o + len] = 0;
     this.arenaLen += len + 1;
     this.offs[id] = o;
     this.lens[id] = len;
