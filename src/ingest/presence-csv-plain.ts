@@ -93,7 +93,11 @@ export class PlainPresenceRows {
     let good = 0;
     let outside = 0;
     let p = pos;
-    records: while (p < end) {
+    // Up to the last newline every record is complete, and every field ends at a byte the loops
+    // below stop at (',' or '\n' at the latest): they need no end-of-bytes check per byte.
+    const last = buf.lastIndexOf(NL, end - 1);
+    const stopAt = last < pos ? pos : last + 1;
+    records: while (p < stopAt) {
       let i = p;
       let cs = 0;
       let ce = 0;
@@ -110,7 +114,6 @@ export class PlainPresenceRows {
         if (role === CHANNEL || role === VIEWER) {
           let h = FNV_OFFSET;
           for (;;) {
-            if (i >= end) break records;
             const c = buf[i] as number;
             if (c <= COMMA && (c === COMMA || c === NL || c === CR || c === 0)) break;
             h = Math.imul(h ^ (fold[c] as number), FNV_PRIME);
@@ -130,7 +133,6 @@ export class PlainPresenceRows {
           let v = 0;
           let digits = true;
           for (;;) {
-            if (i >= end) break records;
             const c = buf[i] as number;
             if (c === COMMA || c === NL || c === CR) break;
             const d = c - 48;
@@ -153,7 +155,6 @@ export class PlainPresenceRows {
           }
         } else {
           for (;;) {
-            if (i >= end) break records;
             const c = buf[i] as number;
             if (c === COMMA || c === NL || c === CR) break;
             i++;
