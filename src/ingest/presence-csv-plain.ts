@@ -97,6 +97,16 @@ export class PlainPresenceRows {
     // below stop at (',' or '\n' at the latest): they need no end-of-bytes check per byte.
     const last = buf.lastIndexOf(NL, end - 1);
     const stopAt = last < pos ? pos : last + 1;
+    // The previous stored row's names (bytes in `buf`) and ids: sorted files repeat them row
+    // after row, and the same bytes are the same name without a look-up.
+    let pcs = 0;
+    let pcl = -1;
+    let pch = 0;
+    let pc = 0;
+    let pvs = 0;
+    let pvl = -1;
+    let pvh = 0;
+    let pv = 0;
     records: while (p < stopAt) {
       let i = p;
       let cs = 0;
@@ -171,8 +181,22 @@ export class PlainPresenceRows {
       }
       b.room();
       const r = b.length++;
-      b.channel[r] = b.channels.internHashed(buf, cs, ce, ch);
-      b.viewer[r] = b.viewers.internHashed(buf, vs, ve, vh);
+      const cl = ce - cs;
+      if (ch !== pch || cl !== pcl || !sameBytes(buf, cs, pcs, cl)) {
+        pc = b.channels.internHashed(buf, cs, ce, ch);
+        pcs = cs;
+        pcl = cl;
+        pch = ch;
+      }
+      const vl = ve - vs;
+      if (vh !== pvh || vl !== pvl || !sameBytes(buf, vs, pvs, vl)) {
+        pv = b.viewers.internHashed(buf, vs, ve, vh);
+        pvs = vs;
+        pvl = vl;
+        pvh = vh;
+      }
+      b.channel[r] = pc;
+      b.viewer[r] = pv;
       b.ts[r] = ts;
       b.messages[r] = m;
       good++;
@@ -182,4 +206,9 @@ export class PlainPresenceRows {
     this.count = good + outside;
     return p;
   }
+}
+
+function sameBytes(buf: Uint8Array, a: number, b: number, len: number): boolean {
+  for (let k = 0; k < len; k++) if (buf[a + k] !== buf[b + k]) return false;
+  return true;
 }
