@@ -106,11 +106,12 @@ export function atlasStatistics(
   let sumWeight = 0;
   let maxShared = 0;
   let sumShared = 0;
+  const { source, target, weight, shared } = graph;
   for (let e = 0; e < graph.length; e++) {
-    const s = graph.source[e] as number;
-    const t = graph.target[e] as number;
-    const w = graph.weight[e] as number;
-    const sh = graph.shared[e] as number;
+    const s = source[e] as number;
+    const t = target[e] as number;
+    const w = weight[e] as number;
+    const sh = shared[e] as number;
     degree[s]! += 1;
     degree[t]! += 1;
     strength[s]! += w;

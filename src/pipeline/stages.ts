@@ -280,10 +280,11 @@ function channelRows(
   const n = graph.nodeNames.length;
   const degree = new Uint32Array(n);
   const strength = new Float64Array(n);
-  for (let e = 0; e < graph.length; e++) {
-    const s = graph.source[e]!;
-    const t = graph.target[e]!;
-    const w = graph.weight[e]!;
+  const { source, target, weight, length } = graph;
+  for (let e = 0; e < length; e++) {
+    const s = source[e]!;
+    const t = target[e]!;
+    const w = weight[e]!;
     degree[s]!++;
     degree[t]!++;
     strength[s]! += w;
