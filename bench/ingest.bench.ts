@@ -1,7 +1,8 @@
 /**
  * Ingest at scale: simulate 10,000 channels / 2,000,000 viewers (~16M presence rows, ~530 MB CSV)
  * in os.tmpdir(), append a few bad rows at known lines, then in fresh child processes:
- *   - `readPresenceFiles` (what `analyze --input` uses) with 2 threads and with 1 thread,
+ *   - `readPresenceFiles` (what `analyze --input` uses) with 2 threads and with 1 thread, and
+ *     with 1 thread on the general path only (`general1`: the CSV fast path off, for its gain),
  *   - a DuckDB `read_csv` + SQL interning variant, for comparison,
  *   - `vieweratlas import` into a temp storage (CSV → Hive Parquet), then the same job as one
  *     DuckDB `COPY (SELECT …) TO … (FORMAT parquet, PARTITION_BY …)`, and their ratio.
@@ -83,7 +84,11 @@ async function child(mode: string, csv: string): Promise<void> {
     return;
   }
   const { readPresenceFiles } = await import('../src/ingest/index.js');
-  const r = await readPresenceFiles([csv], { threads: mode === 'threads1' ? 1 : 2 });
+  // general1: one thread with every record on the general path (no fast path), for comparison
+  const r = await readPresenceFiles([csv], {
+    threads: mode === 'threads2' ? 2 : 1,
+    plainPath: mode !== 'general1',
+  });
   print(t0, {
     rows: r.rowsRead,
     channels: r.table.channelNames.length,
@@ -94,7 +99,10 @@ async function child(mode: string, csv: string): Promise<void> {
 }
 
 function print(t0: number, r: Record<string, unknown>): void {
-  console.log(`BENCH_RESULT ${JSON.stringify({ ...r, seconds: (performance.now() - t0) / 1000 })}`);
+  const cpu = process.cpuUsage();
+  console.log(
+    `BENCH_RESULT ${JSON.stringify({ ...r, seconds: (performance.now() - t0) / 1000, cpuS: (cpu.user + cpu.system) / 1e6 })}`,
+  );
 }
 
 interface Run {
@@ -107,6 +115,8 @@ interface Run {
     rejected: number;
     lines: number[];
     seconds: number;
+    /** The child's whole CPU time (all threads, start-up included). */
+    cpuS: number;
   };
   stdout: string;
   stderr: string;
@@ -180,7 +190,7 @@ async function main(): Promise<void> {
     const mb = statSync(csv).size / 1e6;
     console.log(`input: ${csv} (${mb.toFixed(0)} MB)`);
     const self = fileURLToPath(import.meta.url);
-    for (const mode of ['threads2', 'threads1', 'duckdb']) {
+    for (const mode of ['threads2', 'threads1', 'general1', 'duckdb']) {
       const r = measure([process.execPath, '--import', 'tsx', self, '--child', mode, csv]);
       if (!r.result) {
         console.log(`${mode}: FAILED (exit ${r.code}) ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`);
@@ -189,7 +199,7 @@ async function main(): Promise<void> {
       const x = r.result;
       console.log(
         `${mode.padEnd(8)}: ${fmt(x.rows)} rows, ${fmt(x.channels)} channels, ${fmt(x.viewers)} viewers in ${x.seconds.toFixed(2)} s ` +
-          `(${(x.rows / x.seconds / 1e6).toFixed(2)} M rows/s, ${(mb / x.seconds).toFixed(0)} MB/s); process wall ${r.wallS.toFixed(2)} s, peak RSS ${r.rssMb.toFixed(0)} MB`,
+          `(${(x.rows / x.seconds / 1e6).toFixed(2)} M rows/s, ${(mb / x.seconds).toFixed(0)} MB/s); process wall ${r.wallS.toFixed(2)} s, CPU ${x.cpuS.toFixed(2)} s, peak RSS ${r.rssMb.toFixed(0)} MB`,
       );
       if (mode !== 'duckdb' && badLines.length) {
         const ok = x.rejected === badLines.length && badLines.every((l) => x.lines.includes(l));
