@@ -18,6 +18,9 @@ import {
   sourceCodeBytes,
 } from './presence-rows.js';
 
+/** Records parsed before their rows are stored (see `rows`). */
+const BATCH = 32;
+
 const NL = 10;
 const CR = 13;
 const COMMA = 44;
@@ -69,6 +72,17 @@ export class PlainPresenceRows {
   private readonly minTs = PRESENCE_LIMITS.minTs;
   private readonly maxTs: number;
   private readonly windowed: boolean;
+  /** Parsed records waiting to be stored (see `rows`). */
+  private readonly batch = {
+    cs: new Int32Array(BATCH),
+    ce: new Int32Array(BATCH),
+    ch: new Int32Array(BATCH),
+    vs: new Int32Array(BATCH),
+    ve: new Int32Array(BATCH),
+    vh: new Int32Array(BATCH),
+    ts: new Float64Array(BATCH),
+    m: new Uint32Array(BATCH),
+  };
 
   constructor(
     private readonly roles: Uint8Array,
@@ -107,99 +121,127 @@ export class PlainPresenceRows {
     let pvl = -1;
     let pvh = 0;
     let pv = 0;
-    records: while (p < stopAt) {
-      let i = p;
-      let cs = 0;
-      let ce = 0;
-      let ch = 0;
-      let vs = 0;
-      let ve = 0;
-      let vh = 0;
-      let ts = 0;
-      let m = 1;
-      for (let f = 0; f < nf; f++) {
-        const stop = f === nf - 1 ? NL : COMMA;
-        const role = roles[f] as number;
-        const s = i;
-        if (role === CHANNEL || role === VIEWER) {
-          let h = FNV_OFFSET;
-          for (;;) {
-            const c = buf[i] as number;
-            if (c <= COMMA && (c === COMMA || c === NL || c === CR || c === 0)) break;
-            h = Math.imul(h ^ (fold[c] as number), FNV_PRIME);
-            i++;
-          }
-          if (buf[i] !== stop || i === s || i - s > maxName) break records;
-          if (role === CHANNEL) {
-            cs = s;
-            ce = i;
-            ch = h | 0;
-          } else {
-            vs = s;
-            ve = i;
-            vh = h | 0;
-          }
-        } else if (role === TS || role === MESSAGES) {
-          let v = 0;
-          let digits = true;
-          for (;;) {
-            const c = buf[i] as number;
-            if (c === COMMA || c === NL || c === CR) break;
-            const d = c - 48;
-            if (d < 0 || d > 9) digits = false;
-            v = v * 10 + d;
-            i++;
-          }
-          if (buf[i] !== stop) break records;
-          const len = i - s;
-          if (role === TS) {
-            if (digits && len > 0 && len <= 15) ts = v < 1e11 ? v * 1000 : v;
-            else {
-              ts = parseTimestampBytes(buf, s, i);
-              if (Number.isNaN(ts)) break records;
+    const q = this.batch;
+    let bail = false;
+    while (!bail && p < stopAt) {
+      // A batch of records is parsed first, then their names' table slots are read in one go
+      // (the viewer table is far bigger than the caches: the misses then overlap instead of
+      // queueing), then the rows are stored in order — the ids are those of one row at a time.
+      let n = 0;
+      batch: while (n < BATCH && p < stopAt) {
+        bail = true;
+        let i = p;
+        let cs = 0;
+        let ce = 0;
+        let ch = 0;
+        let vs = 0;
+        let ve = 0;
+        let vh = 0;
+        let ts = 0;
+        let m = 1;
+        for (let f = 0; f < nf; f++) {
+          const stop = f === nf - 1 ? NL : COMMA;
+          const role = roles[f] as number;
+          const s = i;
+          if (role === CHANNEL || role === VIEWER) {
+            let h = FNV_OFFSET;
+            for (;;) {
+              const c = buf[i] as number;
+              if (c <= COMMA && (c === COMMA || c === NL || c === CR || c === 0)) break;
+              h = Math.imul(h ^ (fold[c] as number), FNV_PRIME);
+              i++;
             }
-            if (ts < minTs || ts > maxTs) break records;
-          } else if (len > 0) {
-            if (!digits || len > 15 || v > maxMessages) break records;
-            m = v;
+            if (buf[i] !== stop || i === s || i - s > maxName) break batch;
+            if (role === CHANNEL) {
+              cs = s;
+              ce = i;
+              ch = h | 0;
+            } else {
+              vs = s;
+              ve = i;
+              vh = h | 0;
+            }
+          } else if (role === TS || role === MESSAGES) {
+            let v = 0;
+            let digits = true;
+            for (;;) {
+              const c = buf[i] as number;
+              if (c === COMMA || c === NL || c === CR) break;
+              const d = c - 48;
+              if (d < 0 || d > 9) digits = false;
+              v = v * 10 + d;
+              i++;
+            }
+            if (buf[i] !== stop) break batch;
+            const len = i - s;
+            if (role === TS) {
+              if (digits && len > 0 && len <= 15) ts = v < 1e11 ? v * 1000 : v;
+              else {
+                ts = parseTimestampBytes(buf, s, i);
+                if (Number.isNaN(ts)) break batch;
+              }
+              if (ts < minTs || ts > maxTs) break batch;
+            } else if (len > 0) {
+              if (!digits || len > 15 || v > maxMessages) break batch;
+              m = v;
+            }
+          } else {
+            for (;;) {
+              const c = buf[i] as number;
+              if (c === COMMA || c === NL || c === CR) break;
+              i++;
+            }
+            if (buf[i] !== stop) break batch;
+            if (role === SOURCE && i > s && sourceCodeBytes(buf, s, i) < 0) break batch;
           }
-        } else {
-          for (;;) {
-            const c = buf[i] as number;
-            if (c === COMMA || c === NL || c === CR) break;
-            i++;
-          }
-          if (buf[i] !== stop) break records;
-          if (role === SOURCE && i > s && sourceCodeBytes(buf, s, i) < 0) break records;
+          i++;
         }
-        i++;
+        bail = false;
+        p = i;
+        if (windowed && !inWindow(ts, this.opts)) {
+          outside++;
+          continue;
+        }
+        q.cs[n] = cs;
+        q.ce[n] = ce;
+        q.ch[n] = ch;
+        q.vs[n] = vs;
+        q.ve[n] = ve;
+        q.vh[n] = vh;
+        q.ts[n] = ts;
+        q.m[n] = m;
+        n++;
       }
-      p = i;
-      if (windowed && !inWindow(ts, this.opts)) {
-        outside++;
-        continue;
+      b.viewers.touchSlots(q.vh, n);
+      for (let k = 0; k < n; k++) {
+        const cs = q.cs[k] as number;
+        const ce = q.ce[k] as number;
+        const ch = q.ch[k] as number;
+        const vs = q.vs[k] as number;
+        const ve = q.ve[k] as number;
+        const vh = q.vh[k] as number;
+        b.room();
+        const r = b.length++;
+        const cl = ce - cs;
+        if (ch !== pch || cl !== pcl || !sameBytes(buf, cs, pcs, cl)) {
+          pc = b.channels.internHashed(buf, cs, ce, ch);
+          pcs = cs;
+          pcl = cl;
+          pch = ch;
+        }
+        const vl = ve - vs;
+        if (vh !== pvh || vl !== pvl || !sameBytes(buf, vs, pvs, vl)) {
+          pv = b.viewers.internHashed(buf, vs, ve, vh);
+          pvs = vs;
+          pvl = vl;
+          pvh = vh;
+        }
+        b.channel[r] = pc;
+        b.viewer[r] = pv;
+        b.ts[r] = q.ts[k] as number;
+        b.messages[r] = q.m[k] as number;
       }
-      b.room();
-      const r = b.length++;
-      const cl = ce - cs;
-      if (ch !== pch || cl !== pcl || !sameBytes(buf, cs, pcs, cl)) {
-        pc = b.channels.internHashed(buf, cs, ce, ch);
-        pcs = cs;
-        pcl = cl;
-        pch = ch;
-      }
-      const vl = ve - vs;
-      if (vh !== pvh || vl !== pvl || !sameBytes(buf, vs, pvs, vl)) {
-        pv = b.viewers.internHashed(buf, vs, ve, vh);
-        pvs = vs;
-        pvl = vl;
-        pvh = vh;
-      }
-      b.channel[r] = pc;
-      b.viewer[r] = pv;
-      b.ts[r] = ts;
-      b.messages[r] = m;
-      good++;
+      good += n;
     }
     this.st.good += good;
     this.st.outside += outside;
