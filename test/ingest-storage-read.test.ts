@@ -2,12 +2,14 @@
  * The storage read's fast path (`readStoredPresence` in src/ingest/presence-parquet.ts: checks in
  * JS instead of SQL) gives exactly what the general path gives — the same ids in the same order,
  * rows, names, counts, reject reasons and row numbers — over parts with bad rows of every kind,
- * long and mixed-case logins and a window.
+ * long and mixed-case logins and a window; and the two-thread read (`readStoredParts`: a worker
+ * reads the later parts) gives exactly the one-thread read.
  */
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readStoredParts } from '../src/ingest/parquet-parallel.js';
 import { readPresenceParquetWith } from '../src/ingest/presence-parquet.js';
 import {
   type FileStats,
@@ -85,7 +87,16 @@ async function read(paths: string[], opts: PresenceReadOptions, fast: boolean | 
   const b = new PresenceBuilder();
   const log = new RejectLog();
   const st = await withDuckDB((c) =>
-    readPresenceParquetWith(c, `${sqlPathList(paths)}, union_by_name = true`, 'store', b, log, opts, true, fast),
+    readPresenceParquetWith(
+      c,
+      `${sqlPathList(paths)}, union_by_name = true`,
+      'store',
+      b,
+      log,
+      opts,
+      true,
+      fast,
+    ),
   );
   return { st, b, log };
 }
@@ -142,5 +153,57 @@ describe('stored parts: fast path = general path', () => {
       'row 30012: channel of 300 bytes (at most 256)',
       'row 30013: viewer of 257 bytes (at most 256)',
     ]);
+  });
+});
+
+describe('stored parts: two threads = one thread', () => {
+  it('same ids, rows, names, counts and reasons (row numbers continue across the split)', async () => {
+    for (const opts of [{}, { windowStart: Date.parse('2026-11-20T06:00:00Z') }] as PresenceReadOptions[]) {
+      const one = new PresenceBuilder();
+      const oneLog = new RejectLog();
+      const st1 = await readStoredParts(files, 'store', one, oneLog, { ...opts, threads: 1 });
+      const two = new PresenceBuilder();
+      const twoLog = new RejectLog();
+      const st2 = await readStoredParts(files, 'store', two, twoLog, {
+        ...opts,
+        threads: 2,
+        parallelMinRows: 0,
+      });
+      expect(st2.parallel).toBe(true);
+      expect(st1.parallel).toBeUndefined();
+      const { parallel: _, ...rest } = st2;
+      expect({ ...snapshot({ st: rest, b: two, log: twoLog }) }).toEqual(
+        snapshot({ st: st1, b: one, log: oneLog }),
+      );
+      // The split falls after the first part: the bad rows are the worker's, numbered from 30,001.
+      expect(twoLog.count).toBe(12);
+      expect(twoLog.rejected[0]?.reason).toBe('row 30002: empty channel');
+    }
+  });
+
+  it('parts of the old layout (no id columns) on one side of the split, bad rows on the other', async () => {
+    const root = join(dir, 'store-bad-late');
+    // 6,000 | 4,000 + 15 rows: the first part (old layout: no vod_id, kind or id columns) is this
+    // thread's, the rest the worker's.
+    const late = [
+      await part(
+        root,
+        'live',
+        '2026-11-20',
+        `SELECT channel, viewer, ts, messages FROM (${ROWS(0, 6_000, '2026-11-20')})`,
+      ),
+      await part(root, 'live', '2026-11-21', ROWS(6_000, 4_000, '2026-11-21')),
+      await part(root, 'live', '2026-11-22', BAD),
+    ];
+    const one = new PresenceBuilder();
+    const oneLog = new RejectLog();
+    const st1 = await readStoredParts(late, 'store', one, oneLog, { threads: 1 });
+    const two = new PresenceBuilder();
+    const twoLog = new RejectLog();
+    const st2 = await readStoredParts(late, 'store', two, twoLog, { threads: 2, parallelMinRows: 0 });
+    expect(st2.parallel).toBe(true);
+    const { parallel: _, ...rest } = st2;
+    expect(snapshot({ st: rest, b: two, log: twoLog })).toEqual(snapshot({ st: st1, b: one, log: oneLog }));
+    expect(twoLog.rejected[0]?.reason).toBe('row 10002: empty channel');
   });
 });
