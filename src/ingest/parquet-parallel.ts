@@ -91,6 +91,10 @@ async function readInTwo(
     worker.once('error', (err) => resolveMsg({ error: `worker: ${err.message}` }));
     worker.once('exit', (code) => resolveMsg({ error: `worker exited with code ${code}` }));
   });
+  // The viewer table sized once for all parts (as the one-thread read would size it): the
+  // worker's names then go in without a rehash, where reserving both sides' counts would double
+  // the table (both mostly hold the same viewers).
+  b.viewers.reserve(b.viewers.size + Math.min(Math.ceil(total / 8), 1 << 22));
   const logCount = log.count;
   const logKept = log.rejected.length;
   b.adopt(columnSlice(shared, 0, mid));
@@ -120,7 +124,6 @@ async function readInTwo(
   }
   const w = msg.ok;
   const cmap = b.channels.internExported(w.channels);
-  b.viewers.reserve(b.viewers.size + w.viewers.size);
   const vmap = b.viewers.internExported(w.viewers);
   if (w.channelIds) b.idSide('channel').merge(w.channelIds, cmap);
   if (w.viewerIds) b.idSide('viewer').merge(w.viewerIds, vmap);
