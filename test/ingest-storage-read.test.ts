@@ -9,7 +9,7 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readStoredParts } from '../src/ingest/parquet-parallel.js';
+import { defaultThreads, readStoredParts } from '../src/ingest/parquet-parallel.js';
 import { readPresenceParquetWith } from '../src/ingest/presence-parquet.js';
 import {
   type FileStats,
@@ -205,5 +205,15 @@ describe('stored parts: two threads = one thread', () => {
     const { parallel: _, ...rest } = st2;
     expect(snapshot({ st: rest, b: two, log: twoLog })).toEqual(snapshot({ st: st1, b: one, log: oneLog }));
     expect(twoLog.rejected[0]?.reason).toBe('row 10002: empty channel');
+  });
+});
+
+describe('stored parts: threads by default', () => {
+  it('two on two cores with one free, else one', () => {
+    expect(defaultThreads(2, 0.4)).toBe(2);
+    expect(defaultThreads(2, 1)).toBe(2);
+    expect(defaultThreads(2, 3.5)).toBe(1);
+    expect(defaultThreads(1, 0)).toBe(1);
+    expect(defaultThreads(8, 5)).toBe(2);
   });
 });

@@ -6,7 +6,7 @@
  * the one-thread read's, row for row and id for id (ids follow the order rows are first seen,
  * and the worker's parts come after this thread's).
  */
-import { availableParallelism } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import type { Worker } from 'node:worker_threads';
 import { type DuckDBConnection, sqlPathList, withDuckDB } from '../storage/duckdb.js';
 import type { ParquetWorkerInput, ParquetWorkerOutput } from './parquet-worker.js';
@@ -29,6 +29,16 @@ export interface StoredReadOptions extends PresenceReadOptions {
   parallelMinRows?: number;
 }
 
+/**
+ * Two threads when the machine has two cores and one of them is free (1-minute load average at
+ * most cores − 1): unlike the CSV scan, the one-thread Parquet read already keeps a second core
+ * half busy (DuckDB decodes beside the interning), so a worker only pays on a free core; on a
+ * saturated machine it cost ~1.5 s more CPU than it saved (docs/storage-and-import.md, Speed).
+ */
+export function defaultThreads(cores = availableParallelism(), load = loadavg()[0] ?? 0): 1 | 2 {
+  return cores >= 2 && load <= cores - 1 ? 2 : 1;
+}
+
 /** Reads storage parts (local Parquet paths, in storage order) into `b`. */
 export async function readStoredParts(
   files: string[],
@@ -37,7 +47,7 @@ export async function readStoredParts(
   log: RejectLog,
   opts: StoredReadOptions,
 ): Promise<FileStats> {
-  const threads = opts.threads ?? (availableParallelism() >= 2 ? 2 : 1);
+  const threads = opts.threads ?? defaultThreads();
   if (threads >= 2 && files.length >= 2 && !b.extras) {
     // Each thread's DuckDB gets one thread: two readers and their decoders share two cores.
     const st = await withDuckDB((conn) => readInTwo(conn, files, label, b, log, opts), { threads: 1 });
