@@ -249,11 +249,10 @@ const INTEGER_TYPE = /^(U?(TINY|SMALL|BIG|HUGE)?INT(EGER)?|INT[1248]|LONG|SHORT)
 
 /**
  * Storage parts (Hive layout, analysis mode, no Twitch ids in any footer, sources all known): the
- * rows stream as they are — no check in SQL, which cost more than the scan — and are checked
- * here, the number columns per row and each login once, when its `string_t` is first seen (a
- * `WordTable` answers the rest). Same ids, rows, counts and reject reasons as the general path
- * (tested side by side). Undefined when the files do not qualify (the caller takes the general
- * path).
+ * rows stream as they are — no check in SQL, which cost DuckDB more than the scan — and are
+ * checked here, one column at a time (`scanStoredChunk`), then interned as the general path does.
+ * Same ids, rows, counts and reject reasons as the general path (tested side by side). Undefined
+ * when the files do not qualify (the caller takes the general path).
  */
 async function readStoredPresence(
   conn: DuckDBConnection,
@@ -484,13 +483,6 @@ function storedReject(
   )}`;
   s.log.add(s.label, line, reason);
   s.st.firstBad ??= { file: s.label, line, reason };
-}
-
-/** True when inlined name bytes [at, at + len) are a name: not empty, no NUL byte. */
-function inlineNameOk(bytes: Uint8Array, at: number, len: number): boolean {
-  if (len === 0) return false;
-  for (let j = at; j < at + len; j++) if (bytes[j] === 0) return false;
-  return true;
 }
 
 /** Why a stored row is rejected, in the order of the general path's `CASE` (its texts too). */
