@@ -156,6 +156,59 @@ describe('stored parts: fast path = general path', () => {
   });
 });
 
+describe('stored parts with Twitch ids: fast path = general path', () => {
+  let idFiles: string[];
+  beforeAll(async () => {
+    const root = join(dir, 'store-ids');
+    // Ids on some rows: viewer 7 renamed (alice_before → alice), login-only rows of alice, an id
+    // column NULL on the old rows, and the bad rows part (no id columns at all).
+    idFiles = [
+      await part(root, 'live', '2026-11-20', `${ROWS(0, 20_000, '2026-11-20')} ORDER BY viewer`),
+      await part(
+        root,
+        'live',
+        '2026-11-21',
+        `SELECT CASE WHEN i % 3 = 0 THEN 'xqc' ELSE 'c' || (i % 37)::VARCHAR END AS channel,
+           CASE WHEN i % 5 = 0 THEN 'alice_before' WHEN i % 5 = 1 THEN 'alice' ELSE 'u' || (i // 4)::VARCHAR END AS viewer,
+           TIMESTAMP '2026-11-21 00:00:00' + INTERVAL (i % 86400) SECOND AS ts, 1::UINTEGER AS messages,
+           NULL::VARCHAR AS vod_id, 'chat' AS kind,
+           CASE WHEN i % 5 < 2 THEN '7' WHEN i % 2 = 0 THEN (1000 + i // 4)::VARCHAR ELSE NULL END AS viewer_id,
+           CASE WHEN i % 3 = 0 THEN '100' ELSE NULL END AS channel_id
+         FROM range(30000) t(i)`,
+      ),
+      await part(root, 'vod', '2026-11-22', BAD),
+      await part(root, 'vod', '2026-11-23', ROWS(10_000, 20_000, '2026-11-23')),
+    ];
+  });
+
+  it('same ids, rows, names, latest logins, counts and reasons', async () => {
+    const fast = await read(idFiles, {}, 'require');
+    const general = await read(idFiles, {}, false);
+    expect(fast.b.viewerIds).toBeDefined();
+    expect(snapshot(fast)).toEqual(snapshot(general));
+    expect(fast.b.table().viewerNames).toEqual(general.b.table().viewerNames);
+    expect(fast.b.table().channelNames).toEqual(general.b.table().channelNames);
+  });
+
+  it('two threads give the one-thread read (the worker’s latest logins merged)', async () => {
+    const one = new PresenceBuilder();
+    const oneLog = new RejectLog();
+    const st1 = await readStoredParts(idFiles, 'store', one, oneLog, { threads: 1 });
+    const two = new PresenceBuilder();
+    const twoLog = new RejectLog();
+    const st2 = await readStoredParts(idFiles, 'store', two, twoLog, { threads: 2, parallelMinRows: 0 });
+    expect(st2.parallel).toBe(true);
+    const { parallel: _, ...rest } = st2;
+    expect(snapshot({ st: rest, b: two, log: twoLog })).toEqual(snapshot({ st: st1, b: one, log: oneLog }));
+    const t1 = one.table();
+    const t2 = two.table();
+    expect(Array.from(t2.viewer)).toEqual(Array.from(t1.viewer));
+    expect(Array.from(t2.channel)).toEqual(Array.from(t1.channel));
+    expect(t2.viewerNames).toEqual(t1.viewerNames);
+    expect(t2.channelNames).toEqual(t1.channelNames);
+  });
+});
+
 describe('stored parts: two threads = one thread', () => {
   it('same ids, rows, names, counts and reasons (row numbers continue across the split)', async () => {
     for (const opts of [{}, { windowStart: Date.parse('2026-11-20T06:00:00Z') }] as PresenceReadOptions[]) {

@@ -248,7 +248,7 @@ export async function readPresenceParquetWith(
 const INTEGER_TYPE = /^(U?(TINY|SMALL|BIG|HUGE)?INT(EGER)?|INT[1248]|LONG|SHORT)$/i;
 
 /**
- * Storage parts (Hive layout, analysis mode, no Twitch ids in any footer, sources all known): the
+ * Storage parts (Hive layout, analysis mode, sources all known, integer messages): the
  * rows stream as they are — no check in SQL, which cost DuckDB more than the scan — and are
  * checked here, one column at a time (`scanStoredChunk`), then interned as the general path does.
  * Same ids, rows, counts and reject reasons as the general path (tested side by side). Undefined
@@ -290,12 +290,17 @@ async function readStoredPresence(
     )
   ).getRows() as [number, number, number][];
   const [total, valuedIds, badSources] = (meta ?? [0, 1, 1]).map(Number) as [number, number, number];
-  if (valuedIds > 0 || badSources > 0) return undefined;
+  if (badSources > 0) return undefined;
+  // Twitch ids where any footer holds one: rows are keyed as the general path keys them.
+  const withIds = valuedIds > 0;
+  const idSql = (c: 'viewer_id' | 'channel_id') =>
+    col[c] >= 0 ? `coalesce(trim(${name(c)}::VARCHAR), '')` : `''`;
   const tsCol = cols[col.ts] as { name: string; type: string };
   const result = await conn.stream(
     `SELECT coalesce(${name('channel')}, '') AS channel, coalesce(${name('viewer')}, '') AS viewer,
        coalesce(${tsExpression(tsCol.name, tsCol.type)}, 'NaN'::DOUBLE) AS ts,
        ${col.messages >= 0 ? `coalesce(${name('messages')}::DOUBLE, 1)` : '1::DOUBLE'} AS messages
+       ${withIds ? `, ${idSql('channel_id')} AS channel_id, ${idSql('viewer_id')} AS viewer_id` : ''}
      FROM ${from}`,
   );
   const st: FileStats = { good: 0, bad: 0, outside: 0 };
@@ -336,7 +341,16 @@ async function readStoredPresence(
     const vvec = chunk.getColumnVector(1);
     const T = numbers(chunk.getColumnVector(2), n);
     const M = numbers(chunk.getColumnVector(3), n);
-    scanStoredChunk(scan, cvec, vvec, T, M, n);
+    scanStoredChunk(
+      scan,
+      cvec,
+      vvec,
+      T,
+      M,
+      n,
+      withIds ? chunk.getColumnVector(4) : undefined,
+      withIds ? chunk.getColumnVector(5) : undefined,
+    );
     scan.seen += n;
     b.length = scan.k;
     opts.onProgress?.(`reading ${label}`, scan.seen, total);
@@ -379,6 +393,9 @@ function scanStoredChunk(
   T: Float64Array,
   M: Float64Array,
   n: number,
+  /** Twitch-id columns, when the parts have them (then rows are keyed by `internKeyed`). */
+  cidVec?: DuckDBVector,
+  vidVec?: DuckDBVector,
 ): void {
   const b = s.b;
   if (s.k + n > b.channel.length) b.reserve(s.k + n);
@@ -417,8 +434,13 @@ function scanStoredChunk(
   const out = b.messages;
   let k = r;
   for (let i = 0; i < n; i++) if (all || status[i] === 0) out[k++] = M[i] as number;
-  internVarchar(cvec, n, b.channels, b.channel, r, sel, false, s.channelCache);
-  internVarchar(vvec, n, b.viewers, b.viewer, r, sel);
+  if (cidVec && vidVec) {
+    internKeyed(cvec, cidVec, n, b, 'channel', r, status);
+    internKeyed(vvec, vidVec, n, b, 'viewer', r, status);
+  } else {
+    internVarchar(cvec, n, b.channels, b.channel, r, sel, false, s.channelCache);
+    internVarchar(vvec, n, b.viewers, b.viewer, r, sel);
+  }
   s.k = r + keep;
 }
 
