@@ -262,11 +262,12 @@ describe('stored parts: two threads = one thread', () => {
 });
 
 describe('stored parts: threads by default', () => {
-  it('two on two cores with one free, else one', () => {
+  it('two on two cores unless the load is twice the cores, else one', () => {
     expect(defaultThreads(2, 0.4)).toBe(2);
-    expect(defaultThreads(2, 1)).toBe(2);
-    expect(defaultThreads(2, 3.5)).toBe(1);
+    expect(defaultThreads(2, 3)).toBe(2);
+    expect(defaultThreads(2, 4)).toBe(1);
+    expect(defaultThreads(2, 7.5)).toBe(1);
     expect(defaultThreads(1, 0)).toBe(1);
-    expect(defaultThreads(8, 5)).toBe(2);
+    expect(defaultThreads(8, 12)).toBe(2);
   });
 });

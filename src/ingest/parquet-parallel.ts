@@ -30,13 +30,15 @@ export interface StoredReadOptions extends PresenceReadOptions {
 }
 
 /**
- * Two threads when the machine has two cores and one of them is free (1-minute load average at
- * most cores − 1): unlike the CSV scan, the one-thread Parquet read already keeps a second core
- * half busy (DuckDB decodes beside the interning), so a worker only pays on a free core; on a
- * saturated machine it cost ~1.5 s more CPU than it saved (docs/storage-and-import.md, Speed).
+ * Two threads when the machine has two cores and is not oversubscribed (1-minute load average
+ * below twice the cores): unlike the CSV scan, the one-thread Parquet read already keeps a second
+ * core half busy (DuckDB decodes beside the interning), so a worker pays only while the cores
+ * have time to give — measured on the 2-core machine: at a load of 3 two threads read the bench
+ * store in 6.4–6.8 s against 6.4–8.5 s, at 5–8 in 9.6–14.8 s against 7.5–10.5 s
+ * (docs/storage-and-import.md, Speed).
  */
 export function defaultThreads(cores = availableParallelism(), load = loadavg()[0] ?? 0): 1 | 2 {
-  return cores >= 2 && load <= cores - 1 ? 2 : 1;
+  return cores >= 2 && load < 2 * cores ? 2 : 1;
 }
 
 /** Reads storage parts (local Parquet paths, in storage order) into `b`. */
