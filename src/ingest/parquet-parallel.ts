@@ -141,9 +141,10 @@ async function readInTwo(
   if (w.viewerIds) b.idSide('viewer').merge(w.viewerIds, vmap);
   const src = w.columns ?? columnSlice(shared, mid, mid + w.length);
   const base = b.length;
-  // This thread kept at most `firstRows` rows: its columns are still the shared ones.
-  b.adopt(shared);
-  b.length = base;
+  // This thread kept at most `firstRows` rows, so its columns are still the shared ones: take all
+  // of them (the worker's rows then move down, never up). Had it outgrown them (footers that
+  // undercount), its rows are private and the worker's are copied from the shared block.
+  if (b.channel.buffer === shared.channel.buffer) b.adopt(shared);
   b.reserve(base + w.length);
   if (src.ts.buffer === b.ts.buffer) {
     b.ts.copyWithin(base, mid, mid + w.length);
