@@ -12,13 +12,13 @@ import { LAYOUT } from '../storage/layout.js';
 import type { Storage } from '../storage/storage.js';
 import { decodeRaw, RAW_METADATA, RAW_PRESENCE } from './compact.js';
 import { latestPerChannel } from './metadata.js';
+import { readStoredParts } from './parquet-parallel.js';
 import {
   PresenceBuilder,
   type PresenceReadOptions,
   type PresenceReadResult,
   pushRecord,
   RejectLog,
-  readPresenceParquetWith,
 } from './presence.js';
 import { decodeMetadataLine, decodePresenceLine } from './raw-jsonl.js';
 
@@ -78,19 +78,8 @@ export async function loadPresenceFromStorage(
     if (parts.length > 0) {
       opts.onProgress?.('loading presence', 0, parts.length);
       const files = await localFiles(storage, parts, dir);
-      const list = `${sqlPathList(files)}, union_by_name = true`;
-      await withDuckDB(async (conn) => {
-        const st = await readPresenceParquetWith(
-          conn,
-          list,
-          `${storage.location}/${LAYOUT.presencePrefix}`,
-          b,
-          log,
-          opts,
-          true,
-        );
-        outside += st.outside;
-      });
+      const st = await readStoredParts(files, `${storage.location}/${LAYOUT.presencePrefix}`, b, log, opts);
+      outside += st.outside;
     }
     for (const key of raw) {
       const m = RAW_PRESENCE.exec(key) as RegExpExecArray;

@@ -17,11 +17,13 @@ import {
   type FileStats,
   keyString,
   mapPresenceHeader,
+  PRESENCE_LIMITS,
   type PresenceBuilder,
   type PresenceColumn,
   type PresenceReadOptions,
   presenceLimitsOkSql,
   presenceLimitsSql,
+  presenceNameProblem,
   type RejectLog,
 } from './presence-rows.js';
 
@@ -50,6 +52,11 @@ export async function readPresenceParquetWith(
   log: RejectLog,
   opts: PresenceReadOptions,
   hive = false,
+  /**
+   * Storage parts take `readStoredPresence` when they qualify; false: the general path, 'require':
+   * fail when they do not qualify (tests compare the two).
+   */
+  fast: boolean | 'require' = true,
 ): Promise<FileStats> {
   const st: FileStats = { good: 0, bad: 0, outside: 0 };
   let cols: { name: string; type: string }[];
@@ -76,6 +83,11 @@ export async function readPresenceParquetWith(
   const name = (c: PresenceColumn) =>
     col[c] >= 0 ? sqlIdent((cols[col[c]] as { name: string }).name) : 'NULL';
   const tsCol = cols[col.ts] as { name: string; type: string };
+  if (fast && hive && !b.extras) {
+    const st = await readStoredPresence(conn, source, label, b, log, opts, cols, col);
+    if (st) return st;
+  }
+  if (fast === 'require') throw new Error(`internal: ${label} does not qualify for the stored-parts read`);
   const ws = opts.windowStart ?? Number.NEGATIVE_INFINITY;
   const we = opts.windowEnd ?? Number.POSITIVE_INFINITY;
   const winCond = `(ts >= ${Number.isFinite(ws) ? ws : '-1e300'} AND ts < ${Number.isFinite(we) ? we : '1e300'})`;
@@ -230,6 +242,299 @@ export async function readPresenceParquetWith(
   st.good = r - start;
   for (const t of ['pq2', 'pq']) await conn.run(`DROP VIEW IF EXISTS ${t}`);
   return st;
+}
+
+/** Integer SQL types (a messages column of another type takes the general path). */
+const INTEGER_TYPE = /^(U?(TINY|SMALL|BIG|HUGE)?INT(EGER)?|INT[1248]|LONG|SHORT)$/i;
+
+/**
+ * Storage parts (Hive layout, analysis mode, sources all known, integer messages): the
+ * rows stream as they are — no check in SQL, which cost DuckDB more than the scan — and are
+ * checked here, one column at a time (`scanStoredChunk`), then interned as the general path does.
+ * Same ids, rows, counts and reject reasons as the general path (tested side by side). Undefined
+ * when the files do not qualify (the caller takes the general path).
+ */
+async function readStoredPresence(
+  conn: DuckDBConnection,
+  source: string,
+  label: string,
+  b: PresenceBuilder,
+  log: RejectLog,
+  opts: PresenceReadOptions,
+  cols: { name: string; type: string }[],
+  col: Record<PresenceColumn, number>,
+): Promise<FileStats | undefined> {
+  const typeOf = (c: PresenceColumn) => (cols[col[c]] as { type: string }).type.toUpperCase();
+  if (typeOf('channel') !== 'VARCHAR' || typeOf('viewer') !== 'VARCHAR') return undefined;
+  if (col.messages >= 0 && !INTEGER_TYPE.test(typeOf('messages'))) return undefined;
+  const name = (c: PresenceColumn) => sqlIdent((cols[col[c]] as { name: string }).name);
+  const footer = source.replace(/, union_by_name = true$/, '');
+  const idNames = (['viewer_id', 'channel_id'] as const)
+    .filter((c) => col[c] >= 0)
+    .map((c) => (cols[col[c]] as { name: string }).name);
+  const from = `read_parquet(${source}, hive_partitioning = true)`;
+  const srcExpr = col.source >= 0 ? `lower(${name('source')}::VARCHAR)` : `'import'`;
+  // One pass over the footers and the partition values (no column data): rows, ids, sources.
+  const [meta] = (
+    await conn.runAndReadAll(
+      `SELECT (SELECT coalesce(sum(num_rows), 0)::DOUBLE FROM parquet_file_metadata(${footer})),
+        ${
+          idNames.length === 0
+            ? '0'
+            : `(SELECT count(*)::DOUBLE FROM parquet_metadata(${footer})
+                WHERE path_in_schema IN (${idNames.map(sqlString).join(', ')})
+                  AND (stats_null_count IS NULL OR stats_null_count < num_values))`
+        },
+        (SELECT count(*)::DOUBLE FROM ${from}
+          WHERE NOT coalesce(${srcExpr} IN ('live', 'vod', 'import'), false))`,
+    )
+  ).getRows() as [number, number, number][];
+  const [total, valuedIds, badSources] = (meta ?? [0, 1, 1]).map(Number) as [number, number, number];
+  if (badSources > 0) return undefined;
+  // Twitch ids where any footer holds one: rows are keyed as the general path keys them.
+  const withIds = valuedIds > 0;
+  const idSql = (c: 'viewer_id' | 'channel_id') =>
+    col[c] >= 0 ? `coalesce(trim(${name(c)}::VARCHAR), '')` : `''`;
+  const tsCol = cols[col.ts] as { name: string; type: string };
+  const result = await conn.stream(
+    `SELECT coalesce(${name('channel')}, '') AS channel, coalesce(${name('viewer')}, '') AS viewer,
+       coalesce(${tsExpression(tsCol.name, tsCol.type)}, 'NaN'::DOUBLE) AS ts,
+       ${col.messages >= 0 ? `coalesce(${name('messages')}::DOUBLE, 1)` : '1::DOUBLE'} AS messages
+       ${withIds ? `, ${idSql('channel_id')} AS channel_id, ${idSql('viewer_id')} AS viewer_id` : ''}
+     FROM ${from}`,
+  );
+  const st: FileStats = { good: 0, bad: 0, outside: 0 };
+  const L = PRESENCE_LIMITS;
+  const now = Date.now();
+  const minTs = L.minTs;
+  const maxTs = now + L.futureToleranceMs;
+  const maxM = L.maxMessages;
+  const ws = opts.windowStart ?? Number.NEGATIVE_INFINITY;
+  const we = opts.windowEnd ?? Number.POSITIVE_INFINITY;
+  const start = b.length;
+  b.reserve(start + total);
+  // Distinct viewers grow slower than rows (as the CSV read sizes them).
+  const guess = Math.min(Math.ceil(total / 8), 1 << 22);
+  b.viewers.reserve(b.viewers.size + guess);
+  const scan: ScanState = {
+    b,
+    channelCache: new Uint32Array(5 << 14),
+    status: new Uint8Array(2048),
+    k: start,
+    seen: 0,
+    st,
+    log,
+    label,
+    minTs,
+    maxTs,
+    maxM,
+    ws,
+    we,
+  };
+  let pending: Promise<DuckDBDataChunk | null> | undefined = result.fetchChunk();
+  for (;;) {
+    const chunk: DuckDBDataChunk | null | undefined = await pending;
+    pending = chunk && chunk.rowCount > 0 ? result.fetchChunk() : undefined;
+    if (!chunk || chunk.rowCount === 0) break;
+    const n = chunk.rowCount;
+    const cvec = chunk.getColumnVector(0);
+    const vvec = chunk.getColumnVector(1);
+    const T = numbers(chunk.getColumnVector(2), n);
+    const M = numbers(chunk.getColumnVector(3), n);
+    scanStoredChunk(
+      scan,
+      cvec,
+      vvec,
+      T,
+      M,
+      n,
+      withIds ? chunk.getColumnVector(4) : undefined,
+      withIds ? chunk.getColumnVector(5) : undefined,
+    );
+    scan.seen += n;
+    b.length = scan.k;
+    opts.onProgress?.(`reading ${label}`, scan.seen, total);
+  }
+  b.length = scan.k;
+  st.good = scan.k - start;
+  return st;
+}
+
+/** What `scanStoredChunk` carries from one chunk to the next. */
+interface ScanState {
+  b: PresenceBuilder;
+  /** The channel `WordCache` (see internVarchar). */
+  channelCache: Uint32Array;
+  /** Per row of a chunk: 0 keep, 1 outside the window, 2 rejected. */
+  status: Uint8Array;
+  /** Next row of the builder. */
+  k: number;
+  /** Rows of the chunks before. */
+  seen: number;
+  st: FileStats;
+  log: RejectLog;
+  label: string;
+  minTs: number;
+  maxTs: number;
+  maxM: number;
+  ws: number;
+  we: number;
+}
+
+/**
+ * One chunk of stored rows into the builder: the checks the general path runs in SQL, here one
+ * column at a time (tight loops: the numbers, then each login column, then the window), then
+ * the kept rows' logins interned as the general path does.
+ */
+function scanStoredChunk(
+  s: ScanState,
+  cvec: DuckDBVector,
+  vvec: DuckDBVector,
+  T: Float64Array,
+  M: Float64Array,
+  n: number,
+  /** Twitch-id columns, when the parts have them (then rows are keyed by `internKeyed`). */
+  cidVec?: DuckDBVector,
+  vidVec?: DuckDBVector,
+): void {
+  const b = s.b;
+  if (s.k + n > b.channel.length) b.reserve(s.k + n);
+  const status = s.status;
+  const { minTs, maxTs, maxM, ws, we } = s;
+  // NaN fails every comparison: a missing or unreadable ts is rejected here too.
+  for (let i = 0; i < n; i++) {
+    const ts = T[i] as number;
+    const m = M[i] as number;
+    status[i] = ts >= minTs && ts <= maxTs && m >= 0 && m <= maxM ? 0 : 2;
+  }
+  checkNames(cvec, n, status);
+  checkNames(vvec, n, status);
+  let keep = 0;
+  for (let i = 0; i < n; i++) {
+    if (status[i] === 2) {
+      storedReject(s, cvec, vvec, T, M, i);
+      continue;
+    }
+    const ts = T[i] as number;
+    if (ts >= ws && ts < we) keep++;
+    else {
+      status[i] = 1;
+      s.st.outside++;
+    }
+  }
+  if (keep === 0) return;
+  const r = s.k;
+  const all = keep === n;
+  const sel = all ? undefined : status;
+  if (all) b.ts.set(T.subarray(0, n), r);
+  else {
+    let k = r;
+    for (let i = 0; i < n; i++) if (status[i] === 0) b.ts[k++] = T[i] as number;
+  }
+  const out = b.messages;
+  let k = r;
+  for (let i = 0; i < n; i++) if (all || status[i] === 0) out[k++] = M[i] as number;
+  if (cidVec && vidVec) {
+    internKeyed(cvec, cidVec, n, b, 'channel', r, status);
+    internKeyed(vvec, vidVec, n, b, 'viewer', r, status);
+  } else {
+    internVarchar(cvec, n, b.channels, b.channel, r, sel, false, s.channelCache);
+    internVarchar(vvec, n, b.viewers, b.viewer, r, sel);
+  }
+  s.k = r + keep;
+}
+
+/**
+ * Marks rows (status 2) whose login is empty, holds a NUL byte or is longer than the limit: the
+ * inlined ones (≤ 12 bytes) from their bytes, longer ones from their string, once per pointer.
+ */
+function checkNames(vec: DuckDBVector, n: number, status: Uint8Array): void {
+  const s = stringBytes(vec, n);
+  if (!s) {
+    for (let i = 0; i < n; i++) {
+      if (status[i] !== 0) continue;
+      const v = String(vec.getItem(i) ?? '');
+      if (v === '' || presenceNameProblem('viewer', v) !== undefined) status[i] = 2;
+    }
+    return;
+  }
+  const w = s.words;
+  const bytes = s.bytes;
+  // Long logins already checked in this chunk: pointer → length.
+  let good: Map<number, number> | undefined;
+  for (let i = 0; i < n; i++) {
+    const len = w[i * 4] as number;
+    if (len <= 12) {
+      if (len === 0) status[i] = 2;
+      else
+        for (let j = i * 16 + 4, e = j + len; j < e; j++)
+          if (bytes[j] === 0) {
+            status[i] = 2;
+            break;
+          }
+      continue;
+    }
+    if (status[i] !== 0) continue;
+    const key = (w[i * 4 + 2] as number) + (w[i * 4 + 3] as number) * 4294967296;
+    if (good?.get(key) === len) continue;
+    if (presenceNameProblem('viewer', String(vec.getItem(i) ?? '')) !== undefined) status[i] = 2;
+    else {
+      good ??= new Map();
+      good.set(key, len);
+    }
+  }
+}
+
+/** A rejected row: its reason, as the general path's SQL gives it (same order of checks). */
+function storedReject(
+  s: ScanState,
+  cvec: DuckDBVector,
+  vvec: DuckDBVector,
+  T: Float64Array,
+  M: Float64Array,
+  i: number,
+): void {
+  s.st.bad++;
+  const line = s.seen + i + 1;
+  const reason = `row ${line}: ${storedRowProblem(
+    String(cvec.getItem(i) ?? ''),
+    String(vvec.getItem(i) ?? ''),
+    T[i] as number,
+    M[i] as number,
+    s.maxTs,
+  )}`;
+  s.log.add(s.label, line, reason);
+  s.st.firstBad ??= { file: s.label, line, reason };
+}
+
+/** Why a stored row is rejected, in the order of the general path's `CASE` (its texts too). */
+function storedRowProblem(channel: string, viewer: string, ts: number, m: number, maxTs: number): string {
+  const L = PRESENCE_LIMITS;
+  if (channel === '') return 'empty channel';
+  if (viewer === '') return 'empty viewer';
+  if (Number.isNaN(ts)) return 'bad ts';
+  if (m < 0) return 'bad messages (expected an integer ≥ 0)';
+  for (const [what, v] of [
+    ['channel', channel],
+    ['viewer', viewer],
+  ] as const) {
+    const bytes = Buffer.byteLength(v);
+    if (bytes > L.maxNameBytes) return `${what} of ${bytes} bytes (at most ${L.maxNameBytes})`;
+  }
+  if (channel.includes('\u0000')) return 'channel holds a NUL byte';
+  if (viewer.includes('\u0000')) return 'viewer holds a NUL byte';
+  if (ts < L.minTs) return 'ts before Twitch existed (2011-06-06)';
+  if (ts > maxTs) return 'ts more than 24 h in the future';
+  return `messages ${BigInt(m)} out of range (at most ${L.maxMessages} per row)`;
+}
+
+/** A DOUBLE vector's values (raw memory when exposed, else read item by item). */
+function numbers(vec: DuckDBVector, n: number): Float64Array {
+  const items = (vec as unknown as { items?: unknown }).items;
+  if (items instanceof Float64Array && items.length >= n) return items;
+  const out = new Float64Array(n);
+  for (let i = 0; i < n; i++) out[i] = Number(vec.getItem(i) ?? Number.NaN);
+  return out;
 }
 
 /**

@@ -1,0 +1,191 @@
+/**
+ * `readStoredParts`: the compacted Parquet parts of storage into a builder, by two threads when
+ * the machine has them and the parts are many rows — this thread reads the first parts (by row
+ * count, from the footers), a worker with its own DuckDB the rest, into one set of shared
+ * columns; the worker's names are then interned here once and its ids remapped. The result is
+ * the one-thread read's, row for row and id for id (ids follow the order rows are first seen,
+ * and the worker's parts come after this thread's).
+ */
+import { availableParallelism, loadavg } from 'node:os';
+import type { Worker } from 'node:worker_threads';
+import { type DuckDBConnection, sqlPathList, withDuckDB } from '../storage/duckdb.js';
+import type { ParquetWorkerInput, ParquetWorkerOutput } from './parquet-worker.js';
+import { readPresenceParquetWith } from './presence-parquet.js';
+import {
+  columnSlice,
+  type FileStats,
+  type PresenceBuilder,
+  type PresenceReadOptions,
+  type RejectLog,
+  sharedColumns,
+} from './presence-rows.js';
+
+/** Parts holding fewer rows than this in all are read by one thread (a worker costs ~0.1 s). */
+export const PARALLEL_PARQUET_MIN_ROWS = 1 << 20;
+
+/** Options of `readStoredParts` on top of the reader's. */
+export interface StoredReadOptions extends PresenceReadOptions {
+  /** Parts of fewer rows in all are read by one thread; default `PARALLEL_PARQUET_MIN_ROWS`. */
+  parallelMinRows?: number;
+}
+
+/**
+ * Two threads when the machine has two cores and is not oversubscribed (1-minute load average
+ * below twice the cores): unlike the CSV scan, the one-thread Parquet read already keeps a second
+ * core half busy (DuckDB decodes beside the interning), so a worker pays only while the cores
+ * have time to give — measured on the 2-core machine: at a load of 3 two threads read the bench
+ * store in 6.4–6.8 s against 6.4–8.5 s, at 5–8 in 9.6–14.8 s against 7.5–10.5 s
+ * (docs/storage-and-import.md, Speed).
+ */
+export function defaultThreads(cores = availableParallelism(), load = loadavg()[0] ?? 0): 1 | 2 {
+  return cores >= 2 && load < 2 * cores ? 2 : 1;
+}
+
+/** Reads storage parts (local Parquet paths, in storage order) into `b`. */
+export async function readStoredParts(
+  files: string[],
+  label: string,
+  b: PresenceBuilder,
+  log: RejectLog,
+  opts: StoredReadOptions,
+): Promise<FileStats> {
+  const threads = opts.threads ?? defaultThreads();
+  if (threads >= 2 && files.length >= 2 && !b.extras) {
+    // Each thread's DuckDB gets one thread: two readers and their decoders share two cores.
+    const st = await withDuckDB((conn) => readInTwo(conn, files, label, b, log, opts), { threads: 1 });
+    if (st) return st;
+  }
+  return withDuckDB((conn) =>
+    readPresenceParquetWith(conn, `${sqlPathList(files)}, union_by_name = true`, label, b, log, opts, true),
+  );
+}
+
+/** The two-thread read; undefined when it does not pay or the worker fails (nothing kept then). */
+async function readInTwo(
+  conn: DuckDBConnection,
+  files: string[],
+  label: string,
+  b: PresenceBuilder,
+  log: RejectLog,
+  opts: StoredReadOptions,
+): Promise<FileStats | undefined> {
+  const rows = await rowsPerFile(conn, files);
+  const total = rows.reduce((a, r) => a + r, 0);
+  if (total < (opts.parallelMinRows ?? PARALLEL_PARQUET_MIN_ROWS)) return undefined;
+  // Split where the first parts hold half the rows (at least one part each side).
+  let split = 1;
+  let firstRows = rows[0] as number;
+  while (split < files.length - 1 && firstRows + (rows[split] as number) <= total / 2) {
+    firstRows += rows[split] as number;
+    split++;
+  }
+  const start = b.length;
+  const mid = start + firstRows;
+  const cap = start + total;
+  const shared = sharedColumns(cap);
+  const { Worker } = await import('node:worker_threads');
+  let worker: Worker;
+  try {
+    worker = new Worker(new URL('./parquet-worker.mjs', import.meta.url), {
+      workerData: {
+        files: files.slice(split),
+        label,
+        opts: { windowStart: opts.windowStart, windowEnd: opts.windowEnd },
+        threads: 1,
+        shared: columnSlice(shared, mid, cap),
+      } satisfies ParquetWorkerInput,
+    });
+  } catch {
+    return undefined;
+  }
+  const second = new Promise<{ ok?: ParquetWorkerOutput; error?: string }>((resolveMsg) => {
+    worker.once('message', resolveMsg);
+    worker.once('error', (err) => resolveMsg({ error: `worker: ${err.message}` }));
+    worker.once('exit', (code) => resolveMsg({ error: `worker exited with code ${code}` }));
+  });
+  // The viewer table sized once for all parts (as the one-thread read would size it): the
+  // worker's names then go in without a rehash, where reserving both sides' counts would double
+  // the table (both mostly hold the same viewers).
+  b.viewers.reserve(b.viewers.size + Math.min(Math.ceil(total / 8), 1 << 22));
+  const logCount = log.count;
+  const logKept = log.rejected.length;
+  b.adopt(columnSlice(shared, 0, mid));
+  let first: FileStats;
+  try {
+    first = await readPresenceParquetWith(
+      conn,
+      `${sqlPathList(files.slice(0, split))}, union_by_name = true`,
+      label,
+      b,
+      log,
+      opts,
+      true,
+    );
+  } catch (err) {
+    await worker.terminate();
+    throw err;
+  }
+  const msg = await second;
+  await worker.terminate();
+  if (!msg.ok) {
+    // One thread again, from where this read began.
+    b.truncate(start);
+    log.rejected.length = logKept;
+    log.count = logCount;
+    return undefined;
+  }
+  const w = msg.ok;
+  const cmap = b.channels.internExported(w.channels);
+  const vmap = b.viewers.internExported(w.viewers);
+  if (w.channelIds) b.idSide('channel').merge(w.channelIds, cmap);
+  if (w.viewerIds) b.idSide('viewer').merge(w.viewerIds, vmap);
+  const src = w.columns ?? columnSlice(shared, mid, mid + w.length);
+  const base = b.length;
+  // This thread kept at most `firstRows` rows, so its columns are still the shared ones: take all
+  // of them (the worker's rows then move down, never up). Had it outgrown them (footers that
+  // undercount), its rows are private and the worker's are copied from the shared block.
+  if (b.channel.buffer === shared.channel.buffer) b.adopt(shared);
+  b.reserve(base + w.length);
+  if (src.ts.buffer === b.ts.buffer) {
+    b.ts.copyWithin(base, mid, mid + w.length);
+    b.messages.copyWithin(base, mid, mid + w.length);
+  } else {
+    b.ts.set(src.ts.subarray(0, w.length), base);
+    b.messages.set(src.messages.subarray(0, w.length), base);
+  }
+  const { channel, viewer } = b;
+  const sc = src.channel;
+  const sv = src.viewer;
+  for (let i = 0; i < w.length; i++) {
+    channel[base + i] = cmap[sc[i] as number] as number;
+    viewer[base + i] = vmap[sv[i] as number] as number;
+  }
+  b.length = base + w.length;
+  // The worker numbered rows from its first part: they follow this thread's.
+  const shift = (r: { line: number; reason: string }) => ({
+    file: label,
+    line: r.line + firstRows,
+    reason: r.reason.replace(/^row \d+: /, `row ${r.line + firstRows}: `),
+  });
+  for (const r of w.rejected) {
+    const s = shift(r);
+    log.add(s.file, s.line, s.reason);
+  }
+  log.count += w.rejectedCount - w.rejected.length;
+  return {
+    parallel: true,
+    good: first.good + w.good,
+    bad: first.bad + w.bad,
+    outside: first.outside + w.outside,
+    firstBad: first.firstBad ?? (w.rejected[0] ? shift(w.rejected[0]) : undefined),
+  };
+}
+
+/** Rows of each file, from the Parquet footers (in the order given). */
+async function rowsPerFile(conn: DuckDBConnection, files: string[]): Promise<number[]> {
+  const r = await conn.runAndReadAll(
+    `SELECT file_name, sum(num_rows)::DOUBLE FROM parquet_file_metadata(${sqlPathList(files)}) GROUP BY file_name`,
+  );
+  const by = new Map(r.getRows().map((x) => [String(x[0]), Number(x[1])]));
+  return files.map((f) => by.get(f) ?? 0);
+}

@@ -1,0 +1,273 @@
+/**
+ * The storage read's fast path (`readStoredPresence` in src/ingest/presence-parquet.ts: checks in
+ * JS instead of SQL) gives exactly what the general path gives — the same ids in the same order,
+ * rows, names, counts, reject reasons and row numbers — over parts with bad rows of every kind,
+ * long and mixed-case logins and a window; and the two-thread read (`readStoredParts`: a worker
+ * reads the later parts) gives exactly the one-thread read.
+ */
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { defaultThreads, readStoredParts } from '../src/ingest/parquet-parallel.js';
+import { readPresenceParquetWith } from '../src/ingest/presence-parquet.js';
+import {
+  type FileStats,
+  PresenceBuilder,
+  type PresenceReadOptions,
+  RejectLog,
+} from '../src/ingest/presence-rows.js';
+import { sqlPathList, sqlString, withDuckDB } from '../src/storage/duckdb.js';
+
+let dir: string;
+let files: string[];
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'va-storage-read-'));
+  files = await writeStore(join(dir, 'store'));
+});
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+/** Writes a part at the Hive path of `source` and `dt`; returns its path. */
+async function part(root: string, source: string, dt: string, select: string): Promise<string> {
+  const folder = join(root, 'presence', `source=${source}`, `dt=${dt}`);
+  await mkdir(folder, { recursive: true });
+  const path = join(folder, 'part-a.parquet');
+  await withDuckDB((c) => c.run(`COPY (${select}) TO ${sqlString(path)} (FORMAT parquet, COMPRESSION zstd)`));
+  return path;
+}
+
+/** Generated rows: channels short, long and mixed case; viewers in runs, long and interleaved. */
+const ROWS = (from: number, n: number, day: string) => `
+  SELECT
+    CASE WHEN i % 7 = 0 THEN 'Streamer_with_a_long_name_' || (i % 13)::VARCHAR
+         WHEN i % 5 = 0 THEN 'XQC' ELSE 'c' || (i % 37)::VARCHAR END AS channel,
+    CASE WHEN i % 11 = 0 THEN 'viewer_with_a_long_name_' || (i // 3 % 500)::VARCHAR
+         WHEN i % 2 = 0 THEN 'u' || (i // 4)::VARCHAR
+         ELSE (CASE WHEN i % 4 = 1 THEN 'V' ELSE 'v' END) || ((i * 7919) % 3000)::VARCHAR END AS viewer,
+    TIMESTAMP '${day} 00:00:00' + INTERVAL (i % 86400) SECOND AS ts,
+    (i % 4)::UINTEGER AS messages, NULL::VARCHAR AS vod_id, 'chat' AS kind,
+    NULL::VARCHAR AS viewer_id, NULL::VARCHAR AS channel_id
+  FROM range(${from}, ${from + n}) t(i)`;
+
+/** Bad rows of every kind, between good ones. */
+const BAD = `
+  SELECT * FROM (VALUES
+    ('xqc', 'alice', TIMESTAMP '2026-11-21 13:00:00', 1::BIGINT),
+    ('', 'bob', TIMESTAMP '2026-11-21 13:00:00', 1),
+    ('xqc', NULL, TIMESTAMP '2026-11-21 13:00:00', 1),
+    (NULL, 'bob', TIMESTAMP '2026-11-21 13:00:00', 1),
+    ('xqc', 'carol', NULL, 1),
+    ('xqc', 'dave', TIMESTAMP '2026-11-21 13:00:00', -1),
+    ('xqc', 'frank', TIMESTAMP '2026-11-21 13:00:00', 2000000),
+    ('xqc', 'grace', TIMESTAMP '2010-01-01 00:00:00', 1),
+    ('xqc', 'heidi', TIMESTAMP '2099-01-01 00:00:00', 1),
+    ('xqc', 'iv' || chr(0) || 'an', TIMESTAMP '2026-11-21 13:00:00', 1),
+    ('a_long_channel_name' || chr(0), 'judy', TIMESTAMP '2026-11-21 13:00:00', 1),
+    (repeat('x', 300), 'mallory', TIMESTAMP '2026-11-21 13:00:00', 1),
+    ('xqc', repeat('y', 257), TIMESTAMP '2026-11-21 13:00:00', 1),
+    ('xqc', 'Alice', TIMESTAMP '2026-11-21 13:01:00', NULL),
+    ('shroud', 'a_viewer_with_a_long_login', TIMESTAMP '2026-11-21 13:05:00', 3)
+  ) t(channel, viewer, ts, messages)`;
+
+async function writeStore(root: string): Promise<string[]> {
+  return [
+    await part(root, 'live', '2026-11-20', `${ROWS(0, 30_000, '2026-11-20')} ORDER BY viewer, channel, ts`),
+    await part(root, 'live', '2026-11-21', BAD),
+    await part(root, 'vod', '2026-11-22', ROWS(20_000, 25_000, '2026-11-22')),
+  ];
+}
+
+interface Read {
+  st: FileStats;
+  b: PresenceBuilder;
+  log: RejectLog;
+}
+
+async function read(paths: string[], opts: PresenceReadOptions, fast: boolean | 'require'): Promise<Read> {
+  const b = new PresenceBuilder();
+  const log = new RejectLog();
+  const st = await withDuckDB((c) =>
+    readPresenceParquetWith(
+      c,
+      `${sqlPathList(paths)}, union_by_name = true`,
+      'store',
+      b,
+      log,
+      opts,
+      true,
+      fast,
+    ),
+  );
+  return { st, b, log };
+}
+
+/** Everything a read produced, as plain values. */
+function snapshot(r: Read) {
+  const n = r.b.length;
+  return {
+    st: r.st,
+    rows: n,
+    channel: Array.from(r.b.channel.subarray(0, n)),
+    viewer: Array.from(r.b.viewer.subarray(0, n)),
+    ts: Array.from(r.b.ts.subarray(0, n)),
+    messages: Array.from(r.b.messages.subarray(0, n)),
+    channels: r.b.channels.names(),
+    viewers: r.b.viewers.names(),
+    rejected: r.log.rejected,
+    rejectedCount: r.log.count,
+  };
+}
+
+describe('stored parts: fast path = general path', () => {
+  const windows: [string, PresenceReadOptions][] = [
+    ['no window', {}],
+    [
+      'a window inside the days',
+      { windowStart: Date.parse('2026-11-20T06:00:00Z'), windowEnd: Date.parse('2026-11-22T12:00:00Z') },
+    ],
+  ];
+  for (const [what, opts] of windows) {
+    it(`same ids, rows, names, counts and reasons (${what})`, async () => {
+      const fast = snapshot(await read(files, opts, 'require'));
+      const general = snapshot(await read(files, opts, false));
+      expect(fast.rows).toBeGreaterThan(10_000);
+      expect(fast.rejectedCount).toBe(12);
+      expect(fast).toEqual(general);
+    });
+  }
+
+  it('names each bad row as the general path does, with its row number across parts', async () => {
+    const { log, st } = await read(files, {}, 'require');
+    expect(st.bad).toBe(12);
+    expect(log.rejected.map((r) => r.reason)).toEqual([
+      'row 30002: empty channel',
+      'row 30003: empty viewer',
+      'row 30004: empty channel',
+      'row 30005: bad ts',
+      'row 30006: bad messages (expected an integer ≥ 0)',
+      'row 30007: messages 2000000 out of range (at most 1000000 per row)',
+      'row 30008: ts before Twitch existed (2011-06-06)',
+      'row 30009: ts more than 24 h in the future',
+      'row 30010: viewer holds a NUL byte',
+      'row 30011: channel holds a NUL byte',
+      'row 30012: channel of 300 bytes (at most 256)',
+      'row 30013: viewer of 257 bytes (at most 256)',
+    ]);
+  });
+});
+
+describe('stored parts with Twitch ids: fast path = general path', () => {
+  let idFiles: string[];
+  beforeAll(async () => {
+    const root = join(dir, 'store-ids');
+    // Ids on some rows: viewer 7 renamed (alice_before → alice), login-only rows of alice, an id
+    // column NULL on the old rows, and the bad rows part (no id columns at all).
+    idFiles = [
+      await part(root, 'live', '2026-11-20', `${ROWS(0, 20_000, '2026-11-20')} ORDER BY viewer`),
+      await part(
+        root,
+        'live',
+        '2026-11-21',
+        `SELECT CASE WHEN i % 3 = 0 THEN 'xqc' ELSE 'c' || (i % 37)::VARCHAR END AS channel,
+           CASE WHEN i % 5 = 0 THEN 'alice_before' WHEN i % 5 = 1 THEN 'alice' ELSE 'u' || (i // 4)::VARCHAR END AS viewer,
+           TIMESTAMP '2026-11-21 00:00:00' + INTERVAL (i % 86400) SECOND AS ts, 1::UINTEGER AS messages,
+           NULL::VARCHAR AS vod_id, 'chat' AS kind,
+           CASE WHEN i % 5 < 2 THEN '7' WHEN i % 2 = 0 THEN (1000 + i // 4)::VARCHAR ELSE NULL END AS viewer_id,
+           CASE WHEN i % 3 = 0 THEN '100' ELSE NULL END AS channel_id
+         FROM range(30000) t(i)`,
+      ),
+      await part(root, 'vod', '2026-11-22', BAD),
+      await part(root, 'vod', '2026-11-23', ROWS(10_000, 20_000, '2026-11-23')),
+    ];
+  });
+
+  it('same ids, rows, names, latest logins, counts and reasons', async () => {
+    const fast = await read(idFiles, {}, 'require');
+    const general = await read(idFiles, {}, false);
+    expect(fast.b.viewerIds).toBeDefined();
+    expect(snapshot(fast)).toEqual(snapshot(general));
+    expect(fast.b.table().viewerNames).toEqual(general.b.table().viewerNames);
+    expect(fast.b.table().channelNames).toEqual(general.b.table().channelNames);
+  });
+
+  it('two threads give the one-thread read (the worker’s latest logins merged)', async () => {
+    const one = new PresenceBuilder();
+    const oneLog = new RejectLog();
+    const st1 = await readStoredParts(idFiles, 'store', one, oneLog, { threads: 1 });
+    const two = new PresenceBuilder();
+    const twoLog = new RejectLog();
+    const st2 = await readStoredParts(idFiles, 'store', two, twoLog, { threads: 2, parallelMinRows: 0 });
+    expect(st2.parallel).toBe(true);
+    const { parallel: _, ...rest } = st2;
+    expect(snapshot({ st: rest, b: two, log: twoLog })).toEqual(snapshot({ st: st1, b: one, log: oneLog }));
+    const t1 = one.table();
+    const t2 = two.table();
+    expect(Array.from(t2.viewer)).toEqual(Array.from(t1.viewer));
+    expect(Array.from(t2.channel)).toEqual(Array.from(t1.channel));
+    expect(t2.viewerNames).toEqual(t1.viewerNames);
+    expect(t2.channelNames).toEqual(t1.channelNames);
+  });
+});
+
+describe('stored parts: two threads = one thread', () => {
+  it('same ids, rows, names, counts and reasons (row numbers continue across the split)', async () => {
+    for (const opts of [{}, { windowStart: Date.parse('2026-11-20T06:00:00Z') }] as PresenceReadOptions[]) {
+      const one = new PresenceBuilder();
+      const oneLog = new RejectLog();
+      const st1 = await readStoredParts(files, 'store', one, oneLog, { ...opts, threads: 1 });
+      const two = new PresenceBuilder();
+      const twoLog = new RejectLog();
+      const st2 = await readStoredParts(files, 'store', two, twoLog, {
+        ...opts,
+        threads: 2,
+        parallelMinRows: 0,
+      });
+      expect(st2.parallel).toBe(true);
+      expect(st1.parallel).toBeUndefined();
+      const { parallel: _, ...rest } = st2;
+      expect({ ...snapshot({ st: rest, b: two, log: twoLog }) }).toEqual(
+        snapshot({ st: st1, b: one, log: oneLog }),
+      );
+      // The split falls after the first part: the bad rows are the worker's, numbered from 30,001.
+      expect(twoLog.count).toBe(12);
+      expect(twoLog.rejected[0]?.reason).toBe('row 30002: empty channel');
+    }
+  });
+
+  it('parts of the old layout (no id columns) on one side of the split, bad rows on the other', async () => {
+    const root = join(dir, 'store-bad-late');
+    // 6,000 | 4,000 + 15 rows: the first part (old layout: no vod_id, kind or id columns) is this
+    // thread's, the rest the worker's.
+    const late = [
+      await part(
+        root,
+        'live',
+        '2026-11-20',
+        `SELECT channel, viewer, ts, messages FROM (${ROWS(0, 6_000, '2026-11-20')})`,
+      ),
+      await part(root, 'live', '2026-11-21', ROWS(6_000, 4_000, '2026-11-21')),
+      await part(root, 'live', '2026-11-22', BAD),
+    ];
+    const one = new PresenceBuilder();
+    const oneLog = new RejectLog();
+    const st1 = await readStoredParts(late, 'store', one, oneLog, { threads: 1 });
+    const two = new PresenceBuilder();
+    const twoLog = new RejectLog();
+    const st2 = await readStoredParts(late, 'store', two, twoLog, { threads: 2, parallelMinRows: 0 });
+    expect(st2.parallel).toBe(true);
+    const { parallel: _, ...rest } = st2;
+    expect(snapshot({ st: rest, b: two, log: twoLog })).toEqual(snapshot({ st: st1, b: one, log: oneLog }));
+    expect(twoLog.rejected[0]?.reason).toBe('row 10002: empty channel');
+  });
+});
+
+describe('stored parts: threads by default', () => {
+  it('two on two cores unless the load is twice the cores, else one', () => {
+    expect(defaultThreads(2, 0.4)).toBe(2);
+    expect(defaultThreads(2, 3)).toBe(2);
+    expect(defaultThreads(2, 4)).toBe(1);
+    expect(defaultThreads(2, 7.5)).toBe(1);
+    expect(defaultThreads(1, 0)).toBe(1);
+    expect(defaultThreads(8, 12)).toBe(2);
+  });
+});
