@@ -14,6 +14,7 @@ import { readPresenceParquetWith } from './presence-parquet.js';
 import {
   columnSlice,
   type FileStats,
+  mergeWorkerRows,
   type PresenceBuilder,
   type PresenceReadOptions,
   type RejectLog,
@@ -135,32 +136,7 @@ async function readInTwo(
     return undefined;
   }
   const w = msg.ok;
-  const cmap = b.channels.internExported(w.channels);
-  const vmap = b.viewers.internExported(w.viewers);
-  if (w.channelIds) b.idSide('channel').merge(w.channelIds, cmap);
-  if (w.viewerIds) b.idSide('viewer').merge(w.viewerIds, vmap);
-  const src = w.columns ?? columnSlice(shared, mid, mid + w.length);
-  const base = b.length;
-  // This thread kept at most `firstRows` rows, so its columns are still the shared ones: take all
-  // of them (the worker's rows then move down, never up). Had it outgrown them (footers that
-  // undercount), its rows are private and the worker's are copied from the shared block.
-  if (b.channel.buffer === shared.channel.buffer) b.adopt(shared);
-  b.reserve(base + w.length);
-  if (src.ts.buffer === b.ts.buffer) {
-    b.ts.copyWithin(base, mid, mid + w.length);
-    b.messages.copyWithin(base, mid, mid + w.length);
-  } else {
-    b.ts.set(src.ts.subarray(0, w.length), base);
-    b.messages.set(src.messages.subarray(0, w.length), base);
-  }
-  const { channel, viewer } = b;
-  const sc = src.channel;
-  const sv = src.viewer;
-  for (let i = 0; i < w.length; i++) {
-    channel[base + i] = cmap[sc[i] as number] as number;
-    viewer[base + i] = vmap[sv[i] as number] as number;
-  }
-  b.length = base + w.length;
+  mergeWorkerRows(b, shared, mid, w);
   // The worker numbered rows from its first part: they follow this thread's.
   const shift = (r: { line: number; reason: string }) => ({
     file: label,

@@ -4,14 +4,14 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { sqlPathList, withDuckDB } from '../storage/duckdb.js';
-import type { ExportedNames } from './csv-scan.js';
 import { readPresenceParquetWith } from './presence-parquet.js';
 import {
   type ColumnViews,
-  type ExportedIdSide,
+  exportWorkerRows,
   PresenceBuilder,
   type PresenceReadOptions,
   RejectLog,
+  type WorkerRows,
 } from './presence-rows.js';
 
 export interface ParquetWorkerInput {
@@ -24,14 +24,7 @@ export interface ParquetWorkerInput {
   shared: ColumnViews;
 }
 
-export interface ParquetWorkerOutput {
-  length: number;
-  /** Set only when the rows outgrew the shared columns (then they travel here instead). */
-  columns?: ColumnViews;
-  channels: ExportedNames;
-  viewers: ExportedNames;
-  channelIds?: ExportedIdSide;
-  viewerIds?: ExportedIdSide;
+export interface ParquetWorkerOutput extends WorkerRows {
   good: number;
   bad: number;
   outside: number;
@@ -58,27 +51,16 @@ async function run(input: ParquetWorkerInput): Promise<void> {
         ),
       { threads: input.threads },
     );
-    const inPlace = b.channel.buffer === input.shared.channel.buffer;
+    const { rows, transfer } = exportWorkerRows(b, input.shared);
     const out: ParquetWorkerOutput = {
-      length: b.length,
-      columns: inPlace ? undefined : { channel: b.channel, viewer: b.viewer, ts: b.ts, messages: b.messages },
-      channels: b.channels.exportNames(),
-      viewers: b.viewers.exportNames(),
-      channelIds: b.channelIds?.export(b.channels.size),
-      viewerIds: b.viewerIds?.export(b.viewers.size),
+      ...rows,
       good: st.good,
       bad: st.bad,
       outside: st.outside,
       rejected: log.rejected.map((r) => ({ line: r.line, reason: r.reason })),
       rejectedCount: log.count,
     };
-    const arrays: ArrayBufferView[] = [out.channels.arena, out.viewers.arena];
-    if (out.columns)
-      arrays.push(out.columns.channel, out.columns.viewer, out.columns.ts, out.columns.messages);
-    parentPort?.postMessage(
-      { ok: out },
-      arrays.map((a) => a.buffer as ArrayBuffer),
-    );
+    parentPort?.postMessage({ ok: out }, transfer);
   } catch (err) {
     parentPort?.postMessage({ error: err instanceof Error ? err.message : String(err) });
   }

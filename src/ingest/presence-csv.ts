@@ -11,6 +11,7 @@ import {
   type FileStats,
   inWindow,
   mapPresenceHeader,
+  mergeWorkerRows,
   type PresenceBuilder,
   type PresenceReadOptions,
   presenceMessagesProblem,
@@ -303,35 +304,7 @@ export async function readPresenceCsvParallel(
     return undefined;
   }
   const w = msg.ok;
-  const cmap = b.channels.internExported(w.channels);
-  b.viewers.reserve(b.viewers.size + w.viewers.size);
-  const vmap = b.viewers.internExported(w.viewers);
-  if (w.channelIds) b.idSide('channel').merge(w.channelIds, cmap);
-  if (w.viewerIds) b.idSide('viewer').merge(w.viewerIds, vmap);
-  const src = w.columns ?? columnSlice(shared, mid, mid + w.length);
-  const base = b.length;
-  if (b.channel.buffer === shared.channel.buffer) {
-    // Still in the shared columns: take all of them; the worker's rows move down (never up).
-    b.adopt(shared);
-  }
-  // Past the shared columns' end (the worker outgrew its block) this reallocates privately.
-  b.reserve(base + w.length);
-  // Instants and counts move as blocks (memmove); only the ids need a loop, to remap them.
-  if (src.ts.buffer === b.ts.buffer) {
-    b.ts.copyWithin(base, mid, mid + w.length);
-    b.messages.copyWithin(base, mid, mid + w.length);
-  } else {
-    b.ts.set(src.ts.subarray(0, w.length), base);
-    b.messages.set(src.messages.subarray(0, w.length), base);
-  }
-  const { channel, viewer } = b;
-  const srcChannel = src.channel;
-  const srcViewer = src.viewer;
-  for (let i = 0; i < w.length; i++) {
-    channel[base + i] = cmap[srcChannel[i] as number] as number;
-    viewer[base + i] = vmap[srcViewer[i] as number] as number;
-  }
-  b.length = base + w.length;
+  mergeWorkerRows(b, shared, mid, w);
   // The worker numbered lines from its range start: shift them behind the first half.
   for (const r of w.rejected) log.add(path, r.line + first.lines, r.reason);
   log.count += w.rejectedCount - w.rejected.length;

@@ -279,6 +279,77 @@ export function columnSlice(c: ColumnViews, from: number, to: number): ColumnVie
   };
 }
 
+/**
+ * What a reading worker (CSV or Parquet, two-thread reads) hands back: how many rows it wrote
+ * into its block of the shared columns (or the rows themselves, when it outgrew the block) and
+ * its names and ids, numbered on its own.
+ */
+export interface WorkerRows {
+  length: number;
+  /** Set only when the rows outgrew the shared columns (then they travel here instead). */
+  columns?: ColumnViews;
+  channels: ExportedNames;
+  viewers: ExportedNames;
+  /** Latest login per id key, when rows carried Twitch ids. */
+  channelIds?: ExportedIdSide;
+  viewerIds?: ExportedIdSide;
+}
+
+/** A worker's side: its rows and names as `WorkerRows`, and the buffers to transfer (not copy). */
+export function exportWorkerRows(
+  b: PresenceBuilder,
+  shared: ColumnViews,
+): { rows: WorkerRows; transfer: ArrayBuffer[] } {
+  const inPlace = b.channel.buffer === shared.channel.buffer;
+  const rows: WorkerRows = {
+    length: b.length,
+    columns: inPlace ? undefined : { channel: b.channel, viewer: b.viewer, ts: b.ts, messages: b.messages },
+    channels: b.channels.exportNames(),
+    viewers: b.viewers.exportNames(),
+    channelIds: b.channelIds?.export(b.channels.size),
+    viewerIds: b.viewerIds?.export(b.viewers.size),
+  };
+  const arrays: ArrayBufferView[] = [rows.channels.arena, rows.viewers.arena];
+  if (rows.columns)
+    arrays.push(rows.columns.channel, rows.columns.viewer, rows.columns.ts, rows.columns.messages);
+  return { rows, transfer: arrays.map((a) => a.buffer as ArrayBuffer) };
+}
+
+/**
+ * This thread's side: appends a worker's rows (written at `shared[mid…]`) behind `b`'s, its
+ * names interned here and its ids remapped, so the result is a one-thread read's, id for id.
+ */
+export function mergeWorkerRows(b: PresenceBuilder, shared: ColumnViews, mid: number, w: WorkerRows): void {
+  const cmap = b.channels.internExported(w.channels);
+  b.viewers.reserve(b.viewers.size + w.viewers.size);
+  const vmap = b.viewers.internExported(w.viewers);
+  if (w.channelIds) b.idSide('channel').merge(w.channelIds, cmap);
+  if (w.viewerIds) b.idSide('viewer').merge(w.viewerIds, vmap);
+  const src = w.columns ?? columnSlice(shared, mid, mid + w.length);
+  const base = b.length;
+  // Still in the shared columns: take all of them (the worker's rows then move down, never up).
+  // Past their end (this thread outgrew its block) its rows are private, and `reserve` below
+  // reallocates; the worker's rows are then copied from the shared block.
+  if (b.channel.buffer === shared.channel.buffer) b.adopt(shared);
+  b.reserve(base + w.length);
+  // Instants and counts move as blocks (memmove); only the ids need a loop, to remap them.
+  if (src.ts.buffer === b.ts.buffer) {
+    b.ts.copyWithin(base, mid, mid + w.length);
+    b.messages.copyWithin(base, mid, mid + w.length);
+  } else {
+    b.ts.set(src.ts.subarray(0, w.length), base);
+    b.messages.set(src.messages.subarray(0, w.length), base);
+  }
+  const { channel, viewer } = b;
+  const srcChannel = src.channel;
+  const srcViewer = src.viewer;
+  for (let i = 0; i < w.length; i++) {
+    channel[base + i] = cmap[srcChannel[i] as number] as number;
+    viewer[base + i] = vmap[srcViewer[i] as number] as number;
+  }
+  b.length = base + w.length;
+}
+
 /** Collects rows into growing typed arrays with interned channel and viewer ids. */
 export class PresenceBuilder {
   readonly channels = new ByteInterner();
