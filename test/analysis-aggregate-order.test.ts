@@ -1,0 +1,149 @@
+import { describe, expect, it } from 'vitest';
+import { aggregate } from '../src/analysis/aggregate.js';
+import { createRng as rng } from '../src/analysis/rng.js';
+import type { Audience } from '../src/analysis/types.js';
+import type { PresenceTable } from '../src/model/presence-table.js';
+
+interface Row {
+  channel: number;
+  viewer: number;
+  ts: number;
+  messages: number;
+}
+
+/** Random presence: most viewers in a few channels, some heavy ones (long runs), repeats of pairs. */
+function randomRows(seed: number, nChannels: number, nViewers: number): Row[] {
+  const r = rng(seed);
+  const rows: Row[] = [];
+  for (let v = 0; v < nViewers; v++) {
+    const heavy = r() < 0.03;
+    const visits = heavy ? 40 + Math.floor(r() * 200) : 1 + Math.floor(r() * 12);
+    const home = Math.floor(r() * nChannels);
+    for (let k = 0; k < visits; k++) {
+      const c = r() < 0.6 ? (home + Math.floor(r() * 3)) % nChannels : Math.floor(r() * nChannels);
+      rows.push({
+        channel: c,
+        viewer: v,
+        ts: Math.floor(r() * 6) * 3_600_000,
+        messages: 1 + Math.floor(r() * 3),
+      });
+    }
+  }
+  return rows;
+}
+
+function tableOfRows(rows: readonly Row[], nChannels: number, nViewers: number): PresenceTable {
+  return {
+    channelNames: Array.from({ length: nChannels }, (_, c) => `ch${c}`),
+    viewerNames: Array.from({ length: nViewers }, (_, v) => (v === 7 ? 'nightbot' : `v${v}`)),
+    length: rows.length,
+    channel: Uint32Array.from(rows, (x) => x.channel),
+    viewer: Uint32Array.from(rows, (x) => x.viewer),
+    ts: Float64Array.from(rows, (x) => x.ts),
+    messages: Uint32Array.from(rows, (x) => x.messages),
+  };
+}
+
+/** What the audience says, as plain arrays (every output the analysis reads). */
+function plain(a: Audience) {
+  return {
+    channelNames: a.channelNames,
+    channelIds: Array.from(a.channelIds),
+    offsets: Array.from(a.offsets),
+    viewers: Array.from(a.viewers),
+    viewerOffsets: Array.from(a.viewerOffsets ?? []),
+    viewerChannels: Array.from(a.viewerChannels ?? []),
+    viewerCount: a.viewerCount,
+    counts: a.counts,
+  };
+}
+
+/** The definition, written plainly with maps: the reference the typed-array code must match. */
+function reference(
+  rows: readonly Row[],
+  nChannels: number,
+  o: {
+    minMessages: number;
+    minBuckets: number;
+    minViewers: number;
+    botMinChannels: number;
+    maxChannelShare: number;
+    bot: number;
+  },
+) {
+  const pairs = new Map<string, { v: number; c: number; msgs: number; ts: Set<number>; rows: number }>();
+  for (const x of rows) {
+    if (x.viewer === o.bot) continue;
+    const key = `${x.viewer}:${x.channel}`;
+    let p = pairs.get(key);
+    if (!p) {
+      p = { v: x.viewer, c: x.channel, msgs: 0, ts: new Set(), rows: 0 };
+      pairs.set(key, p);
+    }
+    p.msgs += x.messages;
+    p.ts.add(x.ts);
+    p.rows++;
+  }
+  const ok = [...pairs.values()].filter((p) => p.msgs >= o.minMessages && p.ts.size >= o.minBuckets);
+  const active = new Set(ok.map((p) => p.c)).size;
+  const degree = new Map<number, number>();
+  for (const p of ok) degree.set(p.v, (degree.get(p.v) ?? 0) + 1);
+  const threshold = Math.max(o.botMinChannels, Math.floor(o.maxChannelShare * active) + 1);
+  const human = ok.filter((p) => (degree.get(p.v) ?? 0) < threshold);
+  const size = new Map<number, number>();
+  for (const p of human) size.set(p.c, (size.get(p.c) ?? 0) + 1);
+  const kept = [...size.keys()].filter((c) => size.get(c)! >= o.minViewers).sort((a, b) => a - b);
+  const audience: Record<string, number[]> = {};
+  for (const c of kept) {
+    audience[`ch${c}`] = human
+      .filter((p) => p.c === c)
+      .map((p) => p.v)
+      .sort((a, b) => a - b);
+  }
+  const keptSet = new Set(kept);
+  const rowsUsed = human.filter((p) => keptSet.has(p.c)).reduce((s, p) => s + p.rows, 0);
+  return { audience, rowsUsed, pairsQualified: ok.length, channels: nChannels };
+}
+
+function audienceByName(a: Audience): Record<string, number[]> {
+  const out: Record<string, number[]> = {};
+  a.channelNames.forEach((c, i) => {
+    out[c] = Array.from(a.viewers.subarray(a.offsets[i], a.offsets[i + 1]));
+  });
+  return out;
+}
+
+describe('aggregate on viewer-ordered and shuffled rows', () => {
+  const nChannels = 60;
+  const nViewers = 900;
+  const ordered = randomRows(7, nChannels, nViewers);
+  const r = rng(99);
+  const shuffled = [...ordered];
+  for (let i = shuffled.length - 1; i > 0; i--) {
+    const j = Math.floor(r() * (i + 1));
+    [shuffled[i], shuffled[j]] = [shuffled[j]!, shuffled[i]!];
+  }
+  // Viewer by viewer but not ascending: needs the sort too.
+  const descending = [...ordered].sort((a, b) => b.viewer - a.viewer);
+  const settings = [
+    { minMessages: 1, minBuckets: 1, minViewers: 5, botMinChannels: 20, maxChannelShare: 0.2 },
+    { minMessages: 3, minBuckets: 2, minViewers: 3, botMinChannels: 10, maxChannelShare: 0.1 },
+    { minMessages: 2, minBuckets: 4, minViewers: 1, botMinChannels: 5, maxChannelShare: 0.05 },
+  ];
+  for (const s of settings) {
+    it(`gives identical audiences and counts in any row order (${JSON.stringify(s)})`, () => {
+      const a = aggregate(tableOfRows(ordered, nChannels, nViewers), s);
+      const b = aggregate(tableOfRows(shuffled, nChannels, nViewers), s);
+      const c = aggregate(tableOfRows(descending, nChannels, nViewers), s);
+      expect(plain(b)).toEqual(plain(a));
+      expect(plain(c)).toEqual(plain(a));
+      // … and what the definition says (nightbot, viewer 7, is a known bot)
+      const ref = reference(ordered, nChannels, { ...s, bot: 7 });
+      expect(audienceByName(a)).toEqual(ref.audience);
+      expect(a.counts.rowsUsed).toBe(ref.rowsUsed);
+      expect(a.counts.pairsQualified).toBe(ref.pairsQualified);
+      expect(a.counts.botsRemoved.known).toBe(1);
+      expect(a.counts.viewersSeen).toBe(nViewers);
+    });
+  }
+});
