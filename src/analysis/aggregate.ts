@@ -110,6 +110,115 @@ function distinctBuckets(ts: Float64Array, rows: Uint32Array, from: number, to: 
   return distinct;
 }
 
+/** The qualifying (viewer, channel) pairs of `qualifyingPairs`, in (viewer, channel) order. */
+interface Pairs {
+  count: number;
+  pairViewer: Uint32Array;
+  pairChannel: Uint32Array;
+  /** Presence rows behind each pair. */
+  pairRows: Uint32Array;
+  viewerDegree: Uint32Array;
+  channelActive: Uint8Array;
+  channelsSeenMask: Uint8Array;
+  viewersSeen: number;
+}
+
+/**
+ * One pass over the viewers' runs of rows (`byViewer`, viewer-ordered): per channel of the run
+ * its messages and rows are summed in scratch slots, then the run's channels (few) are sorted and
+ * the pairs meeting min_messages / min_buckets come out in (viewer, channel) order. Rows are
+ * summed in row order, as a sort by (viewer, channel, row) would. The viewers of the pairs reuse
+ * `byViewer` (pair p is written at index p ≤ the start of the run just read, and later reads are
+ * further on).
+ */
+function qualifyingPairs(
+  table: PresenceTable,
+  byViewer: Uint32Array,
+  nViewers: number,
+  nChannels: number,
+  minMessages: number,
+  minBuckets: number,
+): Pairs {
+  const { channel, viewer, ts, messages } = table;
+  const kept = byViewer.length;
+  const pairViewer = byViewer;
+  const pairChannel = new Uint32Array(kept);
+  const pairRows = new Uint32Array(kept);
+  const viewerDegree = new Uint32Array(nViewers);
+  const channelActive = new Uint8Array(nChannels);
+  const channelsSeenMask = new Uint8Array(nChannels);
+  const runRows = new Uint32Array(nChannels);
+  const runMessages = new Float64Array(nChannels);
+  const touched = new Uint32Array(nChannels);
+  // min_buckets > 1 only: the run's rows grouped by channel, and where each channel's group starts.
+  const checkBuckets = minBuckets > 1;
+  let grouped = new Uint32Array(checkBuckets ? 64 : 0);
+  const groupAt = new Uint32Array(checkBuckets ? nChannels : 0);
+  let pairs = 0;
+  let viewersSeen = 0;
+  let i = 0;
+  while (i < kept) {
+    const v = viewer[byViewer[i]];
+    let j = i;
+    let distinct = 0;
+    for (; j < kept; j++) {
+      const r = byViewer[j];
+      if (viewer[r] !== v) break;
+      const c = channel[r];
+      if (runRows[c] === 0) touched[distinct++] = c;
+      runRows[c]++;
+      runMessages[c] += messages[r];
+    }
+    viewersSeen++;
+    sortSmall(touched, distinct);
+    if (checkBuckets) {
+      if (grouped.length < j - i) grouped = new Uint32Array(2 * (j - i));
+      let at = 0;
+      for (let d = 0; d < distinct; d++) {
+        const c = touched[d];
+        groupAt[c] = at;
+        at += runRows[c];
+      }
+      for (let q = i; q < j; q++) {
+        const r = byViewer[q];
+        grouped[groupAt[channel[r]]++] = r;
+      }
+    }
+    let end = 0;
+    for (let d = 0; d < distinct; d++) {
+      const c = touched[d];
+      const count = runRows[c];
+      const msgs = runMessages[c];
+      runRows[c] = 0;
+      runMessages[c] = 0;
+      channelsSeenMask[c] = 1;
+      end += count;
+      if (
+        msgs >= minMessages &&
+        (!checkBuckets || distinctBuckets(ts, grouped, end - count, end) >= minBuckets)
+      ) {
+        pairViewer[pairs] = v;
+        pairChannel[pairs] = c;
+        pairRows[pairs] = count;
+        pairs++;
+        viewerDegree[v]++;
+        channelActive[c] = 1;
+      }
+    }
+    i = j;
+  }
+  return {
+    count: pairs,
+    pairViewer,
+    pairChannel,
+    pairRows,
+    viewerDegree,
+    channelActive,
+    channelsSeenMask,
+    viewersSeen,
+  };
+}
+
 /**
  * Presence rows → audiences: per channel the sorted unique viewers who count for it.
  * Steps, all on typed arrays: window + known-bot cut per row; rows ordered by viewer (a stable
@@ -163,13 +272,17 @@ export function aggregate(table: PresenceTable, options: Partial<AggregateOption
   let kept = 0;
   let rowsInWindow = 0;
   const rows = new Uint32Array(n);
-  const { channel, viewer, ts, messages } = table;
+  const { viewer, ts } = table;
   const knownBotsSeen = new Uint8Array(nViewers);
   let viewerOrdered = true;
   let previous = 0;
+  // An open window (the usual case) needs no look at the times.
+  const windowed = windowStart > Number.NEGATIVE_INFINITY || windowEnd < Number.POSITIVE_INFINITY;
   for (let r = 0; r < n; r++) {
-    const time = ts[r];
-    if (time < windowStart || time >= windowEnd) continue;
+    if (windowed) {
+      const time = ts[r];
+      if (time < windowStart || time >= windowEnd) continue;
+    }
     rowsInWindow++;
     const v = viewer[r];
     if (isBot[v] === 1) {
@@ -188,77 +301,10 @@ export function aggregate(table: PresenceTable, options: Partial<AggregateOption
   const byViewer = viewerOrdered ? keptRows : orderByViewer(keptRows, viewer, nViewers);
   t = lap('sort', t);
 
-  // One pass over the viewers' runs of rows: per channel of the run its messages and rows are
-  // summed in scratch slots, then the run's channels (few) are sorted and the qualifying pairs
-  // come out in (viewer, channel) order. Rows are summed in row order, as a sort by (viewer,
-  // channel, row) would. The viewers of the pairs reuse the rows' buffer (pair p is written at
-  // index p ≤ the start of the run just read, and later reads are further on).
-  const pairViewer = byViewer;
-  const pairChannel = new Uint32Array(kept);
-  const pairRows = new Uint32Array(kept);
-  const viewerDegree = new Uint32Array(nViewers);
-  const channelActive = new Uint8Array(nChannels);
-  const channelsSeenMask = new Uint8Array(nChannels);
-  const runRows = new Uint32Array(nChannels);
-  const runMessages = new Float64Array(nChannels);
-  const touched = new Uint32Array(nChannels);
-  // min_buckets > 1 only: the run's rows grouped by channel, and where each channel's group starts.
-  const checkBuckets = o.minBuckets > 1;
-  let grouped = new Uint32Array(checkBuckets ? 64 : 0);
-  const groupAt = new Uint32Array(checkBuckets ? nChannels : 0);
-  let pairs = 0;
-  let viewersSeen = 0;
-  let i = 0;
-  while (i < kept) {
-    const v = viewer[byViewer[i]];
-    let j = i;
-    let distinct = 0;
-    for (; j < kept; j++) {
-      const r = byViewer[j];
-      if (viewer[r] !== v) break;
-      const c = channel[r];
-      if (runRows[c] === 0) touched[distinct++] = c;
-      runRows[c]++;
-      runMessages[c] += messages[r];
-    }
-    viewersSeen++;
-    sortSmall(touched, distinct);
-    if (checkBuckets) {
-      if (grouped.length < j - i) grouped = new Uint32Array(2 * (j - i));
-      let at = 0;
-      for (let d = 0; d < distinct; d++) {
-        const c = touched[d];
-        groupAt[c] = at;
-        at += runRows[c];
-      }
-      for (let q = i; q < j; q++) {
-        const r = byViewer[q];
-        grouped[groupAt[channel[r]]++] = r;
-      }
-    }
-    let end = 0;
-    for (let d = 0; d < distinct; d++) {
-      const c = touched[d];
-      const count = runRows[c];
-      const msgs = runMessages[c];
-      runRows[c] = 0;
-      runMessages[c] = 0;
-      channelsSeenMask[c] = 1;
-      end += count;
-      if (
-        msgs >= o.minMessages &&
-        (!checkBuckets || distinctBuckets(ts, grouped, end - count, end) >= o.minBuckets)
-      ) {
-        pairViewer[pairs] = v;
-        pairChannel[pairs] = c;
-        pairRows[pairs] = count;
-        pairs++;
-        viewerDegree[v]++;
-        channelActive[c] = 1;
-      }
-    }
-    i = j;
-  }
+  const found = qualifyingPairs(table, byViewer, nViewers, nChannels, o.minMessages, o.minBuckets);
+  const { pairViewer, pairChannel, pairRows, viewerDegree, channelActive, channelsSeenMask, viewersSeen } =
+    found;
+  const pairs = found.count;
   const pairsQualified = pairs;
   let channelsSeen = 0;
   for (let c = 0; c < nChannels; c++) channelsSeen += channelsSeenMask[c];
