@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { aggregate } from '../src/analysis/aggregate.js';
+import { spawnProjectionWorker } from '../src/analysis/overlap-parallel.js';
 import { createRng as rng } from '../src/analysis/rng.js';
 import type { Audience } from '../src/analysis/types.js';
 import type { PresenceTable } from '../src/model/presence-table.js';
@@ -146,4 +147,65 @@ describe('aggregate on viewer-ordered and shuffled rows', () => {
       expect(a.counts.viewersSeen).toBe(nViewers);
     });
   }
+});
+
+/** The table with its columns on SharedArrayBuffers, as the readers give them. */
+function shared(t: PresenceTable): PresenceTable {
+  const onShared = <T extends Uint32Array | Float64Array>(a: T): T => {
+    const b = new (a.constructor as new (buf: SharedArrayBuffer) => T)(new SharedArrayBuffer(a.byteLength));
+    b.set(a as never);
+    return b;
+  };
+  return {
+    ...t,
+    channel: onShared(t.channel),
+    viewer: onShared(t.viewer),
+    ts: onShared(t.ts),
+    messages: onShared(t.messages),
+  };
+}
+
+describe('aggregate with the pair pass on two threads', () => {
+  const nChannels = 80;
+  const nViewers = 3000;
+  const ordered = randomRows(21, nChannels, nViewers);
+  const r = rng(5);
+  const shuffled = [...ordered];
+  for (let i = shuffled.length - 1; i > 0; i--) {
+    const j = Math.floor(r() * (i + 1));
+    [shuffled[i], shuffled[j]] = [shuffled[j]!, shuffled[i]!];
+  }
+
+  it('gives what one thread gives (viewer-ordered and shuffled rows, min_buckets 1 and 3)', async () => {
+    const worker = spawnProjectionWorker({ minRows: 0 });
+    try {
+      expect(await worker.ready(20_000)).toBe(true);
+      for (const rows of [ordered, shuffled]) {
+        for (const s of [{}, { minBuckets: 3, minMessages: 2, botMinChannels: 8, maxChannelShare: 0.1 }]) {
+          const table = shared(tableOfRows(rows, nChannels, nViewers));
+          const one = aggregate(table, s);
+          const two = aggregate(table, s, worker);
+          expect(two.timings.threads).toBe(2);
+          expect(one.timings.threads).toBeUndefined();
+          expect(plain(two)).toEqual(plain(one));
+        }
+      }
+    } finally {
+      worker.close();
+    }
+  });
+
+  it('stays on one thread for private columns, and when the worker is gone', async () => {
+    const worker = spawnProjectionWorker({ minRows: 0 });
+    expect(await worker.ready(20_000)).toBe(true);
+    const table = shared(tableOfRows(ordered, nChannels, nViewers));
+    const one = aggregate(table);
+    const privateColumns = aggregate(tableOfRows(ordered, nChannels, nViewers), {}, worker);
+    expect(privateColumns.timings.threads).toBeUndefined();
+    expect(plain(privateColumns)).toEqual(plain(one));
+    worker.close();
+    const gone = aggregate(table, {}, worker);
+    expect(gone.timings.threads).toBeUndefined();
+    expect(plain(gone)).toEqual(plain(one));
+  });
 });

@@ -54,12 +54,17 @@ function toEpoch(v: number | string | null, key: string): number | null {
  * Orders `rows` by viewer, stably (a counting sort; `rows` itself when it already comes viewer by
  * viewer, as simulated and many exported files do — the caller knows from its filter pass).
  */
-function orderByViewer(rows: Uint32Array, viewer: Uint32Array, nViewers: number): Uint32Array {
+function orderByViewer(
+  rows: Uint32Array,
+  viewer: Uint32Array,
+  nViewers: number,
+  alloc: (n: number) => Uint32Array,
+): Uint32Array {
   const n = rows.length;
   const start = new Uint32Array(nViewers + 1);
   for (let i = 0; i < n; i++) start[viewer[rows[i]] + 1]++;
   for (let v = 0; v < nViewers; v++) start[v + 1] += start[v];
-  const order = new Uint32Array(n);
+  const order = alloc(n);
   for (let i = 0; i < n; i++) {
     const r = rows[i];
     order[start[viewer[r]]++] = r;
@@ -110,18 +115,47 @@ function distinctBuckets(ts: Float64Array, rows: Uint32Array, from: number, to: 
   return distinct;
 }
 
-/** The qualifying (viewer, channel) pairs of `qualifyingPairs`, in (viewer, channel) order. */
-interface Pairs {
-  count: number;
-  pairViewer: Uint32Array;
+/**
+ * The pair pass over one range of viewer-ordered rows (all of them, or one thread's share).
+ * Arrays may sit on SharedArrayBuffers: a worker then writes its share in place.
+ */
+export interface PairPassInput {
+  channel: Uint32Array;
+  viewer: Uint32Array;
+  ts: Float64Array;
+  messages: Uint32Array;
+  /** The range's rows, viewer-ordered; the pairs' viewers are written over it. */
+  byViewer: Uint32Array;
+  /** Out: the pairs' channels and presence rows (at least `byViewer.length` long). */
   pairChannel: Uint32Array;
-  /** Presence rows behind each pair. */
   pairRows: Uint32Array;
+  /** Out: qualifying channels per viewer, over the whole id space (only the range's viewers change). */
   viewerDegree: Uint32Array;
+  nChannels: number;
+  minMessages: number;
+  minBuckets: number;
+}
+
+/** What a pair pass found besides the pairs it wrote. */
+export interface PairsFound {
+  count: number;
+  viewersSeen: number;
   channelActive: Uint8Array;
   channelsSeenMask: Uint8Array;
-  viewersSeen: number;
 }
+
+/**
+ * A second thread for the pair pass (`spawnProjectionWorker` gives one): `pairs` hands it a range
+ * and returns undefined when it cannot take it; `wait` returns undefined when it failed.
+ */
+export interface AggregateHelper {
+  pairs(input: PairPassInput): { wait(): PairsFound | undefined } | undefined;
+  /** Fewer kept rows than this stay on one thread; default `PARALLEL_AGGREGATE_MIN_ROWS`. */
+  minRows?: number;
+}
+
+/** Below this many kept rows the pair pass stays on one thread (the hand-over costs more). */
+export const PARALLEL_AGGREGATE_MIN_ROWS = 2_000_000;
 
 /**
  * One pass over the viewers' runs of rows (`byViewer`, viewer-ordered): per channel of the run
@@ -131,20 +165,11 @@ interface Pairs {
  * `byViewer` (pair p is written at index p ≤ the start of the run just read, and later reads are
  * further on).
  */
-function qualifyingPairs(
-  table: PresenceTable,
-  byViewer: Uint32Array,
-  nViewers: number,
-  nChannels: number,
-  minMessages: number,
-  minBuckets: number,
-): Pairs {
-  const { channel, viewer, ts, messages } = table;
+export function qualifyingPairs(input: PairPassInput): PairsFound {
+  const { channel, viewer, ts, messages, byViewer, pairChannel, pairRows, viewerDegree } = input;
+  const { nChannels, minMessages, minBuckets } = input;
   const kept = byViewer.length;
   const pairViewer = byViewer;
-  const pairChannel = new Uint32Array(kept);
-  const pairRows = new Uint32Array(kept);
-  const viewerDegree = new Uint32Array(nViewers);
   const channelActive = new Uint8Array(nChannels);
   const channelsSeenMask = new Uint8Array(nChannels);
   const runRows = new Uint32Array(nChannels);
@@ -207,16 +232,7 @@ function qualifyingPairs(
     }
     i = j;
   }
-  return {
-    count: pairs,
-    pairViewer,
-    pairChannel,
-    pairRows,
-    viewerDegree,
-    channelActive,
-    channelsSeenMask,
-    viewersSeen,
-  };
+  return { count: pairs, viewersSeen, channelActive, channelsSeenMask };
 }
 
 /**
@@ -227,7 +243,11 @@ function qualifyingPairs(
  * behavioural bots (in more than `maxChannelShare` of the active channels and at least
  * `botMinChannels` of them); channels below `minViewers` dropped; CSR by channel.
  */
-export function aggregate(table: PresenceTable, options: Partial<AggregateOptions> = {}): Audience {
+export function aggregate(
+  table: PresenceTable,
+  options: Partial<AggregateOptions> = {},
+  helper?: Partial<AggregateHelper>,
+): Audience {
   const o = { ...AGGREGATE_DEFAULTS, ...options };
   const t0 = performance.now();
   const timings: Record<string, number> = {};
@@ -271,8 +291,18 @@ export function aggregate(table: PresenceTable, options: Partial<AggregateOption
   let t = performance.now();
   let kept = 0;
   let rowsInWindow = 0;
-  const rows = new Uint32Array(n);
-  const { viewer, ts } = table;
+  // Two threads for the pair pass when a helper is there, the rows are many and the columns are
+  // shared (the readers give shared columns); the arrays both threads write are shared then too.
+  const parallel =
+    helper?.pairs !== undefined &&
+    n >= (helper.minRows ?? PARALLEL_AGGREGATE_MIN_ROWS) &&
+    [table.channel, table.viewer, table.ts, table.messages].every(
+      (a) => a.buffer instanceof SharedArrayBuffer,
+    );
+  const alloc = (len: number) =>
+    parallel ? new Uint32Array(new SharedArrayBuffer(4 * len)) : new Uint32Array(len);
+  const rows = alloc(n);
+  const { channel, viewer, ts } = table;
   const knownBotsSeen = new Uint8Array(nViewers);
   let viewerOrdered = true;
   let previous = 0;
@@ -298,12 +328,55 @@ export function aggregate(table: PresenceTable, options: Partial<AggregateOption
   t = lap('filter', t);
 
   const keptRows = rows.subarray(0, kept);
-  const byViewer = viewerOrdered ? keptRows : orderByViewer(keptRows, viewer, nViewers);
+  const byViewer = viewerOrdered ? keptRows : orderByViewer(keptRows, viewer, nViewers, alloc);
   t = lap('sort', t);
 
-  const found = qualifyingPairs(table, byViewer, nViewers, nChannels, o.minMessages, o.minBuckets);
-  const { pairViewer, pairChannel, pairRows, viewerDegree, channelActive, channelsSeenMask, viewersSeen } =
-    found;
+  // The pairs: viewers over byViewer, channels and row counts beside them.
+  const pairViewer = byViewer;
+  const pairChannel = alloc(kept);
+  const pairRows = alloc(kept);
+  const viewerDegree = alloc(nViewers);
+
+  const pass = (from: number, to: number): PairPassInput => ({
+    channel,
+    viewer,
+    ts,
+    messages: table.messages,
+    byViewer: byViewer.subarray(from, to),
+    pairChannel: pairChannel.subarray(from, to),
+    pairRows: pairRows.subarray(from, to),
+    viewerDegree,
+    nChannels,
+    minMessages: o.minMessages,
+    minBuckets: o.minBuckets,
+  });
+  // The second thread takes the rows from a viewer boundary near the middle on.
+  let split = kept;
+  let theirs: { wait(): PairsFound | undefined } | undefined;
+  if (parallel) {
+    split = Math.max(1, kept >>> 1);
+    while (split < kept && viewer[byViewer[split]] === viewer[byViewer[split - 1]]) split++;
+    theirs = split < kept ? helper?.pairs?.(pass(split, kept)) : undefined;
+    if (!theirs) split = kept;
+  }
+  const found = qualifyingPairs(pass(0, split));
+  if (theirs) {
+    const other = theirs.wait();
+    // It wrote into these arrays and gave up or failed: start again on this thread alone.
+    if (!other) return aggregate(table, options);
+    const at = found.count;
+    pairViewer.copyWithin(at, split, split + other.count);
+    pairChannel.copyWithin(at, split, split + other.count);
+    pairRows.copyWithin(at, split, split + other.count);
+    found.count += other.count;
+    timings.threads = 2;
+    found.viewersSeen += other.viewersSeen;
+    for (let c = 0; c < nChannels; c++) {
+      found.channelActive[c] |= other.channelActive[c];
+      found.channelsSeenMask[c] |= other.channelsSeenMask[c];
+    }
+  }
+  const { channelActive, channelsSeenMask, viewersSeen } = found;
   const pairs = found.count;
   const pairsQualified = pairs;
   let channelsSeen = 0;

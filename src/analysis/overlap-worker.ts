@@ -1,12 +1,15 @@
 /**
  * Worker side of the two-thread overlap projection (`overlap-parallel.ts`): claims chunks of
  * source channels over the shared input arrays, answers with their edges (transferred, not
- * copied), then raises the done flag the other thread waits on.
+ * copied), then raises the done flag the other thread waits on. Before that, aggregate may hand it
+ * the second half of its pair pass (`qualifyingPairs` over shared arrays, written in place).
  */
 import { workerData } from 'node:worker_threads';
+import { qualifyingPairs } from './aggregate.js';
 import { projectChunks } from './overlap.js';
 import {
   FLAG,
+  type PairsReply,
   type ProjectionJob,
   type ProjectionReply,
   type ProjectionWorkerData,
@@ -15,6 +18,19 @@ import {
 const { port, flags } = workerData as ProjectionWorkerData;
 
 port.on('message', (job: ProjectionJob) => {
+  if ('pairs' in job) {
+    // aggregate's pair pass over a range: the pairs land in the shared arrays, the rest is small
+    let reply: PairsReply;
+    try {
+      reply = { ok: qualifyingPairs(job.pairs) };
+    } catch (err) {
+      reply = { error: err instanceof Error ? err.message : String(err) };
+    }
+    port.postMessage(reply);
+    Atomics.store(flags, FLAG.done, 1);
+    Atomics.notify(flags, FLAG.done);
+    return;
+  }
   let reply: ProjectionReply;
   let transfer: ArrayBuffer[] = [];
   try {
