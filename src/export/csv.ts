@@ -43,6 +43,13 @@ export function formatNumber(n: number, digits = 6): string {
 
 /** Exact powers of ten (10^0 … 10^22 are exact doubles). */
 const POW10 = Array.from({ length: 23 }, (_, i) => 10 ** i);
+/** 10^-e as the nearest doubles, e = 0 … 30. */
+const NEG10 = Array.from({ length: 31 }, (_, e) => 10 ** -e);
+/** "00" … "99" as character codes. */
+const DIGIT_PAIRS = Uint8Array.from(
+  { length: 200 },
+  (_, i) => 48 + (i % 2 === 0 ? Math.floor(i / 20) : (i >> 1) % 10),
+);
 /** Scaled values below this have an error under 2^-13 (one rounding at 53 bits). */
 const EXACT_BELOW = 2 ** 40;
 
@@ -63,7 +70,7 @@ export function formatNumberInto(buf: Uint8Array, pos: number, n: number, digits
     return writeAscii(buf, p, String(n));
   }
   const abs = Math.abs(n);
-  const decimals = abs >= 1 ? digits : Math.min(20, digits - Math.floor(Math.log10(abs)) - 1);
+  const decimals = abs >= 1 ? digits : Math.min(20, digits - floorLog10Below1(abs) - 1);
   if (decimals >= 0 && decimals <= 22) {
     const scale = POW10[decimals]!;
     const x = abs * scale;
@@ -93,6 +100,19 @@ export function formatNumberInto(buf: Uint8Array, pos: number, n: number, digits
   return writeAscii(buf, p, formatNumber(n, digits));
 }
 
+/**
+ * `Math.floor(Math.log10(abs))` for 0 < abs < 1, by comparing with powers of ten; Math.log10
+ * itself decides values within a relative 1e-12 of one (where rounding could tip it).
+ */
+function floorLog10Below1(abs: number): number {
+  let e = 1;
+  while (e < 30 && abs < NEG10[e]!) e++;
+  if (e === 30 || abs < NEG10[e]! * (1 + 1e-12) || abs > NEG10[e - 1]! * (1 - 1e-12)) {
+    return Math.floor(Math.log10(abs));
+  }
+  return -e;
+}
+
 /** A non-negative integer below 2^40 in decimal. */
 function writeUint(buf: Uint8Array, pos: number, n: number): number {
   let len = 1;
@@ -109,13 +129,16 @@ function writeFixedWidth(buf: Uint8Array, pos: number, n: number, width: number)
     buf[--q] = 48 + (t - next * 10);
     t = next;
   }
-  // int32 from here: integer division without Math.floor
+  // int32 from here: two digits per integer division
   let u = t | 0;
-  while (q > pos) {
-    const next = (u / 10) | 0;
-    buf[--q] = 48 + (u - next * 10);
+  while (q - pos >= 2) {
+    const next = (u / 100) | 0;
+    const pair = (u - next * 100) << 1;
+    buf[--q] = DIGIT_PAIRS[pair + 1]!;
+    buf[--q] = DIGIT_PAIRS[pair]!;
     u = next;
   }
+  if (q > pos) buf[--q] = 48 + (u - ((u / 10) | 0) * 10);
   return pos + width;
 }
 

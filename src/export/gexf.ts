@@ -103,10 +103,11 @@ export function writeGexfEdgeLines(
   for (let i = 0; i < length; i++) {
     sink.ensure(160);
     const buf = sink.buf;
-    buf.set(EDGE_SOURCE, sink.pos);
-    sink.pos += head;
-    sink.uint(source[i]!);
     let p = sink.pos;
+    for (let b = 0; b < head; b++) buf[p++] = EDGE_SOURCE[b]!;
+    sink.pos = p;
+    sink.uint(source[i]!);
+    p = sink.pos;
     for (let b = 0; b < EDGE_TARGET.length; b++) buf[p++] = EDGE_TARGET[b]!;
     sink.pos = p;
     sink.uint(target[i]!);
