@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { aggregate } from '../src/analysis/aggregate.js';
+import { type AggregateHelper, aggregate, qualifyingPairs } from '../src/analysis/aggregate.js';
 import { spawnProjectionWorker } from '../src/analysis/overlap-parallel.js';
 import { createRng as rng } from '../src/analysis/rng.js';
 import type { Audience } from '../src/analysis/types.js';
@@ -207,5 +207,23 @@ describe('aggregate with the pair pass on two threads', () => {
     const gone = aggregate(table, {}, worker);
     expect(gone.timings.threads).toBeUndefined();
     expect(plain(gone)).toEqual(plain(one));
+  });
+
+  it('starts again on one thread when the helper wrote its share and then failed', () => {
+    const table = shared(tableOfRows(ordered, nChannels, nViewers));
+    const one = aggregate(table);
+    let taken = 0;
+    // A helper that does its share in place (as the worker does) but reports a failure.
+    const failing: AggregateHelper = {
+      minRows: 0,
+      pairs(input) {
+        taken++;
+        qualifyingPairs(input);
+        return { wait: () => undefined };
+      },
+    };
+    const again = aggregate(table, {}, failing);
+    expect(taken).toBe(1);
+    expect(plain(again)).toEqual(plain(one));
   });
 });

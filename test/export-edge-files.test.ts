@@ -69,6 +69,12 @@ function hardNumbers(count: number): number[] {
     1e300,
     0.000123456789,
   ];
+  // Around every power of ten (where the decimal count changes), a few ulps and 1e-11 away.
+  for (let e = -25; e <= 15; e++) {
+    const p = 10 ** e;
+    for (const f of [1, 1 + 2 ** -52, 1 - 2 ** -53, 1 + 1e-11, 1 - 1e-11, 1 + 1e-13, 1 - 1e-13])
+      out.push(p * f);
+  }
   const bits = new Uint32Array(2);
   const asDouble = new Float64Array(bits.buffer);
   for (let i = 0; i < count; i++) {
