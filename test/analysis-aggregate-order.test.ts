@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { type AggregateHelper, aggregate, qualifyingPairs } from '../src/analysis/aggregate.js';
+import {
+  type AggregateHelper,
+  aggregate,
+  aggregatePart,
+  qualifyingPairs,
+} from '../src/analysis/aggregate.js';
 import { spawnProjectionWorker } from '../src/analysis/overlap-parallel.js';
 import { createRng as rng } from '../src/analysis/rng.js';
 import type { Audience } from '../src/analysis/types.js';
@@ -176,16 +181,24 @@ describe('aggregate with the pair pass on two threads', () => {
     [shuffled[i], shuffled[j]] = [shuffled[j]!, shuffled[i]!];
   }
 
-  it('gives what one thread gives (viewer-ordered and shuffled rows, min_buckets 1 and 3)', async () => {
+  it('gives what one thread gives (rows in order, shuffled, half shuffled, twice over; min_buckets 1 and 3)', async () => {
     const worker = spawnProjectionWorker({ minRows: 0 });
     try {
       expect(await worker.ready(20_000)).toBe(true);
-      for (const rows of [ordered, shuffled]) {
+      const half = ordered.length >> 1;
+      // first half in order, second shuffled; and the rows twice over (each half in order, not the whole)
+      const halfShuffled = [
+        ...ordered.slice(0, half),
+        ...shuffled.filter((x) => x.viewer >= ordered[half]!.viewer),
+      ];
+      const twice = [...ordered, ...ordered];
+      for (const rows of [ordered, shuffled, halfShuffled, twice]) {
         for (const s of [{}, { minBuckets: 3, minMessages: 2, botMinChannels: 8, maxChannelShare: 0.1 }]) {
           const table = shared(tableOfRows(rows, nChannels, nViewers));
           const one = aggregate(table, s);
           const two = aggregate(table, s, worker);
-          expect(two.timings.threads).toBe(2);
+          // (other orders may be redone on one thread: the result is what counts)
+          if (rows === ordered || rows === shuffled) expect(two.timings.threads).toBe(2);
           expect(one.timings.threads).toBeUndefined();
           expect(plain(two)).toEqual(plain(one));
         }
@@ -210,20 +223,27 @@ describe('aggregate with the pair pass on two threads', () => {
   });
 
   it('starts again on one thread when the helper wrote its share and then failed', () => {
-    const table = shared(tableOfRows(ordered, nChannels, nViewers));
-    const one = aggregate(table);
-    let taken = 0;
-    // A helper that does its share in place (as the worker does) but reports a failure.
-    const failing: AggregateHelper = {
-      minRows: 0,
-      pairs(input) {
-        taken++;
-        qualifyingPairs(input);
-        return { wait: () => undefined };
-      },
-    };
-    const again = aggregate(table, {}, failing);
-    expect(taken).toBe(1);
-    expect(plain(again)).toEqual(plain(one));
+    for (const rows of [ordered, shuffled]) {
+      const table = shared(tableOfRows(rows, nChannels, nViewers));
+      const one = aggregate(table);
+      let taken = 0;
+      // A helper that does its share in place (as the worker does) but reports a failure.
+      const failing: AggregateHelper = {
+        minRows: 0,
+        part(input) {
+          taken++;
+          aggregatePart(input);
+          return { wait: () => undefined };
+        },
+        pairs(input) {
+          taken++;
+          qualifyingPairs(input);
+          return { wait: () => undefined };
+        },
+      };
+      const again = aggregate(table, {}, failing);
+      expect(taken).toBe(1);
+      expect(plain(again)).toEqual(plain(one));
+    }
   });
 });

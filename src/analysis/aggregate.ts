@@ -144,11 +144,100 @@ export interface PairsFound {
   channelsSeenMask: Uint8Array;
 }
 
+/** The row filter over rows [from, to): in the window and not a known bot. */
+export interface FilterInput {
+  viewer: Uint32Array;
+  ts: Float64Array;
+  /** Per viewer: 1 = known bot. */
+  isBot: Uint8Array;
+  /** Out: 1 for each known bot that had rows in the window. */
+  knownBotsSeen: Uint8Array;
+  from: number;
+  to: number;
+  /** Out: the kept row numbers, from index 0. */
+  rows: Uint32Array;
+  windowStart: number;
+  windowEnd: number;
+}
+
+export interface FilterResult {
+  kept: number;
+  rowsInWindow: number;
+  /** The kept rows come viewer by viewer (ascending). */
+  ordered: boolean;
+  /** Viewer of the first and last kept row (0 when none). */
+  first: number;
+  last: number;
+}
+
+/** Rows to keep, noting on the way whether they come viewer by viewer (then no sort is needed). */
+export function filterRows(input: FilterInput): FilterResult {
+  const { viewer, ts, isBot, knownBotsSeen, from, to, rows, windowStart, windowEnd } = input;
+  let kept = 0;
+  let rowsInWindow = 0;
+  let ordered = true;
+  let previous = 0;
+  let first = -1;
+  // An open window (the usual case) needs no look at the times.
+  const windowed = windowStart > Number.NEGATIVE_INFINITY || windowEnd < Number.POSITIVE_INFINITY;
+  for (let r = from; r < to; r++) {
+    if (windowed) {
+      const time = ts[r];
+      if (time < windowStart || time >= windowEnd) continue;
+    }
+    rowsInWindow++;
+    const v = viewer[r];
+    if (isBot[v] === 1) {
+      knownBotsSeen[v] = 1;
+      continue;
+    }
+    if (v < previous) ordered = false;
+    if (first < 0) first = v;
+    previous = v;
+    rows[kept++] = r;
+  }
+  return { kept, rowsInWindow, ordered, first: Math.max(first, 0), last: previous };
+}
+
 /**
- * A second thread for the pair pass (`spawnProjectionWorker` gives one): `pairs` hands it a range
- * and returns undefined when it cannot take it; `wait` returns undefined when it failed.
+ * One thread's share of the rows: their filter, and (`pairs` given) their pair pass over the kept
+ * rows, done only when they come viewer by viewer and after viewer `after`.
+ */
+export interface PartInput {
+  filter: FilterInput;
+  pairs?: PairPassInput & { after: number };
+}
+
+export interface PartResult {
+  filter: FilterResult;
+  /** Absent when the pair pass was not asked for or the rows were not in order. */
+  pairs?: PairsFound;
+}
+
+/** `filterRows`, then the pair pass when asked for and the rows allow it (the worker's job). */
+export function aggregatePart(input: PartInput): PartResult {
+  const filter = filterRows(input.filter);
+  const p = input.pairs;
+  if (!p || !filter.ordered || (filter.kept > 0 && filter.first <= p.after)) return { filter };
+  const byViewer = input.filter.rows.subarray(0, filter.kept);
+  return {
+    filter,
+    pairs: qualifyingPairs({
+      ...p,
+      byViewer,
+      pairChannel: p.pairChannel.subarray(0, filter.kept),
+      pairRows: p.pairRows.subarray(0, filter.kept),
+    }),
+  };
+}
+
+/**
+ * A second thread for aggregate (`spawnProjectionWorker` gives one): `part` hands it the filter
+ * (and pair pass) of the second half of the rows, `pairs` the pair pass over a range of ordered
+ * rows; both return undefined when it cannot take the job, and `wait` undefined when it failed.
  */
 export interface AggregateHelper {
+  part(input: PartInput): { wait(): PartResult | undefined } | undefined;
   pairs(input: PairPassInput): { wait(): PairsFound | undefined } | undefined;
   /** Fewer kept rows than this stay on one thread; default `PARALLEL_AGGREGATE_MIN_ROWS`. */
   minRows?: number;
@@ -261,8 +350,23 @@ export function aggregate(
   const nViewers = table.viewerCount ?? table.viewerNames.length;
   const n = table.length;
 
+  // Two threads (filter and pair pass split at a viewer boundary) when a helper is there, the rows
+  // are many and the columns are shared (the readers give shared columns); the arrays both
+  // threads read or write are shared then too.
+  const parallel =
+    helper?.part !== undefined &&
+    helper.pairs !== undefined &&
+    n >= (helper.minRows ?? PARALLEL_AGGREGATE_MIN_ROWS) &&
+    [table.channel, table.viewer, table.ts, table.messages].every(
+      (a) => a.buffer instanceof SharedArrayBuffer,
+    );
+  const alloc = (len: number) =>
+    parallel ? new Uint32Array(new SharedArrayBuffer(4 * len)) : new Uint32Array(len);
+  const allocBytes = (len: number) =>
+    parallel ? new Uint8Array(new SharedArrayBuffer(len)) : new Uint8Array(len);
+
   // Known bots: one look-up per distinct viewer name, never per row.
-  const isBot = new Uint8Array(nViewers);
+  const isBot = allocBytes(nViewers);
   const botNames = new Set<string>();
   const stored = o.botNameMapper ?? ((login: string) => login);
   if (o.knownBots) for (const b of KNOWN_BOT_SET) botNames.add(stored(b));
@@ -289,92 +393,128 @@ export function aggregate(
   // Rows to keep: in the window, not a known bot; noting on the way whether they come viewer by
   // viewer (then no sort is needed).
   let t = performance.now();
-  let kept = 0;
-  let rowsInWindow = 0;
-  // Two threads for the pair pass when a helper is there, the rows are many and the columns are
-  // shared (the readers give shared columns); the arrays both threads write are shared then too.
-  const parallel =
-    helper?.pairs !== undefined &&
-    n >= (helper.minRows ?? PARALLEL_AGGREGATE_MIN_ROWS) &&
-    [table.channel, table.viewer, table.ts, table.messages].every(
-      (a) => a.buffer instanceof SharedArrayBuffer,
-    );
-  const alloc = (len: number) =>
-    parallel ? new Uint32Array(new SharedArrayBuffer(4 * len)) : new Uint32Array(len);
   const rows = alloc(n);
-  const { channel, viewer, ts } = table;
-  const knownBotsSeen = new Uint8Array(nViewers);
-  let viewerOrdered = true;
-  let previous = 0;
-  // An open window (the usual case) needs no look at the times.
-  const windowed = windowStart > Number.NEGATIVE_INFINITY || windowEnd < Number.POSITIVE_INFINITY;
-  for (let r = 0; r < n; r++) {
-    if (windowed) {
-      const time = ts[r];
-      if (time < windowStart || time >= windowEnd) continue;
-    }
-    rowsInWindow++;
-    const v = viewer[r];
-    if (isBot[v] === 1) {
-      knownBotsSeen[v] = 1;
-      continue;
-    }
-    if (v < previous) viewerOrdered = false;
-    previous = v;
-    rows[kept++] = r;
-  }
-  let knownRemoved = 0;
-  for (const v of knownBotIds) knownRemoved += knownBotsSeen[v];
-  t = lap('filter', t);
-
-  const keptRows = rows.subarray(0, kept);
-  const byViewer = viewerOrdered ? keptRows : orderByViewer(keptRows, viewer, nViewers, alloc);
-  t = lap('sort', t);
-
-  // The pairs: viewers over byViewer, channels and row counts beside them.
-  const pairViewer = byViewer;
-  const pairChannel = alloc(kept);
-  const pairRows = alloc(kept);
+  const { channel, viewer, ts, messages } = table;
+  const knownBotsSeen = allocBytes(nViewers);
+  // The pairs: viewers over the kept rows, channels and row counts beside them.
+  const pairChannel = alloc(n);
+  const pairRows = alloc(n);
   const viewerDegree = alloc(nViewers);
-
-  const pass = (from: number, to: number): PairPassInput => ({
+  const filterOf = (from: number, to: number): FilterInput => ({
+    viewer,
+    ts,
+    isBot,
+    knownBotsSeen,
+    from,
+    to,
+    rows: rows.subarray(from),
+    windowStart,
+    windowEnd,
+  });
+  const passOf = (byViewer: Uint32Array, at: number): PairPassInput => ({
     channel,
     viewer,
     ts,
-    messages: table.messages,
-    byViewer: byViewer.subarray(from, to),
-    pairChannel: pairChannel.subarray(from, to),
-    pairRows: pairRows.subarray(from, to),
+    messages,
+    byViewer,
+    pairChannel: pairChannel.subarray(at, at + byViewer.length),
+    pairRows: pairRows.subarray(at, at + byViewer.length),
     viewerDegree,
     nChannels,
     minMessages: o.minMessages,
     minBuckets: o.minBuckets,
   });
-  // The second thread takes the rows from a viewer boundary near the middle on.
-  let split = kept;
-  let theirs: { wait(): PairsFound | undefined } | undefined;
-  if (parallel) {
-    split = Math.max(1, kept >>> 1);
-    while (split < kept && viewer[byViewer[split]] === viewer[byViewer[split - 1]]) split++;
-    theirs = split < kept ? helper?.pairs?.(pass(split, kept)) : undefined;
-    if (!theirs) split = kept;
-  }
-  const found = qualifyingPairs(pass(0, split));
-  if (theirs) {
-    const other = theirs.wait();
-    // It wrote into these arrays and gave up or failed: start again on this thread alone.
-    if (!other) return aggregate(table, options);
-    const at = found.count;
-    pairViewer.copyWithin(at, split, split + other.count);
-    pairChannel.copyWithin(at, split, split + other.count);
-    pairRows.copyWithin(at, split, split + other.count);
-    found.count += other.count;
-    timings.threads = 2;
-    found.viewersSeen += other.viewersSeen;
-    for (let c = 0; c < nChannels; c++) {
-      found.channelActive[c] |= other.channelActive[c];
-      found.channelsSeenMask[c] |= other.channelsSeenMask[c];
+  let kept: number;
+  let rowsInWindow: number;
+  let viewerOrdered: boolean;
+  /** The pairs, when both threads already found them (viewer-ordered rows). */
+  let found: PairsFound | undefined;
+  if (!parallel) {
+    const all = filterRows(filterOf(0, n));
+    ({ kept, rowsInWindow, ordered: viewerOrdered } = all);
+  } else {
+    // This thread filters the rows up to a viewer boundary near the middle, then hands the rest
+    // over — with their pair pass too when its own rows came viewer by viewer.
+    let rawSplit = Math.max(1, n >>> 1);
+    while (rawSplit < n && viewer[rawSplit] === viewer[rawSplit - 1]) rawSplit++;
+    const mine = filterRows(filterOf(0, rawSplit));
+    const rest = filterOf(rawSplit, n);
+    const job =
+      rawSplit < n
+        ? helper?.part?.({
+            filter: rest,
+            pairs: mine.ordered
+              ? { ...passOf(rest.rows, rawSplit), after: mine.kept > 0 ? mine.last : -1 }
+              : undefined,
+          })
+        : undefined;
+    if (job && mine.ordered) {
+      found = qualifyingPairs(passOf(rows.subarray(0, mine.kept), 0));
+      const theirs = job.wait();
+      // Without its pairs (its rows were not in order after these) or with a failure, this
+      // thread's rows are gone (pairs were written over them): start again on this thread alone.
+      if (!theirs?.pairs) return aggregate(table, options);
+      const other = theirs.pairs;
+      const at = found.count;
+      rows.copyWithin(at, rawSplit, rawSplit + other.count);
+      pairChannel.copyWithin(at, rawSplit, rawSplit + other.count);
+      pairRows.copyWithin(at, rawSplit, rawSplit + other.count);
+      found.count += other.count;
+      found.viewersSeen += other.viewersSeen;
+      for (let c = 0; c < nChannels; c++) {
+        found.channelActive[c] |= other.channelActive[c];
+        found.channelsSeenMask[c] |= other.channelsSeenMask[c];
+      }
+      timings.threads = 2;
+      kept = mine.kept + theirs.filter.kept;
+      rowsInWindow = mine.rowsInWindow + theirs.filter.rowsInWindow;
+      viewerOrdered = true;
+    } else {
+      const other = job ? job.wait()?.filter : filterRows(rest);
+      if (!other) return aggregate(table, options);
+      rows.copyWithin(mine.kept, rawSplit, rawSplit + other.kept);
+      kept = mine.kept + other.kept;
+      rowsInWindow = mine.rowsInWindow + other.rowsInWindow;
+      viewerOrdered =
+        mine.ordered && other.ordered && (mine.kept === 0 || other.kept === 0 || mine.last <= other.first);
     }
+  }
+  let knownRemoved = 0;
+  for (const v of knownBotIds) knownRemoved += knownBotsSeen[v];
+  t = lap('filter', t);
+
+  let pairViewer: Uint32Array = rows;
+  if (!found) {
+    const keptRows = rows.subarray(0, kept);
+    const byViewer = viewerOrdered ? keptRows : orderByViewer(keptRows, viewer, nViewers, alloc);
+    t = lap('sort', t);
+    // The second thread takes the pair pass from a viewer boundary near the middle on.
+    let split = kept;
+    let theirs: { wait(): PairsFound | undefined } | undefined;
+    if (parallel) {
+      split = Math.max(1, kept >>> 1);
+      while (split < kept && viewer[byViewer[split]] === viewer[byViewer[split - 1]]) split++;
+      theirs = split < kept ? helper?.pairs?.(passOf(byViewer.subarray(split), split)) : undefined;
+      if (!theirs) split = kept;
+    }
+    found = qualifyingPairs(passOf(byViewer.subarray(0, split), 0));
+    if (theirs) {
+      const other = theirs.wait();
+      // It wrote into these arrays and gave up or failed: start again on this thread alone.
+      if (!other) return aggregate(table, options);
+      const at = found.count;
+      byViewer.copyWithin(at, split, split + other.count);
+      pairChannel.copyWithin(at, split, split + other.count);
+      pairRows.copyWithin(at, split, split + other.count);
+      found.count += other.count;
+      timings.threads = 2;
+      found.viewersSeen += other.viewersSeen;
+      for (let c = 0; c < nChannels; c++) {
+        found.channelActive[c] |= other.channelActive[c];
+        found.channelsSeenMask[c] |= other.channelsSeenMask[c];
+      }
+    }
+    pairViewer = byViewer;
   }
   const { channelActive, channelsSeenMask, viewersSeen } = found;
   const pairs = found.count;

@@ -7,17 +7,17 @@
  * ready, failed, or does not answer in time, the caller does the projection itself.
  */
 import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
-import type { AggregateHelper, PairPassInput, PairsFound } from './aggregate.js';
+import type { AggregateHelper, PairPassInput, PairsFound, PartInput, PartResult } from './aggregate.js';
 import type { ProjectedChunks, ProjectionHelper, ProjectionInput } from './overlap.js';
 
 /** Flags shared with the worker (Int32 slots). */
 export const FLAG = { ready: 0, done: 1 } as const;
 
-/** A job for the worker: chunks of the overlap projection, or aggregate's pair pass over a range. */
-export type ProjectionJob = { input: ProjectionInput } | { pairs: PairPassInput };
+/** A job for the worker: chunks of the overlap projection, or aggregate's share of the rows. */
+export type ProjectionJob = { input: ProjectionInput } | { pairs: PairPassInput } | { part: PartInput };
 
 export type ProjectionReply = { ok: ProjectedChunks } | { error: string };
-export type PairsReply = { ok: PairsFound } | { error: string };
+export type AggregateReply = { ok: PairsFound | PartResult } | { error: string };
 
 export interface ProjectionWorkerData {
   port: MessagePort;
@@ -102,6 +102,9 @@ export function spawnProjectionWorker(
     },
     pairs(input) {
       return post<PairsFound>({ pairs: input });
+    },
+    part(input) {
+      return post<PartResult>({ part: input });
     },
     async ready(timeoutMs) {
       if (Atomics.load(flags, FLAG.ready) === 1) return true;

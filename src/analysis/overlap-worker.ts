@@ -2,14 +2,15 @@
  * Worker side of the two-thread overlap projection (`overlap-parallel.ts`): claims chunks of
  * source channels over the shared input arrays, answers with their edges (transferred, not
  * copied), then raises the done flag the other thread waits on. Before that, aggregate may hand it
- * the second half of its pair pass (`qualifyingPairs` over shared arrays, written in place).
+ * the second half of its rows (`aggregatePart`: filter and pair pass over shared arrays, written
+ * in place) or of its pair pass (`qualifyingPairs`).
  */
 import { workerData } from 'node:worker_threads';
-import { qualifyingPairs } from './aggregate.js';
+import { aggregatePart, qualifyingPairs } from './aggregate.js';
 import { projectChunks } from './overlap.js';
 import {
+  type AggregateReply,
   FLAG,
-  type PairsReply,
   type ProjectionJob,
   type ProjectionReply,
   type ProjectionWorkerData,
@@ -18,11 +19,11 @@ import {
 const { port, flags } = workerData as ProjectionWorkerData;
 
 port.on('message', (job: ProjectionJob) => {
-  if ('pairs' in job) {
-    // aggregate's pair pass over a range: the pairs land in the shared arrays, the rest is small
-    let reply: PairsReply;
+  if ('pairs' in job || 'part' in job) {
+    // aggregate's share: kept rows and pairs land in the shared arrays, the rest is small
+    let reply: AggregateReply;
     try {
-      reply = { ok: qualifyingPairs(job.pairs) };
+      reply = { ok: 'part' in job ? aggregatePart(job.part) : qualifyingPairs(job.pairs) };
     } catch (err) {
       reply = { error: err instanceof Error ? err.message : String(err) };
     }
