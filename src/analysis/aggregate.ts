@@ -325,6 +325,20 @@ export function qualifyingPairs(input: PairPassInput): PairsFound {
 }
 
 /**
+ * Appends the pairs the other thread wrote at `from` in `arrays` (viewers, channels, rows) to
+ * those of this thread, which end at `found.count`, and merges what both saw.
+ */
+function appendPairs(found: PairsFound, other: PairsFound, arrays: Uint32Array[], from: number): void {
+  for (const a of arrays) a.copyWithin(found.count, from, from + other.count);
+  found.count += other.count;
+  found.viewersSeen += other.viewersSeen;
+  for (let c = 0; c < found.channelActive.length; c++) {
+    found.channelActive[c] |= other.channelActive[c];
+    found.channelsSeenMask[c] |= other.channelsSeenMask[c];
+  }
+}
+
+/**
  * Presence rows → audiences: per channel the sorted unique viewers who count for it.
  * Steps, all on typed arrays: window + known-bot cut per row; rows ordered by viewer (a stable
  * counting sort, skipped when they already are); per viewer, its rows summed by channel and its
@@ -454,17 +468,7 @@ export function aggregate(
       // Without its pairs (its rows were not in order after these) or with a failure, this
       // thread's rows are gone (pairs were written over them): start again on this thread alone.
       if (!theirs?.pairs) return aggregate(table, options);
-      const other = theirs.pairs;
-      const at = found.count;
-      rows.copyWithin(at, rawSplit, rawSplit + other.count);
-      pairChannel.copyWithin(at, rawSplit, rawSplit + other.count);
-      pairRows.copyWithin(at, rawSplit, rawSplit + other.count);
-      found.count += other.count;
-      found.viewersSeen += other.viewersSeen;
-      for (let c = 0; c < nChannels; c++) {
-        found.channelActive[c] |= other.channelActive[c];
-        found.channelsSeenMask[c] |= other.channelsSeenMask[c];
-      }
+      appendPairs(found, theirs.pairs, [rows, pairChannel, pairRows], rawSplit);
       timings.threads = 2;
       kept = mine.kept + theirs.filter.kept;
       rowsInWindow = mine.rowsInWindow + theirs.filter.rowsInWindow;
@@ -502,17 +506,8 @@ export function aggregate(
       const other = theirs.wait();
       // It wrote into these arrays and gave up or failed: start again on this thread alone.
       if (!other) return aggregate(table, options);
-      const at = found.count;
-      byViewer.copyWithin(at, split, split + other.count);
-      pairChannel.copyWithin(at, split, split + other.count);
-      pairRows.copyWithin(at, split, split + other.count);
-      found.count += other.count;
+      appendPairs(found, other, [byViewer, pairChannel, pairRows], split);
       timings.threads = 2;
-      found.viewersSeen += other.viewersSeen;
-      for (let c = 0; c < nChannels; c++) {
-        found.channelActive[c] |= other.channelActive[c];
-        found.channelsSeenMask[c] |= other.channelsSeenMask[c];
-      }
     }
     pairViewer = byViewer;
   }
