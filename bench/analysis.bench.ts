@@ -120,6 +120,44 @@ if (process.env.BENCH_SCALE !== '0') {
     )
       throw new Error('aggregate: reversed rows gave another audience');
   }
+  {
+    // One thread vs two (the projection worker takes the second half of the rows, as in
+    // `analyze`), alternating, median of 3: needs the columns on SharedArrayBuffers, as the
+    // readers give them.
+    const b = big.table;
+    const onShared = <T extends Uint32Array | Float64Array>(a: T): T => {
+      const c = new (a.constructor as new (buf: SharedArrayBuffer) => T)(new SharedArrayBuffer(a.byteLength));
+      c.set(a as never);
+      return c;
+    };
+    const sharedTable = {
+      ...b,
+      channel: onShared(b.channel.subarray(0, b.length)),
+      viewer: onShared(b.viewer.subarray(0, b.length)),
+      ts: onShared(b.ts.subarray(0, b.length)),
+      messages: onShared(b.messages.subarray(0, b.length)),
+    };
+    const helper = spawnProjectionWorker();
+    if (await helper.ready(30_000)) {
+      const wall: Record<'one' | 'two', number[]> = { one: [], two: [] };
+      for (let i = 0; i < 3; i++) {
+        for (const mode of ['one', 'two'] as const) {
+          const t0 = performance.now();
+          const a = aggregate(sharedTable, {}, mode === 'two' ? helper : undefined);
+          wall[mode].push(performance.now() - t0);
+          if ((a.timings.threads === 2) !== (mode === 'two'))
+            throw new Error(`aggregate: ${mode} thread(s) expected`);
+          if (JSON.stringify(a.counts) !== JSON.stringify(audience.counts))
+            throw new Error(`aggregate: the ${mode}-thread run gave other counts`);
+        }
+      }
+      const med = (xs: number[]) => [...xs].sort((x, y) => x - y)[1]!;
+      console.log(
+        `  aggregate, one thread vs two (shared columns, median of 3, alternating, same counts): ${Math.round(med(wall.one))} ms vs ${Math.round(med(wall.two))} ms`,
+      );
+    } else console.log('  aggregate on two threads: the worker did not start (skipped)');
+    helper.close();
+  }
   t = performance.now();
   const graph = buildOverlapGraph(audience);
   console.log(
