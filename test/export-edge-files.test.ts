@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createRng as rng } from '../src/analysis/rng.js';
 import { type ByteSink, writeBytesAtomic } from '../src/export/atomic.js';
 import { formatNumber, formatNumberInto, parseCsv } from '../src/export/csv.js';
-import { type GraphEdges, writeEdgeFiles } from '../src/export/edge-files.js';
+import { type GraphEdges, spawnEdgeFilesWorker, writeEdgeFiles } from '../src/export/edge-files.js';
 import { writeGexfEdge } from '../src/export/gexf.js';
 import { edgesCsv } from '../src/export/write.js';
 import type { ChannelRow, EdgeRow } from '../src/model/atlas.js';
@@ -226,5 +226,20 @@ describe('writeEdgeFiles', () => {
     expect(rows.map((x) => [x.source, x.target, x.weight, x.shared])).toEqual(
       csv.map(([s, t, w, sh]) => [s, t, num(w!), num(sh!)]),
     );
+  });
+
+  it('writes the same files in the worker, and the caller keeps its arrays (copies are transferred)', async () => {
+    const here = await writeEdgeFiles(mkdtempSync(join(root, 'here-')), g, { parquet: false });
+    const before = Array.from(g.weight);
+    const worker = spawnEdgeFilesWorker();
+    try {
+      const there = await worker.run(mkdtempSync(join(root, 'there-')), g, { parquet: false });
+      expect(readFileSync(there.edgesCsv).equals(readFileSync(here.edgesCsv))).toBe(true);
+      expect(readFileSync(there.gexfEdgesPart!).equals(readFileSync(here.gexfEdgesPart!))).toBe(true);
+    } finally {
+      worker.close();
+    }
+    expect(g.source.length).toBe(m);
+    expect(Array.from(g.weight)).toEqual(before);
   });
 });
