@@ -208,6 +208,25 @@ describe('aggregate with the pair pass on two threads', () => {
     }
   });
 
+  it('does not trust halves that only look in order because a filtered row sat at the boundary', async () => {
+    // First half: viewers 100…198, then a known bot (viewer 7) as its last row; second half:
+    // viewers 150…249 — each half in order, the whole not.
+    const rows: Row[] = [];
+    for (let v = 100; v < 199; v++) rows.push({ channel: v % 5, viewer: v, ts: 0, messages: 1 });
+    rows.push({ channel: 0, viewer: 7, ts: 0, messages: 1 });
+    for (let v = 150; v < 250; v++) rows.push({ channel: v % 5, viewer: v, ts: 0, messages: 1 });
+    const table = shared(tableOfRows(rows, 5, 250));
+    const worker = spawnProjectionWorker({ minRows: 0 });
+    try {
+      expect(await worker.ready(20_000)).toBe(true);
+      expect(plain(aggregate(table, { minViewers: 1 }, worker))).toEqual(
+        plain(aggregate(table, { minViewers: 1 })),
+      );
+    } finally {
+      worker.close();
+    }
+  });
+
   it('stays on one thread for private columns, and when the worker is gone', async () => {
     const worker = spawnProjectionWorker({ minRows: 0 });
     expect(await worker.ready(20_000)).toBe(true);

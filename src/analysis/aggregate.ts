@@ -447,35 +447,39 @@ export function aggregate(
     const all = filterRows(filterOf(0, n));
     ({ kept, rowsInWindow, ordered: viewerOrdered } = all);
   } else {
-    // This thread filters the rows up to a viewer boundary near the middle, then hands the rest
-    // over — with their pair pass too when its own rows came viewer by viewer.
+    // The worker filters the rows from a viewer boundary near the middle on, and pairs them too
+    // when they come viewer by viewer after the last viewer before it; this thread meanwhile
+    // filters the rows up to there.
     let rawSplit = Math.max(1, n >>> 1);
     while (rawSplit < n && viewer[rawSplit] === viewer[rawSplit - 1]) rawSplit++;
-    const mine = filterRows(filterOf(0, rawSplit));
     const rest = filterOf(rawSplit, n);
     const job =
       rawSplit < n
         ? helper?.part?.({
             filter: rest,
-            pairs: mine.ordered
-              ? { ...passOf(rest.rows, rawSplit), after: mine.kept > 0 ? mine.last : -1 }
-              : undefined,
+            pairs: { ...passOf(rest.rows, rawSplit), after: viewer[rawSplit - 1] },
           })
         : undefined;
+    const mine = filterRows(filterOf(0, rawSplit));
     if (job && mine.ordered) {
       found = qualifyingPairs(passOf(rows.subarray(0, mine.kept), 0));
       const theirs = job.wait();
-      // Without its pairs (its rows were not in order after these) or with a failure, this
-      // thread's rows are gone (pairs were written over them): start again on this thread alone.
-      if (!theirs?.pairs) return aggregate(table, options);
+      // Without its pairs (its rows were not in order), with a failure, or with its first viewer
+      // not after this thread's last (a filtered row can hide that), this thread's rows are gone
+      // (pairs were written over them): start again on this thread alone.
+      if (!theirs?.pairs || (mine.kept > 0 && theirs.filter.kept > 0 && mine.last >= theirs.filter.first)) {
+        return aggregate(table, options);
+      }
       appendPairs(found, theirs.pairs, [rows, pairChannel, pairRows], rawSplit);
       timings.threads = 2;
       kept = mine.kept + theirs.filter.kept;
       rowsInWindow = mine.rowsInWindow + theirs.filter.rowsInWindow;
       viewerOrdered = true;
     } else {
-      const other = job ? job.wait()?.filter : filterRows(rest);
-      if (!other) return aggregate(table, options);
+      const theirs = job?.wait();
+      // A failure, or pairs over rows that follow rows out of order: its rows are gone.
+      if (job && (!theirs || theirs.pairs)) return aggregate(table, options);
+      const other = theirs ? theirs.filter : filterRows(rest);
       rows.copyWithin(mine.kept, rawSplit, rawSplit + other.kept);
       kept = mine.kept + other.kept;
       rowsInWindow = mine.rowsInWindow + other.rowsInWindow;
