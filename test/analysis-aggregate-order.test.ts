@@ -227,6 +227,29 @@ describe('aggregate with the pair pass on two threads', () => {
     }
   });
 
+  it('hands the rows over after filtering its own when the worker was not ready at first', async () => {
+    const worker = spawnProjectionWorker({ minRows: 0 });
+    try {
+      expect(await worker.ready(20_000)).toBe(true);
+      for (const rows of [ordered, shuffled]) {
+        let calls = 0;
+        // not ready for the first job (as when aggregate starts right after the read)
+        const late: AggregateHelper = {
+          minRows: 0,
+          part: (input) => (calls++ === 0 ? undefined : worker.part(input)),
+          pairs: (input) => worker.pairs(input),
+        };
+        const table = shared(tableOfRows(rows, nChannels, nViewers));
+        const two = aggregate(table, {}, late);
+        expect(calls).toBe(2);
+        expect(two.timings.threads).toBe(2);
+        expect(plain(two)).toEqual(plain(aggregate(table)));
+      }
+    } finally {
+      worker.close();
+    }
+  });
+
   it('stays on one thread for private columns, and when the worker is gone', async () => {
     const worker = spawnProjectionWorker({ minRows: 0 });
     expect(await worker.ready(20_000)).toBe(true);

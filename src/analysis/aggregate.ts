@@ -448,19 +448,22 @@ export function aggregate(
     ({ kept, rowsInWindow, ordered: viewerOrdered } = all);
   } else {
     // The worker filters the rows from a viewer boundary near the middle on, and pairs them too
-    // when they come viewer by viewer after the last viewer before it; this thread meanwhile
-    // filters the rows up to there.
+    // when they come viewer by viewer after the viewers before it; this thread filters the rows
+    // up to there meanwhile — or first, when the worker has not loaded yet (then it knows
+    // whether its own rows are in order before it asks for the pairs).
     let rawSplit = Math.max(1, n >>> 1);
     while (rawSplit < n && viewer[rawSplit] === viewer[rawSplit - 1]) rawSplit++;
     const rest = filterOf(rawSplit, n);
-    const job =
+    const post = (withPairs: boolean, after: number) =>
       rawSplit < n
         ? helper?.part?.({
             filter: rest,
-            pairs: { ...passOf(rest.rows, rawSplit), after: viewer[rawSplit - 1] },
+            pairs: withPairs ? { ...passOf(rest.rows, rawSplit), after } : undefined,
           })
         : undefined;
+    let job = post(true, viewer[rawSplit - 1]);
     const mine = filterRows(filterOf(0, rawSplit));
+    job ??= post(mine.ordered, mine.kept > 0 ? mine.last : -1);
     if (job && mine.ordered) {
       found = qualifyingPairs(passOf(rows.subarray(0, mine.kept), 0));
       const theirs = job.wait();
