@@ -199,6 +199,24 @@ export function filterRows(input: FilterInput): FilterResult {
   return { kept, rowsInWindow, ordered, first: Math.max(first, 0), last: previous };
 }
 
+/** Rows this thread filters between looks at whether the worker is ready (at most). */
+const FILTER_CHUNK = 1 << 19;
+
+/** Two consecutive filter results as one (the second's rows right after the first's). */
+function joinFiltered(a: FilterResult, b: FilterResult): FilterResult {
+  if (a.kept === 0)
+    return { ...b, rowsInWindow: a.rowsInWindow + b.rowsInWindow, ordered: a.ordered && b.ordered };
+  if (b.kept === 0)
+    return { ...a, rowsInWindow: a.rowsInWindow + b.rowsInWindow, ordered: a.ordered && b.ordered };
+  return {
+    kept: a.kept + b.kept,
+    rowsInWindow: a.rowsInWindow + b.rowsInWindow,
+    ordered: a.ordered && b.ordered && a.last <= b.first,
+    first: a.first,
+    last: b.last,
+  };
+}
+
 /**
  * One thread's share of the rows: their filter, and (`pairs` given) their pair pass over the kept
  * rows, done only when they come viewer by viewer and after viewer `after`.
@@ -447,24 +465,33 @@ export function aggregate(
     const all = filterRows(filterOf(0, n));
     ({ kept, rowsInWindow, ordered: viewerOrdered } = all);
   } else {
-    // The worker filters the rows from a viewer boundary near the middle on, and pairs them too
-    // when they come viewer by viewer after the viewers before it; this thread filters the rows
-    // up to there meanwhile — or first, when the worker has not loaded yet (then it knows
-    // whether its own rows are in order before it asks for the pairs).
-    let rawSplit = Math.max(1, n >>> 1);
-    while (rawSplit < n && viewer[rawSplit] === viewer[rawSplit - 1]) rawSplit++;
-    const rest = filterOf(rawSplit, n);
-    const post = (withPairs: boolean, after: number) =>
-      rawSplit < n
-        ? helper?.part?.({
-            filter: rest,
-            pairs: withPairs ? { ...passOf(rest.rows, rawSplit), after } : undefined,
-          })
-        : undefined;
-    let job = post(true, viewer[rawSplit - 1]);
-    const mine = filterRows(filterOf(0, rawSplit));
-    job ??= post(mine.ordered, mine.kept > 0 ? mine.last : -1);
-    if (job && mine.ordered) {
+    // This thread filters chunk by chunk; as soon as the worker is ready (usually at once, else
+    // after a few chunks) it takes the rows from a viewer boundary halfway through what is left:
+    // it filters them, and pairs them too when they come viewer by viewer after the viewers
+    // before them (checked again below, with this thread's kept rows).
+    let mine: FilterResult = { kept: 0, rowsInWindow: 0, ordered: true, first: 0, last: 0 };
+    let job: { wait(): PartResult | undefined } | undefined;
+    let rawSplit = n;
+    const chunk = Math.min(FILTER_CHUNK, Math.max(64, n >>> 4));
+    for (let pos = 0; pos < rawSplit; ) {
+      if (!job && rawSplit - pos >= 2 * chunk) {
+        let split = pos + ((rawSplit - pos) >>> 1);
+        while (split < n && viewer[split] === viewer[split - 1]) split++;
+        const rest = filterOf(split, n);
+        const after = viewer[split - 1];
+        job = helper?.part?.({
+          filter: rest,
+          pairs: mine.ordered ? { ...passOf(rest.rows, split), after } : undefined,
+        });
+        if (job) rawSplit = split;
+      }
+      const to = Math.min(rawSplit, pos + chunk);
+      mine = joinFiltered(mine, filterRows({ ...filterOf(pos, to), rows: rows.subarray(mine.kept) }));
+      pos = to;
+    }
+    if (!job) {
+      ({ kept, rowsInWindow, ordered: viewerOrdered } = mine);
+    } else if (mine.ordered) {
       found = qualifyingPairs(passOf(rows.subarray(0, mine.kept), 0));
       const theirs = job.wait();
       // Without its pairs (its rows were not in order), with a failure, or with its first viewer
@@ -479,15 +506,12 @@ export function aggregate(
       rowsInWindow = mine.rowsInWindow + theirs.filter.rowsInWindow;
       viewerOrdered = true;
     } else {
-      const theirs = job?.wait();
+      const theirs = job.wait();
       // A failure, or pairs over rows that follow rows out of order: its rows are gone.
-      if (job && (!theirs || theirs.pairs)) return aggregate(table, options);
-      const other = theirs ? theirs.filter : filterRows(rest);
+      if (!theirs || theirs.pairs) return aggregate(table, options);
+      const other = theirs.filter;
       rows.copyWithin(mine.kept, rawSplit, rawSplit + other.kept);
-      kept = mine.kept + other.kept;
-      rowsInWindow = mine.rowsInWindow + other.rowsInWindow;
-      viewerOrdered =
-        mine.ordered && other.ordered && (mine.kept === 0 || other.kept === 0 || mine.last <= other.first);
+      ({ kept, rowsInWindow, ordered: viewerOrdered } = joinFiltered(mine, other));
     }
   }
   let knownRemoved = 0;
