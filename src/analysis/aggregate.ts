@@ -466,23 +466,29 @@ export function aggregate(
     ({ kept, rowsInWindow, ordered: viewerOrdered } = all);
   } else {
     // This thread filters chunk by chunk; as soon as the worker is ready (usually at once, else
-    // after a few chunks) it takes the rows from a viewer boundary halfway through what is left:
-    // it filters them, and pairs them too when they come viewer by viewer after the viewers
-    // before them (checked again below, with this thread's kept rows).
+    // after a few chunks) it takes the rows from a viewer boundary near the middle on: it filters
+    // them, and pairs them too when they come viewer by viewer after the viewers before them
+    // (checked again below, with this thread's kept rows).
     let mine: FilterResult = { kept: 0, rowsInWindow: 0, ordered: true, first: 0, last: 0 };
     let job: { wait(): PartResult | undefined } | undefined;
     let rawSplit = n;
     const chunk = Math.min(FILTER_CHUNK, Math.max(64, n >>> 4));
+    // The pair pass costs about twice the filter, so the split that evens the work out stays near
+    // the middle: n/2 + pos/6. Past it, the pair pass alone is shared (below).
+    let tryPart = true;
     for (let pos = 0; pos < rawSplit; ) {
-      if (!job && rawSplit - pos >= 2 * chunk) {
-        let split = pos + ((rawSplit - pos) >>> 1);
+      let split = Math.floor(n / 2 + pos / 6);
+      if (split < pos + chunk) tryPart = false;
+      if (!job && tryPart) {
         while (split < n && viewer[split] === viewer[split - 1]) split++;
         const rest = filterOf(split, n);
         const after = viewer[split - 1];
-        job = helper?.part?.({
-          filter: rest,
-          pairs: mine.ordered ? { ...passOf(rest.rows, split), after } : undefined,
-        });
+        if (split < n) {
+          job = helper?.part?.({
+            filter: rest,
+            pairs: mine.ordered ? { ...passOf(rest.rows, split), after } : undefined,
+          });
+        }
         if (job) rawSplit = split;
       }
       const to = Math.min(rawSplit, pos + chunk);
