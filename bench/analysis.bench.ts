@@ -3,10 +3,13 @@
  * 1. NMI / ARI per weight kind (Leiden, defaults otherwise) on hub-heavy planted data at mixing 0.5:
  *    the test generator with niche communities, and src/simulate's population.
  * 2. Modularity and time per algorithm on the real 2021 Twitch atlas edge list (raw weights).
- * 3. Scale: src/simulate at 10,000 channels / 2,000,000 viewers (~16M rows): aggregate, overlap
- *    (and the projection on one thread vs two), Leiden timings. Skip with BENCH_SCALE=0.
+ * 3. Scale: src/simulate at 10,000 channels / 2,000,000 viewers (~16M rows): aggregate (rows
+ *    viewer by viewer, and reversed), overlap, the edge files (edges.csv, GEXF edge part,
+ *    edges.parquet), the projection on one thread vs two, Leiden timings. Skip with BENCH_SCALE=0.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   aggregate,
   ari,
@@ -17,6 +20,7 @@ import {
   OVERLAP_DEFAULTS,
 } from '../src/analysis/index.js';
 import { spawnProjectionWorker } from '../src/analysis/overlap-parallel.js';
+import { writeEdgeFiles } from '../src/export/edge-files.js';
 import { WEIGHT_KINDS } from '../src/model/atlas.js';
 import type { PresenceTable } from '../src/model/presence-table.js';
 import { ATLAS_EDGES, readAtlas2021 } from '../test/fixtures/analysis/atlas2021.js';
@@ -24,6 +28,10 @@ import { synthesize } from '../test/fixtures/analysis/synthetic.js';
 import { simulateTable as simTable } from './quality-gen.js';
 
 const ms = (t: number) => `${Math.round(performance.now() - t)} ms`;
+const cpuMs = (since: NodeJS.CpuUsage) => {
+  const u = process.cpuUsage(since);
+  return `${Math.round((u.user + u.system) / 1000)} ms`;
+};
 
 function weightSweep(title: string, table: PresenceTable, truth: Map<string, number>) {
   console.log(`\n${title}: ${table.length} rows, ${table.channelNames.length} channels`);
@@ -84,13 +92,95 @@ if (process.env.BENCH_SCALE !== '0') {
   const big = simTable({ channels: 10_000, viewers: 2_000_000, communities: 12, mixing: 0.5, seed: 42 });
   console.log(`  simulate ${big.table.length} rows in memory: ${ms(t)}`);
   t = performance.now();
+  let cpu = process.cpuUsage();
   const audience = aggregate(big.table);
-  console.log(`  aggregate: ${ms(t)} ${JSON.stringify(audience.timings)} pairs ${audience.counts.pairs}`);
+  console.log(
+    `  aggregate (rows viewer by viewer): ${ms(t)}, ${cpuMs(cpu)} CPU ${JSON.stringify(audience.timings)} pairs ${audience.counts.pairs}`,
+  );
+  {
+    // The same rows backwards: viewers descending, so the counting sort by viewer runs.
+    const b = big.table;
+    const reversed = {
+      ...b,
+      channel: b.channel.slice(0, b.length).reverse(),
+      viewer: b.viewer.slice(0, b.length).reverse(),
+      ts: b.ts.slice(0, b.length).reverse(),
+      messages: b.messages.slice(0, b.length).reverse(),
+    };
+    t = performance.now();
+    cpu = process.cpuUsage();
+    const again = aggregate(reversed);
+    console.log(`  aggregate (rows reversed): ${ms(t)}, ${cpuMs(cpu)} CPU ${JSON.stringify(again.timings)}`);
+    if (
+      JSON.stringify(again.counts) !== JSON.stringify(audience.counts) ||
+      Buffer.compare(
+        Buffer.from(again.viewerChannels!.buffer),
+        Buffer.from(audience.viewerChannels!.buffer),
+      ) !== 0
+    )
+      throw new Error('aggregate: reversed rows gave another audience');
+  }
+  {
+    // One thread vs two (the projection worker takes the second half of the rows, as in
+    // `analyze`), alternating, median of 3: needs the columns on SharedArrayBuffers, as the
+    // readers give them.
+    const b = big.table;
+    const onShared = <T extends Uint32Array | Float64Array>(a: T): T => {
+      const c = new (a.constructor as new (buf: SharedArrayBuffer) => T)(new SharedArrayBuffer(a.byteLength));
+      c.set(a as never);
+      return c;
+    };
+    const sharedTable = {
+      ...b,
+      channel: onShared(b.channel.subarray(0, b.length)),
+      viewer: onShared(b.viewer.subarray(0, b.length)),
+      ts: onShared(b.ts.subarray(0, b.length)),
+      messages: onShared(b.messages.subarray(0, b.length)),
+    };
+    const helper = spawnProjectionWorker();
+    if (await helper.ready(30_000)) {
+      const wall: Record<'one' | 'two', number[]> = { one: [], two: [] };
+      for (let i = 0; i < 3; i++) {
+        for (const mode of ['one', 'two'] as const) {
+          const t0 = performance.now();
+          const a = aggregate(sharedTable, {}, mode === 'two' ? helper : undefined);
+          wall[mode].push(performance.now() - t0);
+          if ((a.timings.threads === 2) !== (mode === 'two'))
+            throw new Error(`aggregate: ${mode} thread(s) expected`);
+          if (JSON.stringify(a.counts) !== JSON.stringify(audience.counts))
+            throw new Error(`aggregate: the ${mode}-thread run gave other counts`);
+        }
+      }
+      const med = (xs: number[]) => [...xs].sort((x, y) => x - y)[1]!;
+      console.log(
+        `  aggregate, one thread vs two (shared columns, median of 3, alternating, same counts): ${Math.round(med(wall.one))} ms vs ${Math.round(med(wall.two))} ms`,
+      );
+    } else console.log('  aggregate on two threads: the worker did not start (skipped)');
+    helper.close();
+  }
   t = performance.now();
   const graph = buildOverlapGraph(audience);
   console.log(
     `  overlap (${OVERLAP_DEFAULTS.weight}): ${ms(t)} ${JSON.stringify(graph.stats?.timings)} edges ${graph.length}`,
   );
+  // The edge files `analyze` writes in its worker (here on this thread), from the graph's arrays.
+  {
+    const dir = mkdtempSync(join(tmpdir(), 'va-bench-edges-'));
+    try {
+      for (const parquet of [false, true]) {
+        t = performance.now();
+        cpu = process.cpuUsage();
+        const files = await writeEdgeFiles(dir, graph, { parquet });
+        const what = parquet ? 'edges.csv + GEXF edge part + edges.parquet' : 'edges.csv + GEXF edge part';
+        console.log(
+          `  edge files, ${what}: ${ms(t)}, ${cpuMs(cpu)} CPU (process: DuckDB's threads too); edges.csv ${Math.round(statSync(files.edgesCsv).size / 1e6)} MB`,
+        );
+        if (files.gexfEdgesPart) rmSync(files.gexfEdgesPart);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
   // The projection on one thread and on two (the worker analyze spawns), alternating, median of 3;
   // the edges must come out identical.
   const worker = spawnProjectionWorker();

@@ -51,68 +51,42 @@ function toEpoch(v: number | string | null, key: string): number | null {
 }
 
 /**
- * Orders `rows` by (viewer, channel, row): one counting sort by viewer (skipped when the rows
- * already come viewer by viewer, as simulated and many exported files do), then each viewer's
- * few rows sorted by channel in place — insertion sort for short runs, a packed numeric sort for
- * long ones (bots). Returns the ordered rows (`rows` itself when it was viewer-ordered) and,
- * aligned with them, their channels.
+ * Orders `rows` by viewer, stably (a counting sort; `rows` itself when it already comes viewer by
+ * viewer, as simulated and many exported files do — the caller knows from its filter pass).
  */
-function sortByViewerChannel(
+function orderByViewer(
   rows: Uint32Array,
   viewer: Uint32Array,
-  channel: Uint32Array,
   nViewers: number,
-): { order: Uint32Array; channels: Uint32Array } {
+  alloc: (n: number) => Uint32Array,
+): Uint32Array {
   const n = rows.length;
-  let sorted = true;
-  for (let i = 1; i < n && sorted; i++) if (viewer[rows[i]] < viewer[rows[i - 1]]) sorted = false;
-  let order: Uint32Array;
-  if (sorted) {
-    order = rows; // sorted in place below
-  } else {
-    const start = new Uint32Array(nViewers + 1);
-    for (let i = 0; i < n; i++) start[viewer[rows[i]] + 1]++;
-    for (let v = 0; v < nViewers; v++) start[v + 1] += start[v];
-    order = new Uint32Array(n);
-    for (let i = 0; i < n; i++) {
-      const r = rows[i];
-      order[start[viewer[r]]++] = r;
-    }
+  const start = new Uint32Array(nViewers + 1);
+  for (let i = 0; i < n; i++) start[viewer[rows[i]] + 1]++;
+  for (let v = 0; v < nViewers; v++) start[v + 1] += start[v];
+  const order = alloc(n);
+  for (let i = 0; i < n; i++) {
+    const r = rows[i];
+    order[start[viewer[r]]++] = r;
   }
-  const chs = new Uint32Array(n);
-  for (let i = 0; i < n; i++) chs[i] = channel[order[i]];
-  let lo = 0;
-  while (lo < n) {
-    const v = viewer[order[lo]];
-    let hi = lo + 1;
-    while (hi < n && viewer[order[hi]] === v) hi++;
-    if (hi - lo <= 48) {
-      for (let i = lo + 1; i < hi; i++) {
-        const c = chs[i];
-        const r = order[i];
-        let j = i - 1;
-        while (j >= lo && (chs[j] > c || (chs[j] === c && order[j] > r))) {
-          chs[j + 1] = chs[j];
-          order[j + 1] = order[j];
-          j--;
-        }
-        chs[j + 1] = c;
-        order[j + 1] = r;
-      }
-    } else {
-      // channel · 2³² + row stays below 2⁵³ for any realistic channel count.
-      const packed = new Float64Array(hi - lo);
-      for (let i = lo; i < hi; i++) packed[i - lo] = chs[i] * 4294967296 + order[i];
-      packed.sort();
-      for (let i = lo; i < hi; i++) {
-        const c = Math.floor(packed[i - lo] / 4294967296);
-        chs[i] = c;
-        order[i] = packed[i - lo] - c * 4294967296;
-      }
-    }
-    lo = hi;
+  return order;
+}
+
+/** Sorts a[0..n) ascending (insertion sort for the usual few values, else a typed sort). */
+function sortSmall(a: Uint32Array, n: number): void {
+  if (n > 32) {
+    a.subarray(0, n).sort();
+    return;
   }
-  return { order, channels: chs };
+  for (let i = 1; i < n; i++) {
+    const x = a[i];
+    let j = i - 1;
+    while (j >= 0 && a[j] > x) {
+      a[j + 1] = a[j];
+      j--;
+    }
+    a[j + 1] = x;
+  }
 }
 
 /** Distinct values in ts[rows[from..to)] (small runs: pairwise scan; large: sort a copy). */
@@ -142,13 +116,259 @@ function distinctBuckets(ts: Float64Array, rows: Uint32Array, from: number, to: 
 }
 
 /**
+ * The pair pass over one range of viewer-ordered rows (all of them, or one thread's share).
+ * Arrays may sit on SharedArrayBuffers: a worker then writes its share in place.
+ */
+export interface PairPassInput {
+  channel: Uint32Array;
+  viewer: Uint32Array;
+  ts: Float64Array;
+  messages: Uint32Array;
+  /** The range's rows, viewer-ordered; the pairs' viewers are written over it. */
+  byViewer: Uint32Array;
+  /** Out: the pairs' channels and presence rows (at least `byViewer.length` long). */
+  pairChannel: Uint32Array;
+  pairRows: Uint32Array;
+  /** Out: qualifying channels per viewer, over the whole id space (only the range's viewers change). */
+  viewerDegree: Uint32Array;
+  nChannels: number;
+  minMessages: number;
+  minBuckets: number;
+}
+
+/** What a pair pass found besides the pairs it wrote. */
+export interface PairsFound {
+  count: number;
+  viewersSeen: number;
+  channelActive: Uint8Array;
+  channelsSeenMask: Uint8Array;
+}
+
+/** The row filter over rows [from, to): in the window and not a known bot. */
+export interface FilterInput {
+  viewer: Uint32Array;
+  ts: Float64Array;
+  /** Per viewer: 1 = known bot. */
+  isBot: Uint8Array;
+  /** Out: 1 for each known bot that had rows in the window. */
+  knownBotsSeen: Uint8Array;
+  from: number;
+  to: number;
+  /** Out: the kept row numbers, from index 0. */
+  rows: Uint32Array;
+  windowStart: number;
+  windowEnd: number;
+}
+
+export interface FilterResult {
+  kept: number;
+  rowsInWindow: number;
+  /** The kept rows come viewer by viewer (ascending). */
+  ordered: boolean;
+  /** Viewer of the first and last kept row (0 when none). */
+  first: number;
+  last: number;
+}
+
+/** Rows to keep, noting on the way whether they come viewer by viewer (then no sort is needed). */
+export function filterRows(input: FilterInput): FilterResult {
+  const { viewer, ts, isBot, knownBotsSeen, from, to, rows, windowStart, windowEnd } = input;
+  let kept = 0;
+  let rowsInWindow = 0;
+  let ordered = true;
+  let previous = 0;
+  let first = -1;
+  // An open window (the usual case) needs no look at the times.
+  const windowed = windowStart > Number.NEGATIVE_INFINITY || windowEnd < Number.POSITIVE_INFINITY;
+  for (let r = from; r < to; r++) {
+    if (windowed) {
+      const time = ts[r];
+      if (time < windowStart || time >= windowEnd) continue;
+    }
+    rowsInWindow++;
+    const v = viewer[r];
+    if (isBot[v] === 1) {
+      knownBotsSeen[v] = 1;
+      continue;
+    }
+    if (v < previous) ordered = false;
+    if (first < 0) first = v;
+    previous = v;
+    rows[kept++] = r;
+  }
+  return { kept, rowsInWindow, ordered, first: Math.max(first, 0), last: previous };
+}
+
+/** Rows this thread filters between looks at whether the worker is ready (at most). */
+const FILTER_CHUNK = 1 << 19;
+
+/** Two consecutive filter results as one (the second's rows right after the first's). */
+function joinFiltered(a: FilterResult, b: FilterResult): FilterResult {
+  if (a.kept === 0)
+    return { ...b, rowsInWindow: a.rowsInWindow + b.rowsInWindow, ordered: a.ordered && b.ordered };
+  if (b.kept === 0)
+    return { ...a, rowsInWindow: a.rowsInWindow + b.rowsInWindow, ordered: a.ordered && b.ordered };
+  return {
+    kept: a.kept + b.kept,
+    rowsInWindow: a.rowsInWindow + b.rowsInWindow,
+    ordered: a.ordered && b.ordered && a.last <= b.first,
+    first: a.first,
+    last: b.last,
+  };
+}
+
+/**
+ * One thread's share of the rows: their filter, and (`pairs` given) their pair pass over the kept
+ * rows, done only when they come viewer by viewer and after viewer `after`.
+ */
+export interface PartInput {
+  filter: FilterInput;
+  pairs?: PairPassInput & { after: number };
+}
+
+export interface PartResult {
+  filter: FilterResult;
+  /** Absent when the pair pass was not asked for or the rows were not in order. */
+  pairs?: PairsFound;
+}
+
+/** `filterRows`, then the pair pass when asked for and the rows allow it (the worker's job). */
+export function aggregatePart(input: PartInput): PartResult {
+  const filter = filterRows(input.filter);
+  const p = input.pairs;
+  if (!p || !filter.ordered || (filter.kept > 0 && filter.first <= p.after)) return { filter };
+  const byViewer = input.filter.rows.subarray(0, filter.kept);
+  return {
+    filter,
+    pairs: qualifyingPairs({
+      ...p,
+      byViewer,
+      pairChannel: p.pairChannel.subarray(0, filter.kept),
+      pairRows: p.pairRows.subarray(0, filter.kept),
+    }),
+  };
+}
+
+/**
+ * A second thread for aggregate (`spawnProjectionWorker` gives one): `part` hands it the filter
+ * (and pair pass) of the second half of the rows, `pairs` the pair pass over a range of ordered
+ * rows; both return undefined when it cannot take the job, and `wait` undefined when it failed.
+ */
+export interface AggregateHelper {
+  part(input: PartInput): { wait(): PartResult | undefined } | undefined;
+  pairs(input: PairPassInput): { wait(): PairsFound | undefined } | undefined;
+  /** Fewer kept rows than this stay on one thread; default `PARALLEL_AGGREGATE_MIN_ROWS`. */
+  minRows?: number;
+}
+
+/** Below this many kept rows the pair pass stays on one thread (the hand-over costs more). */
+export const PARALLEL_AGGREGATE_MIN_ROWS = 2_000_000;
+
+/**
+ * One pass over the viewers' runs of rows (`byViewer`, viewer-ordered): per channel of the run
+ * its messages and rows are summed in scratch slots, then the run's channels (few) are sorted and
+ * the pairs meeting min_messages / min_buckets come out in (viewer, channel) order. Rows are
+ * summed in row order, as a sort by (viewer, channel, row) would. The viewers of the pairs reuse
+ * `byViewer` (pair p is written at index p ≤ the start of the run just read, and later reads are
+ * further on).
+ */
+export function qualifyingPairs(input: PairPassInput): PairsFound {
+  const { channel, viewer, ts, messages, byViewer, pairChannel, pairRows, viewerDegree } = input;
+  const { nChannels, minMessages, minBuckets } = input;
+  const kept = byViewer.length;
+  const pairViewer = byViewer;
+  const channelActive = new Uint8Array(nChannels);
+  const channelsSeenMask = new Uint8Array(nChannels);
+  const runRows = new Uint32Array(nChannels);
+  const runMessages = new Float64Array(nChannels);
+  const touched = new Uint32Array(nChannels);
+  // min_buckets > 1 only: the run's rows grouped by channel, and where each channel's group starts.
+  const checkBuckets = minBuckets > 1;
+  let grouped = new Uint32Array(checkBuckets ? 64 : 0);
+  const groupAt = new Uint32Array(checkBuckets ? nChannels : 0);
+  let pairs = 0;
+  let viewersSeen = 0;
+  let i = 0;
+  while (i < kept) {
+    const v = viewer[byViewer[i]];
+    let j = i;
+    let distinct = 0;
+    for (; j < kept; j++) {
+      const r = byViewer[j];
+      if (viewer[r] !== v) break;
+      const c = channel[r];
+      if (runRows[c] === 0) touched[distinct++] = c;
+      runRows[c]++;
+      runMessages[c] += messages[r];
+    }
+    viewersSeen++;
+    sortSmall(touched, distinct);
+    if (checkBuckets) {
+      if (grouped.length < j - i) grouped = new Uint32Array(2 * (j - i));
+      let at = 0;
+      for (let d = 0; d < distinct; d++) {
+        const c = touched[d];
+        groupAt[c] = at;
+        at += runRows[c];
+      }
+      for (let q = i; q < j; q++) {
+        const r = byViewer[q];
+        grouped[groupAt[channel[r]]++] = r;
+      }
+    }
+    let end = 0;
+    for (let d = 0; d < distinct; d++) {
+      const c = touched[d];
+      const count = runRows[c];
+      const msgs = runMessages[c];
+      runRows[c] = 0;
+      runMessages[c] = 0;
+      channelsSeenMask[c] = 1;
+      end += count;
+      if (
+        msgs >= minMessages &&
+        (!checkBuckets || distinctBuckets(ts, grouped, end - count, end) >= minBuckets)
+      ) {
+        pairViewer[pairs] = v;
+        pairChannel[pairs] = c;
+        pairRows[pairs] = count;
+        pairs++;
+        viewerDegree[v]++;
+        channelActive[c] = 1;
+      }
+    }
+    i = j;
+  }
+  return { count: pairs, viewersSeen, channelActive, channelsSeenMask };
+}
+
+/**
+ * Appends the pairs the other thread wrote at `from` in `arrays` (viewers, channels, rows) to
+ * those of this thread, which end at `found.count`, and merges what both saw.
+ */
+function appendPairs(found: PairsFound, other: PairsFound, arrays: Uint32Array[], from: number): void {
+  for (const a of arrays) a.copyWithin(found.count, from, from + other.count);
+  found.count += other.count;
+  found.viewersSeen += other.viewersSeen;
+  for (let c = 0; c < found.channelActive.length; c++) {
+    found.channelActive[c] |= other.channelActive[c];
+    found.channelsSeenMask[c] |= other.channelsSeenMask[c];
+  }
+}
+
+/**
  * Presence rows → audiences: per channel the sorted unique viewers who count for it.
- * Steps, all on typed arrays: window + known-bot cut per row; rows sorted by (viewer, channel)
- * with two stable counting sorts; per (viewer, channel) run, min_messages and min_buckets;
+ * Steps, all on typed arrays: window + known-bot cut per row; rows ordered by viewer (a stable
+ * counting sort, skipped when they already are); per viewer, its rows summed by channel and its
+ * channels sorted; per (viewer, channel), min_messages and min_buckets;
  * behavioural bots (in more than `maxChannelShare` of the active channels and at least
  * `botMinChannels` of them); channels below `minViewers` dropped; CSR by channel.
  */
-export function aggregate(table: PresenceTable, options: Partial<AggregateOptions> = {}): Audience {
+export function aggregate(
+  table: PresenceTable,
+  options: Partial<AggregateOptions> = {},
+  helper?: Partial<AggregateHelper>,
+): Audience {
   const o = { ...AGGREGATE_DEFAULTS, ...options };
   const t0 = performance.now();
   const timings: Record<string, number> = {};
@@ -162,8 +382,23 @@ export function aggregate(table: PresenceTable, options: Partial<AggregateOption
   const nViewers = table.viewerCount ?? table.viewerNames.length;
   const n = table.length;
 
+  // Two threads (filter and pair pass split at a viewer boundary) when a helper is there, the rows
+  // are many and the columns are shared (the readers give shared columns); the arrays both
+  // threads read or write are shared then too.
+  const parallel =
+    helper?.part !== undefined &&
+    helper.pairs !== undefined &&
+    n >= (helper.minRows ?? PARALLEL_AGGREGATE_MIN_ROWS) &&
+    [table.channel, table.viewer, table.ts, table.messages].every(
+      (a) => a.buffer instanceof SharedArrayBuffer,
+    );
+  const alloc = (len: number) =>
+    parallel ? new Uint32Array(new SharedArrayBuffer(4 * len)) : new Uint32Array(len);
+  const allocBytes = (len: number) =>
+    parallel ? new Uint8Array(new SharedArrayBuffer(len)) : new Uint8Array(len);
+
   // Known bots: one look-up per distinct viewer name, never per row.
-  const isBot = new Uint8Array(nViewers);
+  const isBot = allocBytes(nViewers);
   const botNames = new Set<string>();
   const stored = o.botNameMapper ?? ((login: string) => login);
   if (o.knownBots) for (const b of KNOWN_BOT_SET) botNames.add(stored(b));
@@ -187,69 +422,134 @@ export function aggregate(table: PresenceTable, options: Partial<AggregateOption
     }
   }
 
-  // Rows to keep: in the window, not a known bot.
+  // Rows to keep: in the window, not a known bot; noting on the way whether they come viewer by
+  // viewer (then no sort is needed).
   let t = performance.now();
-  let kept = 0;
-  let rowsInWindow = 0;
-  const rows = new Uint32Array(n);
+  const rows = alloc(n);
   const { channel, viewer, ts, messages } = table;
-  const knownBotsSeen = new Uint8Array(nViewers);
-  for (let r = 0; r < n; r++) {
-    const time = ts[r];
-    if (time < windowStart || time >= windowEnd) continue;
-    rowsInWindow++;
-    const v = viewer[r];
-    if (isBot[v] === 1) {
-      knownBotsSeen[v] = 1;
-      continue;
+  const knownBotsSeen = allocBytes(nViewers);
+  // The pairs: viewers over the kept rows, channels and row counts beside them.
+  const pairChannel = alloc(n);
+  const pairRows = alloc(n);
+  const viewerDegree = alloc(nViewers);
+  const filterOf = (from: number, to: number): FilterInput => ({
+    viewer,
+    ts,
+    isBot,
+    knownBotsSeen,
+    from,
+    to,
+    rows: rows.subarray(from),
+    windowStart,
+    windowEnd,
+  });
+  const passOf = (byViewer: Uint32Array, at: number): PairPassInput => ({
+    channel,
+    viewer,
+    ts,
+    messages,
+    byViewer,
+    pairChannel: pairChannel.subarray(at, at + byViewer.length),
+    pairRows: pairRows.subarray(at, at + byViewer.length),
+    viewerDegree,
+    nChannels,
+    minMessages: o.minMessages,
+    minBuckets: o.minBuckets,
+  });
+  let kept: number;
+  let rowsInWindow: number;
+  let viewerOrdered: boolean;
+  /** The pairs, when both threads already found them (viewer-ordered rows). */
+  let found: PairsFound | undefined;
+  if (!parallel) {
+    const all = filterRows(filterOf(0, n));
+    ({ kept, rowsInWindow, ordered: viewerOrdered } = all);
+  } else {
+    // This thread filters chunk by chunk; as soon as the worker is ready (usually at once, else
+    // after a few chunks) it takes the rows from a viewer boundary near the middle on: it filters
+    // them, and pairs them too when they come viewer by viewer after the viewers before them
+    // (checked again below, with this thread's kept rows).
+    let mine: FilterResult = { kept: 0, rowsInWindow: 0, ordered: true, first: 0, last: 0 };
+    let job: { wait(): PartResult | undefined } | undefined;
+    let rawSplit = n;
+    const chunk = Math.min(FILTER_CHUNK, Math.max(64, n >>> 4));
+    // The pair pass costs about twice the filter, so the split that evens the work out stays near
+    // the middle: n/2 + pos/6. Past it, the pair pass alone is shared (below).
+    let tryPart = true;
+    for (let pos = 0; pos < rawSplit; ) {
+      let split = Math.floor(n / 2 + pos / 6);
+      if (split < pos + chunk) tryPart = false;
+      if (!job && tryPart) {
+        while (split < n && viewer[split] === viewer[split - 1]) split++;
+        const rest = filterOf(split, n);
+        const after = viewer[split - 1];
+        if (split < n) {
+          job = helper?.part?.({
+            filter: rest,
+            pairs: mine.ordered ? { ...passOf(rest.rows, split), after } : undefined,
+          });
+        }
+        if (job) rawSplit = split;
+      }
+      const to = Math.min(rawSplit, pos + chunk);
+      mine = joinFiltered(mine, filterRows({ ...filterOf(pos, to), rows: rows.subarray(mine.kept) }));
+      pos = to;
     }
-    rows[kept++] = r;
+    if (!job) {
+      ({ kept, rowsInWindow, ordered: viewerOrdered } = mine);
+    } else if (mine.ordered) {
+      found = qualifyingPairs(passOf(rows.subarray(0, mine.kept), 0));
+      const theirs = job.wait();
+      // Without its pairs (its rows were not in order), with a failure, or with its first viewer
+      // not after this thread's last (a filtered row can hide that), this thread's rows are gone
+      // (pairs were written over them): start again on this thread alone.
+      if (!theirs?.pairs || (mine.kept > 0 && theirs.filter.kept > 0 && mine.last >= theirs.filter.first)) {
+        return aggregate(table, options);
+      }
+      appendPairs(found, theirs.pairs, [rows, pairChannel, pairRows], rawSplit);
+      timings.threads = 2;
+      kept = mine.kept + theirs.filter.kept;
+      rowsInWindow = mine.rowsInWindow + theirs.filter.rowsInWindow;
+      viewerOrdered = true;
+    } else {
+      const theirs = job.wait();
+      // A failure, or pairs over rows that follow rows out of order: its rows are gone.
+      if (!theirs || theirs.pairs) return aggregate(table, options);
+      const other = theirs.filter;
+      rows.copyWithin(mine.kept, rawSplit, rawSplit + other.kept);
+      ({ kept, rowsInWindow, ordered: viewerOrdered } = joinFiltered(mine, other));
+    }
   }
   let knownRemoved = 0;
   for (const v of knownBotIds) knownRemoved += knownBotsSeen[v];
   t = lap('filter', t);
 
-  const keptRows = rows.subarray(0, kept);
-  const { order: byViewer, channels: chs } = sortByViewerChannel(keptRows, viewer, channel, nViewers);
-  t = lap('sort', t);
-
-  // One pass over the runs: qualifying pairs, in (viewer, channel) order. The pair arrays reuse
-  // the sort's buffers (pair p is written at index p ≤ the start of the run just read, and later
-  // reads are further on), which saves ~8 bytes per row at 16M rows.
-  const pairViewer = byViewer;
-  const pairChannel = chs;
-  const pairRows = byViewer === keptRows ? new Uint32Array(kept) : keptRows;
-  const viewerDegree = new Uint32Array(nViewers);
-  const channelActive = new Uint8Array(nChannels);
-  let pairs = 0;
-  let viewersSeen = 0;
-  const channelsSeenMask = new Uint8Array(nChannels);
-  let i = 0;
-  let lastViewer = -1;
-  while (i < kept) {
-    const v = viewer[byViewer[i]];
-    const c = chs[i];
-    channelsSeenMask[c] = 1;
-    if (v !== lastViewer) {
-      viewersSeen++;
-      lastViewer = v;
+  let pairViewer: Uint32Array = rows;
+  if (!found) {
+    const keptRows = rows.subarray(0, kept);
+    const byViewer = viewerOrdered ? keptRows : orderByViewer(keptRows, viewer, nViewers, alloc);
+    t = lap('sort', t);
+    // The second thread takes the pair pass from a viewer boundary near the middle on.
+    let split = kept;
+    let theirs: { wait(): PairsFound | undefined } | undefined;
+    if (parallel) {
+      split = Math.max(1, kept >>> 1);
+      while (split < kept && viewer[byViewer[split]] === viewer[byViewer[split - 1]]) split++;
+      theirs = split < kept ? helper?.pairs?.(passOf(byViewer.subarray(split), split)) : undefined;
+      if (!theirs) split = kept;
     }
-    let j = i;
-    let msgs = 0;
-    while (j < kept && chs[j] === c && viewer[byViewer[j]] === v) {
-      msgs += messages[byViewer[j]];
-      j++;
+    found = qualifyingPairs(passOf(byViewer.subarray(0, split), 0));
+    if (theirs) {
+      const other = theirs.wait();
+      // It wrote into these arrays and gave up or failed: start again on this thread alone.
+      if (!other) return aggregate(table, options);
+      appendPairs(found, other, [byViewer, pairChannel, pairRows], split);
+      timings.threads = 2;
     }
-    if (msgs >= o.minMessages && (o.minBuckets <= 1 || distinctBuckets(ts, byViewer, i, j) >= o.minBuckets)) {
-      pairViewer[pairs] = v;
-      pairChannel[pairs] = c;
-      pairRows[pairs] = j - i;
-      pairs++;
-      viewerDegree[v]++;
-      channelActive[c] = 1;
-    }
-    i = j;
+    pairViewer = byViewer;
   }
+  const { channelActive, channelsSeenMask, viewersSeen } = found;
+  const pairs = found.count;
   const pairsQualified = pairs;
   let channelsSeen = 0;
   for (let c = 0; c < nChannels; c++) channelsSeen += channelsSeenMask[c];

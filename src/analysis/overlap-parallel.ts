@@ -7,16 +7,17 @@
  * ready, failed, or does not answer in time, the caller does the projection itself.
  */
 import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
+import type { AggregateHelper, PairPassInput, PairsFound, PartInput, PartResult } from './aggregate.js';
 import type { ProjectedChunks, ProjectionHelper, ProjectionInput } from './overlap.js';
 
 /** Flags shared with the worker (Int32 slots). */
 export const FLAG = { ready: 0, done: 1 } as const;
 
-export interface ProjectionJob {
-  input: ProjectionInput;
-}
+/** A job for the worker: chunks of the overlap projection, or aggregate's share of the rows. */
+export type ProjectionJob = { input: ProjectionInput } | { pairs: PairPassInput } | { part: PartInput };
 
 export type ProjectionReply = { ok: ProjectedChunks } | { error: string };
+export type AggregateReply = { ok: PairsFound | PartResult } | { error: string };
 
 export interface ProjectionWorkerData {
   port: MessagePort;
@@ -35,14 +36,16 @@ const MIN_WAIT_MS = 30_000;
 /** … or this many times what this thread's own range took. */
 const WAIT_FACTOR = 10;
 
-export interface ProjectionWorker extends ProjectionHelper {
+export interface ProjectionWorker extends ProjectionHelper, AggregateHelper {
   /** Resolves true once the worker has loaded (false if it did not within `timeoutMs`). */
   ready(timeoutMs: number): Promise<boolean>;
   close(): void;
 }
 
 /** Spawns the worker (unref'd: it never keeps the process alive); `close` stops it. */
-export function spawnProjectionWorker(options: { minWork?: number } = {}): ProjectionWorker {
+export function spawnProjectionWorker(
+  options: { minWork?: number; minRows?: number } = {},
+): ProjectionWorker {
   const flags = new Int32Array(new SharedArrayBuffer(8));
   const { port1, port2 } = new MessageChannel();
   let worker: Worker | undefined;
@@ -64,33 +67,44 @@ export function spawnProjectionWorker(options: { minWork?: number } = {}): Proje
     broken = true;
     void worker?.terminate();
   };
-  return {
-    ...(options.minWork !== undefined ? { minWork: options.minWork } : {}),
-    start(input) {
-      if (broken || !worker || Atomics.load(flags, FLAG.ready) !== 1) return undefined;
-      Atomics.store(flags, FLAG.done, 0);
-      const began = performance.now();
-      port1.postMessage({ input } satisfies ProjectionJob);
-      return {
-        wait() {
-          const ownMs = performance.now() - began;
-          const deadline = performance.now() + Math.max(MIN_WAIT_MS, WAIT_FACTOR * ownMs);
-          while (Atomics.load(flags, FLAG.done) === 0) {
-            const left = deadline - performance.now();
-            if (left <= 0) {
-              giveUp();
-              return undefined;
-            }
-            Atomics.wait(flags, FLAG.done, 0, Math.min(left, 1000));
-          }
-          const reply = receiveMessageOnPort(port1)?.message as ProjectionReply | undefined;
-          if (!reply || 'error' in reply) {
+  /** Sends one job; `wait` blocks until the reply (undefined: the worker failed or timed out). */
+  const post = <T>(job: ProjectionJob): { wait(): T | undefined } | undefined => {
+    if (broken || !worker || Atomics.load(flags, FLAG.ready) !== 1) return undefined;
+    Atomics.store(flags, FLAG.done, 0);
+    const began = performance.now();
+    port1.postMessage(job);
+    return {
+      wait() {
+        const ownMs = performance.now() - began;
+        const deadline = performance.now() + Math.max(MIN_WAIT_MS, WAIT_FACTOR * ownMs);
+        while (Atomics.load(flags, FLAG.done) === 0) {
+          const left = deadline - performance.now();
+          if (left <= 0) {
             giveUp();
             return undefined;
           }
-          return reply.ok;
-        },
-      };
+          Atomics.wait(flags, FLAG.done, 0, Math.min(left, 1000));
+        }
+        const reply = receiveMessageOnPort(port1)?.message as { ok: T } | { error: string } | undefined;
+        if (!reply || 'error' in reply) {
+          giveUp();
+          return undefined;
+        }
+        return reply.ok;
+      },
+    };
+  };
+  return {
+    ...(options.minWork !== undefined ? { minWork: options.minWork } : {}),
+    ...(options.minRows !== undefined ? { minRows: options.minRows } : {}),
+    start(input) {
+      return post<ProjectedChunks>({ input });
+    },
+    pairs(input) {
+      return post<PairsFound>({ pairs: input });
+    },
+    part(input) {
+      return post<PartResult>({ part: input });
     },
     async ready(timeoutMs) {
       if (Atomics.load(flags, FLAG.ready) === 1) return true;

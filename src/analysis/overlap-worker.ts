@@ -1,11 +1,15 @@
 /**
  * Worker side of the two-thread overlap projection (`overlap-parallel.ts`): claims chunks of
  * source channels over the shared input arrays, answers with their edges (transferred, not
- * copied), then raises the done flag the other thread waits on.
+ * copied), then raises the done flag the other thread waits on. Before that, aggregate may hand it
+ * the second half of its rows (`aggregatePart`: filter and pair pass over shared arrays, written
+ * in place) or of its pair pass (`qualifyingPairs`).
  */
 import { workerData } from 'node:worker_threads';
+import { aggregatePart, qualifyingPairs } from './aggregate.js';
 import { projectChunks } from './overlap.js';
 import {
+  type AggregateReply,
   FLAG,
   type ProjectionJob,
   type ProjectionReply,
@@ -15,6 +19,19 @@ import {
 const { port, flags } = workerData as ProjectionWorkerData;
 
 port.on('message', (job: ProjectionJob) => {
+  if ('pairs' in job || 'part' in job) {
+    // aggregate's share: kept rows and pairs land in the shared arrays, the rest is small
+    let reply: AggregateReply;
+    try {
+      reply = { ok: 'part' in job ? aggregatePart(job.part) : qualifyingPairs(job.pairs) };
+    } catch (err) {
+      reply = { error: err instanceof Error ? err.message : String(err) };
+    }
+    port.postMessage(reply);
+    Atomics.store(flags, FLAG.done, 1);
+    Atomics.notify(flags, FLAG.done);
+    return;
+  }
   let reply: ProjectionReply;
   let transfer: ArrayBuffer[] = [];
   try {

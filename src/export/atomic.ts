@@ -1,4 +1,5 @@
 import { closeSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { formatNumberInto } from './csv.js';
 
 const BUFFER_BYTES = 4 << 20;
 
@@ -61,9 +62,11 @@ export class ByteSink {
   flushed = 0;
   constructor(private readonly fd: number) {}
 
-  /** Makes room for `n` more bytes (n ≤ buffer size). */
+  /** Makes room for `n` more bytes (the buffer grows when n exceeds its size). */
   ensure(n: number): void {
-    if (this.pos + n > this.buf.length) this.flush();
+    if (this.pos + n <= this.buf.length) return;
+    this.flush();
+    if (n > this.buf.length) this.buf = Buffer.allocUnsafe(n);
   }
 
   flush(): void {
@@ -137,11 +140,32 @@ export class ByteSink {
       buf[this.pos++] = 48 + n;
       return;
     }
+    if (n < 4294967296) {
+      // 32-bit: integer division, no Math.floor.
+      let digits = 2;
+      for (let limit = 100; digits < 10 && n >= limit; limit *= 10) digits++;
+      let q = this.pos + digits;
+      let t = n;
+      while (t >= 10) {
+        const next = (t / 10) >>> 0;
+        buf[--q] = 48 + t - next * 10;
+        t = next;
+      }
+      buf[--q] = 48 + t;
+      this.pos += digits;
+      return;
+    }
     let digits = 0;
     for (let t = n; t >= 1; t = Math.floor(t / 10)) digits++;
     let q = this.pos + digits;
     for (let t = n; t >= 1; t = Math.floor(t / 10)) buf[--q] = 48 + (t % 10);
     this.pos += digits;
+  }
+
+  /** A number as `formatNumber(n, digits)` writes it (nothing for NaN/±Infinity). */
+  number(n: number, digits = 6): void {
+    this.ensure(48);
+    this.pos = formatNumberInto(this.buf, this.pos, n, digits);
   }
 }
 

@@ -9,10 +9,10 @@ import { renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { sqlString, withDuckDB } from '../storage/duckdb.js';
-import { tempPathFor, writeBytesAtomic } from './atomic.js';
-import { csvField, csvLine, formatNumber } from './csv.js';
-import { EDGE_COLUMNS, writeEdgeCsvRow } from './edge-index.js';
-import { writeGexfEdge } from './gexf.js';
+import { type ByteSink, tempPathFor, writeBytesAtomic } from './atomic.js';
+import { csvField, csvLine, formatNumberInto } from './csv.js';
+import { EDGE_COLUMNS } from './edge-index.js';
+import { writeGexfEdgeLines } from './gexf.js';
 
 /** A graph's edges as parallel arrays (node ids index `nodeNames`). */
 export interface GraphEdges {
@@ -47,24 +47,13 @@ export async function writeEdgeFiles(
   options: EdgeFilesOptions = {},
 ): Promise<EdgeFiles> {
   const { parquet = true, gexf = true } = options;
-  const enc = new TextEncoder();
-  const names = g.nodeNames.map((n) => enc.encode(csvField(n)));
-  const weights: string[] = new Array(g.length);
-  for (let i = 0; i < g.length; i++) weights[i] = formatNumber(g.weight[i]!);
   const edgesCsv = join(dir, 'edges.csv');
-  writeBytesAtomic(edgesCsv, (sink) => {
-    sink.text(csvLine(EDGE_COLUMNS));
-    for (let i = 0; i < g.length; i++) {
-      writeEdgeCsvRow(sink, names[g.source[i]!]!, names[g.target[i]!]!, weights[i]!, g.shared[i]!);
-    }
-  });
+  writeBytesAtomic(edgesCsv, (sink) => writeEdgeCsvRows(sink, g));
   const out: EdgeFiles = { edgesCsv };
   const writePart = () => {
     if (!gexf) return;
     const part = tempPathFor(join(dir, 'atlas.gexf.edges'));
-    writeBytesAtomic(part, (sink) => {
-      for (let i = 0; i < g.length; i++) writeGexfEdge(sink, g.source[i]!, g.target[i]!, weights[i]!);
-    });
+    writeBytesAtomic(part, (sink) => writeGexfEdgeLines(sink, g.source, g.target, g.weight, g.length));
     out.gexfEdgesPart = part;
   };
   if (!parquet) {
@@ -93,6 +82,52 @@ export async function writeEdgeFiles(
     rmSync(tmp, { force: true });
   }
   return out;
+}
+
+/** The endpoints' CSV fields, UTF-8, end to end: node i is bytes[start[i] .. start[i + 1]). */
+function encodeNames(names: readonly string[]): { bytes: Uint8Array; start: Uint32Array; longest: number } {
+  const enc = new TextEncoder();
+  const parts = names.map((n) => enc.encode(csvField(n)));
+  const start = new Uint32Array(parts.length + 1);
+  let longest = 0;
+  for (let i = 0; i < parts.length; i++) {
+    start[i + 1] = start[i]! + parts[i]!.length;
+    if (parts[i]!.length > longest) longest = parts[i]!.length;
+  }
+  const bytes = new Uint8Array(start[parts.length]!);
+  for (let i = 0; i < parts.length; i++) bytes.set(parts[i]!, start[i]!);
+  return { bytes, start, longest };
+}
+
+/**
+ * edges.csv from the arrays: each row goes straight into the sink's buffer (names copied from
+ * one block of bytes, numbers formatted in place), no string per edge.
+ */
+export function writeEdgeCsvRows(sink: ByteSink, g: GraphEdges): void {
+  sink.text(csvLine(EDGE_COLUMNS));
+  const { bytes, start, longest } = encodeNames(g.nodeNames);
+  // Two names, two numbers (48 bytes each at most), three separators.
+  const rowMax = 2 * longest + 100;
+  const { source, target, weight, shared } = g;
+  for (let i = 0; i < g.length; i++) {
+    sink.ensure(rowMax);
+    const buf = sink.buf;
+    let p = sink.pos;
+    const s = source[i]!;
+    for (let b = start[s]!, e = start[s + 1]!; b < e; b++) buf[p++] = bytes[b]!;
+    buf[p++] = 44;
+    const t = target[i]!;
+    for (let b = start[t]!, e = start[t + 1]!; b < e; b++) buf[p++] = bytes[b]!;
+    buf[p++] = 44;
+    p = formatNumberInto(buf, p, weight[i]!);
+    buf[p++] = 44;
+    sink.pos = p;
+    const n = shared[i]!;
+    // as writeEdgeCsvRow: whole counts plainly, anything else as formatNumber
+    if (Number.isInteger(n) && n >= 0) sink.uint(n);
+    else sink.number(n);
+    sink.buf[sink.pos++] = 10;
+  }
 }
 
 /** A worker thread that writes one graph's edge files when given it. */
@@ -124,18 +159,19 @@ export function spawnEdgeFilesWorker(): EdgeFilesWorker {
       const w = worker;
       if (!w || failed) return writeEdgeFiles(dir, g, options);
       w.ref();
-      const input: EdgeWorkerInput = {
-        dir,
-        options,
-        graph: {
-          nodeNames: g.nodeNames,
-          source: g.source.slice(0, g.length),
-          target: g.target.slice(0, g.length),
-          weight: g.weight.slice(0, g.length),
-          shared: g.shared.slice(0, g.length),
-          length: g.length,
-        },
+      const graph: GraphEdges = {
+        nodeNames: g.nodeNames,
+        source: g.source.slice(0, g.length),
+        target: g.target.slice(0, g.length),
+        weight: g.weight.slice(0, g.length),
+        shared: g.shared.slice(0, g.length),
+        length: g.length,
       };
+      const input: EdgeWorkerInput = { dir, options, graph };
+      // The copies move to the worker rather than being cloned a second time.
+      const transfer = [graph.source, graph.target, graph.weight, graph.shared].map(
+        (a) => a.buffer as ArrayBuffer,
+      );
       return new Promise<EdgeFiles>((resolve, reject) => {
         let settled = false;
         // The worker could not run (e.g. no loader for TypeScript there): write on this thread.
@@ -151,7 +187,7 @@ export function spawnEdgeFilesWorker(): EdgeFilesWorker {
         });
         w.once('error', here);
         w.once('exit', here);
-        w.postMessage(input);
+        w.postMessage(input, transfer);
       });
     },
     close() {

@@ -6,7 +6,7 @@
  */
 import type { ChannelRow, EdgeRow } from '../model/atlas.js';
 import type { ByteSink } from './atomic.js';
-import { formatNumber } from './csv.js';
+import { formatNumber, formatNumberInto } from './csv.js';
 import { type PreparedEdges, prepareEdges } from './edge-index.js';
 
 // XML 1.0 forbids these code points even when escaped; a channel name or game could carry them.
@@ -86,6 +86,40 @@ export function writeGexfEdge(sink: ByteSink, source: number, target: number, we
     sink.text(weight);
   }
   sink.bytes(EDGE_CLOSE);
+}
+
+/**
+ * The edge lines of a whole graph (as `writeGexfEdge` writes them, weights formatted in place)
+ * straight into the sink's buffer: no string, no call per piece.
+ */
+export function writeGexfEdgeLines(
+  sink: ByteSink,
+  source: Uint32Array,
+  target: Uint32Array,
+  weight: Float64Array,
+  length: number,
+): void {
+  const head = EDGE_SOURCE.length;
+  for (let i = 0; i < length; i++) {
+    sink.ensure(160);
+    const buf = sink.buf;
+    let p = sink.pos;
+    for (let b = 0; b < head; b++) buf[p++] = EDGE_SOURCE[b]!;
+    sink.pos = p;
+    sink.uint(source[i]!);
+    p = sink.pos;
+    for (let b = 0; b < EDGE_TARGET.length; b++) buf[p++] = EDGE_TARGET[b]!;
+    sink.pos = p;
+    sink.uint(target[i]!);
+    p = sink.pos;
+    const w = weight[i]!;
+    if (Number.isFinite(w)) {
+      for (let b = 0; b < EDGE_WEIGHT.length; b++) buf[p++] = EDGE_WEIGHT[b]!;
+      p = formatNumberInto(buf, p, w);
+    }
+    for (let b = 0; b < EDGE_CLOSE.length; b++) buf[p++] = EDGE_CLOSE[b]!;
+    sink.pos = p;
+  }
 }
 
 /**

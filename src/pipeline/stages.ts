@@ -4,6 +4,8 @@
  * summary. No I/O: sources read the input, sinks (exports, the timeline files) write the result.
  * `analyze`, `timeline` and `run` all go through `runAnalysis`.
  */
+
+import type { AggregateHelper } from '../analysis/aggregate.js';
 import {
   type Audience,
   aggregate,
@@ -68,8 +70,11 @@ export interface StageHooks {
   onGraph?: (graph: OverlapGraph) => void;
   /** Weight for ready-made edge lists: `given` keeps the listed weight (default). */
   edgeWeight?: WeightKind | 'given';
-  /** A second thread for the overlap projection (`spawnProjectionWorker`); none: one thread. */
-  projection?: ProjectionHelper;
+  /**
+   * A second thread for the overlap projection and aggregate's pair pass
+   * (`spawnProjectionWorker`); none: one thread.
+   */
+  projection?: ProjectionHelper & Partial<AggregateHelper>;
   /**
    * `false`: only the graph's statistics, not the viewers' (one pass over the rows and two over
    * every viewer id) — for callers that do not report them, like each `timeline` window.
@@ -139,7 +144,7 @@ export function presenceGraph(
 ): { audience: Audience; graph: OverlapGraph } {
   hooks.onProgress?.('aggregate');
   // The readers already applied the window; aggregate checks it again at no cost.
-  const audience = aggregate(table, { ...camelKeys(config.aggregate), botNameMapper });
+  const audience = aggregate(table, { ...camelKeys(config.aggregate), botNameMapper }, hooks.projection);
   hooks.onStage?.('aggregate');
   hooks.onProgress?.('overlap');
   const graph = buildOverlapGraph(audience, camelKeys(config.overlap), hooks.projection);

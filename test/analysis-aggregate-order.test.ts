@@ -1,0 +1,291 @@
+import { describe, expect, it } from 'vitest';
+import {
+  type AggregateHelper,
+  aggregate,
+  aggregatePart,
+  qualifyingPairs,
+} from '../src/analysis/aggregate.js';
+import { spawnProjectionWorker } from '../src/analysis/overlap-parallel.js';
+import { createRng as rng } from '../src/analysis/rng.js';
+import type { Audience } from '../src/analysis/types.js';
+import type { PresenceTable } from '../src/model/presence-table.js';
+
+interface Row {
+  channel: number;
+  viewer: number;
+  ts: number;
+  messages: number;
+}
+
+/** Random presence: most viewers in a few channels, some heavy ones (long runs), repeats of pairs. */
+function randomRows(seed: number, nChannels: number, nViewers: number): Row[] {
+  const r = rng(seed);
+  const rows: Row[] = [];
+  for (let v = 0; v < nViewers; v++) {
+    const heavy = r() < 0.03;
+    const visits = heavy ? 40 + Math.floor(r() * 200) : 1 + Math.floor(r() * 12);
+    const home = Math.floor(r() * nChannels);
+    for (let k = 0; k < visits; k++) {
+      const c = r() < 0.6 ? (home + Math.floor(r() * 3)) % nChannels : Math.floor(r() * nChannels);
+      rows.push({
+        channel: c,
+        viewer: v,
+        ts: Math.floor(r() * 6) * 3_600_000,
+        messages: 1 + Math.floor(r() * 3),
+      });
+    }
+  }
+  return rows;
+}
+
+function tableOfRows(rows: readonly Row[], nChannels: number, nViewers: number): PresenceTable {
+  return {
+    channelNames: Array.from({ length: nChannels }, (_, c) => `ch${c}`),
+    viewerNames: Array.from({ length: nViewers }, (_, v) => (v === 7 ? 'nightbot' : `v${v}`)),
+    length: rows.length,
+    channel: Uint32Array.from(rows, (x) => x.channel),
+    viewer: Uint32Array.from(rows, (x) => x.viewer),
+    ts: Float64Array.from(rows, (x) => x.ts),
+    messages: Uint32Array.from(rows, (x) => x.messages),
+  };
+}
+
+/** What the audience says, as plain arrays (every output the analysis reads). */
+function plain(a: Audience) {
+  return {
+    channelNames: a.channelNames,
+    channelIds: Array.from(a.channelIds),
+    offsets: Array.from(a.offsets),
+    viewers: Array.from(a.viewers),
+    viewerOffsets: Array.from(a.viewerOffsets ?? []),
+    viewerChannels: Array.from(a.viewerChannels ?? []),
+    viewerCount: a.viewerCount,
+    counts: a.counts,
+  };
+}
+
+/** The definition, written plainly with maps: the reference the typed-array code must match. */
+function reference(
+  rows: readonly Row[],
+  nChannels: number,
+  o: {
+    minMessages: number;
+    minBuckets: number;
+    minViewers: number;
+    botMinChannels: number;
+    maxChannelShare: number;
+    bot: number;
+  },
+) {
+  const pairs = new Map<string, { v: number; c: number; msgs: number; ts: Set<number>; rows: number }>();
+  for (const x of rows) {
+    if (x.viewer === o.bot) continue;
+    const key = `${x.viewer}:${x.channel}`;
+    let p = pairs.get(key);
+    if (!p) {
+      p = { v: x.viewer, c: x.channel, msgs: 0, ts: new Set(), rows: 0 };
+      pairs.set(key, p);
+    }
+    p.msgs += x.messages;
+    p.ts.add(x.ts);
+    p.rows++;
+  }
+  const ok = [...pairs.values()].filter((p) => p.msgs >= o.minMessages && p.ts.size >= o.minBuckets);
+  const active = new Set(ok.map((p) => p.c)).size;
+  const degree = new Map<number, number>();
+  for (const p of ok) degree.set(p.v, (degree.get(p.v) ?? 0) + 1);
+  const threshold = Math.max(o.botMinChannels, Math.floor(o.maxChannelShare * active) + 1);
+  const human = ok.filter((p) => (degree.get(p.v) ?? 0) < threshold);
+  const size = new Map<number, number>();
+  for (const p of human) size.set(p.c, (size.get(p.c) ?? 0) + 1);
+  const kept = [...size.keys()].filter((c) => size.get(c)! >= o.minViewers).sort((a, b) => a - b);
+  const audience: Record<string, number[]> = {};
+  for (const c of kept) {
+    audience[`ch${c}`] = human
+      .filter((p) => p.c === c)
+      .map((p) => p.v)
+      .sort((a, b) => a - b);
+  }
+  const keptSet = new Set(kept);
+  const rowsUsed = human.filter((p) => keptSet.has(p.c)).reduce((s, p) => s + p.rows, 0);
+  return { audience, rowsUsed, pairsQualified: ok.length, channels: nChannels };
+}
+
+function audienceByName(a: Audience): Record<string, number[]> {
+  const out: Record<string, number[]> = {};
+  a.channelNames.forEach((c, i) => {
+    out[c] = Array.from(a.viewers.subarray(a.offsets[i], a.offsets[i + 1]));
+  });
+  return out;
+}
+
+describe('aggregate on viewer-ordered and shuffled rows', () => {
+  const nChannels = 60;
+  const nViewers = 900;
+  const ordered = randomRows(7, nChannels, nViewers);
+  const r = rng(99);
+  const shuffled = [...ordered];
+  for (let i = shuffled.length - 1; i > 0; i--) {
+    const j = Math.floor(r() * (i + 1));
+    [shuffled[i], shuffled[j]] = [shuffled[j]!, shuffled[i]!];
+  }
+  // Viewer by viewer but not ascending: needs the sort too.
+  const descending = [...ordered].sort((a, b) => b.viewer - a.viewer);
+  const settings = [
+    { minMessages: 1, minBuckets: 1, minViewers: 5, botMinChannels: 20, maxChannelShare: 0.2 },
+    { minMessages: 3, minBuckets: 2, minViewers: 3, botMinChannels: 10, maxChannelShare: 0.1 },
+    { minMessages: 2, minBuckets: 4, minViewers: 1, botMinChannels: 5, maxChannelShare: 0.05 },
+  ];
+  for (const s of settings) {
+    it(`gives identical audiences and counts in any row order (${JSON.stringify(s)})`, () => {
+      const a = aggregate(tableOfRows(ordered, nChannels, nViewers), s);
+      const b = aggregate(tableOfRows(shuffled, nChannels, nViewers), s);
+      const c = aggregate(tableOfRows(descending, nChannels, nViewers), s);
+      expect(plain(b)).toEqual(plain(a));
+      expect(plain(c)).toEqual(plain(a));
+      // … and what the definition says (nightbot, viewer 7, is a known bot)
+      const ref = reference(ordered, nChannels, { ...s, bot: 7 });
+      expect(audienceByName(a)).toEqual(ref.audience);
+      expect(a.counts.rowsUsed).toBe(ref.rowsUsed);
+      expect(a.counts.pairsQualified).toBe(ref.pairsQualified);
+      expect(a.counts.botsRemoved.known).toBe(1);
+      expect(a.counts.viewersSeen).toBe(nViewers);
+    });
+  }
+});
+
+/** The table with its columns on SharedArrayBuffers, as the readers give them. */
+function shared(t: PresenceTable): PresenceTable {
+  const onShared = <T extends Uint32Array | Float64Array>(a: T): T => {
+    const b = new (a.constructor as new (buf: SharedArrayBuffer) => T)(new SharedArrayBuffer(a.byteLength));
+    b.set(a as never);
+    return b;
+  };
+  return {
+    ...t,
+    channel: onShared(t.channel),
+    viewer: onShared(t.viewer),
+    ts: onShared(t.ts),
+    messages: onShared(t.messages),
+  };
+}
+
+describe('aggregate with the pair pass on two threads', () => {
+  const nChannels = 80;
+  const nViewers = 3000;
+  const ordered = randomRows(21, nChannels, nViewers);
+  const r = rng(5);
+  const shuffled = [...ordered];
+  for (let i = shuffled.length - 1; i > 0; i--) {
+    const j = Math.floor(r() * (i + 1));
+    [shuffled[i], shuffled[j]] = [shuffled[j]!, shuffled[i]!];
+  }
+
+  it('gives what one thread gives (rows in order, shuffled, half shuffled, twice over; min_buckets 1 and 3)', async () => {
+    const worker = spawnProjectionWorker({ minRows: 0 });
+    try {
+      expect(await worker.ready(20_000)).toBe(true);
+      const half = ordered.length >> 1;
+      // first half in order, second shuffled; and the rows twice over (each half in order, not the whole)
+      const halfShuffled = [
+        ...ordered.slice(0, half),
+        ...shuffled.filter((x) => x.viewer >= ordered[half]!.viewer),
+      ];
+      const twice = [...ordered, ...ordered];
+      for (const rows of [ordered, shuffled, halfShuffled, twice]) {
+        for (const s of [{}, { minBuckets: 3, minMessages: 2, botMinChannels: 8, maxChannelShare: 0.1 }]) {
+          const table = shared(tableOfRows(rows, nChannels, nViewers));
+          const one = aggregate(table, s);
+          const two = aggregate(table, s, worker);
+          // (other orders may be redone on one thread: the result is what counts)
+          if (rows === ordered || rows === shuffled) expect(two.timings.threads).toBe(2);
+          expect(one.timings.threads).toBeUndefined();
+          expect(plain(two)).toEqual(plain(one));
+        }
+      }
+    } finally {
+      worker.close();
+    }
+  });
+
+  it('does not trust halves that only look in order because a filtered row sat at the boundary', async () => {
+    // First half: viewers 100…198, then a known bot (viewer 7) as its last row; second half:
+    // viewers 150…249 — each half in order, the whole not.
+    const rows: Row[] = [];
+    for (let v = 100; v < 199; v++) rows.push({ channel: v % 5, viewer: v, ts: 0, messages: 1 });
+    rows.push({ channel: 0, viewer: 7, ts: 0, messages: 1 });
+    for (let v = 150; v < 250; v++) rows.push({ channel: v % 5, viewer: v, ts: 0, messages: 1 });
+    const table = shared(tableOfRows(rows, 5, 250));
+    const worker = spawnProjectionWorker({ minRows: 0 });
+    try {
+      expect(await worker.ready(20_000)).toBe(true);
+      expect(plain(aggregate(table, { minViewers: 1 }, worker))).toEqual(
+        plain(aggregate(table, { minViewers: 1 })),
+      );
+    } finally {
+      worker.close();
+    }
+  });
+
+  it('hands the rows over after filtering its own when the worker was not ready at first', async () => {
+    const worker = spawnProjectionWorker({ minRows: 0 });
+    try {
+      expect(await worker.ready(20_000)).toBe(true);
+      for (const rows of [ordered, shuffled]) {
+        let calls = 0;
+        // not ready for the first job (as when aggregate starts right after the read)
+        const late: AggregateHelper = {
+          minRows: 0,
+          part: (input) => (calls++ === 0 ? undefined : worker.part(input)),
+          pairs: (input) => worker.pairs(input),
+        };
+        const table = shared(tableOfRows(rows, nChannels, nViewers));
+        const two = aggregate(table, {}, late);
+        expect(calls).toBe(2);
+        expect(two.timings.threads).toBe(2);
+        expect(plain(two)).toEqual(plain(aggregate(table)));
+      }
+    } finally {
+      worker.close();
+    }
+  });
+
+  it('stays on one thread for private columns, and when the worker is gone', async () => {
+    const worker = spawnProjectionWorker({ minRows: 0 });
+    expect(await worker.ready(20_000)).toBe(true);
+    const table = shared(tableOfRows(ordered, nChannels, nViewers));
+    const one = aggregate(table);
+    const privateColumns = aggregate(tableOfRows(ordered, nChannels, nViewers), {}, worker);
+    expect(privateColumns.timings.threads).toBeUndefined();
+    expect(plain(privateColumns)).toEqual(plain(one));
+    worker.close();
+    const gone = aggregate(table, {}, worker);
+    expect(gone.timings.threads).toBeUndefined();
+    expect(plain(gone)).toEqual(plain(one));
+  });
+
+  it('starts again on one thread when the helper wrote its share and then failed', () => {
+    for (const rows of [ordered, shuffled]) {
+      const table = shared(tableOfRows(rows, nChannels, nViewers));
+      const one = aggregate(table);
+      let taken = 0;
+      // A helper that does its share in place (as the worker does) but reports a failure.
+      const failing: AggregateHelper = {
+        minRows: 0,
+        part(input) {
+          taken++;
+          aggregatePart(input);
+          return { wait: () => undefined };
+        },
+        pairs(input) {
+          taken++;
+          qualifyingPairs(input);
+          return { wait: () => undefined };
+        },
+      };
+      const again = aggregate(table, {}, failing);
+      expect(taken).toBe(1);
+      expect(plain(again)).toEqual(plain(one));
+    }
+  });
+});

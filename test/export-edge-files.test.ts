@@ -1,0 +1,245 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createRng as rng } from '../src/analysis/rng.js';
+import { type ByteSink, writeBytesAtomic } from '../src/export/atomic.js';
+import { formatNumber, formatNumberInto, parseCsv } from '../src/export/csv.js';
+import { type GraphEdges, spawnEdgeFilesWorker, writeEdgeFiles } from '../src/export/edge-files.js';
+import { writeGexfEdge } from '../src/export/gexf.js';
+import { edgesCsv } from '../src/export/write.js';
+import type { ChannelRow, EdgeRow } from '../src/model/atlas.js';
+import { queryRows, sqlString, withDuckDB } from '../src/storage/duckdb.js';
+
+const root = mkdtempSync(join(tmpdir(), 'va-edge-files-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+const dec = new TextDecoder();
+const scratch = new Uint8Array(64);
+const into = (n: number, digits?: number) =>
+  dec.decode(scratch.subarray(0, formatNumberInto(scratch, 0, n, digits)));
+
+/** Numbers that stress formatting: ties at the 6th/7th decimal, carries, tiny, huge, signs, any bits. */
+function hardNumbers(count: number): number[] {
+  const r = rng(3);
+  const out = [
+    0,
+    -0,
+    1,
+    -1,
+    0.5,
+    1.5,
+    2.5,
+    0.1,
+    0.2,
+    0.3,
+    4.35,
+    1.005,
+    Math.PI,
+    -Math.E,
+    1e-7,
+    1e-15,
+    1e-21,
+    1e-25,
+    -1e-25,
+    5e-324,
+    -1e-300,
+    0.0000005,
+    0.00000049999,
+    9.9999995,
+    9.99999949,
+    0.99999995,
+    0.9999999,
+    1.0000005,
+    1.0000015,
+    2.0000025,
+    999999.9999999,
+    123456.7890125,
+    1e12 + 0.5,
+    2 ** 31,
+    2 ** 32 - 1,
+    2 ** 32,
+    2 ** 40,
+    2 ** 40 + 0.5,
+    2 ** 53,
+    -(2 ** 53),
+    2 ** 60,
+    1e21,
+    1e22,
+    1e300,
+    0.000123456789,
+  ];
+  // Around every power of ten (where the decimal count changes), a few ulps and 1e-11 away.
+  for (let e = -25; e <= 15; e++) {
+    const p = 10 ** e;
+    for (const f of [1, 1 + 2 ** -52, 1 - 2 ** -53, 1 + 1e-11, 1 - 1e-11, 1 + 1e-13, 1 - 1e-13])
+      out.push(p * f);
+  }
+  const bits = new Uint32Array(2);
+  const asDouble = new Float64Array(bits.buffer);
+  for (let i = 0; i < count; i++) {
+    const x = r();
+    switch (i % 7) {
+      case 0:
+        out.push(x);
+        break;
+      case 1:
+        out.push(x * 10 ** Math.floor(r() * 34 - 17));
+        break;
+      case 2: // exact ties of the 7th decimal, as far as doubles allow
+        out.push(Math.round(x * 1e7) / 1e7 + 5e-8);
+        break;
+      case 3:
+        out.push((Math.floor(x * 1e6) / 1e6) * 1000 + 0.0000005);
+        break;
+      case 4:
+        out.push((r() - 0.5) * 1e13);
+        break;
+      case 5:
+        bits[0] = (r() * 2 ** 32) >>> 0;
+        bits[1] = (r() * 2 ** 32) >>> 0;
+        out.push(asDouble[0]!);
+        break;
+      default:
+        out.push(Math.floor(x * 1e9) * (r() < 0.5 ? 1 : -1));
+    }
+  }
+  return out;
+}
+
+describe('formatNumberInto', () => {
+  it('writes exactly what formatNumber returns (6 and 3 digits, any value)', () => {
+    const values = hardNumbers(200_000);
+    let mismatches = 0;
+    for (const v of values) {
+      for (const d of [6, 3]) {
+        for (const x of [v, -v]) if (into(x, d) !== formatNumber(x, d)) mismatches++;
+      }
+    }
+    expect(mismatches).toBe(0);
+    expect(into(Number.NaN)).toBe('');
+    expect(into(Number.POSITIVE_INFINITY)).toBe('');
+    expect(into(0.0504331)).toBe('0.0504331');
+    expect(into(-0.00000001, 6)).toBe('-0.00000001');
+    expect(into(1e-25)).toBe('0');
+  });
+});
+
+describe('ByteSink', () => {
+  const sinkText = (fill: (s: ByteSink) => void) => {
+    const path = join(root, 'sink.txt');
+    writeBytesAtomic(path, fill);
+    return readFileSync(path, 'utf8');
+  };
+
+  it('writes integers as String(n) around every digit-count boundary', () => {
+    const values: number[] = [];
+    for (let p = 1; p <= 1e15; p *= 10) values.push(p - 1, p, p + 1);
+    values.push(2 ** 31 - 1, 2 ** 31, 2 ** 32 - 1, 2 ** 32, 2 ** 32 + 1, 4294967295, 123456789, 3999999999);
+    const r = rng(5);
+    for (let i = 0; i < 20_000; i++) values.push(Math.floor(r() * 2 ** (1 + (i % 34))));
+    const written = sinkText((s) => {
+      for (const v of values) {
+        s.uint(v);
+        s.text(' ');
+      }
+    });
+    expect(written).toBe(values.map((v) => `${v} `).join(''));
+  });
+
+  it('makes room for a piece larger than its buffer', () => {
+    const big = 'x'.repeat(5 << 20);
+    expect(
+      sinkText((s) => {
+        s.text('a');
+        s.ensure(big.length);
+        s.buf.write(big, s.pos, 'latin1');
+        s.pos += big.length;
+        s.text('b');
+      }),
+    ).toBe(`a${big}b`);
+  });
+});
+
+describe('writeEdgeFiles', () => {
+  const names = [
+    'comma,name',
+    'quote"name',
+    '<img src=x onerror=alert(1)>',
+    'multi\nline',
+    ' leading space',
+    'ünïcødé 日本語',
+    ...Array.from({ length: 40 }, (_, i) => `chan${i}`),
+  ];
+  const r = rng(11);
+  const m = 5000;
+  const g: GraphEdges = {
+    nodeNames: names,
+    source: new Uint32Array(m),
+    target: new Uint32Array(m),
+    weight: new Float64Array(m),
+    shared: new Float64Array(m),
+    length: m,
+  };
+  const specials = [Number.NaN, Number.POSITIVE_INFINITY, 0, 3, -0.25, 1e-9, 123456.789, 0.0504331];
+  for (let i = 0; i < m; i++) {
+    g.source[i] = Math.floor(r() * names.length);
+    g.target[i] = Math.floor(r() * names.length);
+    g.weight[i] =
+      i < specials.length ? specials[i]! : i % 3 === 0 ? r() : r() * 10 ** Math.floor(r() * 8 - 4);
+    g.shared[i] = i % 50 === 0 ? r() * 100 : i % 77 === 0 ? Number.NaN : Math.floor(r() * 5000);
+  }
+
+  it('writes edges.csv and the GEXF edge lines byte for byte as the row writers do', async () => {
+    const dir = mkdtempSync(join(root, 'files-'));
+    const files = await writeEdgeFiles(dir, g, { parquet: false });
+    // The row writers `writeAnalysisFolder` uses when no worker wrote the edges.
+    const channels = names.map((channel) => ({ channel }) as ChannelRow);
+    const edges: EdgeRow[] = Array.from({ length: m }, (_, i) => ({
+      source: names[g.source[i]!]!,
+      target: names[g.target[i]!]!,
+      weight: g.weight[i]!,
+      shared: g.shared[i]!,
+    }));
+    const expectedCsv = join(dir, 'expected.csv');
+    writeBytesAtomic(expectedCsv, (sink) => edgesCsv(sink, channels, edges));
+    expect(readFileSync(files.edgesCsv).equals(readFileSync(expectedCsv))).toBe(true);
+    const expectedGexf = join(dir, 'expected.gexf');
+    writeBytesAtomic(expectedGexf, (sink) => {
+      for (let i = 0; i < m; i++) writeGexfEdge(sink, g.source[i]!, g.target[i]!, formatNumber(g.weight[i]!));
+    });
+    expect(readFileSync(files.gexfEdgesPart!).equals(readFileSync(expectedGexf))).toBe(true);
+    expect(readFileSync(files.gexfEdgesPart!, 'utf8').split('\n')[0]).toMatch(
+      /^ {6}<edge source="\d+" target="\d+"\/>$/,
+    );
+  });
+
+  it('writes edges.parquet with the rows edges.csv holds', async () => {
+    const dir = mkdtempSync(join(root, 'parquet-'));
+    const files = await writeEdgeFiles(dir, g);
+    const csv = parseCsv(readFileSync(files.edgesCsv, 'utf8')).slice(1);
+    const rows = await withDuckDB((conn) =>
+      queryRows(conn, `SELECT * FROM read_parquet(${sqlString(files.edgesParquet!)})`),
+    );
+    expect(rows.length).toBe(m);
+    const num = (s: string) => (s === '' ? null : Number(s));
+    expect(rows.map((x) => [x.source, x.target, x.weight, x.shared])).toEqual(
+      csv.map(([s, t, w, sh]) => [s, t, num(w!), num(sh!)]),
+    );
+  });
+
+  it('writes the same files in the worker, and the caller keeps its arrays (copies are transferred)', async () => {
+    const here = await writeEdgeFiles(mkdtempSync(join(root, 'here-')), g, { parquet: false });
+    const before = Array.from(g.weight);
+    const worker = spawnEdgeFilesWorker();
+    try {
+      const there = await worker.run(mkdtempSync(join(root, 'there-')), g, { parquet: false });
+      expect(readFileSync(there.edgesCsv).equals(readFileSync(here.edgesCsv))).toBe(true);
+      expect(readFileSync(there.gexfEdgesPart!).equals(readFileSync(here.gexfEdgesPart!))).toBe(true);
+    } finally {
+      worker.close();
+    }
+    expect(g.source.length).toBe(m);
+    expect(Array.from(g.weight)).toEqual(before);
+  });
+});
