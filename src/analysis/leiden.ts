@@ -232,9 +232,7 @@ function aggregateGraph(g: Csr, group: Int32Array, count: number): Csr {
   const cur = start.slice(0, count);
   for (let v = 0; v < n; v++) members[cur[group[v]]++] = v;
   const outOffsets = new Uint32Array(count + 1);
-  // Aggregates are mostly far smaller than the graph (the arrays grow when one is not): sizing
-  // them for every entry of a million-edge graph allocated ~60 MB per level for nothing.
-  let cap = Math.max(16, Math.min(neighbors.length, count * 16));
+  let cap = Math.max(16, neighbors.length);
   let outNb = new Uint32Array(cap);
   let outW = new Float64Array(cap);
   const outStrength = new Float64Array(count);
