@@ -85,6 +85,34 @@ describe('window slices', () => {
   });
 });
 
+describe('window tables', () => {
+  it('look viewers up as the whole table does and never build its viewer names', () => {
+    const DAY = 86_400_000;
+    const origin = Date.UTC(2026, 10, 1);
+    const n = 300;
+    const table: PresenceTable = {
+      channelNames: ['a', 'b'],
+      get viewerNames(): string[] {
+        throw new Error('viewerNames built');
+      },
+      viewerCount: 100,
+      findViewer: (login) => (login === 'nightbot' ? 7 : -1),
+      length: n,
+      channel: Uint32Array.from({ length: n }, (_, r) => r % 2),
+      viewer: Uint32Array.from({ length: n }, (_, r) => r % 100),
+      ts: Float64Array.from({ length: n }, (_, r) => origin + (r % 3) * DAY),
+      messages: new Uint32Array(n).fill(1),
+    };
+    const windows = timelineWindows(origin, origin + 2 * DAY, DAY, DAY);
+    for (const w of windows) {
+      const got = windowSlicer(table, windows, DAY, DAY)(w);
+      expect(got.viewerCount).toBe(100);
+      expect(got.findViewer?.('nightbot')).toBe(7);
+      expect(() => got.viewerNames).toThrow('viewerNames built');
+    }
+  });
+});
+
 describe('runTimeline on a drifting population with a planted truth', () => {
   const pop = simulateDrift();
   const config = parseConfig({});
