@@ -7,7 +7,6 @@
  * and the worker's parts come after this thread's).
  */
 import { availableParallelism, loadavg } from 'node:os';
-import type { Worker } from 'node:worker_threads';
 import { type DuckDBConnection, sqlPathList, withDuckDB } from '../storage/duckdb.js';
 import type { ParquetWorkerInput, ParquetWorkerOutput } from './parquet-worker.js';
 import { readPresenceParquetWith } from './presence-parquet.js';
@@ -20,6 +19,7 @@ import {
   type RejectLog,
   sharedColumns,
 } from './presence-rows.js';
+import { startReadWorker } from './read-worker.js';
 
 /** Parts holding fewer rows than this in all are read by one thread (a worker costs ~0.1 s). */
 export const PARALLEL_PARQUET_MIN_ROWS = 1 << 20;
@@ -84,26 +84,18 @@ async function readInTwo(
   const mid = start + firstRows;
   const cap = start + total;
   const shared = sharedColumns(cap);
-  const { Worker } = await import('node:worker_threads');
-  let worker: Worker;
-  try {
-    worker = new Worker(new URL('./parquet-worker.mjs', import.meta.url), {
-      workerData: {
-        files: files.slice(split),
-        label,
-        opts: { windowStart: opts.windowStart, windowEnd: opts.windowEnd },
-        threads: 1,
-        shared: columnSlice(shared, mid, cap),
-      } satisfies ParquetWorkerInput,
-    });
-  } catch {
-    return undefined;
-  }
-  const second = new Promise<{ ok?: ParquetWorkerOutput; error?: string }>((resolveMsg) => {
-    worker.once('message', resolveMsg);
-    worker.once('error', (err) => resolveMsg({ error: `worker: ${err.message}` }));
-    worker.once('exit', (code) => resolveMsg({ error: `worker exited with code ${code}` }));
-  });
+  const started = await startReadWorker<ParquetWorkerOutput>(
+    new URL('./parquet-worker.mjs', import.meta.url),
+    {
+      files: files.slice(split),
+      label,
+      opts: { windowStart: opts.windowStart, windowEnd: opts.windowEnd },
+      threads: 1,
+      shared: columnSlice(shared, mid, cap),
+    } satisfies ParquetWorkerInput,
+  );
+  if (!started) return undefined;
+  const { worker, reply: second } = started;
   // The viewer table sized once for all parts (as the one-thread read would size it): the
   // worker's names then go in without a rehash, where reserving both sides' counts would double
   // the table (both mostly hold the same viewers).

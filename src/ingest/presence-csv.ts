@@ -22,6 +22,7 @@ import {
   sourceCodeBytes,
 } from './presence-rows.js';
 import { parseTimestamp } from './raw-jsonl.js';
+import { startReadWorker } from './read-worker.js';
 
 /** A byte range of a CSV handled apart from its header (parallel reads). */
 export interface CsvRange {
@@ -264,25 +265,14 @@ export async function readPresenceCsvParallel(
   const mid = start + estimate(split);
   const cap = mid + estimate(size - split);
   const shared = sharedColumns(cap);
-  const { Worker } = await import('node:worker_threads');
-  let worker: import('node:worker_threads').Worker;
-  try {
-    worker = new Worker(new URL('./csv-worker.mjs', import.meta.url), {
-      workerData: {
-        path,
-        range: { start: split, end: size, header },
-        opts: { windowStart: opts.windowStart, windowEnd: opts.windowEnd },
-        shared: columnSlice(shared, mid, cap),
-      } satisfies CsvWorkerInput,
-    });
-  } catch {
-    return undefined;
-  }
-  const second = new Promise<{ ok?: CsvWorkerOutput; error?: string }>((resolveMsg) => {
-    worker.once('message', resolveMsg);
-    worker.once('error', (err) => resolveMsg({ error: `worker: ${err.message}` }));
-    worker.once('exit', (code) => resolveMsg({ error: `worker exited with code ${code}` }));
-  });
+  const started = await startReadWorker<CsvWorkerOutput>(new URL('./csv-worker.mjs', import.meta.url), {
+    path,
+    range: { start: split, end: size, header },
+    opts: { windowStart: opts.windowStart, windowEnd: opts.windowEnd },
+    shared: columnSlice(shared, mid, cap),
+  } satisfies CsvWorkerInput);
+  if (!started) return undefined;
+  const { worker, reply: second } = started;
   b.adopt(columnSlice(shared, 0, mid));
   // Size this thread's viewer table for the whole file: the worker's names merge into it.
   b.viewers.reserve(Math.min(estimate(size) >> 3, 1 << 22));
