@@ -10,9 +10,9 @@
  * Targets (issue 12): analyze ≤ 0.5 × the DuckDB step, ≤ 1 GB peak RSS, storage ≤ 1 × CSV.
  *
  * Env: BENCH_CHANNELS, BENCH_VIEWERS, BENCH_COMMUNITIES, BENCH_MIXING to change the size;
- * BENCH_RUNS; BENCH_STORAGE=0 skips the storage runs; BENCH_KEEP=1 keeps the temp folder.
+ * BENCH_ORDER=time to read the rows in time order (a collector's) instead of simulate's; BENCH_RUNS; BENCH_STORAGE=0 skips the storage runs; BENCH_KEEP=1 keeps the temp folder.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -165,7 +165,27 @@ console.log(
 );
 
 const self = fileURLToPath(import.meta.url);
-const csvPath = join(sim, 'presence.csv');
+/**
+ * BENCH_ORDER=time: the rows sorted by instant first (coreutils `sort`), as a collector writes
+ * them. simulate writes them viewer by viewer, which the readers' same-as-the-row-before caches
+ * and aggregate's already-ordered check favour.
+ */
+const ORDER = process.env.BENCH_ORDER === 'time' ? 'time' : 'simulated';
+let csvPath = join(sim, 'presence.csv');
+if (ORDER === 'time') {
+  const sorted = join(sim, 'presence-by-time.csv');
+  const q = (f: string) => `'${f.replaceAll("'", "'\\''")}'`;
+  const r = spawnSync(
+    'bash',
+    ['-c', `(head -n 1 ${q(csvPath)} && tail -n +2 ${q(csvPath)} | sort -t, -k3,3n -S 1G) > ${q(sorted)}`],
+    { stdio: 'inherit' },
+  );
+  if (r.status !== 0) throw new Error('BENCH_ORDER=time: sorting the rows failed');
+  csvPath = sorted;
+}
+console.log(
+  `  rows in ${ORDER === 'time' ? 'time order (BENCH_ORDER=time)' : "simulate's order (viewer by viewer)"}`,
+);
 const store = join(work, 'store');
 const withStorage = process.env.BENCH_STORAGE !== '0';
 if (withStorage) {
