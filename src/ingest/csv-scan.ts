@@ -10,15 +10,19 @@ export interface CsvSink {
   header(fields: string[], line: number): void;
   /** `starts[i]..ends[i]` are field i's bytes (quotes removed, `""` unescaped); `count` may exceed the arrays' length. */
   row(buf: Uint8Array, starts: Int32Array, ends: Int32Array, count: number, line: number): void;
-  /**
-   * An optional fast path for quote-free bytes: consumes the complete records of buf[pos, end)
-   * it can handle on its own (one line each, in order) and returns where it stopped; the scanner
-   * hands the record there to `row` (or waits for more bytes) and then offers the rest again.
-   * The records it consumed are counted in `plainCount`.
-   */
-  plainRows?(buf: Uint8Array, pos: number, end: number, line: number): number;
-  /** Records consumed by the last `plainRows` call. */
-  plainCount?: number;
+  /** An optional fast path for quote-free bytes, read once the header is seen. */
+  readonly plain?: PlainRecords;
+}
+
+/**
+ * A sink's fast path: `rows` consumes the complete records of buf[pos, end) it can handle on its
+ * own (one line each, in order) and returns where it stopped, having set `count` to the records
+ * consumed; the scanner hands the record there to `row` (or waits for more bytes) and then
+ * offers the rest again.
+ */
+export interface PlainRecords {
+  rows(buf: Uint8Array, pos: number, end: number): number;
+  readonly count: number;
 }
 
 /** Options for `scanCsv`. */
@@ -151,7 +155,7 @@ function scanRecords(
   // is scanned again by the full loop below.
   let quoteAt = -2;
   // The sink's own fast path, dropped when it keeps declining records (e.g. a file it cannot read).
-  let plain = headerSeen ? sink.plainRows : undefined;
+  let plain = headerSeen ? sink.plain : undefined;
   let declined = 0;
   while (pos < filled) {
     if (quoteAt < pos && quoteAt !== -1) {
@@ -160,8 +164,8 @@ function scanRecords(
     }
     const plainEnd = quoteAt < 0 ? filled : quoteAt;
     if (plain && pos < plainEnd) {
-      const to = plain.call(sink, buf, pos, plainEnd, line);
-      const n = sink.plainCount ?? 0;
+      const to = plain.rows(buf, pos, plainEnd);
+      const n = plain.count;
       line += n;
       if (n === 0 && ++declined > 256) plain = undefined;
       pos = to;
@@ -207,7 +211,7 @@ function scanRecords(
         else {
           headerSeen = true;
           sink.header(fieldNames(buf, starts, ends, nf), recLine);
-          plain = sink.plainRows;
+          plain = sink.plain;
         }
         continue;
       }
@@ -311,7 +315,7 @@ function scanRecords(
     else {
       headerSeen = true;
       sink.header(fieldNames(buf, starts, ends, nf), recLine);
-      plain = sink.plainRows;
+      plain = sink.plain;
     }
   }
   state.line = line;
@@ -356,6 +360,13 @@ const MERGE_BATCH = 32;
 export const FNV_OFFSET = 0x811c9dc5;
 export const FNV_PRIME = 0x01000193;
 
+/** FNV-1a of bytes [start, end) of `buf` mapped by `fold`, as a signed 32-bit integer. */
+function fnv(fold: Uint8Array, buf: Uint8Array, start: number, end: number): number {
+  let h = FNV_OFFSET;
+  for (let i = start; i < end; i++) h = Math.imul(h ^ (fold[buf[i] as number] as number), FNV_PRIME);
+  return h | 0;
+}
+
 const IDENTITY = Uint8Array.from({ length: 256 }, (_, i) => i);
 const LOWER = Uint8Array.from({ length: 256 }, (_, i) => (i >= 65 && i <= 90 ? i | 32 : i));
 
@@ -394,10 +405,7 @@ export class ByteInterner {
     // Sorted inputs repeat the previous name row after row: compare with it before hashing.
     const last = this.last;
     if (last >= 0 && this.lens[last] === len && this.equals(last, buf, start, len)) return last;
-    const fold = this.fold;
-    let h = FNV_OFFSET;
-    for (let i = start; i < end; i++) h = Math.imul(h ^ (fold[buf[i] as number] as number), FNV_PRIME);
-    return this.probe(buf, start, len, h | 0);
+    return this.probe(buf, start, len, fnv(this.fold, buf, start, end));
   }
 
   /**
@@ -443,10 +451,7 @@ export class ByteInterner {
     if (s.length * 3 > this.scratch.length) this.scratch = new Uint8Array(s.length * 3 + 16);
     const len = textEncoder.encodeInto(s, this.scratch).written ?? 0;
     const buf = this.scratch;
-    const fold = this.fold;
-    let h = FNV_OFFSET;
-    for (let i = 0; i < len; i++) h = Math.imul(h ^ (fold[buf[i] as number] as number), FNV_PRIME);
-    h |= 0;
+    const h = fnv(this.fold, buf, 0, len);
     const table = this.table;
     const mask = this.mask;
     for (let slot = h & mask; ; slot = (slot + 1) & mask) {
@@ -552,17 +557,13 @@ export class ByteInterner {
   internExported(x: ExportedNames): Uint32Array {
     const map = new Uint32Array(x.size);
     const { arena, offs, lens } = x;
-    const fold = this.fold;
     const hashes = new Int32Array(MERGE_BATCH);
     for (let b = 0; b < x.size; b += MERGE_BATCH) {
       const end = Math.min(x.size, b + MERGE_BATCH);
       // Hash a batch and read each one's first slot before probing any (`touchSlots`).
       for (let i = b; i < end; i++) {
         const o = offs[i] as number;
-        const e = o + (lens[i] as number);
-        let h = FNV_OFFSET;
-        for (let k = o; k < e; k++) h = Math.imul(h ^ (fold[arena[k] as number] as number), FNV_PRIME);
-        hashes[i - b] = h | 0;
+        hashes[i - b] = fnv(this.fold, arena, o, o + (lens[i] as number));
       }
       this.touchSlots(hashes, end - b);
       for (let i = b; i < end; i++) {

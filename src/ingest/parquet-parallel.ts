@@ -19,7 +19,7 @@ import {
   type RejectLog,
   sharedColumns,
 } from './presence-rows.js';
-import { startReadWorker } from './read-worker.js';
+import { readBeside, startReadWorker } from './read-worker.js';
 
 /** Parts holding fewer rows than this in all are read by one thread (a worker costs ~0.1 s). */
 export const PARALLEL_PARQUET_MIN_ROWS = 1 << 20;
@@ -95,17 +95,15 @@ async function readInTwo(
     } satisfies ParquetWorkerInput,
   );
   if (!started) return undefined;
-  const { worker, reply: second } = started;
   // The viewer table sized once for all parts (as the one-thread read would size it): the
   // worker's names then go in without a rehash, where reserving both sides' counts would double
   // the table (both mostly hold the same viewers).
-  b.viewers.reserve(b.viewers.size + Math.min(Math.ceil(total / 8), 1 << 22));
+  b.reserveViewersFor(total);
   const logCount = log.count;
   const logKept = log.rejected.length;
   b.adopt(columnSlice(shared, 0, mid));
-  let first: FileStats;
-  try {
-    first = await readPresenceParquetWith(
+  const { here: first, there: msg } = await readBeside(started, () =>
+    readPresenceParquetWith(
       conn,
       `${sqlPathList(files.slice(0, split))}, union_by_name = true`,
       label,
@@ -113,13 +111,8 @@ async function readInTwo(
       log,
       opts,
       true,
-    );
-  } catch (err) {
-    await worker.terminate();
-    throw err;
-  }
-  const msg = await second;
-  await worker.terminate();
+    ),
+  );
   if (!msg.ok) {
     // One thread again, from where this read began.
     b.truncate(start);

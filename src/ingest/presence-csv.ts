@@ -1,7 +1,7 @@
 import { open, stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { InputError } from '../errors.js';
-import { type CsvSink, fieldString, parseTimestampBytes, parseUint, scanCsv } from './csv-scan.js';
+import { fieldString, type PlainRecords, parseTimestampBytes, parseUint, scanCsv } from './csv-scan.js';
 import type { CsvWorkerInput, CsvWorkerOutput } from './csv-worker.js';
 import { plainPresenceRows } from './presence-csv-plain.js';
 import {
@@ -22,7 +22,7 @@ import {
   sourceCodeBytes,
 } from './presence-rows.js';
 import { parseTimestamp } from './raw-jsonl.js';
-import { startReadWorker } from './read-worker.js';
+import { readBeside, startReadWorker } from './read-worker.js';
 
 /** A byte range of a CSV handled apart from its header (parallel reads). */
 export interface CsvRange {
@@ -54,7 +54,7 @@ export async function readPresenceCsv(
   let estimated = false;
   const startLength = b.length;
   // Set by `header`: scanned records go to the fast path first (see presence-csv-plain.ts).
-  const plainSink: Pick<CsvSink, 'plainRows' | 'plainCount'> = {};
+  let plain: PlainRecords | undefined;
   const header = (fields: string[], line: number) => {
     col = mapPresenceHeader(fields);
     const missing = (['channel', 'viewer', 'ts'] as const).filter((c) => col[c] < 0);
@@ -65,14 +65,7 @@ export async function readPresenceCsv(
       );
     }
     need = Math.max(col.channel, col.viewer, col.ts) + 1;
-    const plain = opts.plainPath === false ? undefined : plainPresenceRows(fields, col, b, st, opts, now);
-    plainSink.plainRows = plain
-      ? (buf, pos, end) => {
-          const to = plain.rows(buf, pos, end);
-          plainSink.plainCount = plain.count;
-          return to;
-        }
-      : undefined;
+    plain = opts.plainPath === false ? undefined : plainPresenceRows(fields, col, b, st, opts, now);
   };
   const now = Date.now();
   const headerless = range !== undefined && range.start > 0;
@@ -81,11 +74,8 @@ export async function readPresenceCsv(
     path,
     {
       header,
-      get plainRows() {
-        return plainSink.plainRows;
-      },
-      get plainCount() {
-        return plainSink.plainCount;
+      get plain() {
+        return plain;
       },
       row(buf, starts, ends, count, line) {
         if (count < need) return reject(line, `expected at least ${need} fields, got ${count}`);
@@ -199,9 +189,7 @@ export async function readPresenceCsv(
           estimated = true;
           const rows = Math.ceil(((st.good + st.outside) / done) * size * 1.03);
           b.reserve(startLength + rows);
-          // Distinct viewers grow slower than rows; an eighth of the rows (2M names, a 32 MB
-          // table for 16M rows) saves most of the rehashing without a table out of proportion.
-          b.viewers.reserve(Math.min(rows >> 3, 1 << 22));
+          b.reserveViewersFor(rows);
         }
         opts.onProgress?.(`reading ${path}`, doneAt, total);
       },
@@ -272,19 +260,12 @@ export async function readPresenceCsvParallel(
     shared: columnSlice(shared, mid, cap),
   } satisfies CsvWorkerInput);
   if (!started) return undefined;
-  const { worker, reply: second } = started;
   b.adopt(columnSlice(shared, 0, mid));
   // Size this thread's viewer table for the whole file: the worker's names merge into it.
-  b.viewers.reserve(Math.min(estimate(size) >> 3, 1 << 22));
-  let first: FileStats & { lines: number };
-  try {
-    first = await readPresenceCsv(path, b, log, opts, { start: 0, end: split, header });
-  } catch (err) {
-    await worker.terminate();
-    throw err;
-  }
-  const msg = await second;
-  await worker.terminate();
+  b.reserveViewersFor(estimate(size));
+  const { here: first, there: msg } = await readBeside(started, () =>
+    readPresenceCsv(path, b, log, opts, { start: 0, end: split, header }),
+  );
   if (!msg.ok) {
     // Fall back to one pass: drop what this thread read.
     b.truncate(start);

@@ -313,9 +313,7 @@ async function readStoredPresence(
   const we = opts.windowEnd ?? Number.POSITIVE_INFINITY;
   const start = b.length;
   b.reserve(start + total);
-  // Distinct viewers grow slower than rows (as the CSV read sizes them).
-  const guess = Math.min(Math.ceil(total / 8), 1 << 22);
-  b.viewers.reserve(b.viewers.size + guess);
+  b.reserveViewersFor(total);
   const scan: ScanState = {
     b,
     channelCache: new Uint32Array(5 << 14),

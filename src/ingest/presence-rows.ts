@@ -318,10 +318,11 @@ export function exportWorkerRows(
 /**
  * This thread's side: appends a worker's rows (written at `shared[mid…]`) behind `b`'s, its
  * names interned here and its ids remapped, so the result is a one-thread read's, id for id.
+ * The caller sizes the viewer table for both sides first (`reserveViewersFor` over all rows):
+ * the two sides' counts added up would double it where they hold the same viewers.
  */
 export function mergeWorkerRows(b: PresenceBuilder, shared: ColumnViews, mid: number, w: WorkerRows): void {
   const cmap = b.channels.internExported(w.channels);
-  b.viewers.reserve(b.viewers.size + w.viewers.size);
   const vmap = b.viewers.internExported(w.viewers);
   if (w.channelIds) b.idSide('channel').merge(w.channelIds, cmap);
   if (w.viewerIds) b.idSide('viewer').merge(w.viewerIds, vmap);
@@ -453,6 +454,15 @@ export class PresenceBuilder {
       this.extras.viewerId = g32(this.extras.viewerId);
       this.extras.channelId = g32(this.extras.channelId);
     }
+  }
+
+  /**
+   * Sizes the viewer table for `rows` more rows. Distinct viewers grow slower than rows; an
+   * eighth of the rows (2M names, a 32 MB table for 16M rows) saves the rehashing without a
+   * table out of proportion.
+   */
+  reserveViewersFor(rows: number): void {
+    this.viewers.reserve(this.viewers.size + Math.min(Math.ceil(rows / 8), 1 << 22));
   }
 
   /** Ensures one more row fits; grows by half. */
