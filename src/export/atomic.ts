@@ -1,5 +1,5 @@
 import { closeSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { formatNumberInto } from './csv.js';
+import { formatNumberInto, writeUint } from './csv.js';
 
 const BUFFER_BYTES = 4 << 20;
 
@@ -140,19 +140,8 @@ export class ByteSink {
       buf[this.pos++] = 48 + n;
       return;
     }
-    if (n < 4294967296) {
-      // 32-bit: integer division, no Math.floor.
-      let digits = 2;
-      for (let limit = 100; digits < 10 && n >= limit; limit *= 10) digits++;
-      let q = this.pos + digits;
-      let t = n;
-      while (t >= 10) {
-        const next = (t / 10) >>> 0;
-        buf[--q] = 48 + t - next * 10;
-        t = next;
-      }
-      buf[--q] = 48 + t;
-      this.pos += digits;
+    if (n < 2 ** 40) {
+      this.pos = writeUint(buf, this.pos, n);
       return;
     }
     let digits = 0;

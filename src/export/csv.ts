@@ -113,8 +113,8 @@ function floorLog10Below1(abs: number): number {
   return -e;
 }
 
-/** A non-negative integer below 2^40 in decimal. */
-function writeUint(buf: Uint8Array, pos: number, n: number): number {
+/** A non-negative integer below 2^40 in decimal, into `buf` at `pos`; returns the position after it. */
+export function writeUint(buf: Uint8Array, pos: number, n: number): number {
   let len = 1;
   while (len < 13 && n >= POW10[len]!) len++;
   return writeFixedWidth(buf, pos, n, len);
