@@ -30,6 +30,14 @@ const ODD: ((r: () => number) => string)[] = [
   () => 'chan5,,1795525500,live,1',
   () => 'chan6,v\u00006,1795525500,live,1',
   () => `chan7,${'x'.repeat(300)},1795525500,live,1`,
+  // names at the byte limit (kept) and one byte over (rejected), in both name columns
+  () => `${'c'.repeat(256)},v7b,1795525500,live,1`,
+  () => `${'c'.repeat(257)},v7c,1795525500,live,1`,
+  () => `chan7d,${'w'.repeat(256)},1795525500,live,1`,
+  () => `chan7e,${'w'.repeat(257)},1795525500,live,1`,
+  // epoch digits at the 15-digit limit of the digit loop, and one more
+  () => 'chan7f,v7f,000001795525500,live,1',
+  () => 'chan7g,v7g,0000001795525500,live,1',
   () => 'chan8,v8,2026-11-30T10:05:00Z,vod,3',
   () => 'chan9,v9,2026-11-30 10:05,import,',
   () => 'chan10,v10,yesterday,live,1',
@@ -117,6 +125,30 @@ describe('CSV presence fast path', () => {
     );
     expect(consumed).toBe(true);
     spy.mockRestore();
+  });
+
+  it('leaves every record with a quote to the scanner, even in a column it does not read', async () => {
+    const r = rng(11);
+    const notes = ['', 'plain', '"a\nb"', '"x,y"', '"q""q"', '"\n"'];
+    const lines = ['channel,viewer,ts,source,messages,note'];
+    for (let i = 0; i < 3000; i++) {
+      lines.push(
+        `c${i % 17},u${i % 101},${T0 + i * 60},live,${i % 7},${notes[Math.floor(r() * notes.length)]}`,
+      );
+    }
+    // quoted fields the fast path reads itself would have: all of them declined, none misread
+    lines.push(`"c1",u1,${T0},live,1,`, `c1,"u1",${T0},live,1,`, `c1,u1,"${T0}",live,1,`);
+    lines.push(`c1,u1,${T0},"live",1,`, `c1,u1,${T0},live,"1",`, `c2,u2,${T0},live,2,"`);
+    const path = join(tmp, 'quoted.csv');
+    await writeFile(path, `${lines.join('\n')}\n`);
+    for (const csvChunkBytes of [29, 4096, undefined]) {
+      const general = await read(path, { csvChunkBytes, plainPath: false });
+      const plain = await read(path, { csvChunkBytes });
+      expect(plain).toEqual(general);
+      // a newline inside quotes is not the end of a record: every record's row is there
+      expect(general.rows.length).toBeGreaterThanOrEqual(3005);
+      expect(general.rows[2999]).toEqual(['c7', 'u70', (T0 + 2999 * 60) * 1000, 3]);
+    }
   });
 
   it('reads columns in any order and skips the ones analysis does not use', async () => {

@@ -16,7 +16,8 @@ export interface CsvSink {
 
 /**
  * A sink's fast path: `rows` consumes the complete records of buf[pos, end) it can handle on its
- * own (one line each, in order) and returns where it stopped, having set `count` to the records
+ * own (one line each, in order; never one with a quote, which only the scanner reads right) and
+ * returns where it stopped, having set `count` to the records
  * consumed; the scanner hands the record there to `row` (or waits for more bytes) and then
  * offers the rest again.
  */
@@ -158,19 +159,20 @@ function scanRecords(
   let plain = headerSeen ? sink.plain : undefined;
   let declined = 0;
   while (pos < filled) {
-    if (quoteAt < pos && quoteAt !== -1) {
-      const q = buf.subarray(pos, filled).indexOf(QUOTE);
-      quoteAt = q < 0 ? -1 : pos + q;
-    }
-    const plainEnd = quoteAt < 0 ? filled : quoteAt;
-    if (plain && pos < plainEnd) {
-      const to = plain.rows(buf, pos, plainEnd);
+    // The sink's fast path declines records with a quote itself: it needs no search for one.
+    if (plain) {
+      const to = plain.rows(buf, pos, filled);
       const n = plain.count;
       line += n;
       if (n === 0 && ++declined > 256) plain = undefined;
       pos = to;
       if (pos >= filled) break;
     }
+    if (quoteAt < pos && quoteAt !== -1) {
+      const q = buf.subarray(pos, filled).indexOf(QUOTE);
+      quoteAt = q < 0 ? -1 : pos + q;
+    }
+    const plainEnd = quoteAt < 0 ? filled : quoteAt;
     if (pos < plainEnd) {
       let i = pos;
       let nf = 0;

@@ -1,6 +1,8 @@
 /**
  * The fast path of the CSV presence read: one pass over each plain record's bytes that finds
  * the fields, hashes and checks the names, parses the instant and the count, and stores the row.
+ * It is handed all the bytes read, quotes included: a record with a quote anywhere stops every
+ * loop at the quote, and is declined.
  * The general path (`readPresenceCsv`'s `row`) scans a record first and then goes over each
  * field again (hash, name checks, number parsing); on a 16M-row file those extra passes were
  * most of the read. Anything this path does not handle itself — a quote, a CR, a field count
@@ -18,11 +20,15 @@ import {
   sourceCodeBytes,
 } from './presence-rows.js';
 
+/** `FNV_OFFSET` as the signed 32-bit integer the hash loops keep (a double there costs a conversion per byte). */
+const FNV_OFFSET_I32 = FNV_OFFSET | 0;
+
 /** Records parsed before their rows are stored (see `rows`). */
 const BATCH = 32;
 
 const NL = 10;
 const CR = 13;
+const QUOTE = 34;
 const COMMA = 44;
 
 /** What each field of a record is (0: a column analysis does not read). */
@@ -99,6 +105,9 @@ export class PlainPresenceRows {
   rows(buf: Uint8Array, pos: number, end: number): number {
     const roles = this.roles;
     const nf = roles.length;
+    // The contract's order (channel, viewer, ts first, as the collectors, simulate and most
+    // exports write it) is scanned by straight-line code; other orders by the loop over roles.
+    const head = roles[0] === CHANNEL && roles[1] === VIEWER && roles[2] === TS ? 3 : 0;
     const b = this.b;
     const fold = b.channels.foldTable;
     const maxName = PRESENCE_LIMITS.maxNameBytes;
@@ -122,6 +131,14 @@ export class PlainPresenceRows {
     let pvh = 0;
     let pv = 0;
     const q = this.batch;
+    const qcs = q.cs;
+    const qce = q.ce;
+    const qch = q.ch;
+    const qvs = q.vs;
+    const qve = q.ve;
+    const qvh = q.vh;
+    const qts = q.ts;
+    const qm = q.m;
     let bail = false;
     while (!bail && p < stopAt) {
       // A batch of records is parsed first, then their names' table slots are read in one go
@@ -139,15 +156,59 @@ export class PlainPresenceRows {
         let vh = 0;
         let ts = 0;
         let m = 1;
-        for (let f = 0; f < nf; f++) {
+        if (head === 3) {
+          let c = 0;
+          let h = FNV_OFFSET_I32;
+          for (;;) {
+            c = buf[i] as number;
+            if (c <= COMMA && (c === COMMA || c === NL || c === CR || c === QUOTE || c === 0)) break;
+            h = Math.imul(h ^ (fold[c] as number), FNV_PRIME);
+            i++;
+          }
+          if (c !== COMMA || i === p || i - p > maxName) break batch;
+          cs = p;
+          ce = i;
+          ch = h;
+          vs = ++i;
+          h = FNV_OFFSET_I32;
+          for (;;) {
+            c = buf[i] as number;
+            if (c <= COMMA && (c === COMMA || c === NL || c === CR || c === QUOTE || c === 0)) break;
+            h = Math.imul(h ^ (fold[c] as number), FNV_PRIME);
+            i++;
+          }
+          const stop = nf === 3 ? NL : COMMA;
+          if (c !== COMMA || i === vs || i - vs > maxName) break batch;
+          ve = i;
+          vh = h;
+          const s = ++i;
+          let v = 0;
+          for (;;) {
+            c = buf[i] as number;
+            const d = c - 48;
+            if (d >>> 0 > 9) break;
+            v = v * 10 + d;
+            i++;
+          }
+          if (c === stop && i > s && i - s <= 15) ts = v < 1e11 ? v * 1000 : v;
+          else {
+            while (c !== COMMA && c !== NL && c !== CR && c !== QUOTE) c = buf[++i] as number;
+            if (c !== stop) break batch;
+            ts = parseTimestampBytes(buf, s, i);
+            if (Number.isNaN(ts)) break batch;
+          }
+          if (ts < minTs || ts > maxTs) break batch;
+          i++;
+        }
+        for (let f = head; f < nf; f++) {
           const stop = f === nf - 1 ? NL : COMMA;
           const role = roles[f] as number;
           const s = i;
           if (role === CHANNEL || role === VIEWER) {
-            let h = FNV_OFFSET;
+            let h = FNV_OFFSET_I32;
             for (;;) {
               const c = buf[i] as number;
-              if (c <= COMMA && (c === COMMA || c === NL || c === CR || c === 0)) break;
+              if (c <= COMMA && (c === COMMA || c === NL || c === CR || c === QUOTE || c === 0)) break;
               h = Math.imul(h ^ (fold[c] as number), FNV_PRIME);
               i++;
             }
@@ -155,18 +216,18 @@ export class PlainPresenceRows {
             if (role === CHANNEL) {
               cs = s;
               ce = i;
-              ch = h | 0;
+              ch = h;
             } else {
               vs = s;
               ve = i;
-              vh = h | 0;
+              vh = h;
             }
           } else if (role === TS || role === MESSAGES) {
             let v = 0;
             let digits = true;
             for (;;) {
               const c = buf[i] as number;
-              if (c === COMMA || c === NL || c === CR) break;
+              if (c === COMMA || c === NL || c === CR || c === QUOTE) break;
               const d = c - 48;
               if (d < 0 || d > 9) digits = false;
               v = v * 10 + d;
@@ -188,7 +249,7 @@ export class PlainPresenceRows {
           } else {
             for (;;) {
               const c = buf[i] as number;
-              if (c === COMMA || c === NL || c === CR) break;
+              if (c === COMMA || c === NL || c === CR || c === QUOTE) break;
               i++;
             }
             if (buf[i] !== stop) break batch;
@@ -202,45 +263,50 @@ export class PlainPresenceRows {
           outside++;
           continue;
         }
-        q.cs[n] = cs;
-        q.ce[n] = ce;
-        q.ch[n] = ch;
-        q.vs[n] = vs;
-        q.ve[n] = ve;
-        q.vh[n] = vh;
-        q.ts[n] = ts;
-        q.m[n] = m;
+        qcs[n] = cs;
+        qce[n] = ce;
+        qch[n] = ch;
+        qvs[n] = vs;
+        qve[n] = ve;
+        qvh[n] = vh;
+        qts[n] = ts;
+        qm[n] = m;
         n++;
       }
-      b.viewers.touchSlots(q.vh, n);
-      for (let k = 0; k < n; k++) {
-        const cs = q.cs[k] as number;
-        const ce = q.ce[k] as number;
-        const ch = q.ch[k] as number;
-        const vs = q.vs[k] as number;
-        const ve = q.ve[k] as number;
-        const vh = q.vh[k] as number;
-        b.room();
-        const r = b.length++;
-        const cl = ce - cs;
+      const viewers = b.viewers;
+      const channels = b.channels;
+      viewers.touchSlots(qvh, n);
+      b.room(n);
+      const channel = b.channel;
+      const viewer = b.viewer;
+      const tsOut = b.ts;
+      const messages = b.messages;
+      let r = b.length;
+      for (let k = 0; k < n; k++, r++) {
+        const cs = qcs[k] as number;
+        const ch = qch[k] as number;
+        const cl = (qce[k] as number) - cs;
         if (ch !== pch || cl !== pcl || !sameBytes(buf, cs, pcs, cl)) {
-          pc = b.channels.internHashed(buf, cs, ce, ch);
+          pc = channels.internHashed(buf, cs, cs + cl, ch);
           pcs = cs;
           pcl = cl;
           pch = ch;
         }
-        const vl = ve - vs;
+        const vs = qvs[k] as number;
+        const vh = qvh[k] as number;
+        const vl = (qve[k] as number) - vs;
         if (vh !== pvh || vl !== pvl || !sameBytes(buf, vs, pvs, vl)) {
-          pv = b.viewers.internHashed(buf, vs, ve, vh);
+          pv = viewers.internHashed(buf, vs, vs + vl, vh);
           pvs = vs;
           pvl = vl;
           pvh = vh;
         }
-        b.channel[r] = pc;
-        b.viewer[r] = pv;
-        b.ts[r] = q.ts[k] as number;
-        b.messages[r] = q.m[k] as number;
+        channel[r] = pc;
+        viewer[r] = pv;
+        tsOut[r] = qts[k] as number;
+        messages[r] = qm[k] as number;
       }
+      b.length = r;
       good += n;
     }
     this.st.good += good;

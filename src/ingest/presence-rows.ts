@@ -465,9 +465,9 @@ export class PresenceBuilder {
     this.viewers.reserve(this.viewers.size + Math.min(Math.ceil(rows / 8), 1 << 22));
   }
 
-  /** Ensures one more row fits; grows by half. */
-  room(): void {
-    if (this.length >= this.cap) this.reserve(Math.ceil(this.cap * 1.5));
+  /** Ensures `n` more rows fit (default one); grows by half at least. */
+  room(n = 1): void {
+    if (this.length + n > this.cap) this.reserve(Math.max(this.length + n, Math.ceil(this.cap * 1.5)));
   }
 
   /** Lets go of the column arrays (after they were copied elsewhere) so their memory can be reclaimed. */
