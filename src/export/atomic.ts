@@ -158,6 +158,54 @@ export class ByteSink {
   }
 }
 
+/**
+ * Many short byte strings in one block: string i is `bytes[start[i] .. start[i + 1])`. Hot
+ * writers copy them byte by byte instead of encoding or formatting the same value again.
+ */
+export interface ByteStrings {
+  bytes: Uint8Array;
+  start: Uint32Array;
+  /** Bytes of the longest string. */
+  longest: number;
+}
+
+/** `ByteStrings` of JS strings, UTF-8 encoded. */
+export function encodeStrings(strings: readonly string[]): ByteStrings {
+  const enc = new TextEncoder();
+  const parts = strings.map((x) => enc.encode(x));
+  const start = new Uint32Array(parts.length + 1);
+  let longest = 0;
+  for (let i = 0; i < parts.length; i++) {
+    start[i + 1] = start[i]! + parts[i]!.length;
+    if (parts[i]!.length > longest) longest = parts[i]!.length;
+  }
+  const bytes = new Uint8Array(start[parts.length]!);
+  for (let i = 0; i < parts.length; i++) bytes.set(parts[i]!, start[i]!);
+  return { bytes, start, longest };
+}
+
+/**
+ * `ByteStrings` of numbers as `formatNumberInto` writes them (empty for NaN/±Infinity), made
+ * once for all the files that print them.
+ */
+export function formatNumbers(values: ArrayLike<number>, length: number): ByteStrings {
+  const start = new Uint32Array(length + 1);
+  let bytes = new Uint8Array(length * 12 + 64);
+  let p = 0;
+  let longest = 0;
+  for (let i = 0; i < length; i++) {
+    if (p + 48 > bytes.length) {
+      const g = new Uint8Array(bytes.length * 2);
+      g.set(bytes.subarray(0, p));
+      bytes = g;
+    }
+    const q = formatNumberInto(bytes, p, values[i]!);
+    if (q - p > longest) longest = q - p;
+    start[i + 1] = p = q;
+  }
+  return { bytes: bytes.subarray(0, p), start, longest };
+}
+
 /** `writeFileAtomic` through a `ByteSink`. */
 export function writeBytesAtomic(path: string, fill: (sink: ByteSink) => void): void {
   writeFileAtomic(path, (fd) => {

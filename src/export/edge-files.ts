@@ -9,8 +9,8 @@ import { renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { sqlString, withDuckDB } from '../storage/duckdb.js';
-import { type ByteSink, tempPathFor, writeBytesAtomic } from './atomic.js';
-import { csvField, csvLine, formatNumberInto } from './csv.js';
+import { type ByteSink, encodeStrings, formatNumbers, tempPathFor, writeBytesAtomic } from './atomic.js';
+import { csvField, csvLine, writeUint } from './csv.js';
 import { EDGE_COLUMNS } from './edge-index.js';
 import { writeGexfEdgeLines } from './gexf.js';
 
@@ -48,12 +48,14 @@ export async function writeEdgeFiles(
 ): Promise<EdgeFiles> {
   const { parquet = true, gexf = true } = options;
   const edgesCsv = join(dir, 'edges.csv');
-  writeBytesAtomic(edgesCsv, (sink) => writeEdgeCsvRows(sink, g));
+  // Both files print the same weights: formatted once.
+  const weights = formatNumbers(g.weight, g.length);
+  writeBytesAtomic(edgesCsv, (sink) => writeEdgeCsvRows(sink, g, weights));
   const out: EdgeFiles = { edgesCsv };
   const writePart = () => {
     if (!gexf) return;
     const part = tempPathFor(join(dir, 'atlas.gexf.edges'));
-    writeBytesAtomic(part, (sink) => writeGexfEdgeLines(sink, g.source, g.target, g.weight, g.length));
+    writeBytesAtomic(part, (sink) => writeGexfEdgeLines(sink, g.source, g.target, weights, g.length));
     out.gexfEdgesPart = part;
   };
   if (!parquet) {
@@ -84,31 +86,22 @@ export async function writeEdgeFiles(
   return out;
 }
 
-/** The endpoints' CSV fields, UTF-8, end to end: node i is bytes[start[i] .. start[i + 1]). */
-function encodeNames(names: readonly string[]): { bytes: Uint8Array; start: Uint32Array; longest: number } {
-  const enc = new TextEncoder();
-  const parts = names.map((n) => enc.encode(csvField(n)));
-  const start = new Uint32Array(parts.length + 1);
-  let longest = 0;
-  for (let i = 0; i < parts.length; i++) {
-    start[i + 1] = start[i]! + parts[i]!.length;
-    if (parts[i]!.length > longest) longest = parts[i]!.length;
-  }
-  const bytes = new Uint8Array(start[parts.length]!);
-  for (let i = 0; i < parts.length; i++) bytes.set(parts[i]!, start[i]!);
-  return { bytes, start, longest };
-}
-
 /**
- * edges.csv from the arrays: each row goes straight into the sink's buffer (names copied from
- * one block of bytes, numbers formatted in place), no string per edge.
+ * edges.csv from the arrays: each row goes straight into the sink's buffer (names and weights
+ * copied from blocks of bytes made once), no string per edge.
  */
-export function writeEdgeCsvRows(sink: ByteSink, g: GraphEdges): void {
+export function writeEdgeCsvRows(
+  sink: ByteSink,
+  g: GraphEdges,
+  weights = formatNumbers(g.weight, g.length),
+): void {
   sink.text(csvLine(EDGE_COLUMNS));
-  const { bytes, start, longest } = encodeNames(g.nodeNames);
-  // Two names, two numbers (48 bytes each at most), three separators.
-  const rowMax = 2 * longest + 100;
-  const { source, target, weight, shared } = g;
+  const names = encodeStrings(g.nodeNames.map(csvField));
+  const { bytes, start } = names;
+  const { bytes: wBytes, start: wStart } = weights;
+  // Two names, two numbers (48 bytes each at most), three separators and the newline.
+  const rowMax = 2 * names.longest + weights.longest + 60;
+  const { source, target, shared } = g;
   for (let i = 0; i < g.length; i++) {
     sink.ensure(rowMax);
     const buf = sink.buf;
@@ -119,14 +112,19 @@ export function writeEdgeCsvRows(sink: ByteSink, g: GraphEdges): void {
     const t = target[i]!;
     for (let b = start[t]!, e = start[t + 1]!; b < e; b++) buf[p++] = bytes[b]!;
     buf[p++] = 44;
-    p = formatNumberInto(buf, p, weight[i]!);
+    for (let b = wStart[i]!, e = wStart[i + 1]!; b < e; b++) buf[p++] = wBytes[b]!;
     buf[p++] = 44;
-    sink.pos = p;
     const n = shared[i]!;
     // as writeEdgeCsvRow: whole counts plainly, anything else as formatNumber
-    if (Number.isInteger(n) && n >= 0) sink.uint(n);
-    else sink.number(n);
-    sink.buf[sink.pos++] = 10;
+    if (Number.isInteger(n) && n >= 0 && n < 2 ** 40) p = writeUint(buf, p, n);
+    else {
+      sink.pos = p;
+      if (Number.isInteger(n) && n >= 0) sink.uint(n);
+      else sink.number(n);
+      p = sink.pos;
+    }
+    buf[p++] = 10;
+    sink.pos = p;
   }
 }
 

@@ -5,8 +5,8 @@
  * viz:position when a layout ran; edges carry their weight.
  */
 import type { ChannelRow, EdgeRow } from '../model/atlas.js';
-import type { ByteSink } from './atomic.js';
-import { formatNumber, formatNumberInto } from './csv.js';
+import { type ByteSink, type ByteStrings, encodeStrings } from './atomic.js';
+import { formatNumber } from './csv.js';
 import { type PreparedEdges, prepareEdges } from './edge-index.js';
 
 // XML 1.0 forbids these code points even when escaped; a channel name or game could carry them.
@@ -74,6 +74,8 @@ const EDGE_SOURCE = enc.encode('      <edge source="');
 const EDGE_TARGET = enc.encode('" target="');
 const EDGE_WEIGHT = enc.encode('" weight="');
 const EDGE_CLOSE = enc.encode('"/>\n');
+/** The fixed bytes of an edge line. */
+const EDGE_LINE_BYTES = EDGE_SOURCE.length + EDGE_TARGET.length + EDGE_WEIGHT.length + EDGE_CLOSE.length;
 
 /** One GEXF edge line (endpoints are node ids; `weight` already formatted, may be empty). */
 export function writeGexfEdge(sink: ByteSink, source: number, target: number, weight: string): void {
@@ -89,33 +91,38 @@ export function writeGexfEdge(sink: ByteSink, source: number, target: number, we
 }
 
 /**
- * The edge lines of a whole graph (as `writeGexfEdge` writes them, weights formatted in place)
- * straight into the sink's buffer: no string, no call per piece.
+ * The edge lines of a whole graph (as `writeGexfEdge` writes them; `weights` formatted as
+ * `formatNumbers` does, an empty one leaves the attribute out) straight into the sink's buffer:
+ * node ids and weights are copied from blocks of bytes, no string and no call per piece.
  */
 export function writeGexfEdgeLines(
   sink: ByteSink,
   source: Uint32Array,
   target: Uint32Array,
-  weight: Float64Array,
+  weights: ByteStrings,
   length: number,
 ): void {
-  const head = EDGE_SOURCE.length;
+  let nodes = 0;
+  for (let i = 0; i < length; i++) nodes = Math.max(nodes, source[i]! + 1, target[i]! + 1);
+  const ids = encodeStrings(Array.from({ length: nodes }, (_, i) => String(i)));
+  const { bytes, start } = ids;
+  const { bytes: wBytes, start: wStart } = weights;
+  const lineMax = EDGE_LINE_BYTES + 2 * ids.longest + weights.longest;
   for (let i = 0; i < length; i++) {
-    sink.ensure(160);
+    sink.ensure(lineMax);
     const buf = sink.buf;
     let p = sink.pos;
-    for (let b = 0; b < head; b++) buf[p++] = EDGE_SOURCE[b]!;
-    sink.pos = p;
-    sink.uint(source[i]!);
-    p = sink.pos;
+    for (let b = 0; b < EDGE_SOURCE.length; b++) buf[p++] = EDGE_SOURCE[b]!;
+    const s = source[i]!;
+    for (let b = start[s]!, e = start[s + 1]!; b < e; b++) buf[p++] = bytes[b]!;
     for (let b = 0; b < EDGE_TARGET.length; b++) buf[p++] = EDGE_TARGET[b]!;
-    sink.pos = p;
-    sink.uint(target[i]!);
-    p = sink.pos;
-    const w = weight[i]!;
-    if (Number.isFinite(w)) {
+    const t = target[i]!;
+    for (let b = start[t]!, e = start[t + 1]!; b < e; b++) buf[p++] = bytes[b]!;
+    const w0 = wStart[i]!;
+    const w1 = wStart[i + 1]!;
+    if (w1 > w0) {
       for (let b = 0; b < EDGE_WEIGHT.length; b++) buf[p++] = EDGE_WEIGHT[b]!;
-      p = formatNumberInto(buf, p, w);
+      for (let b = w0; b < w1; b++) buf[p++] = wBytes[b]!;
     }
     for (let b = 0; b < EDGE_CLOSE.length; b++) buf[p++] = EDGE_CLOSE[b]!;
     sink.pos = p;
