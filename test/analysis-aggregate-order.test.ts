@@ -133,6 +133,8 @@ describe('aggregate on viewer-ordered and shuffled rows', () => {
   const descending = [...ordered].sort((a, b) => b.viewer - a.viewer);
   const settings = [
     { minMessages: 1, minBuckets: 1, minViewers: 5, botMinChannels: 20, maxChannelShare: 0.2 },
+    // min_buckets 1 sorts by copying the columns into viewer order (messages included)
+    { minMessages: 3, minBuckets: 1, minViewers: 2, botMinChannels: 10, maxChannelShare: 0.1 },
     { minMessages: 3, minBuckets: 2, minViewers: 3, botMinChannels: 10, maxChannelShare: 0.1 },
     { minMessages: 2, minBuckets: 4, minViewers: 1, botMinChannels: 5, maxChannelShare: 0.05 },
   ];
@@ -193,7 +195,11 @@ describe('aggregate with the pair pass on two threads', () => {
       ];
       const twice = [...ordered, ...ordered];
       for (const rows of [ordered, shuffled, halfShuffled, twice]) {
-        for (const s of [{}, { minBuckets: 3, minMessages: 2, botMinChannels: 8, maxChannelShare: 0.1 }]) {
+        for (const s of [
+          {},
+          { minMessages: 3, botMinChannels: 8 },
+          { minBuckets: 3, minMessages: 2, botMinChannels: 8, maxChannelShare: 0.1 },
+        ]) {
           const table = shared(tableOfRows(rows, nChannels, nViewers));
           const one = aggregate(table, s);
           const two = aggregate(table, s, worker);
