@@ -3,6 +3,8 @@ import {
   type AggregateHelper,
   aggregate,
   aggregatePart,
+  type GatherInput,
+  gatherPart,
   qualifyingPairs,
 } from '../src/analysis/aggregate.js';
 import { spawnProjectionWorker } from '../src/analysis/overlap-parallel.js';
@@ -268,6 +270,54 @@ describe('aggregate with the pair pass on two threads', () => {
     const gone = aggregate(table, {}, worker);
     expect(gone.timings.threads).toBeUndefined();
     expect(plain(gone)).toEqual(plain(one));
+  });
+
+  it('sorts rows into viewer order on two threads, and redoes a share the helper failed', () => {
+    const table = shared(tableOfRows(shuffled, nChannels, nViewers));
+    const one = aggregate(table);
+    for (const mode of ['ok', 'count fails', 'copy fails', 'declines']) {
+      const phases: string[] = [];
+      const helper: AggregateHelper = {
+        minRows: 0,
+        part: () => undefined,
+        pairs: () => undefined,
+        gather(input: GatherInput) {
+          phases.push(input.phase);
+          if (mode === 'declines') return undefined;
+          if (mode === 'count fails' && input.phase === 'count') {
+            // counted, then more: the counts it leaves are wrong
+            gatherPart(input);
+            gatherPart(input);
+            return { wait: () => undefined };
+          }
+          if (mode === 'copy fails' && input.phase === 'scatter') {
+            gatherPart({ ...input, rows: input.rows.subarray(0, input.rows.length >> 1) });
+            return { wait: () => undefined };
+          }
+          gatherPart(input);
+          return { wait: () => input.rows.length };
+        },
+      };
+      const two = aggregate(table, {}, helper);
+      expect(plain(two)).toEqual(plain(one));
+      expect(phases).toEqual(mode === 'declines' ? ['count'] : ['count', 'scatter']);
+    }
+  });
+
+  it('declines a job it cannot send to the worker (the caller then does it)', async () => {
+    const worker = spawnProjectionWorker({ minRows: 0 });
+    try {
+      expect(await worker.ready(20_000)).toBe(true);
+      const column = new Uint32Array(new SharedArrayBuffer(8));
+      const table = { viewer: column, channel: column, messages: column, find: () => 0 };
+      const job = { phase: 'count' as const, rows: column, table, at: column, out: table };
+      expect(worker.gather?.(job)).toBeUndefined();
+      // and it still takes the next job
+      const columns = { viewer: column, channel: column, messages: column };
+      expect(worker.gather?.({ ...job, table: columns, out: columns })?.wait()).toBe(2);
+    } finally {
+      worker.close();
+    }
   });
 
   it('starts again on one thread when the helper wrote its share and then failed', () => {

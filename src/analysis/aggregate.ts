@@ -72,39 +72,103 @@ function orderByViewer(
 
 /** Where each viewer's rows start in viewer order: a count per viewer, summed up. */
 function viewerStarts(rows: Uint32Array, viewer: Uint32Array, nViewers: number): Uint32Array {
-  const n = rows.length;
   const start = new Uint32Array(nViewers + 1);
-  for (let i = 0; i < n; i++) start[viewer[rows[i]] + 1]++;
+  countViewers(rows, viewer, start.subarray(1));
   for (let v = 0; v < nViewers; v++) start[v + 1] += start[v];
   return start;
 }
 
-/**
- * `orderByViewer`, with the columns the pair pass reads copied into that order (viewer into
- * `outViewer`, channel into `outChannel`, messages into `outMessages`), so that the pass reads them
- * one after the other instead of one cache miss per column and row: on rows in time order (a
- * collector's) that pass took 1.7 s per thread through the permutation, on 15.5M rows. `rows`
- * becomes 0..n-1, the index into the copies.
- */
-function gatherByViewer(
-  rows: Uint32Array,
-  table: { viewer: Uint32Array; channel: Uint32Array; messages: Uint32Array },
-  nViewers: number,
-  out: { viewer: Uint32Array; channel: Uint32Array; messages: Uint32Array },
-): void {
+/** counts[v] += the rows of viewer v among `rows`. */
+function countViewers(rows: Uint32Array, viewer: Uint32Array, counts: Uint32Array): void {
+  const n = rows.length;
+  for (let i = 0; i < n; i++) counts[viewer[rows[i]]]++;
+}
+
+/** The columns the pair pass reads. */
+interface PairColumns {
+  viewer: Uint32Array;
+  channel: Uint32Array;
+  messages: Uint32Array;
+}
+
+/** Copies row `rows[i]`'s columns to index `at[its viewer]++` of `out`, for every i. */
+function scatterByViewer(rows: Uint32Array, table: PairColumns, at: Uint32Array, out: PairColumns): void {
   const n = rows.length;
   const { viewer, channel, messages } = table;
-  const start = viewerStarts(rows, viewer, nViewers);
   const ov = out.viewer;
   const oc = out.channel;
   const om = out.messages;
   for (let i = 0; i < n; i++) {
     const r = rows[i];
     const v = viewer[r];
-    const at = start[v]++;
-    ov[at] = v;
-    oc[at] = channel[r];
-    om[at] = messages[r];
+    const p = at[v]++;
+    ov[p] = v;
+    oc[p] = channel[r];
+    om[p] = messages[r];
+  }
+}
+
+/**
+ * One thread's share of `gatherByViewer` on two threads (the worker's jobs): `count` adds the
+ * rows of each viewer to `at`; `scatter` copies the rows to their places from `at` on (a copy of
+ * it: `at` stays as given, so the other thread can redo the job when this one fails).
+ */
+export interface GatherInput {
+  phase: 'count' | 'scatter';
+  rows: Uint32Array;
+  table: PairColumns;
+  at: Uint32Array;
+  out: PairColumns;
+}
+
+export function gatherPart(input: GatherInput): number {
+  if (input.phase === 'count') countViewers(input.rows, input.table.viewer, input.at);
+  else scatterByViewer(input.rows, input.table, input.at.slice(), input.out);
+  return input.rows.length;
+}
+
+/**
+ * `orderByViewer`, with the columns the pair pass reads copied into that order (into `out`), so
+ * that the pass reads them one after the other instead of one cache miss per column and row: on
+ * rows in time order (a collector's) that pass took 1.7 s per thread through the permutation, on
+ * 15.5M rows. `rows` becomes 0..n-1, the index into the copies. With a helper, the rows' first
+ * half is counted and copied here and the second by the helper (its viewers' rows go after this
+ * half's, so the order stays stable); all arrays must then be shared.
+ */
+function gatherByViewer(
+  rows: Uint32Array,
+  table: PairColumns,
+  nViewers: number,
+  out: PairColumns,
+  helper?: Partial<AggregateHelper>,
+): void {
+  const n = rows.length;
+  const half = n >>> 1;
+  const mine = rows.subarray(0, half);
+  const theirs = rows.subarray(half);
+  const counts = helper?.gather ? new Uint32Array(new SharedArrayBuffer(4 * nViewers)) : undefined;
+  const counting = counts && helper?.gather?.({ phase: 'count', rows: theirs, table, at: counts, out });
+  if (!counts || !counting) {
+    scatterByViewer(rows, table, viewerStarts(rows, table.viewer, nViewers), out);
+  } else {
+    const at = new Uint32Array(nViewers);
+    countViewers(mine, table.viewer, at);
+    if (counting.wait() === undefined) {
+      counts.fill(0);
+      countViewers(theirs, table.viewer, counts);
+    }
+    // each viewer's rows: this half's, then the other's
+    let p = 0;
+    for (let v = 0; v < nViewers; v++) {
+      const a = at[v];
+      const b = counts[v];
+      at[v] = p;
+      counts[v] = p + a;
+      p += a + b;
+    }
+    const copying = helper?.gather?.({ phase: 'scatter', rows: theirs, table, at: counts, out });
+    scatterByViewer(mine, table, at, out);
+    if (!copying || copying.wait() === undefined) scatterByViewer(theirs, table, counts, out);
   }
   for (let i = 0; i < n; i++) rows[i] = i;
 }
@@ -294,6 +358,8 @@ export function aggregatePart(input: PartInput): PartResult {
 export interface AggregateHelper {
   part(input: PartInput): { wait(): PartResult | undefined } | undefined;
   pairs(input: PairPassInput): { wait(): PairsFound | undefined } | undefined;
+  /** A share of the sort into viewer order (`gatherPart`). */
+  gather?(input: GatherInput): { wait(): number | undefined } | undefined;
   /** Fewer kept rows than this stay on one thread; default `PARALLEL_AGGREGATE_MIN_ROWS`. */
   minRows?: number;
 }
@@ -574,7 +640,8 @@ export function aggregate(
       // pairs' channels and row counts (pair p is written at index p ≤ the start of the run just
       // read, as over byViewer).
       const gathered = { viewer: alloc(kept), channel: pairChannel, messages: pairRows };
-      gatherByViewer(keptRows, table, nViewers, gathered);
+      const columns = { viewer, channel, messages };
+      gatherByViewer(keptRows, columns, nViewers, gathered, parallel ? helper : undefined);
       pass = (b, at) => ({ ...passOf(b, at), ...gathered });
     }
     t = lap('sort', t);

@@ -7,17 +7,28 @@
  * ready, failed, or does not answer in time, the caller does the projection itself.
  */
 import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
-import type { AggregateHelper, PairPassInput, PairsFound, PartInput, PartResult } from './aggregate.js';
+import type {
+  AggregateHelper,
+  GatherInput,
+  PairPassInput,
+  PairsFound,
+  PartInput,
+  PartResult,
+} from './aggregate.js';
 import type { ProjectedChunks, ProjectionHelper, ProjectionInput } from './overlap.js';
 
 /** Flags shared with the worker (Int32 slots). */
 export const FLAG = { ready: 0, done: 1 } as const;
 
 /** A job for the worker: chunks of the overlap projection, or aggregate's share of the rows. */
-export type ProjectionJob = { input: ProjectionInput } | { pairs: PairPassInput } | { part: PartInput };
+export type ProjectionJob =
+  | { input: ProjectionInput }
+  | { pairs: PairPassInput }
+  | { part: PartInput }
+  | { gather: GatherInput };
 
 export type ProjectionReply = { ok: ProjectedChunks } | { error: string };
-export type AggregateReply = { ok: PairsFound | PartResult } | { error: string };
+export type AggregateReply = { ok: PairsFound | PartResult | number } | { error: string };
 
 export interface ProjectionWorkerData {
   port: MessagePort;
@@ -72,7 +83,12 @@ export function spawnProjectionWorker(
     if (broken || !worker || Atomics.load(flags, FLAG.ready) !== 1) return undefined;
     Atomics.store(flags, FLAG.done, 0);
     const began = performance.now();
-    port1.postMessage(job);
+    try {
+      port1.postMessage(job);
+    } catch {
+      // a job that cannot be sent (e.g. not cloneable): the caller does it on its own thread
+      return undefined;
+    }
     return {
       wait() {
         const ownMs = performance.now() - began;
@@ -105,6 +121,9 @@ export function spawnProjectionWorker(
     },
     part(input) {
       return post<PartResult>({ part: input });
+    },
+    gather(input) {
+      return post<number>({ gather: input });
     },
     async ready(timeoutMs) {
       if (Atomics.load(flags, FLAG.ready) === 1) return true;

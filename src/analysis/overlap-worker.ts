@@ -3,10 +3,10 @@
  * source channels over the shared input arrays, answers with their edges (transferred, not
  * copied), then raises the done flag the other thread waits on. Before that, aggregate may hand it
  * the second half of its rows (`aggregatePart`: filter and pair pass over shared arrays, written
- * in place) or of its pair pass (`qualifyingPairs`).
+ * in place), of its sort into viewer order (`gatherPart`) or of its pair pass (`qualifyingPairs`).
  */
 import { workerData } from 'node:worker_threads';
-import { aggregatePart, qualifyingPairs } from './aggregate.js';
+import { aggregatePart, gatherPart, qualifyingPairs } from './aggregate.js';
 import { projectChunks } from './overlap.js';
 import {
   type AggregateReply,
@@ -19,11 +19,18 @@ import {
 const { port, flags } = workerData as ProjectionWorkerData;
 
 port.on('message', (job: ProjectionJob) => {
-  if ('pairs' in job || 'part' in job) {
+  if ('pairs' in job || 'part' in job || 'gather' in job) {
     // aggregate's share: kept rows and pairs land in the shared arrays, the rest is small
     let reply: AggregateReply;
     try {
-      reply = { ok: 'part' in job ? aggregatePart(job.part) : qualifyingPairs(job.pairs) };
+      reply = {
+        ok:
+          'part' in job
+            ? aggregatePart(job.part)
+            : 'gather' in job
+              ? gatherPart(job.gather)
+              : qualifyingPairs(job.pairs),
+      };
     } catch (err) {
       reply = { error: err instanceof Error ? err.message : String(err) };
     }
