@@ -357,6 +357,8 @@ export interface ExportedNames {
 
 /** Names hashed (and their slots read) at a time when one interner's names merge into another. */
 const MERGE_BATCH = 32;
+/** Int32 slots of an interner's table entry (see `ByteInterner.probe`). */
+const SLOT = 4;
 
 /** FNV-1a, the interners' hash: h = imul(h ^ byte, FNV_PRIME) from FNV_OFFSET. */
 export const FNV_OFFSET = 0x811c9dc5;
@@ -381,7 +383,8 @@ export class ByteInterner {
   private arenaLen = 0;
   private offs = new Uint32Array(1 << 10);
   private lens = new Uint32Array(1 << 10);
-  private table = new Int32Array(2 << 12);
+  /** SLOT ints per slot: hash, id + 1 (0: empty), the name's arena offset and length. */
+  private table = new Int32Array(SLOT << 12);
   private mask = (1 << 12) - 1;
   private last = -1;
   /** The hash of `last`. */
@@ -428,14 +431,16 @@ export class ByteInterner {
   }
 
   private probe(buf: Uint8Array, start: number, len: number, h: number): number {
-    // Slots hold (hash, id + 1) pairs side by side: one cache line answers most probes.
+    // A slot holds the hash, the id, and where the name is: one cache line for the slot and one
+    // for the name's bytes answer a probe (the table and the names are far bigger than the caches).
     const table = this.table;
     const mask = this.mask;
     let slot = h & mask;
     for (;;) {
-      const idp = table[2 * slot + 1] as number;
+      const at = SLOT * slot;
+      const idp = table[at + 1] as number;
       if (idp === 0) break;
-      if (table[2 * slot] === h && this.lens[idp - 1] === len && this.equals(idp - 1, buf, start, len)) {
+      if (table[at] === h && table[at + 3] === len && this.sameAt(table[at + 2] as number, buf, start, len)) {
         this.last = idp - 1;
         this.lastHash = h;
         return idp - 1;
@@ -457,9 +462,10 @@ export class ByteInterner {
     const table = this.table;
     const mask = this.mask;
     for (let slot = h & mask; ; slot = (slot + 1) & mask) {
-      const idp = table[2 * slot + 1] as number;
+      const at = SLOT * slot;
+      const idp = table[at + 1] as number;
       if (idp === 0) return -1;
-      if (table[2 * slot] === h && this.lens[idp - 1] === len && this.equals(idp - 1, buf, 0, len))
+      if (table[at] === h && table[at + 3] === len && this.sameAt(table[at + 2] as number, buf, 0, len))
         return idp - 1;
     }
   }
@@ -472,8 +478,12 @@ export class ByteInterner {
   }
 
   private equals(id: number, buf: Uint8Array, start: number, len: number): boolean {
+    return this.sameAt(this.offs[id] as number, buf, start, len);
+  }
+
+  /** The stored bytes at arena offset `o` are buf[start, start + len) folded. */
+  private sameAt(o: number, buf: Uint8Array, start: number, len: number): boolean {
     const a = this.arena;
-    const o = this.offs[id] as number;
     const fold = this.fold;
     for (let k = 0; k < len; k++) if (a[o + k] !== fold[buf[start + k] as number]) return false;
     return true;
@@ -506,8 +516,11 @@ export class ByteInterner {
     this.arenaLen += len + 1;
     this.offs[id] = o;
     this.lens[id] = len;
-    this.table[2 * slot] = h;
-    this.table[2 * slot + 1] = id + 1;
+    const at = SLOT * slot;
+    this.table[at] = h;
+    this.table[at + 1] = id + 1;
+    this.table[at + 2] = o;
+    this.table[at + 3] = len;
     if (this.size * 2 > this.mask) this.rehash();
     return id;
   }
@@ -531,15 +544,14 @@ export class ByteInterner {
   private rehash(slots = (this.mask + 1) * 2): void {
     const mask = slots - 1;
     const old = this.table;
-    const table = new Int32Array(2 * slots);
+    const table = new Int32Array(SLOT * slots);
     for (let s = 0; s <= this.mask; s++) {
-      const idp = old[2 * s + 1] as number;
-      if (idp === 0) continue;
-      const h = old[2 * s] as number;
+      const from = SLOT * s;
+      if ((old[from + 1] as number) === 0) continue;
+      const h = old[from] as number;
       let slot = h & mask;
-      while ((table[2 * slot + 1] as number) !== 0) slot = (slot + 1) & mask;
-      table[2 * slot] = h;
-      table[2 * slot + 1] = idp;
+      while ((table[SLOT * slot + 1] as number) !== 0) slot = (slot + 1) & mask;
+      table.set(old.subarray(from, from + SLOT), SLOT * slot);
     }
     this.table = table;
     this.mask = mask;
@@ -585,8 +597,16 @@ export class ByteInterner {
   touchSlots(hashes: Int32Array, n: number): void {
     const table = this.table;
     const mask = this.mask;
+    const arena = this.arena;
     let touch = this.touched;
-    for (let i = 0; i < n; i++) touch ^= table[2 * ((hashes[i] as number) & mask) + 1] as number;
+    // the slot, then the name's first bytes (runs of one name, as in sorted files, once)
+    let previous = 0;
+    for (let i = 0; i < n; i++) {
+      const h = hashes[i] as number;
+      if (h === previous && i > 0) continue;
+      previous = h;
+      touch ^= arena[table[SLOT * (h & mask) + 2] as number] as number;
+    }
     this.touched = touch;
   }
 
