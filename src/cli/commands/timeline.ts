@@ -1,3 +1,4 @@
+import { mkdirSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { PresenceTable } from '../../model/presence-table.js';
 import { addCommonOptions, type CommonOptions, FlagError, intFlag, resolveConfig } from '../common.js';
@@ -87,14 +88,6 @@ export function registerTimeline(program: Command): void {
         botNameMapper: input.botNameMapper,
         projection,
       });
-      const files = await writeTimelineFolder(flags.out, result, {
-        every: flags.every,
-        window: flags.window ?? flags.every,
-        inputs: input.paths,
-        aggregate: config.aggregate,
-        overlap: config.overlap,
-        communities: config.communities,
-      });
       // history panels for the biggest channels (by their largest audience in any window)
       const biggest = new Map<string, number>();
       for (const r of result.channels)
@@ -104,13 +97,25 @@ export function registerTimeline(program: Command): void {
         .slice(0, 500)
         .map(([ch]) => ch);
       const reports = channelHistories(result, panelChannels, 5);
-      const html = await renderTimelineHtml(flags.out, {
+      // The page's layout runs in a worker from here on, while this thread writes the tables.
+      mkdirSync(flags.out, { recursive: true });
+      const page = renderTimelineHtml(flags.out, {
         title: `ViewerAtlas timeline · ${result.windows.length} windows of ${flags.window ?? flags.every}`,
         tables: result,
         graphs: result.graphs,
         reports,
         seed: config.layout.seed,
       });
+      page.catch(() => {}); // awaited below; a failure of the tables' writes must not leave it unhandled
+      const files = await writeTimelineFolder(flags.out, result, {
+        every: flags.every,
+        window: flags.window ?? flags.every,
+        inputs: input.paths,
+        aggregate: config.aggregate,
+        overlap: config.overlap,
+        communities: config.communities,
+      });
+      const html = await page;
       progress.done();
       const moves = result.moves.length;
       const tracked = new Set(result.channels.filter((r) => r.community >= 0).map((r) => r.community)).size;
