@@ -289,7 +289,8 @@ export async function writeAnalysisFolder(
     onProgress?.('export: edges (worker)');
     const files = await options.edgeFiles.done;
     written.push(files.edgesCsv, ...(files.edgesParquet ? [files.edgesParquet] : []));
-    tables = ['channels', 'communities', 'groups'];
+    // edges.parquet from edges.csv below with the others, unless the worker wrote it
+    if (files.edgesParquet) tables = ['channels', 'communities', 'groups'];
     const part = files.gexfEdgesPart;
     cleanup = () => {
       if (part) rmSync(part, { force: true });
