@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { aggregate } from '../src/analysis/aggregate.js';
 import { buildOverlapGraph } from '../src/analysis/overlap.js';
-import { atlasStatistics, distribution } from '../src/analysis/statistics.js';
+import { spawnProjectionWorker } from '../src/analysis/overlap-parallel.js';
+import { createRng } from '../src/analysis/rng.js';
+import { atlasStatistics, distribution, type RepeatsHelper, repeatPass } from '../src/analysis/statistics.js';
+import type { PresenceTable } from '../src/model/presence-table.js';
 import { tableOf } from './fixtures/analysis/tables.js';
 
 const DAY = 86_400_000;
@@ -80,4 +83,60 @@ describe('atlasStatistics', () => {
       expect(d.histogram.find((b) => b.bin === '1')?.count ?? 0).toBe(values.filter((v) => v === 1).length);
     }
   });
+
+  it('finds the same repeat viewers with the pass on two threads, and when the helper fails', async () => {
+    // viewers with rows on one day, on two days in one half of the rows, or one day in each half
+    const r = createRng(4);
+    const many: [string, string, number][] = [];
+    for (let i = 0; i < 4000; i++) {
+      const v = `v${Math.floor(r() * 700)}`;
+      many.push([`c${Math.floor(r() * 12)}`, v, T0 + Math.floor(r() * 3) * DAY + Math.floor(r() * 1000)]);
+    }
+    const plain = tableOf(many);
+    const shared: PresenceTable = {
+      ...plain,
+      viewerNames: plain.viewerNames,
+      viewer: onShared(plain.viewer),
+      ts: onShared(plain.ts),
+    };
+    const aud = aggregate(plain, { minViewers: 1 });
+    const g = buildOverlapGraph(aud, { weight: 'overlap', minShared: 1 });
+    const one = atlasStatistics(g, { table: plain, audience: aud }).viewers;
+    expect(one?.repeat).toBeGreaterThan(20);
+    expect(one?.oneOff).toBeGreaterThan(20);
+    const worker = spawnProjectionWorker({ minRows: 0 });
+    try {
+      expect(await worker.ready(20_000)).toBe(true);
+      let asked = 0;
+      const counting: RepeatsHelper = {
+        minRows: 0,
+        repeats: (input) => {
+          asked++;
+          return worker.repeats?.(input);
+        },
+      };
+      expect(atlasStatistics(g, { table: shared, audience: aud }, {}, counting).viewers).toEqual(one);
+      expect(asked).toBe(1);
+      // a helper that did part of its share and failed: the share is done again here
+      const failing: RepeatsHelper = {
+        minRows: 0,
+        repeats: (input) => {
+          repeatPass({ ...input, to: input.from + ((input.to - input.from) >> 1) });
+          input.firstDay.fill(12_345); // and leaves its days wrong
+          return { wait: () => undefined };
+        },
+      };
+      expect(atlasStatistics(g, { table: shared, audience: aud }, {}, failing).viewers).toEqual(one);
+      // private columns stay on one thread
+      expect(atlasStatistics(g, { table: plain, audience: aud }, {}, failing).viewers).toEqual(one);
+    } finally {
+      worker.close();
+    }
+  });
 });
+
+function onShared<T extends Uint32Array | Float64Array>(a: T): T {
+  const b = new (a.constructor as new (buf: SharedArrayBuffer) => T)(new SharedArrayBuffer(a.byteLength));
+  b.set(a as never);
+  return b;
+}

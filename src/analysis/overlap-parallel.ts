@@ -16,6 +16,7 @@ import type {
   PartResult,
 } from './aggregate.js';
 import type { ProjectedChunks, ProjectionHelper, ProjectionInput } from './overlap.js';
+import type { RepeatPassInput, RepeatsHelper } from './statistics.js';
 
 /** Flags shared with the worker (Int32 slots). */
 export const FLAG = { ready: 0, done: 1 } as const;
@@ -25,7 +26,8 @@ export type ProjectionJob =
   | { input: ProjectionInput }
   | { pairs: PairPassInput }
   | { part: PartInput }
-  | { gather: GatherInput };
+  | { gather: GatherInput }
+  | { repeats: RepeatPassInput };
 
 export type ProjectionReply = { ok: ProjectedChunks } | { error: string };
 export type AggregateReply = { ok: PairsFound | PartResult | number } | { error: string };
@@ -47,7 +49,7 @@ const MIN_WAIT_MS = 30_000;
 /** … or this many times what this thread's own range took. */
 const WAIT_FACTOR = 10;
 
-export interface ProjectionWorker extends ProjectionHelper, AggregateHelper {
+export interface ProjectionWorker extends ProjectionHelper, AggregateHelper, RepeatsHelper {
   /** Resolves true once the worker has loaded (false if it did not within `timeoutMs`). */
   ready(timeoutMs: number): Promise<boolean>;
   close(): void;
@@ -124,6 +126,9 @@ export function spawnProjectionWorker(
     },
     gather(input) {
       return post<number>({ gather: input });
+    },
+    repeats(input) {
+      return post<number>({ repeats: input });
     },
     async ready(timeoutMs) {
       if (Atomics.load(flags, FLAG.ready) === 1) return true;

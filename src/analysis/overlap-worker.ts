@@ -3,7 +3,8 @@
  * source channels over the shared input arrays, answers with their edges (transferred, not
  * copied), then raises the done flag the other thread waits on. Before that, aggregate may hand it
  * the second half of its rows (`aggregatePart`: filter and pair pass over shared arrays, written
- * in place), of its sort into viewer order (`gatherPart`) or of its pair pass (`qualifyingPairs`).
+ * in place), of its sort into viewer order (`gatherPart`) or of its pair pass (`qualifyingPairs`),
+ * and the statistics half of their repeat-viewer pass (`repeatPass`).
  */
 import { workerData } from 'node:worker_threads';
 import { aggregatePart, gatherPart, qualifyingPairs } from './aggregate.js';
@@ -15,11 +16,12 @@ import {
   type ProjectionReply,
   type ProjectionWorkerData,
 } from './overlap-parallel.js';
+import { repeatPass } from './statistics.js';
 
 const { port, flags } = workerData as ProjectionWorkerData;
 
 port.on('message', (job: ProjectionJob) => {
-  if ('pairs' in job || 'part' in job || 'gather' in job) {
+  if ('pairs' in job || 'part' in job || 'gather' in job || 'repeats' in job) {
     // aggregate's share: kept rows and pairs land in the shared arrays, the rest is small
     let reply: AggregateReply;
     try {
@@ -29,7 +31,9 @@ port.on('message', (job: ProjectionJob) => {
             ? aggregatePart(job.part)
             : 'gather' in job
               ? gatherPart(job.gather)
-              : qualifyingPairs(job.pairs),
+              : 'repeats' in job
+                ? repeatPass(job.repeats)
+                : qualifyingPairs(job.pairs),
       };
     } catch (err) {
       reply = { error: err instanceof Error ? err.message : String(err) };

@@ -87,6 +87,60 @@ export function distribution(counts: Uint32Array | number[]): CountDistribution 
   };
 }
 
+/** The repeat-viewer pass over rows [from, to) (one thread's share, arrays maybe shared). */
+export interface RepeatPassInput {
+  viewer: Uint32Array;
+  ts: Float64Array;
+  from: number;
+  to: number;
+  /** Per viewer: 0 not in the audience, 1 in it, 2 in it and seen on two days (set here). */
+  inAudience: Uint8Array;
+  /** Out, per viewer: 0 not seen yet, else the UTC day of its first row in the window + 2³¹. */
+  firstDay: Uint32Array;
+  windowStart: number;
+  windowEnd: number;
+}
+
+/** A thread that takes a share of the repeat pass (`wait`: undefined when it failed). */
+export interface RepeatsHelper {
+  repeats?(input: RepeatPassInput): { wait(): number | undefined } | undefined;
+  /** Fewer rows than this stay on one thread; default `REPEATS_PARALLEL_MIN_ROWS`. */
+  minRows?: number;
+}
+
+/** Fewer rows than this stay on one thread. */
+export const REPEATS_PARALLEL_MIN_ROWS = 2_000_000;
+
+/**
+ * Marks the viewers seen on two or more UTC days among rows [from, to) in the window. Two threads
+ * may run it on the same `inAudience` at once (each only ever writes 2, and a viewer it sees
+ * marked already needs no more looks); each has its own `firstDay`.
+ */
+export function repeatPass(input: RepeatPassInput): number {
+  const { viewer, ts, from, to, inAudience, firstDay, windowStart, windowEnd } = input;
+  // firstDay: days of any instant fit in 32 bits with the offset; a viewer marked 2 is known to
+  // repeat, so its later rows cost one load.
+  const OFFSET = 2 ** 31;
+  for (let r = from; r < to; r++) {
+    const v = viewer[r] as number;
+    if (inAudience[v] !== 1) continue;
+    const t = ts[r] as number;
+    if (t < windowStart || t >= windowEnd) continue;
+    const day = Math.floor(t / DAY_MS) + OFFSET;
+    const first = firstDay[v] as number;
+    if (first === 0) firstDay[v] = day;
+    else if (first !== day) inAudience[v] = 2;
+  }
+  return to - from;
+}
+
+/** A copy of `a` on a SharedArrayBuffer. */
+function onShared(a: Uint8Array): Uint8Array {
+  const b = new Uint8Array(new SharedArrayBuffer(a.length));
+  b.set(a);
+  return b;
+}
+
 function topChannels(names: readonly string[], value: Float64Array, top: number): RankedChannel[] {
   const order = Array.from(value.keys()).filter((i) => (value[i] as number) > 0);
   order.sort((a, b) => (value[b] as number) - (value[a] as number) || (names[a]! < names[b]! ? -1 : 1));
@@ -97,6 +151,8 @@ export function atlasStatistics(
   graph: OverlapGraph,
   presence?: { table: PresenceTable; audience: Audience },
   options: StatisticsOptions = {},
+  /** A second thread for the pass over the rows (`spawnProjectionWorker`); none: one thread. */
+  helper?: RepeatsHelper,
 ): AtlasStatistics {
   const top = options.top ?? STATISTICS_DEFAULTS.top;
   const n = graph.nodeNames.length;
@@ -166,25 +222,47 @@ export function atlasStatistics(
   }
   stats.channelsPerViewer = distribution(channelsPerViewer);
 
-  // Repeat = seen on two or more UTC days inside the window (one pass over the rows).
+  // Repeat = seen on two or more UTC days inside the window (one pass over the rows; with a
+  // helper, it takes the second half of the rows and the days are merged).
   const start = options.windowStart ?? Number.NEGATIVE_INFINITY;
   const end = options.windowEnd ?? Number.POSITIVE_INFINITY;
-  // firstDay: 0 = not seen yet, else the UTC day + 2³¹ (days of any instant fit in 32 bits);
-  // inAudience becomes 2 once a viewer is known to repeat, so its later rows cost one load.
-  const firstDay = new Uint32Array(audience.viewerIdSpace);
-  const { viewer, ts } = table;
   const len = table.length;
-  const OFFSET = 2 ** 31;
-  for (let r = 0; r < len; r++) {
-    const v = viewer[r] as number;
-    if (inAudience[v] !== 1) continue;
-    const t = ts[r] as number;
-    if (t < start || t >= end) continue;
-    const day = Math.floor(t / DAY_MS) + OFFSET;
-    const first = firstDay[v] as number;
-    if (first === 0) firstDay[v] = day;
-    else if (first !== day) inAudience[v] = 2;
+  const sharedColumns = [table.viewer, table.ts].every((a) => a.buffer instanceof SharedArrayBuffer);
+  const half =
+    helper?.repeats && sharedColumns && len >= (helper.minRows ?? REPEATS_PARALLEL_MIN_ROWS)
+      ? len >>> 1
+      : len;
+  const audienceMarks = half < len ? onShared(inAudience) : inAudience;
+  const pass = (from: number, to: number): RepeatPassInput => ({
+    viewer: table.viewer,
+    ts: table.ts,
+    from,
+    to,
+    inAudience: audienceMarks,
+    firstDay:
+      half < len
+        ? new Uint32Array(new SharedArrayBuffer(4 * audience.viewerIdSpace))
+        : new Uint32Array(audience.viewerIdSpace),
+    windowStart: start,
+    windowEnd: end,
+  });
+  const theirs = half < len ? pass(half, len) : undefined;
+  const job = theirs && helper?.repeats?.(theirs);
+  const mine = pass(0, job ? half : len);
+  repeatPass(mine);
+  if (job && theirs) {
+    if (job.wait() === undefined) {
+      theirs.firstDay.fill(0);
+      repeatPass(theirs);
+    }
+    // seen on one day in each half: a repeat when the days differ
+    const a = mine.firstDay;
+    const b = theirs.firstDay;
+    for (let v = 0; v < audienceMarks.length; v++) {
+      if (audienceMarks[v] === 1 && a[v] !== 0 && b[v] !== 0 && a[v] !== b[v]) audienceMarks[v] = 2;
+    }
   }
+  if (audienceMarks !== inAudience) inAudience.set(audienceMarks);
   let total = 0;
   let repeats = 0;
   for (let v = 0; v < inAudience.length; v++) {

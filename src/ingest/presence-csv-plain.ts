@@ -165,7 +165,7 @@ export class PlainPresenceRows {
             h = Math.imul(h ^ (fold[c] as number), FNV_PRIME);
             i++;
           }
-          if (c !== COMMA || i === p || i - p > maxName) break batch;
+          if (c !== COMMA || i === p || i - p > maxName) break;
           cs = p;
           ce = i;
           ch = h;
@@ -178,7 +178,7 @@ export class PlainPresenceRows {
             i++;
           }
           const stop = nf === 3 ? NL : COMMA;
-          if (c !== COMMA || i === vs || i - vs > maxName) break batch;
+          if (c !== COMMA || i === vs || i - vs > maxName) break;
           ve = i;
           vh = h;
           const s = ++i;
@@ -193,11 +193,11 @@ export class PlainPresenceRows {
           if (c === stop && i > s && i - s <= 15) ts = v < 1e11 ? v * 1000 : v;
           else {
             while (c !== COMMA && c !== NL && c !== CR && c !== QUOTE) c = buf[++i] as number;
-            if (c !== stop) break batch;
+            if (c !== stop) break;
             ts = parseTimestampBytes(buf, s, i);
-            if (Number.isNaN(ts)) break batch;
+            if (Number.isNaN(ts)) break;
           }
-          if (ts < minTs || ts > maxTs) break batch;
+          if (ts < minTs || ts > maxTs) break;
           i++;
         }
         for (let f = head; f < nf; f++) {

@@ -18,7 +18,7 @@ import {
   type OverlapGraph,
   type ProjectionHelper,
 } from '../analysis/index.js';
-import { atlasStatistics } from '../analysis/statistics.js';
+import { atlasStatistics, type RepeatsHelper } from '../analysis/statistics.js';
 import type { Config } from '../config/schema.js';
 import { InputError } from '../errors.js';
 import type { RejectedRow } from '../ingest/index.js';
@@ -74,7 +74,7 @@ export interface StageHooks {
    * A second thread for the overlap projection and aggregate's pair pass
    * (`spawnProjectionWorker`); none: one thread.
    */
-  projection?: ProjectionHelper & Partial<AggregateHelper>;
+  projection?: ProjectionHelper & Partial<AggregateHelper> & RepeatsHelper;
   /**
    * `false`: only the graph's statistics, not the viewers' (one pass over the rows and two over
    * every viewer id) — for callers that do not report them, like each `timeline` window.
@@ -127,7 +127,7 @@ function graphOf(
   const statistics =
     hooks.viewerStatistics === false
       ? undefined
-      : atlasStatistics(graph, { table, audience }, windowOfConfig(config));
+      : atlasStatistics(graph, { table, audience }, windowOfConfig(config), hooks.projection);
   input.table = null;
   return { graph, viewers: audience.viewerCount, botsRemoved: audience.counts.botsRemoved.total, statistics };
 }
