@@ -67,10 +67,24 @@ describe('csrFromGraph', () => {
       ...mixed,
       ...mixed.slice(0, 500).map((e) => [e[1], e[0], e[2] / 3] as [number, number, number]),
     ];
+    // The overlap graph's order: sources ascending, each one's targets in any order (and some
+    // pairs twice, some weights 0 — dropped).
+    const upward: [number, number, number][] = [];
+    for (let s = 0; s < n; s++) {
+      const run = edges.filter((e) => e[0] === s);
+      for (const e of [...run]) if (rng() < 0.05) run.push([e[0], e[1], rng() < 0.3 ? 0 : e[2] / 7]);
+      for (let i = run.length - 1; i > 0; i--) {
+        const j = Math.floor(rng() * (i + 1));
+        [run[i], run[j]] = [run[j] as [number, number, number], run[i] as [number, number, number]];
+      }
+      upward.push(...run);
+    }
+    expect(upward.length).toBeGreaterThan(edges.length);
     for (const [es, g] of [
       [edges, sorted],
       [mixed, general],
       [repeated, csrFromGraph(graph(repeated, n))],
+      [upward, csrFromGraph(graph(upward, n))],
     ] as const) {
       const want = reference(es as [number, number, number][], n);
       expect(Array.from(g.offsets)).toEqual(want.offsets);
