@@ -91,20 +91,32 @@ interface PairColumns {
   messages: Uint32Array;
 }
 
-/** Copies row `rows[i]`'s columns to index `at[its viewer]++` of `out`, for every i. */
-function scatterByViewer(rows: Uint32Array, table: PairColumns, at: Uint32Array, out: PairColumns): void {
+/** Copies row `rows[i]`'s channel and messages to index `at[its viewer]++` of `out`, for every i. */
+function scatterByViewer(rows: Uint32Array, table: PairColumns, at: Uint32Array, out: GatheredColumns): void {
   const n = rows.length;
   const { viewer, channel, messages } = table;
-  const ov = out.viewer;
   const oc = out.channel;
   const om = out.messages;
   for (let i = 0; i < n; i++) {
     const r = rows[i];
-    const v = viewer[r];
-    const p = at[v]++;
-    ov[p] = v;
+    const p = at[viewer[r]]++;
     oc[p] = channel[r];
     om[p] = messages[r];
+  }
+}
+
+/** The copies `gatherByViewer` makes (the viewers need none: each one's run is known). */
+interface GatheredColumns {
+  channel: Uint32Array;
+  messages: Uint32Array;
+}
+
+/** rows[0..) = each viewer v repeated up to `ends[v]` (the end of its run), v ascending. */
+function fillRuns(rows: Uint32Array, ends: Uint32Array, nViewers: number): void {
+  let p = 0;
+  for (let v = 0; v < nViewers; v++) {
+    const e = ends[v];
+    while (p < e) rows[p++] = v;
   }
 }
 
@@ -118,7 +130,7 @@ export interface GatherInput {
   rows: Uint32Array;
   table: PairColumns;
   at: Uint32Array;
-  out: PairColumns;
+  out: GatheredColumns;
 }
 
 export function gatherPart(input: GatherInput): number {
@@ -128,18 +140,19 @@ export function gatherPart(input: GatherInput): number {
 }
 
 /**
- * `orderByViewer`, with the columns the pair pass reads copied into that order (into `out`), so
- * that the pass reads them one after the other instead of one cache miss per column and row: on
- * rows in time order (a collector's) that pass took 1.7 s per thread through the permutation, on
- * 15.5M rows. `rows` becomes 0..n-1, the index into the copies. With a helper, the rows' first
- * half is counted and copied here and the second by the helper (its viewers' rows go after this
- * half's, so the order stays stable); all arrays must then be shared.
+ * `orderByViewer` for the pair pass, with the columns it reads copied into that order (channel
+ * and messages into `out`), so that it reads them one after the other instead of one cache miss
+ * per column and row: on rows in time order (a collector's) that pass took 1.7 s per thread
+ * through the permutation, on 15.5M rows. `rows` becomes the viewer column in that order (each
+ * viewer's run). With a helper, the rows' first half is counted and copied here and the second
+ * by the helper (its viewers' rows go after this half's, so the order stays stable); all arrays
+ * must then be shared.
  */
 function gatherByViewer(
   rows: Uint32Array,
   table: PairColumns,
   nViewers: number,
-  out: PairColumns,
+  out: GatheredColumns,
   helper?: Partial<AggregateHelper>,
 ): void {
   const n = rows.length;
@@ -148,8 +161,11 @@ function gatherByViewer(
   const theirs = rows.subarray(half);
   const counts = helper?.gather ? new Uint32Array(new SharedArrayBuffer(4 * nViewers)) : undefined;
   const counting = counts && helper?.gather?.({ phase: 'count', rows: theirs, table, at: counts, out });
+  let ends: Uint32Array;
   if (!counts || !counting) {
-    scatterByViewer(rows, table, viewerStarts(rows, table.viewer, nViewers), out);
+    // the starts, advanced by the copy to each viewer's end
+    ends = viewerStarts(rows, table.viewer, nViewers);
+    scatterByViewer(rows, table, ends, out);
   } else {
     const at = new Uint32Array(nViewers);
     countViewers(mine, table.viewer, at);
@@ -158,6 +174,7 @@ function gatherByViewer(
       countViewers(theirs, table.viewer, counts);
     }
     // each viewer's rows: this half's, then the other's
+    ends = new Uint32Array(nViewers);
     let p = 0;
     for (let v = 0; v < nViewers; v++) {
       const a = at[v];
@@ -165,12 +182,13 @@ function gatherByViewer(
       at[v] = p;
       counts[v] = p + a;
       p += a + b;
+      ends[v] = p;
     }
     const copying = helper?.gather?.({ phase: 'scatter', rows: theirs, table, at: counts, out });
     scatterByViewer(mine, table, at, out);
     if (!copying || copying.wait() === undefined) scatterByViewer(theirs, table, counts, out);
   }
-  for (let i = 0; i < n; i++) rows[i] = i;
+  fillRuns(rows, ends, nViewers);
 }
 
 /** Sorts a[0..n) ascending (insertion sort for the usual few values, else a typed sort). */
@@ -227,6 +245,11 @@ export interface PairPassInput {
   messages: Uint32Array;
   /** The range's rows, viewer-ordered; the pairs' viewers are written over it. */
   byViewer: Uint32Array;
+  /**
+   * The columns are in viewer order already: the range's rows are `sequential + j` for j over
+   * `byViewer`'s indexes, whose values are not read (it only receives the pairs' viewers).
+   */
+  sequential?: number;
   /** Out: the pairs' channels and presence rows (at least `byViewer.length` long). */
   pairChannel: Uint32Array;
   pairRows: Uint32Array;
@@ -392,12 +415,13 @@ export function qualifyingPairs(input: PairPassInput): PairsFound {
   let pairs = 0;
   let viewersSeen = 0;
   let i = 0;
+  const base = input.sequential ?? -1;
   while (i < kept) {
-    const v = viewer[byViewer[i]];
+    const v = viewer[base >= 0 ? base + i : byViewer[i]];
     let j = i;
     let distinct = 0;
     for (; j < kept; j++) {
-      const r = byViewer[j];
+      const r = base >= 0 ? base + j : byViewer[j];
       if (viewer[r] !== v) break;
       const c = channel[r];
       if (runRows[c] === 0) touched[distinct++] = c;
@@ -415,7 +439,7 @@ export function qualifyingPairs(input: PairPassInput): PairsFound {
         at += runRows[c];
       }
       for (let q = i; q < j; q++) {
-        const r = byViewer[q];
+        const r = base >= 0 ? base + q : byViewer[q];
         grouped[groupAt[channel[r]]++] = r;
       }
     }
@@ -639,10 +663,11 @@ export function aggregate(
       // The copies: the viewers in a new array, channels and messages where the pass writes its
       // pairs' channels and row counts (pair p is written at index p ≤ the start of the run just
       // read, as over byViewer).
-      const gathered = { viewer: alloc(kept), channel: pairChannel, messages: pairRows };
+      const gathered = { channel: pairChannel, messages: pairRows };
       const columns = { viewer, channel, messages };
       gatherByViewer(keptRows, columns, nViewers, gathered, parallel ? helper : undefined);
-      pass = (b, at) => ({ ...passOf(b, at), ...gathered });
+      // keptRows is the viewer column now; the pass reads the copies in order
+      pass = (b, at) => ({ ...passOf(b, at), ...gathered, viewer: keptRows, sequential: at });
     }
     t = lap('sort', t);
     // The second thread takes the pair pass from a viewer boundary near the middle on.
@@ -650,8 +675,9 @@ export function aggregate(
     let theirs: { wait(): PairsFound | undefined } | undefined;
     if (parallel) {
       split = Math.max(1, kept >>> 1);
-      const runViewer = pass(byViewer, 0).viewer;
-      while (split < kept && runViewer[byViewer[split]] === runViewer[byViewer[split - 1]]) split++;
+      const { viewer: runViewer, sequential } = pass(byViewer, 0);
+      const at = (k: number) => runViewer[sequential === undefined ? byViewer[k] : k];
+      while (split < kept && at(split) === at(split - 1)) split++;
       theirs = split < kept ? helper?.pairs?.(pass(byViewer.subarray(split), split)) : undefined;
       if (!theirs) split = kept;
     }
