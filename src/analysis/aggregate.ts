@@ -660,9 +660,9 @@ export function aggregate(
       // the bucket check reads each row's instant through the order
       byViewer = orderByViewer(keptRows, viewer, nViewers, alloc);
     } else if (!viewerOrdered) {
-      // The copies: the viewers in a new array, channels and messages where the pass writes its
-      // pairs' channels and row counts (pair p is written at index p ≤ the start of the run just
-      // read, as over byViewer).
+      // The copies: channels and messages where the pass writes its pairs' channels and row
+      // counts, the viewers over the kept rows (pair p is written at index p ≤ the start of the
+      // run just read, as over byViewer).
       const gathered = { channel: pairChannel, messages: pairRows };
       const columns = { viewer, channel, messages };
       gatherByViewer(keptRows, columns, nViewers, gathered, parallel ? helper : undefined);
