@@ -151,6 +151,27 @@ describe('CSV presence fast path', () => {
     }
   });
 
+  it('reads files of the three required columns only, odd records included', async () => {
+    const r = rng(13);
+    const lines = ['channel,viewer,ts'];
+    for (let i = 0; i < 2000; i++) {
+      const odd = r();
+      if (odd < 0.03) lines.push(`c${i % 7},u${i % 50},2026-11-30T10:05:00Z`);
+      else if (odd < 0.05) lines.push(`c${i % 7},u${i % 50},${T0 + i}\r`);
+      else if (odd < 0.07) lines.push(`c${i % 7},u${i % 50},${T0 + i},extra`);
+      else if (odd < 0.09) lines.push(`c${i % 7},u${i % 50}`);
+      else lines.push(`c${i % 7},u${i % 50},${T0 + i * 7}`);
+    }
+    const path = join(tmp, 'three.csv');
+    await writeFile(path, `${lines.join('\n')}\n`);
+    for (const csvChunkBytes of [17, undefined]) {
+      const general = await read(path, { csvChunkBytes, plainPath: false });
+      expect(await read(path, { csvChunkBytes })).toEqual(general);
+      expect(general.rows.length).toBeGreaterThan(1800);
+      expect(general.count).toBeGreaterThan(10);
+    }
+  });
+
   it('reads columns in any order and skips the ones analysis does not use', async () => {
     const r = rng(7);
     const lines = ['kind,ts,Viewer,extra,channel,vod_id'];
