@@ -151,6 +151,26 @@ describe('CSV presence fast path', () => {
     }
   });
 
+  it('stays on for files where many records are quoted (those are not held against it)', async () => {
+    const lines = ['channel,viewer,ts,source,messages'];
+    for (let i = 0; i < 3000; i++) {
+      // two quoted records in a row: the fast path declines the second one outright
+      lines.push(
+        i % 4 < 2 ? `"c${i % 9}",u${i % 70},${T0 + i},live,1` : `c${i % 9},u${i % 70},${T0 + i},live,1`,
+      );
+    }
+    const text = `${lines.join('\n')}\n`;
+    const path = join(tmp, 'half-quoted.csv');
+    await writeFile(path, text);
+    const spy = vi.spyOn(PlainPresenceRows.prototype, 'rows');
+    const plain = await read(path, {});
+    const late = Buffer.byteLength(lines.slice(0, 2900).join('\n'));
+    expect(spy.mock.results.some((r) => (r.value as number) > late)).toBe(true);
+    spy.mockRestore();
+    expect(plain).toEqual(await read(path, { plainPath: false }));
+    expect(plain.rows.length).toBe(3000);
+  });
+
   it('reads files of the three required columns only, odd records included', async () => {
     const r = rng(13);
     const lines = ['channel,viewer,ts'];

@@ -158,14 +158,16 @@ function scanRecords(
   // The sink's own fast path, dropped when it keeps declining records (e.g. a file it cannot read).
   let plain = headerSeen ? sink.plain : undefined;
   let declined = 0;
+  // Where the fast path last declined the record at hand (-1: it did not).
+  let declinedAt = -1;
   while (pos < filled) {
     // The sink's fast path declines records with a quote itself: it needs no search for one.
     if (plain) {
       const to = plain.rows(buf, pos, filled);
       const n = plain.count;
       line += n;
-      if (n === 0 && ++declined > 256) plain = undefined;
       pos = to;
+      declinedAt = n === 0 ? pos : -1;
       if (pos >= filled) break;
     }
     if (quoteAt < pos && quoteAt !== -1) {
@@ -206,6 +208,9 @@ function scanRecords(
         i++;
       }
       if (complete) {
+        // A record the fast path should have read (quoted ones it must leave to the full loop):
+        // when that keeps happening, the file is not for it.
+        if (declinedAt === pos && ++declined > 256) plain = undefined;
         const recLine = line++;
         pos = i;
         if (nf === 1 && ends[0] === starts[0]) continue; // a blank line is not a record
