@@ -134,13 +134,6 @@ export function repeatPass(input: RepeatPassInput): number {
   return to - from;
 }
 
-/** A copy of `a` on a SharedArrayBuffer. */
-function onShared(a: Uint8Array): Uint8Array {
-  const b = new Uint8Array(new SharedArrayBuffer(a.length));
-  b.set(a);
-  return b;
-}
-
 function topChannels(names: readonly string[], value: Float64Array, top: number): RankedChannel[] {
   const order = Array.from(value.keys()).filter((i) => (value[i] as number) > 0);
   order.sort((a, b) => (value[b] as number) - (value[a] as number) || (names[a]! < names[b]! ? -1 : 1));
@@ -203,8 +196,16 @@ export function atlasStatistics(
     viewersPerChannel[c] = (audience.offsets[c + 1] as number) - (audience.offsets[c] as number);
   stats.viewersPerChannel = distribution(viewersPerChannel);
 
+  // The repeat pass below goes over the rows on two threads when a helper can take half of them
+  // (shared columns, enough rows); the arrays both threads touch are shared then.
+  const len = table.length;
+  const sharedColumns = [table.viewer, table.ts].every((a) => a.buffer instanceof SharedArrayBuffer);
+  const parallel =
+    helper?.repeats !== undefined && sharedColumns && len >= (helper.minRows ?? REPEATS_PARALLEL_MIN_ROWS);
+  const onThreads = (bytes: number) => (parallel ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes));
+
   // Viewers in the audience: those with at least one kept channel (viewer-major CSR when present).
-  const inAudience = new Uint8Array(audience.viewerIdSpace);
+  const inAudience = new Uint8Array(onThreads(audience.viewerIdSpace));
   const channelsPerViewer = new Uint32Array(audience.viewerIdSpace);
   const vo = audience.viewerOffsets;
   if (vo) {
@@ -226,27 +227,18 @@ export function atlasStatistics(
   // helper, it takes the second half of the rows and the days are merged).
   const start = options.windowStart ?? Number.NEGATIVE_INFINITY;
   const end = options.windowEnd ?? Number.POSITIVE_INFINITY;
-  const len = table.length;
-  const sharedColumns = [table.viewer, table.ts].every((a) => a.buffer instanceof SharedArrayBuffer);
-  const half =
-    helper?.repeats && sharedColumns && len >= (helper.minRows ?? REPEATS_PARALLEL_MIN_ROWS)
-      ? len >>> 1
-      : len;
-  const audienceMarks = half < len ? onShared(inAudience) : inAudience;
+  const half = len >>> 1;
   const pass = (from: number, to: number): RepeatPassInput => ({
     viewer: table.viewer,
     ts: table.ts,
     from,
     to,
-    inAudience: audienceMarks,
-    firstDay:
-      half < len
-        ? new Uint32Array(new SharedArrayBuffer(4 * audience.viewerIdSpace))
-        : new Uint32Array(audience.viewerIdSpace),
+    inAudience,
+    firstDay: new Uint32Array(onThreads(4 * audience.viewerIdSpace)),
     windowStart: start,
     windowEnd: end,
   });
-  const theirs = half < len ? pass(half, len) : undefined;
+  const theirs = parallel ? pass(half, len) : undefined;
   const job = theirs && helper?.repeats?.(theirs);
   const mine = pass(0, job ? half : len);
   repeatPass(mine);
@@ -258,11 +250,10 @@ export function atlasStatistics(
     // seen on one day in each half: a repeat when the days differ
     const a = mine.firstDay;
     const b = theirs.firstDay;
-    for (let v = 0; v < audienceMarks.length; v++) {
-      if (audienceMarks[v] === 1 && a[v] !== 0 && b[v] !== 0 && a[v] !== b[v]) audienceMarks[v] = 2;
+    for (let v = 0; v < inAudience.length; v++) {
+      if (inAudience[v] === 1 && a[v] !== 0 && b[v] !== 0 && a[v] !== b[v]) inAudience[v] = 2;
     }
   }
-  if (audienceMarks !== inAudience) inAudience.set(audienceMarks);
   let total = 0;
   let repeats = 0;
   for (let v = 0; v < inAudience.length; v++) {
