@@ -55,7 +55,9 @@ export async function writeEdgeFiles(
   const writePart = () => {
     if (!gexf) return;
     const part = tempPathFor(join(dir, 'atlas.gexf.edges'));
-    writeBytesAtomic(part, (sink) => writeGexfEdgeLines(sink, g.source, g.target, weights, g.length));
+    writeBytesAtomic(part, (sink) =>
+      writeGexfEdgeLines(sink, g.source, g.target, weights, g.length, g.nodeNames.length),
+    );
     out.gexfEdgesPart = part;
   };
   if (!parquet) {

@@ -101,9 +101,9 @@ export function writeGexfEdgeLines(
   target: Uint32Array,
   weights: ByteStrings,
   length: number,
+  /** Node ids are 0..nodes-1. */
+  nodes: number,
 ): void {
-  let nodes = 0;
-  for (let i = 0; i < length; i++) nodes = Math.max(nodes, source[i]! + 1, target[i]! + 1);
   const ids = encodeStrings(Array.from({ length: nodes }, (_, i) => String(i)));
   const { bytes, start } = ids;
   const { bytes: wBytes, start: wStart } = weights;
