@@ -369,8 +369,11 @@ const SLOT = 4;
 export const FNV_OFFSET = 0x811c9dc5;
 export const FNV_PRIME = 0x01000193;
 
-/** FNV-1a of bytes [start, end) of `buf` mapped by `fold`, as a signed 32-bit integer. */
-function fnv(fold: Uint8Array, buf: Uint8Array, start: number, end: number): number {
+/**
+ * FNV-1a of bytes [start, end) of `buf` mapped by `fold`, as a signed 32-bit integer: the hash
+ * `ByteInterner.internHashed` takes, with `fold` its `foldTable`.
+ */
+export function fnv(fold: Uint8Array, buf: Uint8Array, start: number, end: number): number {
   let h = FNV_OFFSET;
   for (let i = start; i < end; i++) h = Math.imul(h ^ (fold[buf[i] as number] as number), FNV_PRIME);
   return h | 0;

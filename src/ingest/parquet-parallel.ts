@@ -92,6 +92,7 @@ async function readInTwo(
       opts: { windowStart: opts.windowStart, windowEnd: opts.windowEnd },
       threads: 1,
       shared: columnSlice(shared, mid, cap),
+      rowsInAll: total,
     } satisfies ParquetWorkerInput,
   );
   if (!started) return undefined;

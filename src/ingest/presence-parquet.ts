@@ -1,7 +1,7 @@
 import type { DuckDBDataChunk, DuckDBVector } from '@duckdb/node-api';
 import { InputError } from '../errors.js';
 import type { DuckDBConnection } from '../storage/duckdb.js';
-import type { ByteInterner } from './csv-scan.js';
+import { type ByteInterner, fnv } from './csv-scan.js';
 
 /**
  * DuckDB is loaded on first use only: CSV and JSON reads (and the CSV worker thread) never pay
@@ -568,6 +568,11 @@ function internVarchar(
   // one before (rows come sorted, see storePresence) or a long string seen earlier in the chunk
   // (dictionary-encoded logins share one pointer) is not hashed again.
   const w = s.words;
+  // Without a cache (viewers: many distinct names, a table far bigger than the caches), every
+  // inlined name that starts a run is hashed first and its table slot read (`touchSlots`), so the
+  // look-ups' cache misses overlap instead of queueing one by one.
+  const hashes = cache ? undefined : hashRunStarts(s, n, interner.foldTable, status, plusOne);
+  if (hashes) interner.touchSlots(hashes.list, hashes.count);
   let prev = -1;
   let long: Map<number, number> | undefined;
   for (let i = 0; i < n; i++) {
@@ -576,19 +581,15 @@ function internVarchar(
       continue;
     }
     const o = i * 4;
-    if (
-      prev >= 0 &&
-      w[o] === w[o - 4] &&
-      w[o + 1] === w[o - 3] &&
-      w[o + 2] === w[o - 2] &&
-      w[o + 3] === w[o - 1]
-    ) {
+    if (prev >= 0 && sameAsRowBefore(w, o)) {
       out[k++] = prev;
       continue;
     }
     const len = w[o] as number;
     let id: number;
     if (len === 0 && plusOne) id = 0;
+    else if (len <= 12 && hashes)
+      id = interner.internHashed(s.bytes, i * 16 + 4, i * 16 + 4 + len, hashes.byRow[i] as number) + add;
     else if (len <= 12) {
       if (cache) {
         // Direct-mapped: 4 words of string_t, then id + 1 (0 = empty slot).
@@ -629,6 +630,53 @@ function internVarchar(
     out[k++] = id;
     prev = id;
   }
+}
+
+/** Row `o / 4`'s string_t is the row before's (the same inlined bytes, or the same pointer). */
+function sameAsRowBefore(w: Uint32Array, o: number): boolean {
+  return w[o] === w[o - 4] && w[o + 1] === w[o - 3] && w[o + 2] === w[o - 2] && w[o + 3] === w[o - 1];
+}
+
+/** Per chunk: hashes by row, and the same packed for `touchSlots` (reused from chunk to chunk). */
+const runHashes = { byRow: new Int32Array(4096), list: new Int32Array(4096), count: 0 };
+
+/**
+ * The interner's hash of each kept row's inlined name (≤ 12 bytes) where it starts a run, i.e.
+ * where `internVarchar` will look it up: the rows it takes the id of the row before for, long
+ * names and (with `plusOne`) empty ones are left out, exactly as it skips them.
+ */
+function hashRunStarts(
+  s: { bytes: Uint8Array; words: Uint32Array },
+  n: number,
+  fold: Uint8Array,
+  status: Uint8Array | undefined,
+  plusOne: boolean,
+): typeof runHashes {
+  if (runHashes.byRow.length < n) {
+    runHashes.byRow = new Int32Array(n);
+    runHashes.list = new Int32Array(n);
+  }
+  const { byRow, list } = runHashes;
+  const w = s.words;
+  let count = 0;
+  let prevKept = false;
+  for (let i = 0; i < n; i++) {
+    if (status && status[i] !== 0) {
+      prevKept = false;
+      continue;
+    }
+    const o = i * 4;
+    const repeat = prevKept && sameAsRowBefore(w, o);
+    prevKept = true;
+    if (repeat) continue;
+    const len = w[o] as number;
+    if (len > 12 || (len === 0 && plusOne)) continue;
+    const h = fnv(fold, s.bytes, i * 16 + 4, i * 16 + 4 + len);
+    byRow[i] = h;
+    list[count++] = h;
+  }
+  runHashes.count = count;
+  return runHashes;
 }
 
 /** The raw string_t array of a VARCHAR vector, when the binding exposes it. */
