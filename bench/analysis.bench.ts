@@ -114,18 +114,50 @@ if (process.env.BENCH_SCALE !== '0') {
       ts: b.ts.slice(0, b.length).reverse(),
       messages: b.messages.slice(0, b.length).reverse(),
     };
-    t = performance.now();
-    cpu = process.cpuUsage();
-    const again = aggregate(reversed);
-    console.log(`  aggregate (rows reversed): ${ms(t)}, ${cpuMs(cpu)} CPU ${JSON.stringify(again.timings)}`);
-    if (
-      JSON.stringify(again.counts) !== JSON.stringify(audience.counts) ||
-      Buffer.compare(
-        Buffer.from(again.viewerChannels!.buffer),
-        Buffer.from(audience.viewerChannels!.buffer),
-      ) !== 0
-    )
-      throw new Error('aggregate: reversed rows gave another audience');
+    // The same audience from the rows in another order, and its time.
+    const sameFrom = (what: string, rows: typeof b) => {
+      const t0 = performance.now();
+      const cpu0 = process.cpuUsage();
+      const again = aggregate(rows);
+      console.log(
+        `  aggregate (rows ${what}): ${ms(t0)}, ${cpuMs(cpu0)} CPU ${JSON.stringify(again.timings)}`,
+      );
+      if (
+        JSON.stringify(again.counts) !== JSON.stringify(audience.counts) ||
+        Buffer.compare(
+          Buffer.from(again.viewerChannels!.buffer),
+          Buffer.from(audience.viewerChannels!.buffer),
+        ) !== 0
+      )
+        throw new Error(`aggregate: ${what} rows gave another audience`);
+    };
+    sameFrom('reversed', reversed);
+    // Shuffled (a fixed permutation): no viewer's rows together, as in a collector's time order;
+    // the sort by viewer goes through buckets (`gatherInBuckets`).
+    const n = b.length;
+    const perm = new Uint32Array(n);
+    for (let i = 0; i < n; i++) perm[i] = i;
+    let x = 1;
+    for (let i = n - 1; i > 0; i--) {
+      x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+      const j = x % (i + 1);
+      const tmp = perm[i]!;
+      perm[i] = perm[j]!;
+      perm[j] = tmp;
+    }
+    const pick = <T extends Uint32Array | Float64Array>(a: T): T => {
+      const c = new (a.constructor as new (k: number) => T)(n);
+      for (let i = 0; i < n; i++) c[i] = a[perm[i]!]!;
+      return c;
+    };
+    const shuffled = {
+      ...b,
+      channel: pick(b.channel),
+      viewer: pick(b.viewer),
+      ts: pick(b.ts),
+      messages: pick(b.messages),
+    };
+    sameFrom('shuffled', shuffled);
   }
   {
     // One thread vs two (the projection worker takes the second half of the rows, as in

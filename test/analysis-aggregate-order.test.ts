@@ -4,6 +4,7 @@ import {
   aggregate,
   aggregatePart,
   type GatherInput,
+  gatherInBuckets,
   gatherPart,
   qualifyingPairs,
 } from '../src/analysis/aggregate.js';
@@ -272,10 +273,11 @@ describe('aggregate with the pair pass on two threads', () => {
     expect(plain(gone)).toEqual(plain(one));
   });
 
-  it('sorts rows into viewer order on two threads, and redoes a share the helper failed', () => {
+  it('sorts rows into viewer order on two threads, and redoes what the helper failed', () => {
     const table = shared(tableOfRows(shuffled, nChannels, nViewers));
     const one = aggregate(table);
-    for (const mode of ['ok', 'count fails', 'copy fails', 'declines']) {
+    const modes = ['ok', 'count fails', 'copy fails', 'sort fails', 'declines', 'declines the sort'];
+    for (const mode of modes) {
       const phases: string[] = [];
       const helper: AggregateHelper = {
         minRows: 0,
@@ -283,7 +285,8 @@ describe('aggregate with the pair pass on two threads', () => {
         pairs: () => undefined,
         gather(input: GatherInput) {
           phases.push(input.phase);
-          if (mode === 'declines') return undefined;
+          if (mode === 'declines' || (mode === 'declines the sort' && input.phase === 'sort'))
+            return undefined;
           if (mode === 'count fails' && input.phase === 'count') {
             // counted, then more: the counts it leaves are wrong
             gatherPart(input);
@@ -294,13 +297,22 @@ describe('aggregate with the pair pass on two threads', () => {
             gatherPart({ ...input, rows: input.rows.subarray(0, input.rows.length >> 1) });
             return { wait: () => undefined };
           }
-          gatherPart(input);
-          return { wait: () => input.rows.length };
+          if (mode === 'sort fails' && input.phase === 'sort') {
+            // half its buckets sorted, then rubbish over its rows
+            gatherPart({ ...input, to: (input.from + input.to) >> 1 });
+            const { start, from, to, out } = input;
+            out.channel.fill(1, start[from], start[to]);
+            out.messages.fill(7, start[from], start[to]);
+            return { wait: () => undefined };
+          }
+          const answer = gatherPart(input);
+          return { wait: () => answer };
         },
       };
       const two = aggregate(table, {}, helper);
-      expect(plain(two)).toEqual(plain(one));
-      expect(phases).toEqual(mode === 'declines' ? ['count'] : ['count', 'scatter']);
+      expect(plain(two), mode).toEqual(plain(one));
+      const all = ['count', 'scatter', 'sort'];
+      expect(phases, mode).toEqual(mode === 'declines' || mode === 'count fails' ? ['count'] : all);
     }
   });
 
@@ -310,11 +322,13 @@ describe('aggregate with the pair pass on two threads', () => {
       expect(await worker.ready(20_000)).toBe(true);
       const column = new Uint32Array(new SharedArrayBuffer(8));
       const table = { viewer: column, channel: column, messages: column, find: () => 0 };
-      const job = { phase: 'count' as const, rows: column, table, at: column, out: table };
+      const at = new Uint32Array(new SharedArrayBuffer(4));
+      const job = { phase: 'count' as const, rows: column, table, shift: 10, at };
       expect(worker.gather?.(job)).toBeUndefined();
-      // and it still takes the next job
+      // and it still takes the next job (it answers the most messages of a row)
       const columns = { viewer: column, channel: column, messages: column };
-      expect(worker.gather?.({ ...job, table: columns, out: columns })?.wait()).toBe(2);
+      expect(worker.gather?.({ ...job, table: columns })?.wait()).toBe(0);
+      expect(at[0]).toBe(2);
     } finally {
       worker.close();
     }
@@ -343,5 +357,92 @@ describe('aggregate with the pair pass on two threads', () => {
       expect(taken).toBe(1);
       expect(plain(again)).toEqual(plain(one));
     }
+  });
+});
+
+describe('gatherInBuckets: the sort into viewer order by buckets', () => {
+  /** A stable sort of `rows` by viewer, written plainly: what the buckets must give. */
+  function plainSort(
+    rows: Uint32Array,
+    t: { viewer: Uint32Array; channel: Uint32Array; messages: Uint32Array },
+  ) {
+    const order = Array.from(rows).sort((a, b) => t.viewer[a]! - t.viewer[b]! || a - b);
+    return { channel: order.map((r) => t.channel[r]!), messages: order.map((r) => t.messages[r]!) };
+  }
+  const sharedU32 = (n: number) => new Uint32Array(new SharedArrayBuffer(4 * Math.max(1, n)));
+  /** A helper that does each share at once on this thread, as the worker would. */
+  const inline: AggregateHelper = {
+    minRows: 0,
+    part: () => undefined,
+    pairs: () => undefined,
+    gather(input: GatherInput) {
+      const answer = gatherPart(input);
+      return { wait: () => answer };
+    },
+  };
+
+  // bucket sizes of 1024 viewers up to 2048 buckets, then 2048 (shift 11): one bucket, a partial
+  // last one, empty buckets between, and more viewers than 2048 buckets of 1024 hold
+  for (const nViewers of [1, 5, 1024, 1025, 5000, 2048 * 1024 + 3]) {
+    for (const threads of [1, 2]) {
+      it(`gives the plain stable sort (${nViewers} viewers, ${threads} thread${threads > 1 ? 's' : ''})`, () => {
+        const r = rng(nViewers + threads);
+        const n = 6000;
+        const table = { viewer: sharedU32(n), channel: sharedU32(n), messages: sharedU32(n) };
+        for (let i = 0; i < n; i++) {
+          // viewers clustered in a few ranges, so some buckets stay empty
+          const cluster = Math.floor(r() * 3) * Math.floor(nViewers / 3);
+          table.viewer[i] = Math.min(nViewers - 1, cluster + Math.floor(r() * Math.min(nViewers, 700)));
+          table.channel[i] = Math.floor(r() * 50);
+          table.messages[i] = Math.floor(r() * 4) + (i === 17 ? 4000 : 0);
+        }
+        // the kept rows: every row but a few, as the filter leaves them
+        const kept = Array.from({ length: n }, (_, i) => i).filter((i) => i % 11 !== 3);
+        const rows = sharedU32(kept.length);
+        rows.set(kept);
+        const want = plainSort(rows, table);
+        const out = { channel: sharedU32(rows.length), messages: sharedU32(rows.length) };
+        const ends = gatherInBuckets(rows, table, nViewers, out, threads === 2 ? inline : undefined);
+        expect(ends).toBeDefined();
+        expect(Array.from(out.channel.subarray(0, rows.length))).toEqual(want.channel);
+        expect(Array.from(out.messages.subarray(0, rows.length))).toEqual(want.messages);
+        // ends[v]: where viewer v's run ends, for every viewer (those without rows too)
+        let p = 0;
+        const sorted = Array.from(rows).map((k) => table.viewer[k]!);
+        sorted.sort((a, b) => a - b);
+        for (let v = 0; v < nViewers; v++) {
+          while (p < sorted.length && sorted[p] === v) p++;
+          if (ends![v] !== p) expect(`viewer ${v}: end ${ends![v]}`).toBe(`viewer ${v}: end ${p}`);
+        }
+      });
+    }
+  }
+
+  it('gives up, writing nothing, when a row has too many messages to pack', () => {
+    const table = {
+      viewer: Uint32Array.from([3, 1, 2]),
+      channel: Uint32Array.from([0, 1, 2]),
+      messages: Uint32Array.from([1, 2 ** 22, 1]),
+    };
+    const out = { channel: new Uint32Array(3).fill(9), messages: new Uint32Array(3).fill(9) };
+    expect(gatherInBuckets(Uint32Array.from([0, 1, 2]), table, 4, out)).toBeUndefined();
+    expect(Array.from(out.channel)).toEqual([9, 9, 9]);
+    // one message less fits (shift 10: 22 bits for the messages)
+    table.messages[1] = 2 ** 22 - 1;
+    expect(gatherInBuckets(Uint32Array.from([0, 1, 2]), table, 4, out)).toBeDefined();
+    expect(Array.from(out.messages)).toEqual([2 ** 22 - 1, 1, 1]);
+  });
+
+  it('aggregate still sorts such rows (the plain counting sort)', () => {
+    const rows = randomRows(3, 20, 300).map((x, i) => ({ ...x, messages: i === 5 ? 2 ** 23 : x.messages }));
+    const r = rng(8);
+    const shuffled = [...rows];
+    for (let i = shuffled.length - 1; i > 0; i--) {
+      const j = Math.floor(r() * (i + 1));
+      [shuffled[i], shuffled[j]] = [shuffled[j]!, shuffled[i]!];
+    }
+    const a = aggregate(tableOfRows(rows, 20, 300));
+    const b = aggregate(tableOfRows(shuffled, 20, 300));
+    expect(plain(b)).toEqual(plain(a));
   });
 });

@@ -121,32 +121,12 @@ function fillRuns(rows: Uint32Array, ends: Uint32Array, nViewers: number): void 
 }
 
 /**
- * One thread's share of `gatherByViewer` on two threads (the worker's jobs): `count` adds the
- * rows of each viewer to `at`; `scatter` copies the rows to their places from `at` on (a copy of
- * it: `at` stays as given, so the other thread can redo the job when this one fails).
- */
-export interface GatherInput {
-  phase: 'count' | 'scatter';
-  rows: Uint32Array;
-  table: PairColumns;
-  at: Uint32Array;
-  out: GatheredColumns;
-}
-
-export function gatherPart(input: GatherInput): number {
-  if (input.phase === 'count') countViewers(input.rows, input.table.viewer, input.at);
-  else scatterByViewer(input.rows, input.table, input.at.slice(), input.out);
-  return input.rows.length;
-}
-
-/**
  * `orderByViewer` for the pair pass, with the columns it reads copied into that order (channel
  * and messages into `out`), so that it reads them one after the other instead of one cache miss
  * per column and row: on rows in time order (a collector's) that pass took 1.7 s per thread
  * through the permutation, on 15.5M rows. `rows` becomes the viewer column in that order (each
- * viewer's run). With a helper, the rows' first half is counted and copied here and the second
- * by the helper (its viewers' rows go after this half's, so the order stays stable); all arrays
- * must then be shared.
+ * viewer's run). With a helper, the work is shared (see `gatherInBuckets`); all arrays must then
+ * be shared.
  */
 function gatherByViewer(
   rows: Uint32Array,
@@ -155,40 +135,227 @@ function gatherByViewer(
   out: GatheredColumns,
   helper?: Partial<AggregateHelper>,
 ): void {
-  const n = rows.length;
-  const half = n >>> 1;
-  const mine = rows.subarray(0, half);
-  const theirs = rows.subarray(half);
-  const counts = helper?.gather ? new Uint32Array(new SharedArrayBuffer(4 * nViewers)) : undefined;
-  const counting = counts && helper?.gather?.({ phase: 'count', rows: theirs, table, at: counts, out });
-  let ends: Uint32Array;
-  if (!counts || !counting) {
+  // Rows that come in runs of one viewer, only not ascending (files sorted by name, reversed):
+  // the direct copy writes run after run, one after the other, and beats the buckets (15.5M rows
+  // in descending runs, one thread: 0.26–0.37 s direct, 0.52–0.62 s by buckets).
+  const grouped = viewerRuns(rows, table.viewer) * 4 <= rows.length;
+  let ends = grouped ? undefined : gatherInBuckets(rows, table, nViewers, out, helper);
+  if (!ends) {
     // the starts, advanced by the copy to each viewer's end
     ends = viewerStarts(rows, table.viewer, nViewers);
     scatterByViewer(rows, table, ends, out);
-  } else {
-    const at = new Uint32Array(nViewers);
-    countViewers(mine, table.viewer, at);
-    if (counting.wait() === undefined) {
-      counts.fill(0);
-      countViewers(theirs, table.viewer, counts);
-    }
-    // each viewer's rows: this half's, then the other's
-    ends = new Uint32Array(nViewers);
-    let p = 0;
-    for (let v = 0; v < nViewers; v++) {
-      const a = at[v];
-      const b = counts[v];
-      at[v] = p;
-      counts[v] = p + a;
-      p += a + b;
-      ends[v] = p;
-    }
-    const copying = helper?.gather?.({ phase: 'scatter', rows: theirs, table, at: counts, out });
-    scatterByViewer(mine, table, at, out);
-    if (!copying || copying.wait() === undefined) scatterByViewer(theirs, table, counts, out);
   }
   fillRuns(rows, ends, nViewers);
+}
+
+/** How many runs of one viewer `rows` make (1 + the changes of viewer from a row to the next). */
+function viewerRuns(rows: Uint32Array, viewer: Uint32Array): number {
+  let runs = rows.length > 0 ? 1 : 0;
+  for (let i = 1; i < rows.length; i++) if (viewer[rows[i]] !== viewer[rows[i - 1]]) runs++;
+  return runs;
+}
+
+/** The shift of a viewer id to its bucket in `gatherInBuckets`: ≥ 1024 viewers a bucket, ≤ 2048 buckets. */
+function bucketShift(nViewers: number): number {
+  let shift = 10;
+  while (nViewers > 2048 * 2 ** shift) shift++;
+  return shift;
+}
+
+/**
+ * The sort into viewer order in two cache-friendly passes instead of one scatter to a random place
+ * per row (the table of where each viewer's rows go, one entry per viewer, is far bigger than the
+ * caches): first each row's channel and messages go to its viewer's bucket (≤ 2048 buckets of
+ * 2^shift viewers, so ≤ 2048 write streams, which the caches hold), with the viewer's place in its
+ * bucket packed under the messages; then each bucket, a few thousand rows, is counting-sorted in
+ * place within the caches. On 15.5M rows in random viewer order, one thread: 2.8–3.0 s → 0.7–0.8 s.
+ * Stable, so the order is the plain counting sort's exactly. Returns the end of each viewer's run,
+ * or undefined (nothing written) when some row's messages leave no room for the packing
+ * (≥ 2^(32 − shift)).
+ *
+ * With a helper (`gather`), the helper counts and copies the second half of the rows (its rows go
+ * after this half's within each bucket: still stable) and sorts the buckets that hold the second
+ * half; when it declines or fails, this thread does it all again alone.
+ */
+export function gatherInBuckets(
+  rows: Uint32Array,
+  table: PairColumns,
+  nViewers: number,
+  out: GatheredColumns,
+  helper?: Partial<AggregateHelper>,
+): Uint32Array | undefined {
+  const alone = () => gatherInBuckets(rows, table, nViewers, out);
+  const n = rows.length;
+  const shift = bucketShift(nViewers);
+  const nb = nViewers === 0 ? 0 : ((nViewers - 1) >>> shift) + 1;
+  const two = helper?.gather !== undefined && n >= 2 && nb >= 2;
+  const array = (k: number) => (two ? new Uint32Array(new SharedArrayBuffer(4 * k)) : new Uint32Array(k));
+  const half = two ? n >>> 1 : n;
+  const mine = rows.subarray(0, half);
+  const theirs = rows.subarray(half);
+  const theirCounts = array(nb);
+  const counting = two
+    ? helper.gather?.({ phase: 'count', rows: theirs, table, shift, at: theirCounts })
+    : undefined;
+  if (two && !counting) return alone();
+  const myCounts = new Uint32Array(nb);
+  let maxMessages = countBuckets(mine, table, shift, myCounts);
+  if (counting) {
+    const theirMax = counting.wait();
+    if (theirMax === undefined) return alone();
+    maxMessages = Math.max(maxMessages, theirMax);
+  }
+  if (maxMessages >= 2 ** (32 - shift)) return undefined;
+  // bucket b: this half's rows, then the other half's
+  const start = array(nb + 1);
+  const myAt = new Uint32Array(nb);
+  const theirAt = array(nb);
+  let p = 0;
+  for (let b = 0; b < nb; b++) {
+    start[b] = p;
+    myAt[b] = p;
+    p += myCounts[b];
+    theirAt[b] = p;
+    p += theirCounts[b];
+  }
+  start[nb] = p;
+  const copying = two
+    ? helper.gather?.({ phase: 'scatter', rows: theirs, table, shift, at: theirAt, out })
+    : undefined;
+  scatterToBuckets(mine, table, shift, myAt, out);
+  // the helper copies from a copy of theirAt: done again here, the copy lands where it would have
+  if (two && (!copying || copying.wait() === undefined)) scatterToBuckets(theirs, table, shift, theirAt, out);
+  const ends = array(nViewers);
+  // the helper sorts the buckets from where half the rows lie behind
+  let mid = nb;
+  if (two) {
+    mid = 0;
+    while (mid < nb - 1 && start[mid + 1] <= n / 2) mid++;
+  }
+  const sort = { phase: 'sort' as const, start, shift, nViewers, out, ends };
+  const sorting = mid < nb ? helper?.gather?.({ ...sort, from: mid, to: nb }) : undefined;
+  sortBuckets({ ...sort, from: 0, to: sorting ? mid : nb });
+  // a failed sort may leave its buckets half done: all again from the rows (still as given)
+  if (sorting && sorting.wait() === undefined) return alone();
+  return ends;
+}
+
+/** One thread's share of `gatherInBuckets` on two threads (the worker's jobs). */
+export type GatherInput =
+  /** Adds each bucket's rows to `at`; answers the most messages of a row. */
+  | { phase: 'count'; rows: Uint32Array; table: PairColumns; shift: number; at: Uint32Array }
+  /** Copies the rows into their buckets from `at` on (a copy of it: `at` stays as given). */
+  | {
+      phase: 'scatter';
+      rows: Uint32Array;
+      table: PairColumns;
+      shift: number;
+      at: Uint32Array;
+      out: GatheredColumns;
+    }
+  /** Sorts buckets [from, to) in place and writes their viewers' `ends`. */
+  | BucketSort;
+
+interface BucketSort {
+  phase: 'sort';
+  /** Where each bucket starts (nb + 1 entries). */
+  start: Uint32Array;
+  from: number;
+  to: number;
+  shift: number;
+  nViewers: number;
+  out: GatheredColumns;
+  ends: Uint32Array;
+}
+
+export function gatherPart(input: GatherInput): number {
+  if (input.phase === 'count') return countBuckets(input.rows, input.table, input.shift, input.at);
+  if (input.phase === 'scatter') {
+    scatterToBuckets(input.rows, input.table, input.shift, input.at.slice(), input.out);
+    return input.rows.length;
+  }
+  sortBuckets(input);
+  return input.to - input.from;
+}
+
+/** at[b] += the rows of bucket b among `rows`; returns the most messages of one of them. */
+function countBuckets(rows: Uint32Array, table: PairColumns, shift: number, at: Uint32Array): number {
+  const { viewer, messages } = table;
+  let max = 0;
+  for (let i = 0; i < rows.length; i++) {
+    const r = rows[i];
+    at[viewer[r] >>> shift]++;
+    const m = messages[r];
+    if (m > max) max = m;
+  }
+  return max;
+}
+
+/** Row rows[i]'s channel, and its messages · 2^shift + its viewer's place in its bucket, to `out` at at[bucket]++. */
+function scatterToBuckets(
+  rows: Uint32Array,
+  table: PairColumns,
+  shift: number,
+  at: Uint32Array,
+  out: GatheredColumns,
+): void {
+  const { viewer, channel, messages } = table;
+  const div = 2 ** shift;
+  const mask = div - 1;
+  const oc = out.channel;
+  const om = out.messages;
+  for (let i = 0; i < rows.length; i++) {
+    const r = rows[i];
+    const v = viewer[r];
+    const p = at[v >>> shift]++;
+    oc[p] = channel[r];
+    om[p] = messages[r] * div + (v & mask);
+  }
+}
+
+/** Counting-sorts each bucket of [from, to) by its viewers' places, unpacking the messages. */
+function sortBuckets(job: BucketSort): void {
+  const { start, from, to, shift, nViewers, ends } = job;
+  const oc = job.out.channel;
+  const om = job.out.messages;
+  const div = 2 ** shift;
+  const mask = div - 1;
+  let biggest = 0;
+  for (let b = from; b < to; b++) biggest = Math.max(biggest, start[b + 1] - start[b]);
+  const sc = new Uint32Array(biggest);
+  const sm = new Uint32Array(biggest);
+  const place = new Uint32Array(div);
+  for (let b = from; b < to; b++) {
+    const s = start[b];
+    const size = start[b + 1] - s;
+    const first = b * div;
+    const last = Math.min(nViewers - first, div);
+    if (size === 0) {
+      ends.fill(s, first, first + last);
+      continue;
+    }
+    place.fill(0);
+    for (let k = 0; k < size; k++) {
+      const pm = om[s + k];
+      sc[k] = oc[s + k];
+      sm[k] = pm;
+      place[pm & mask]++;
+    }
+    // each viewer of the bucket: where its run starts, and (in `ends`) where it ends
+    let p = s;
+    for (let j = 0; j < last; j++) {
+      const count = place[j];
+      place[j] = p;
+      p += count;
+      ends[first + j] = p;
+    }
+    for (let k = 0; k < size; k++) {
+      const pm = sm[k];
+      const q = place[pm & mask]++;
+      oc[q] = sc[k];
+      om[q] = pm >>> shift;
+    }
+  }
 }
 
 /** Sorts a[0..n) ascending (insertion sort for the usual few values, else a typed sort). */
