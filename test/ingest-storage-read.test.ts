@@ -27,12 +27,18 @@ beforeAll(async () => {
 });
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
-/** Writes a part at the Hive path of `source` and `dt`; returns its path. */
+/**
+ * Writes a part at the Hive path of `source` and `dt`; returns its path. DuckDB on one thread
+ * writes the rows in the order `select` gives them (a UNION ALL's sides one after the other).
+ */
 async function part(root: string, source: string, dt: string, select: string): Promise<string> {
   const folder = join(root, 'presence', `source=${source}`, `dt=${dt}`);
   await mkdir(folder, { recursive: true });
   const path = join(folder, 'part-a.parquet');
-  await withDuckDB((c) => c.run(`COPY (${select}) TO ${sqlString(path)} (FORMAT parquet, COMPRESSION zstd)`));
+  await withDuckDB(
+    (c) => c.run(`COPY (${select}) TO ${sqlString(path)} (FORMAT parquet, COMPRESSION zstd)`),
+    { threads: 1 },
+  );
   return path;
 }
 
@@ -209,25 +215,25 @@ describe('stored parts with Twitch ids: fast path = general path', () => {
   });
 });
 
+/** Reads `parts` with one thread and with two, expects the same of both; the two-thread log. */
+async function twoAsOne(parts: string[], opts: PresenceReadOptions): Promise<RejectLog> {
+  const one = new PresenceBuilder();
+  const oneLog = new RejectLog();
+  const st1 = await readStoredParts(parts, 'store', one, oneLog, { ...opts, threads: 1 });
+  const two = new PresenceBuilder();
+  const twoLog = new RejectLog();
+  const st2 = await readStoredParts(parts, 'store', two, twoLog, { ...opts, threads: 2, parallelMinRows: 0 });
+  expect(st2.parallel).toBe(true);
+  expect(st1.parallel).toBeUndefined();
+  const { parallel: _, ...rest } = st2;
+  expect(snapshot({ st: rest, b: two, log: twoLog })).toEqual(snapshot({ st: st1, b: one, log: oneLog }));
+  return twoLog;
+}
+
 describe('stored parts: two threads = one thread', () => {
   it('same ids, rows, names, counts and reasons (row numbers continue across the split)', async () => {
     for (const opts of [{}, { windowStart: Date.parse('2026-11-20T06:00:00Z') }] as PresenceReadOptions[]) {
-      const one = new PresenceBuilder();
-      const oneLog = new RejectLog();
-      const st1 = await readStoredParts(files, 'store', one, oneLog, { ...opts, threads: 1 });
-      const two = new PresenceBuilder();
-      const twoLog = new RejectLog();
-      const st2 = await readStoredParts(files, 'store', two, twoLog, {
-        ...opts,
-        threads: 2,
-        parallelMinRows: 0,
-      });
-      expect(st2.parallel).toBe(true);
-      expect(st1.parallel).toBeUndefined();
-      const { parallel: _, ...rest } = st2;
-      expect({ ...snapshot({ st: rest, b: two, log: twoLog }) }).toEqual(
-        snapshot({ st: st1, b: one, log: oneLog }),
-      );
+      const twoLog = await twoAsOne(files, opts);
       // The split falls after the first part: the bad rows are the worker's, numbered from 30,001.
       expect(twoLog.count).toBe(12);
       expect(twoLog.rejected[0]?.reason).toBe('row 30002: empty channel');
@@ -236,8 +242,8 @@ describe('stored parts: two threads = one thread', () => {
 
   it('parts of the old layout (no id columns) on one side of the split, bad rows on the other', async () => {
     const root = join(dir, 'store-bad-late');
-    // 6,000 | 4,000 + 15 rows: the first part (old layout: no vod_id, kind or id columns) is this
-    // thread's, the rest the worker's.
+    // 6,000 | 4,000 | 15 rows: the split falls inside the first part (old layout: no vod_id, kind
+    // or id columns), at row 5,007: this thread reads its first 5,007 rows, the worker the rest.
     const late = [
       await part(
         root,
@@ -248,16 +254,35 @@ describe('stored parts: two threads = one thread', () => {
       await part(root, 'live', '2026-11-21', ROWS(6_000, 4_000, '2026-11-21')),
       await part(root, 'live', '2026-11-22', BAD),
     ];
-    const one = new PresenceBuilder();
-    const oneLog = new RejectLog();
-    const st1 = await readStoredParts(late, 'store', one, oneLog, { threads: 1 });
-    const two = new PresenceBuilder();
-    const twoLog = new RejectLog();
-    const st2 = await readStoredParts(late, 'store', two, twoLog, { threads: 2, parallelMinRows: 0 });
-    expect(st2.parallel).toBe(true);
-    const { parallel: _, ...rest } = st2;
-    expect(snapshot({ st: rest, b: two, log: twoLog })).toEqual(snapshot({ st: st1, b: one, log: oneLog }));
+    const twoLog = await twoAsOne(late, {});
     expect(twoLog.rejected[0]?.reason).toBe('row 10002: empty channel');
+  });
+
+  it('a split inside a part: its first rows (bad ones among them) here, the rest there; one part alone', async () => {
+    const root = join(dir, 'store-split-inside');
+    // 6,000 | 15 bad + 10,000 rows: half of 16,015 is 8,007, inside the second part, whose bad
+    // rows are this thread's, numbered after the first part's 6,000
+    const inside = [
+      await part(root, 'live', '2026-11-20', ROWS(0, 6_000, '2026-11-20')),
+      await part(
+        root,
+        'live',
+        '2026-11-21',
+        `${BAD} UNION ALL BY NAME (${ROWS(6_000, 10_000, '2026-11-21')})`,
+      ),
+    ];
+    const alone = [
+      await part(join(dir, 'store-one-part'), 'live', '2026-11-20', ROWS(0, 20_000, '2026-11-20')),
+    ];
+    for (const [parts, firstBad] of [
+      [inside, 'row 6002: empty channel'],
+      [alone, undefined],
+    ] as const) {
+      for (const opts of [{}, { windowStart: Date.parse('2026-11-20T06:00:00Z') }] as PresenceReadOptions[]) {
+        const twoLog = await twoAsOne(parts, opts);
+        expect(twoLog.rejected[0]?.reason).toBe(firstBad);
+      }
+    }
   });
 });
 

@@ -1,10 +1,10 @@
 /**
  * `readStoredParts`: the compacted Parquet parts of storage into a builder, by two threads when
- * the machine has them and the parts are many rows — this thread reads the first parts (by row
- * count, from the footers), a worker with its own DuckDB the rest, into one set of shared
- * columns; the worker's names are then interned here once and its ids remapped. The result is
- * the one-thread read's, row for row and id for id (ids follow the order rows are first seen,
- * and the worker's parts come after this thread's).
+ * the machine has them and the parts are many rows — this thread reads the first half of the
+ * rows (by row count, from the footers; a part may be split by row number), a worker with its
+ * own DuckDB the rest, into one set of shared columns; the worker's names are then interned here
+ * once and its ids remapped. The result is the one-thread read's, row for row and id for id (ids
+ * follow the order rows are first seen, and the worker's rows come after this thread's).
  */
 import { availableParallelism, loadavg } from 'node:os';
 import { type DuckDBConnection, sqlPathList, withDuckDB } from '../storage/duckdb.js';
@@ -19,7 +19,7 @@ import {
   type RejectLog,
   sharedColumns,
 } from './presence-rows.js';
-import { readBeside, startReadWorker } from './read-worker.js';
+import { readBeside, startReadWorker, type WorkerReply } from './read-worker.js';
 
 /** Parts holding fewer rows than this in all are read by one thread (a worker costs ~0.1 s). */
 export const PARALLEL_PARQUET_MIN_ROWS = 1 << 20;
@@ -51,7 +51,7 @@ export async function readStoredParts(
   opts: StoredReadOptions,
 ): Promise<FileStats> {
   const threads = opts.threads ?? defaultThreads();
-  if (threads >= 2 && files.length >= 2 && !b.extras) {
+  if (threads >= 2 && files.length >= 1 && !b.extras) {
     // Each thread's DuckDB gets one thread: two readers and their decoders share two cores.
     const st = await withDuckDB((conn) => readInTwo(conn, files, label, b, log, opts), { threads: 1 });
     if (st) return st;
@@ -73,13 +73,21 @@ async function readInTwo(
   const rows = await rowsPerFile(conn, files);
   const total = rows.reduce((a, r) => a + r, 0);
   if (total < (opts.parallelMinRows ?? PARALLEL_PARQUET_MIN_ROWS)) return undefined;
-  // Split where the first parts hold half the rows (at least one part each side).
-  let split = 1;
-  let firstRows = rows[0] as number;
-  while (split < files.length - 1 && firstRows + (rows[split] as number) <= total / 2) {
-    firstRows += rows[split] as number;
-    split++;
-  }
+  // Split at half the rows, inside a part if need be (a few big parts, as `import` writes them,
+  // split at a part's end left this thread 1 s idle: 3 of 7 parts against 4): this thread reads
+  // the parts before part k and its first x rows, the worker the rest.
+  const firstRows = Math.floor(total / 2);
+  let k = 0;
+  let before = 0;
+  while (k < files.length - 1 && before + (rows[k] as number) <= firstRows) before += rows[k++] as number;
+  const x = firstRows - before;
+  const mine: Slice[] = [];
+  if (k > 0) mine.push({ files: files.slice(0, k), lineBase: 0 });
+  if (x > 0) mine.push({ files: [files[k] as string], rows: [0, x], lineBase: before });
+  const theirs: Slice[] = [];
+  if (x < (rows[k] as number))
+    theirs.push({ files: [files[k] as string], rows: [x, rows[k] as number], lineBase: 0 });
+  if (k + 1 < files.length) theirs.push({ files: files.slice(k + 1), lineBase: (rows[k] as number) - x });
   const start = b.length;
   const mid = start + firstRows;
   const cap = start + total;
@@ -87,7 +95,7 @@ async function readInTwo(
   const started = await startReadWorker<ParquetWorkerOutput>(
     new URL('./parquet-worker.mjs', import.meta.url),
     {
-      files: files.slice(split),
+      slices: theirs,
       label,
       opts: { windowStart: opts.windowStart, windowEnd: opts.windowEnd },
       threads: 1,
@@ -103,17 +111,18 @@ async function readInTwo(
   const logCount = log.count;
   const logKept = log.rejected.length;
   b.adopt(columnSlice(shared, 0, mid));
-  const { here: first, there: msg } = await readBeside(started, () =>
-    readPresenceParquetWith(
-      conn,
-      `${sqlPathList(files.slice(0, split))}, union_by_name = true`,
-      label,
-      b,
-      log,
-      opts,
-      true,
-    ),
-  );
+  let first: FileStats;
+  let msg: WorkerReply<ParquetWorkerOutput>;
+  try {
+    ({ here: first, there: msg } = await readBeside(started, () =>
+      readSlices(conn, mine, label, b, log, opts),
+    ));
+  } catch (err) {
+    // a slice of a part that the stored-parts read does not take: one thread again
+    if (!(err instanceof Error && err.message.startsWith('internal:'))) throw err;
+    msg = { error: err.message };
+    first = { good: 0, bad: 0, outside: 0 };
+  }
   if (!msg.ok) {
     // One thread again, from where this read began.
     b.truncate(start);
@@ -141,6 +150,34 @@ async function readInTwo(
     outside: first.outside + w.outside,
     firstBad: first.firstBad ?? (w.rejected[0] ? shift(w.rejected[0]) : undefined),
   };
+}
+
+/** Some parts (or, with `rows`, part of one), read in one go; see `ReadSlice`. */
+export interface Slice {
+  files: string[];
+  rows?: [number, number];
+  lineBase: number;
+}
+
+/** Reads the slices one after the other into `b` (the stored-parts read; their counts added up). */
+export async function readSlices(
+  conn: DuckDBConnection,
+  slices: Slice[],
+  label: string,
+  b: PresenceBuilder,
+  log: RejectLog,
+  opts: PresenceReadOptions,
+): Promise<FileStats> {
+  const st: FileStats = { good: 0, bad: 0, outside: 0 };
+  for (const slice of slices) {
+    const source = `${sqlPathList(slice.files)}, union_by_name = true`;
+    const one = await readPresenceParquetWith(conn, source, label, b, log, opts, true, true, slice);
+    st.good += one.good;
+    st.bad += one.bad;
+    st.outside += one.outside;
+    st.firstBad ??= one.firstBad;
+  }
+  return st;
 }
 
 /** Rows of each file, from the Parquet footers (in the order given). */

@@ -3,13 +3,14 @@
  * into the caller's shared columns, with its own ids, and sends back its names as bytes.
  */
 import { workerData } from 'node:worker_threads';
-import { sqlPathList, withDuckDB } from '../storage/duckdb.js';
-import { readPresenceParquetWith } from './presence-parquet.js';
+import { withDuckDB } from '../storage/duckdb.js';
+import { readSlices, type Slice } from './parquet-parallel.js';
 import type { ColumnViews, PresenceReadOptions } from './presence-rows.js';
 import { answerRead, type WorkerReadOutput } from './read-worker.js';
 
 export interface ParquetWorkerInput {
-  files: string[];
+  /** What the worker reads, in order (its rows are numbered from its first slice's first row). */
+  slices: Slice[];
   label: string;
   opts: Pick<PresenceReadOptions, 'windowStart' | 'windowEnd'>;
   /** DuckDB threads of the worker's instance. */
@@ -30,17 +31,7 @@ export type ParquetWorkerOutput = WorkerReadOutput;
 const input = workerData as ParquetWorkerInput;
 await answerRead(input.shared, (b, log) => {
   b.reserveViewersFor(input.rowsInAll);
-  return withDuckDB(
-    (conn) =>
-      readPresenceParquetWith(
-        conn,
-        `${sqlPathList(input.files)}, union_by_name = true`,
-        input.label,
-        b,
-        log,
-        input.opts,
-        true,
-      ),
-    { threads: input.threads },
-  );
+  return withDuckDB((conn) => readSlices(conn, input.slices, input.label, b, log, input.opts), {
+    threads: input.threads,
+  });
 });

@@ -40,6 +40,12 @@ function tsExpression(col: string, type: string): string {
     epoch_ms(try_cast(${c} AS TIMESTAMPTZ))::DOUBLE)`;
 }
 
+/** Which rows a read takes (`rows`: [from, to) of its one file, by file_row_number) and how they are numbered. */
+export interface ReadSlice {
+  rows?: [number, number];
+  lineBase: number;
+}
+
 /**
  * Reads Parquet presence through DuckDB. Strings are interned inside DuckDB (a dictionary per
  * column), then only integer ids and numbers cross into JS as typed arrays.
@@ -57,6 +63,8 @@ export async function readPresenceParquetWith(
    * fail when they do not qualify (tests compare the two).
    */
   fast: boolean | 'require' = true,
+  /** Part of the rows only (one file), and row numbers after `lineBase`: the stored-parts read. */
+  slice?: ReadSlice,
 ): Promise<FileStats> {
   const st: FileStats = { good: 0, bad: 0, outside: 0 };
   let cols: { name: string; type: string }[];
@@ -84,10 +92,11 @@ export async function readPresenceParquetWith(
     col[c] >= 0 ? sqlIdent((cols[col[c]] as { name: string }).name) : 'NULL';
   const tsCol = cols[col.ts] as { name: string; type: string };
   if (fast && hive && !b.extras) {
-    const st = await readStoredPresence(conn, source, label, b, log, opts, cols, col);
+    const st = await readStoredPresence(conn, source, label, b, log, opts, cols, col, slice);
     if (st) return st;
   }
-  if (fast === 'require') throw new Error(`internal: ${label} does not qualify for the stored-parts read`);
+  if (fast === 'require' || slice)
+    throw new Error(`internal: ${label} does not qualify for the stored-parts read`);
   const ws = opts.windowStart ?? Number.NEGATIVE_INFINITY;
   const we = opts.windowEnd ?? Number.POSITIVE_INFINITY;
   const winCond = `(ts >= ${Number.isFinite(ws) ? ws : '-1e300'} AND ts < ${Number.isFinite(we) ? we : '1e300'})`;
@@ -263,6 +272,7 @@ async function readStoredPresence(
   opts: PresenceReadOptions,
   cols: { name: string; type: string }[],
   col: Record<PresenceColumn, number>,
+  slice: ReadSlice = { lineBase: 0 },
 ): Promise<FileStats | undefined> {
   const typeOf = (c: PresenceColumn) => (cols[col[c]] as { type: string }).type.toUpperCase();
   if (typeOf('channel') !== 'VARCHAR' || typeOf('viewer') !== 'VARCHAR') return undefined;
@@ -272,7 +282,13 @@ async function readStoredPresence(
   const idNames = (['viewer_id', 'channel_id'] as const)
     .filter((c) => col[c] >= 0)
     .map((c) => (cols[col[c]] as { name: string }).name);
-  const from = `read_parquet(${source}, hive_partitioning = true)`;
+  const rows = slice.rows;
+  // DuckDB skips the row groups a file_row_number range leaves out (measured: 200,000 of a
+  // part's 2.2M rows in 39 of its 363 ms)
+  const from = rows
+    ? `read_parquet(${source}, hive_partitioning = true, file_row_number = true)
+       WHERE file_row_number >= ${rows[0]} AND file_row_number < ${rows[1]}`
+    : `read_parquet(${source}, hive_partitioning = true)`;
   const srcExpr = col.source >= 0 ? `lower(${name('source')}::VARCHAR)` : `'import'`;
   // One pass over the footers and the partition values (no column data): rows, ids, sources.
   const [meta] = (
@@ -286,10 +302,11 @@ async function readStoredPresence(
                   AND (stats_null_count IS NULL OR stats_null_count < num_values))`
         },
         (SELECT count(*)::DOUBLE FROM ${from}
-          WHERE NOT coalesce(${srcExpr} IN ('live', 'vod', 'import'), false))`,
+          ${rows ? 'AND' : 'WHERE'} NOT coalesce(${srcExpr} IN ('live', 'vod', 'import'), false))`,
     )
   ).getRows() as [number, number, number][];
-  const [total, valuedIds, badSources] = (meta ?? [0, 1, 1]).map(Number) as [number, number, number];
+  const [inFiles, valuedIds, badSources] = (meta ?? [0, 1, 1]).map(Number) as [number, number, number];
+  const total = rows ? Math.max(0, Math.min(inFiles, rows[1]) - rows[0]) : inFiles;
   if (badSources > 0) return undefined;
   // Twitch ids where any footer holds one: rows are keyed as the general path keys them.
   const withIds = valuedIds > 0;
@@ -320,6 +337,7 @@ async function readStoredPresence(
     status: new Uint8Array(2048),
     k: start,
     seen: 0,
+    lineBase: slice.lineBase,
     st,
     log,
     label,
@@ -369,6 +387,8 @@ interface ScanState {
   k: number;
   /** Rows of the chunks before. */
   seen: number;
+  /** Rows before this read's first (its rows are numbered from lineBase + 1). */
+  lineBase: number;
   st: FileStats;
   log: RejectLog;
   label: string;
@@ -493,7 +513,7 @@ function storedReject(
   i: number,
 ): void {
   s.st.bad++;
-  const line = s.seen + i + 1;
+  const line = s.lineBase + s.seen + i + 1;
   const reason = `row ${line}: ${storedRowProblem(
     String(cvec.getItem(i) ?? ''),
     String(vvec.getItem(i) ?? ''),
