@@ -286,6 +286,21 @@ describe('stored parts: two threads = one thread', () => {
   });
 });
 
+describe('stored parts: two threads when a part takes the general path', () => {
+  it("a whole part this thread reads the general way (an unknown source), the split part's rest there", async () => {
+    const root = join(dir, 'store-general-first');
+    // 6,000 rows under source=bogus (rejected, by the general path) | 10,000: the split falls in
+    // the second part, whose first 2,000 rows are this thread's
+    const parts = [
+      await part(root, 'bogus', '2026-11-20', ROWS(0, 6_000, '2026-11-20')),
+      await part(root, 'live', '2026-11-21', ROWS(6_000, 10_000, '2026-11-21')),
+    ];
+    const twoLog = await twoAsOne(parts, {});
+    expect(twoLog.count).toBe(6_000);
+    expect(twoLog.rejected[0]?.reason).toBe('row 1: bad source "bogus"');
+  });
+});
+
 describe('stored parts: threads by default', () => {
   it('two on two cores unless the load is twice the cores, else one', () => {
     expect(defaultThreads(2, 0.4)).toBe(2);

@@ -95,7 +95,8 @@ export async function readPresenceParquetWith(
     const st = await readStoredPresence(conn, source, label, b, log, opts, cols, col, slice);
     if (st) return st;
   }
-  if (fast === 'require' || slice)
+  // the general path reads whole files and numbers their rows from 1
+  if (fast === 'require' || (slice && (slice.rows || slice.lineBase !== 0)))
     throw new Error(`internal: ${label} does not qualify for the stored-parts read`);
   const ws = opts.windowStart ?? Number.NEGATIVE_INFINITY;
   const we = opts.windowEnd ?? Number.POSITIVE_INFINITY;
