@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { COMMUNITY_DEFAULTS, detectCommunities, renumberBySize } from '../src/analysis/communities.js';
+import {
+  COMMUNITY_DEFAULTS,
+  detectCommunities,
+  randomiser,
+  renumberBySize,
+} from '../src/analysis/communities.js';
+import { type Csr, csrFromGraph } from '../src/analysis/csr.js';
 import { leiden } from '../src/analysis/leiden.js';
 import { louvain } from '../src/analysis/louvain.js';
 import { modularity } from '../src/analysis/modularity.js';
@@ -260,5 +266,84 @@ describe.runIf(atlasAvailable())('the real 2021 Twitch atlas edge list (raw weig
     expect(r.sizes[chess[0]!]).toBeLessThanOrEqual(30);
     expect(r.splits.some((s) => s.partTest && s.partTest.parts > 0)).toBe(true);
     expect(Math.max(...r.sizes)).toBeLessThanOrEqual(200);
+  });
+});
+
+describe('randomiser: the null model of the significance tests', () => {
+  /** The definition, written plainly: edges as objects, shuffled, stably sorted by weight, swapped. */
+  function plainRandomised(g: Csr, rng: () => number): Csr {
+    const order: { a: number; b: number; w: number }[] = [];
+    for (let v = 0; v < g.n; v++)
+      for (let i = g.offsets[v]!; i < g.offsets[v + 1]!; i++)
+        if (g.neighbors[i]! > v) order.push({ a: v, b: g.neighbors[i]!, w: g.weights[i]! });
+    for (let i = order.length - 1; i > 0; i--) {
+      const j = Math.floor(rng() * (i + 1));
+      [order[i], order[j]] = [order[j]!, order[i]!];
+    }
+    order.sort((x, y) => x.w - y.w);
+    const m = order.length;
+    const a = order.map((e) => e.a);
+    const b = order.map((e) => e.b);
+    for (let s = 4 * m; s > 0 && m >= 2; s--) {
+      const x = Math.floor(rng() * m);
+      const d = 1 + Math.floor(rng() * 8);
+      const y = rng() < 0.5 ? x - d : x + d;
+      if (y < 0 || y >= m) continue;
+      if (rng() < 0.5) {
+        if (a[x] === b[y] || a[y] === b[x]) continue;
+        [b[x], b[y]] = [b[y]!, b[x]!];
+      } else {
+        if (a[x] === a[y] || b[x] === b[y]) continue;
+        const t = b[x]!;
+        b[x] = a[y]!;
+        a[y] = t;
+      }
+    }
+    const w = Float64Array.from(order, (e) => e.w);
+    return csrFromGraph({
+      nodeNames: new Array<string>(g.n),
+      nodeAudience: new Float64Array(0),
+      source: Uint32Array.from(a),
+      target: Uint32Array.from(b),
+      shared: w,
+      weight: w,
+      length: m,
+    });
+  }
+
+  it('gives the plain definition’s graph, sample after sample (many equal weights, ties kept shuffled)', () => {
+    const r = createRng(3);
+    const n = 300;
+    const source: number[] = [];
+    const target: number[] = [];
+    const weight: number[] = [];
+    for (let e = 0; e < 4000; e++) {
+      const s = Math.floor(r() * n);
+      const t = Math.floor(r() * n);
+      if (s === t) continue;
+      source.push(s);
+      target.push(t);
+      // few distinct weights, as small shared counts give
+      weight.push(r() < 0.7 ? 1 + Math.floor(r() * 4) : r());
+    }
+    const g = csrFromGraph({
+      nodeNames: new Array<string>(n),
+      nodeAudience: new Float64Array(0),
+      source: Uint32Array.from(source),
+      target: Uint32Array.from(target),
+      shared: Float64Array.from(weight),
+      weight: Float64Array.from(weight),
+      length: source.length,
+    });
+    const fast = randomiser(g);
+    const rngA = createRng(11);
+    const rngB = createRng(11);
+    for (let s = 0; s < 3; s++) {
+      const x = fast(rngA);
+      const y = plainRandomised(g, rngB);
+      expect(Array.from(x.offsets)).toEqual(Array.from(y.offsets));
+      expect(Array.from(x.neighbors)).toEqual(Array.from(y.neighbors));
+      expect(Array.from(x.weights)).toEqual(Array.from(y.weights));
+    }
   });
 });
