@@ -98,6 +98,17 @@ async function read(path: string, opts: PresenceReadOptions) {
   };
 }
 
+/** Reads `path` by both paths at each chunk size and expects the same; the general path's reads. */
+async function bothPathsAgree(path: string, chunkSizes: (number | undefined)[]) {
+  const reads = [];
+  for (const csvChunkBytes of chunkSizes) {
+    const general = await read(path, { csvChunkBytes, plainPath: false });
+    expect(await read(path, { csvChunkBytes })).toEqual(general);
+    reads.push(general);
+  }
+  return reads;
+}
+
 describe('CSV presence fast path', () => {
   it('reads exactly what the general path reads, at every buffer size, with and without a window', async () => {
     const spy = vi.spyOn(PlainPresenceRows.prototype, 'rows');
@@ -141,10 +152,7 @@ describe('CSV presence fast path', () => {
     lines.push(`c1,u1,${T0},"live",1,`, `c1,u1,${T0},live,"1",`, `c2,u2,${T0},live,2,"`);
     const path = join(tmp, 'quoted.csv');
     await writeFile(path, `${lines.join('\n')}\n`);
-    for (const csvChunkBytes of [29, 4096, undefined]) {
-      const general = await read(path, { csvChunkBytes, plainPath: false });
-      const plain = await read(path, { csvChunkBytes });
-      expect(plain).toEqual(general);
+    for (const general of await bothPathsAgree(path, [29, 4096, undefined])) {
       // a newline inside quotes is not the end of a record: every record's row is there
       expect(general.rows.length).toBeGreaterThanOrEqual(3005);
       expect(general.rows[2999]).toEqual(['c7', 'u70', (T0 + 2999 * 60) * 1000, 3]);
@@ -184,9 +192,7 @@ describe('CSV presence fast path', () => {
     }
     const path = join(tmp, 'three.csv');
     await writeFile(path, `${lines.join('\n')}\n`);
-    for (const csvChunkBytes of [17, undefined]) {
-      const general = await read(path, { csvChunkBytes, plainPath: false });
-      expect(await read(path, { csvChunkBytes })).toEqual(general);
+    for (const general of await bothPathsAgree(path, [17, undefined])) {
       expect(general.rows.length).toBeGreaterThan(1800);
       expect(general.count).toBeGreaterThan(10);
     }
@@ -201,9 +207,7 @@ describe('CSV presence fast path', () => {
     }
     const path = join(tmp, 'order.csv');
     await writeFile(path, `${lines.join('\n')}\n`);
-    for (const csvChunkBytes of [31, undefined]) {
-      const general = await read(path, { csvChunkBytes, plainPath: false });
-      expect(await read(path, { csvChunkBytes })).toEqual(general);
+    for (const general of await bothPathsAgree(path, [31, undefined])) {
       expect(general.rows.length).toBeGreaterThan(1800);
       // a record with one field too many (the viewer's comma) shifts its channel: both paths agree
       expect(general.rows).toContainEqual(['c1', 'u1', (T0 + 60) * 1000, 1]);

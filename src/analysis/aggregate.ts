@@ -73,15 +73,9 @@ function orderByViewer(
 /** Where each viewer's rows start in viewer order: a count per viewer, summed up. */
 function viewerStarts(rows: Uint32Array, viewer: Uint32Array, nViewers: number): Uint32Array {
   const start = new Uint32Array(nViewers + 1);
-  countViewers(rows, viewer, start.subarray(1));
+  for (let i = 0; i < rows.length; i++) start[viewer[rows[i]] + 1]++;
   for (let v = 0; v < nViewers; v++) start[v + 1] += start[v];
   return start;
-}
-
-/** counts[v] += the rows of viewer v among `rows`. */
-function countViewers(rows: Uint32Array, viewer: Uint32Array, counts: Uint32Array): void {
-  const n = rows.length;
-  for (let i = 0; i < n; i++) counts[viewer[rows[i]]]++;
 }
 
 /** The columns the pair pass reads. */

@@ -56,9 +56,7 @@ export async function readStoredParts(
     const st = await withDuckDB((conn) => readInTwo(conn, files, label, b, log, opts), { threads: 1 });
     if (st) return st;
   }
-  return withDuckDB((conn) =>
-    readPresenceParquetWith(conn, `${sqlPathList(files)}, union_by_name = true`, label, b, log, opts, true),
-  );
+  return withDuckDB((conn) => readSlices(conn, [{ files, lineBase: 0 }], label, b, log, opts));
 }
 
 /** The two-thread read; undefined when it does not pay or the worker fails (nothing kept then). */
