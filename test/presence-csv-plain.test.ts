@@ -57,6 +57,9 @@ const ODD: ((r: () => number) => string)[] = [
   () => 'chan23,v23,,live,1',
   () => 'chan24,v24,-5,live,1',
   () => 'chan25,v25,1795525500,live,1234567890123456',
+  // a count at the 15-digit limit, and one digit more of the same value
+  () => 'chan25b,v25b,1795525500,live,000000000000007',
+  () => 'chan25c,v25c,1795525500,live,0000000000000007',
   (r) => `chan26,v${Math.floor(r() * 50)},${T0 + Math.floor(r() * 86_400)},live,${Math.floor(r() * 9)}`,
 ];
 

@@ -108,6 +108,8 @@ export class PlainPresenceRows {
     // The contract's order (channel, viewer, ts first, as the collectors, simulate and most
     // exports write it) is scanned by straight-line code; other orders by the loop over roles.
     const head = roles[0] === CHANNEL && roles[1] === VIEWER && roles[2] === TS ? 3 : 0;
+    // ... and so is the rest of the contract's five columns (source, messages).
+    const contract = head === 3 && nf === 5 && roles[3] === SOURCE && roles[4] === MESSAGES;
     const b = this.b;
     const fold = b.channels.foldTable;
     const maxName = PRESENCE_LIMITS.maxNameBytes;
@@ -199,8 +201,33 @@ export class PlainPresenceRows {
           }
           if (ts < minTs || ts > maxTs) break;
           i++;
+          if (contract) {
+            const s0 = i;
+            for (;;) {
+              c = buf[i] as number;
+              if (c === COMMA || c === NL || c === CR || c === QUOTE) break;
+              i++;
+            }
+            // empty, or a known source in any case ("live" tested inline: nearly every row's)
+            if (c !== COMMA || (i > s0 && !isLive(buf, s0, i) && sourceCodeBytes(buf, s0, i) < 0)) break;
+            const m0 = ++i;
+            let v = 0;
+            for (;;) {
+              c = buf[i] as number;
+              const d = c - 48;
+              if (d >>> 0 > 9) break;
+              v = v * 10 + d;
+              i++;
+            }
+            if (c !== NL) break;
+            if (i > m0) {
+              if (i - m0 > 15 || v > maxMessages) break;
+              m = v;
+            }
+            i++;
+          }
         }
-        for (let f = head; f < nf; f++) {
+        for (let f = contract ? nf : head; f < nf; f++) {
           const stop = f === nf - 1 ? NL : COMMA;
           const role = roles[f] as number;
           const s = i;
@@ -314,6 +341,17 @@ export class PlainPresenceRows {
     this.count = good + outside;
     return p;
   }
+}
+
+/** buf[start, end) is "live" in any case. */
+function isLive(buf: Uint8Array, start: number, end: number): boolean {
+  return (
+    end - start === 4 &&
+    ((buf[start] as number) | 32) === 108 &&
+    ((buf[start + 1] as number) | 32) === 105 &&
+    ((buf[start + 2] as number) | 32) === 118 &&
+    ((buf[start + 3] as number) | 32) === 101
+  );
 }
 
 function sameBytes(buf: Uint8Array, a: number, b: number, len: number): boolean {
