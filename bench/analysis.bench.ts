@@ -23,6 +23,7 @@ import { spawnProjectionWorker } from '../src/analysis/overlap-parallel.js';
 import { writeEdgeFiles } from '../src/export/edge-files.js';
 import { WEIGHT_KINDS } from '../src/model/atlas.js';
 import type { PresenceTable } from '../src/model/presence-table.js';
+import { sqlString, withDuckDB } from '../src/storage/duckdb.js';
 import { ATLAS_EDGES, readAtlas2021 } from '../test/fixtures/analysis/atlas2021.js';
 import { synthesize } from '../test/fixtures/analysis/synthetic.js';
 import { simulateTable as simTable } from './quality-gen.js';
@@ -212,10 +213,29 @@ if (process.env.BENCH_SCALE !== '0') {
         const files = await writeEdgeFiles(dir, graph, { parquet });
         const what = parquet ? 'edges.csv + GEXF edge part + edges.parquet' : 'edges.csv + GEXF edge part';
         console.log(
-          `  edge files, ${what}: ${ms(t)}, ${cpuMs(cpu)} CPU (process: DuckDB's threads too); edges.csv ${Math.round(statSync(files.edgesCsv).size / 1e6)} MB`,
+          `  edge files, ${what}: ${ms(t)}, ${cpuMs(cpu)} CPU; edges.csv ${Math.round(statSync(files.edgesCsv).size / 1e6)} MB` +
+            (files.edgesParquet
+              ? `, edges.parquet ${Math.round(statSync(files.edgesParquet).size / 1e6)} MB`
+              : ''),
         );
         if (files.gexfEdgesPart) rmSync(files.gexfEdgesPart);
       }
+      // The reference: DuckDB converting that edges.csv, as analyze made edges.parquet before.
+      t = performance.now();
+      cpu = process.cpuUsage();
+      const duckParquet = join(dir, 'duckdb-edges.parquet');
+      await withDuckDB((conn) =>
+        conn
+          .run(
+            `COPY (SELECT * FROM read_csv(${sqlString(join(dir, 'edges.csv'))}, header = true, delim = ',', quote = '"', escape = '"', ` +
+              `columns = {'source': 'VARCHAR', 'target': 'VARCHAR', 'weight': 'DOUBLE', 'shared': 'DOUBLE'}, nullstr = '', auto_detect = false)) ` +
+              `TO ${sqlString(duckParquet)} (FORMAT parquet, COMPRESSION lz4)`,
+          )
+          .then(() => undefined),
+      );
+      console.log(
+        `  edges.parquet by DuckDB from that edges.csv (the way before): ${ms(t)}, ${cpuMs(cpu)} CPU (its threads too); ${Math.round(statSync(duckParquet).size / 1e6)} MB`,
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -1,11 +1,17 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { createRng as rng } from '../src/analysis/rng.js';
-import { type ByteSink, writeBytesAtomic } from '../src/export/atomic.js';
+import { type ByteSink, formatNumbers, writeBytesAtomic } from '../src/export/atomic.js';
 import { formatNumber, formatNumberInto, parseCsv } from '../src/export/csv.js';
-import { type GraphEdges, spawnEdgeFilesWorker, writeEdgeFiles } from '../src/export/edge-files.js';
+import {
+  type EdgeFiles,
+  type GraphEdges,
+  printedValues,
+  spawnEdgeFilesWorker,
+  writeEdgeFiles,
+} from '../src/export/edge-files.js';
 import { writeGexfEdge } from '../src/export/gexf.js';
 import { edgesCsv } from '../src/export/write.js';
 import type { ChannelRow, EdgeRow } from '../src/model/atlas.js';
@@ -125,6 +131,24 @@ describe('formatNumberInto', () => {
   });
 });
 
+describe('printedValues', () => {
+  it('reads the printed numbers back exactly as Number() reads the text (what edges.parquet holds)', () => {
+    const values = [...hardNumbers(100_000), Number.NaN, Number.NEGATIVE_INFINITY, 2 ** 53 + 2, 1e21, -1e-7];
+    const all = [...values, ...values.map((v) => -v)];
+    const printed = formatNumbers(all, all.length);
+    const back = printedValues(printed, all.length);
+    let mismatches = 0;
+    for (let i = 0; i < all.length; i++) {
+      const text = formatNumber(all[i]!);
+      const want = text === '' ? Number.NaN : Number(text);
+      if (!Object.is(back[i], want)) mismatches++;
+    }
+    expect(mismatches).toBe(0);
+    // -0 prints as "0", and reads back as 0
+    expect(Object.is(printedValues(formatNumbers([-0], 1), 1)[0], 0)).toBe(true);
+  });
+});
+
 describe('ByteSink', () => {
   const sinkText = (fill: (s: ByteSink) => void) => {
     const path = join(root, 'sink.txt');
@@ -226,6 +250,28 @@ describe('writeEdgeFiles', () => {
     expect(rows.map((x) => [x.source, x.target, x.weight, x.shared])).toEqual(
       csv.map(([s, t, w, sh]) => [s, t, num(w!), num(sh!)]),
     );
+  });
+
+  it('tells the GEXF part first, and writes edges.parquet only once told to go on (worker)', async () => {
+    const dir = mkdtempSync(join(root, 'steps-'));
+    const worker = spawnEdgeFilesWorker();
+    try {
+      let told: EdgeFiles | undefined;
+      const done = worker.run(dir, g, { waitForParquet: true }, (part) => {
+        told = part;
+      });
+      await vi.waitFor(() => expect(told).toBeDefined(), { timeout: 20_000, interval: 20 });
+      expect(existsSync(told?.gexfEdgesPart ?? '')).toBe(true);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(existsSync(join(dir, 'edges.parquet'))).toBe(false);
+      worker.goOn();
+      const files = await done;
+      expect(files.edgesParquet).toBe(join(dir, 'edges.parquet'));
+      expect(files.gexfEdgesPart).toBe(told?.gexfEdgesPart);
+      expect(readFileSync(files.edgesCsv).equals(readFileSync(join(dir, 'edges.csv')))).toBe(true);
+    } finally {
+      worker.close();
+    }
   });
 
   it('writes the same files in the worker, and the caller keeps its arrays (copies are transferred)', async () => {

@@ -8,11 +8,18 @@
 import { renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { sqlString, withDuckDB } from '../storage/duckdb.js';
-import { type ByteSink, encodeStrings, formatNumbers, tempPathFor, writeBytesAtomic } from './atomic.js';
+import {
+  type ByteSink,
+  type ByteStrings,
+  encodeStrings,
+  formatNumbers,
+  tempPathFor,
+  writeBytesAtomic,
+} from './atomic.js';
 import { csvField, csvLine, writeUint } from './csv.js';
 import { EDGE_COLUMNS } from './edge-index.js';
 import { writeGexfEdgeLines } from './gexf.js';
+import { writeParquet } from './parquet-write.js';
 
 /** A graph's edges as parallel arrays (node ids index `nodeNames`). */
 export interface GraphEdges {
@@ -37,14 +44,23 @@ export interface EdgeFilesOptions {
   gexf?: boolean;
 }
 
-export const EDGES_PARQUET_COLUMNS =
-  "{'source': 'VARCHAR', 'target': 'VARCHAR', 'weight': 'DOUBLE', 'shared': 'DOUBLE'}";
+/** When `writeEdgeFiles` tells what it wrote, and when it may go on. */
+export interface EdgeFilesSteps {
+  /** edges.csv and the GEXF edge part are written (the GEXF can be put together from now on). */
+  onPart?: (files: EdgeFiles) => void;
+  /** Awaited before edges.parquet (e.g. until communities are found, not to slow them down). */
+  beforeParquet?: Promise<void>;
+}
 
-/** Writes the edge files into `dir` (which must exist). */
+/**
+ * Writes the edge files into `dir` (which must exist): edges.csv and the GEXF edge part, then
+ * edges.parquet (from the arrays, with the values edges.csv prints).
+ */
 export async function writeEdgeFiles(
   dir: string,
   g: GraphEdges,
   options: EdgeFilesOptions = {},
+  steps: EdgeFilesSteps = {},
 ): Promise<EdgeFiles> {
   const { parquet = true, gexf = true } = options;
   const edgesCsv = join(dir, 'edges.csv');
@@ -52,39 +68,95 @@ export async function writeEdgeFiles(
   const weights = formatNumbers(g.weight, g.length);
   writeBytesAtomic(edgesCsv, (sink) => writeEdgeCsvRows(sink, g, weights));
   const out: EdgeFiles = { edgesCsv };
-  const writePart = () => {
-    if (!gexf) return;
+  if (gexf) {
     const part = tempPathFor(join(dir, 'atlas.gexf.edges'));
     writeBytesAtomic(part, (sink) =>
       writeGexfEdgeLines(sink, g.source, g.target, weights, g.length, g.nodeNames.length),
     );
     out.gexfEdgesPart = part;
-  };
-  if (!parquet) {
-    writePart();
-    return out;
   }
+  steps.onPart?.({ ...out });
+  if (!parquet) return out;
+  await steps.beforeParquet;
   const target = join(dir, 'edges.parquet');
   const tmp = tempPathFor(target);
   try {
-    await withDuckDB(async (conn) => {
-      // Queued to DuckDB's threads before the GEXF part blocks this one.
-      const copying = conn.run(
-        `COPY (SELECT * FROM read_csv(${sqlString(edgesCsv)}, header = true, delim = ',', quote = '"', escape = '"', ` +
-          `columns = ${EDGES_PARQUET_COLUMNS}, nullstr = '', auto_detect = false)) ` +
-          `TO ${sqlString(tmp)} (FORMAT parquet, COMPRESSION lz4)`,
-      );
-      try {
-        writePart();
-      } finally {
-        await copying;
-      }
-    });
+    const names = g.nodeNames.map((n) => encoder.encode(n));
+    writeParquet(
+      tmp,
+      [
+        { name: 'source', kind: 'names', names, index: g.source.subarray(0, g.length) },
+        { name: 'target', kind: 'names', names, index: g.target.subarray(0, g.length) },
+        // printed with 6 significant digits, weights repeat: a dictionary halves the file
+        { name: 'weight', kind: 'doubles', values: printedValues(weights, g.length), dictionary: true },
+        { name: 'shared', kind: 'doubles', values: printedShared(g.shared, g.length), dictionary: true },
+      ],
+      g.length,
+    );
     renameSync(tmp, target);
     out.edgesParquet = target;
   } finally {
     rmSync(tmp, { force: true });
   }
+  return out;
+}
+
+const encoder = new TextEncoder();
+
+/** Exact powers of ten (10^0 … 10^22 are exact doubles). */
+const POW10 = Array.from({ length: 23 }, (_, i) => 10 ** i);
+
+/**
+ * The numbers `formatNumbers` printed, read back as a CSV reader reads them (empty: NaN). A plain
+ * decimal of up to 15 digits is k / 10^d, which IEEE division rounds exactly as a correct decimal
+ * parser does; anything else goes through `Number`.
+ */
+export function printedValues(printed: ByteStrings, length: number): Float64Array {
+  const { bytes, start } = printed;
+  const out = new Float64Array(length);
+  const dec = new TextDecoder();
+  for (let i = 0; i < length; i++) {
+    const b = start[i] as number;
+    const e = start[i + 1] as number;
+    if (b === e) {
+      out[i] = Number.NaN;
+      continue;
+    }
+    const negative = bytes[b] === 45;
+    let p = negative ? b + 1 : b;
+    let k = 0;
+    let digits = 0;
+    let decimals = -1;
+    for (; p < e; p++) {
+      const c = bytes[p] as number;
+      if (c === 46 && decimals < 0) decimals = 0;
+      else if (c >= 48 && c <= 57) {
+        k = k * 10 + (c - 48);
+        digits++;
+        if (decimals >= 0) decimals++;
+      } else break;
+    }
+    if (p === e && digits > 0 && digits <= 15 && decimals <= 22) {
+      const v = decimals > 0 ? k / (POW10[decimals] as number) : k;
+      out[i] = negative ? -v : v;
+    } else out[i] = Number(dec.decode(bytes.subarray(b, e)));
+  }
+  return out;
+}
+
+/** `shared` as edges.csv prints it: whole counts exactly, anything else as `formatNumber` does. */
+function printedShared(shared: Float64Array, length: number): Float64Array {
+  const out = new Float64Array(length);
+  let fractions = false;
+  for (let i = 0; i < length; i++) {
+    const n = shared[i] as number;
+    if (Number.isInteger(n)) out[i] = n === 0 ? 0 : n;
+    else fractions = true;
+  }
+  if (!fractions) return out;
+  const rest = Array.from(shared.subarray(0, length), (n) => (Number.isInteger(n) ? 0 : n));
+  const printed = printedValues(formatNumbers(rest, length), length);
+  for (let i = 0; i < length; i++) if (!Number.isInteger(shared[i] as number)) out[i] = printed[i] as number;
   return out;
 }
 
@@ -132,8 +204,18 @@ export function writeEdgeCsvRows(
 
 /** A worker thread that writes one graph's edge files when given it. */
 export interface EdgeFilesWorker {
-  /** Writes the edge files (copies the arrays to the worker, so the caller keeps the graph). */
-  run(dir: string, g: GraphEdges, options?: EdgeFilesOptions): Promise<EdgeFiles>;
+  /**
+   * Writes the edge files (copies the arrays to the worker, so the caller keeps the graph);
+   * `onPart` as in `EdgeFilesSteps`. With `waitForParquet`, edges.parquet waits for `goOn`.
+   */
+  run(
+    dir: string,
+    g: GraphEdges,
+    options?: EdgeFilesOptions & { waitForParquet?: boolean },
+    onPart?: (files: EdgeFiles) => void,
+  ): Promise<EdgeFiles>;
+  /** Lets a `waitForParquet` run write edges.parquet. */
+  goOn(): void;
   /** Stops the worker (when the run is abandoned). */
   close(): void;
 }
@@ -145,6 +227,10 @@ export interface EdgeFilesWorker {
 export function spawnEdgeFilesWorker(): EdgeFilesWorker {
   let worker: Worker | undefined;
   let failed = false;
+  let goOn: () => void = () => {};
+  const wentOn = new Promise<void>((resolve) => {
+    goOn = resolve;
+  });
   try {
     worker = new Worker(new URL('./edge-worker.mjs', import.meta.url));
     worker.once('error', () => {
@@ -155,9 +241,14 @@ export function spawnEdgeFilesWorker(): EdgeFilesWorker {
     failed = true;
   }
   return {
-    run(dir, g, options = {}) {
+    run(dir, g, options = {}, onPart) {
       const w = worker;
-      if (!w || failed) return writeEdgeFiles(dir, g, options);
+      const here = (o: EdgeFilesOptions, tell?: (files: EdgeFiles) => void) =>
+        writeEdgeFiles(dir, g, o, {
+          onPart: tell,
+          beforeParquet: options.waitForParquet ? wentOn : undefined,
+        });
+      if (!w || failed) return here(options, onPart);
       w.ref();
       const graph: GraphEdges = {
         nodeNames: g.nodeNames,
@@ -175,20 +266,40 @@ export function spawnEdgeFilesWorker(): EdgeFilesWorker {
       return new Promise<EdgeFiles>((resolve, reject) => {
         let settled = false;
         // The worker could not run (e.g. no loader for TypeScript there): write on this thread.
-        const here = () => {
+        let part: EdgeFiles | undefined;
+        const instead = () => {
           if (settled) return;
           settled = true;
-          writeEdgeFiles(dir, g, options).then(resolve, reject);
+          if (!part) here(options, onPart).then(resolve, reject);
+          else {
+            // the caller may be copying the worker's GEXF part already: keep it, write the rest
+            const told = part;
+            here({ ...options, gexf: false }).then(
+              (files) => resolve({ ...files, gexfEdgesPart: told.gexfEdgesPart }),
+              reject,
+            );
+          }
         };
-        w.once('message', (m: { ok?: EdgeFiles; error?: string }) => {
+        const onMessage = (m: { part?: EdgeFiles; ok?: EdgeFiles; error?: string }) => {
+          if (m.part) {
+            part = m.part;
+            onPart?.(m.part);
+            return;
+          }
           settled = true;
+          w.off('message', onMessage);
           if (m.ok) resolve(m.ok);
           else reject(new Error(`export: edge files: ${m.error}`));
-        });
-        w.once('error', here);
-        w.once('exit', here);
+        };
+        w.on('message', onMessage);
+        w.once('error', instead);
+        w.once('exit', instead);
         w.postMessage(input, transfer);
       });
+    },
+    goOn() {
+      goOn();
+      worker?.postMessage({ goOn: true });
     },
     close() {
       void worker?.terminate();
@@ -199,5 +310,5 @@ export function spawnEdgeFilesWorker(): EdgeFilesWorker {
 export interface EdgeWorkerInput {
   dir: string;
   graph: GraphEdges;
-  options: EdgeFilesOptions;
+  options: EdgeFilesOptions & { waitForParquet?: boolean };
 }

@@ -50,9 +50,16 @@ export interface WriteOptions {
   /**
    * The edge files are being written elsewhere (`spawnEdgeFilesWorker`, from the graph, while
    * communities were detected): wait for them instead of writing edges.csv/.parquet, and use
-   * their GEXF edge section. `nodeIds[row]` is the graph node index of each channel row.
+   * their GEXF edge section. `part` settles once edges.csv and that section are written, `done`
+   * once all are; `parquet`: that writer writes edges.parquet too. `nodeIds[row]` is the graph
+   * node index of each channel row.
    */
-  edgeFiles?: { done: Promise<EdgeFiles>; nodeIds: Int32Array };
+  edgeFiles?: {
+    part?: Promise<EdgeFiles>;
+    done: Promise<EdgeFiles>;
+    parquet?: boolean;
+    nodeIds: Int32Array;
+  };
   /** Called after the other files and before summary.json (so it can carry the export time). */
   beforeSummary?: () => void;
 }
@@ -285,12 +292,20 @@ export async function writeAnalysisFolder(
   let tables: Table[] = ['channels', 'communities', 'groups', 'edges'];
   let writeGexfFile: () => void;
   let cleanup = () => {};
+  let edgesParquet = async () => {};
   if (options.edgeFiles) {
     onProgress?.('export: edges (worker)');
-    const files = await options.edgeFiles.done;
-    written.push(files.edgesCsv, ...(files.edgesParquet ? [files.edgesParquet] : []));
-    // edges.parquet from edges.csv below with the others, unless the worker wrote it
-    if (files.edgesParquet) tables = ['channels', 'communities', 'groups'];
+    const edgeFiles = options.edgeFiles;
+    const files = await (edgeFiles.part ?? edgeFiles.done);
+    written.push(files.edgesCsv);
+    // edges.parquet from edges.csv below with the others, unless the edge writer makes it
+    if (parquet && (edgeFiles.parquet || files.edgesParquet)) {
+      tables = ['channels', 'communities', 'groups'];
+      edgesParquet = async () => {
+        const all = await edgeFiles.done;
+        if (all.edgesParquet) written.push(all.edgesParquet);
+      };
+    }
     const part = files.gexfEdgesPart;
     cleanup = () => {
       if (part) rmSync(part, { force: true });
@@ -331,6 +346,7 @@ export async function writeAnalysisFolder(
   } finally {
     cleanup();
   }
+  await edgesParquet();
   beforeSummary?.();
   text(FILES.summary, (w) => w(`${JSON.stringify(folder.summary, null, 2)}\n`));
   return written;

@@ -77,16 +77,25 @@ export async function analyze(config: Config, opts: AnalyzeOptions): Promise<Ana
     if (input.kind === 'presence') projection = spawnProjectionWorker();
     edgeWorker = spawnEdgeFilesWorker();
     let edgeFiles: Promise<EdgeFiles> | undefined;
+    // edges.csv and the GEXF's edges, told before the worker goes on to edges.parquet
+    let edgePart: Promise<EdgeFiles> | undefined;
     const result = runAnalysis(config, input, {
       onProgress: progress,
-      onStage: lap,
+      onStage: (stage) => {
+        lap(stage);
+        if (stage === 'communities') edgeWorker?.goOn();
+      },
       edgeWeight: opts.edgeWeight,
       projection,
       onGraph: (graph) => {
         mkdirSync(opts.out, { recursive: true });
-        // edges.parquet is converted with the other tables at the exports, not here: DuckDB's
-        // threads beside this worker's took cores from communities (2.0–2.6 s instead of 1.3–1.5)
-        edgeFiles = (edgeWorker as EdgeFilesWorker).run(opts.out, graph, { parquet: false });
+        // edges.csv and the GEXF's edges beside communities; edges.parquet once they are found,
+        // beside the labels and the exports (not to slow communities down)
+        let toldPart: (files: EdgeFiles) => void = () => {};
+        edgePart = new Promise((resolve) => {
+          toldPart = resolve;
+        });
+        edgeFiles = (edgeWorker as EdgeFilesWorker).run(opts.out, graph, { waitForParquet: true }, toldPart);
         edgeFiles.catch(() => {}); // awaited by the exports; an early failure must not go unhandled
       },
     });
@@ -107,7 +116,13 @@ export async function analyze(config: Config, opts: AnalyzeOptions): Promise<Ana
       },
       {
         onProgress: progress,
-        edgeFiles: { done: edgeFiles, nodeIds },
+        // a failure before the part rejects `done`: the exports wait for whichever settles first
+        edgeFiles: {
+          part: Promise.race([edgePart as Promise<EdgeFiles>, edgeFiles]),
+          done: edgeFiles,
+          parquet: true,
+          nodeIds,
+        },
         // summary.json is written last, so it can carry the export time and the total.
         beforeSummary: () => {
           lap('exports');
