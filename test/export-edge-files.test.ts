@@ -3,12 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { createRng as rng } from '../src/analysis/rng.js';
-import { type ByteSink, formatNumbers, writeBytesAtomic } from '../src/export/atomic.js';
+import { type ByteSink, formatNumbers, printedValues, writeBytesAtomic } from '../src/export/atomic.js';
 import { formatNumber, formatNumberInto, parseCsv } from '../src/export/csv.js';
 import {
   type EdgeFiles,
   type GraphEdges,
-  printedValues,
   spawnEdgeFilesWorker,
   writeEdgeFiles,
 } from '../src/export/edge-files.js';

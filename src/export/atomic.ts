@@ -1,5 +1,5 @@
 import { closeSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { formatNumberInto, writeUint } from './csv.js';
+import { formatNumberInto, POW10, writeUint } from './csv.js';
 
 const BUFFER_BYTES = 4 << 20;
 
@@ -204,6 +204,44 @@ export function formatNumbers(values: ArrayLike<number>, length: number): ByteSt
     start[i + 1] = p = q;
   }
   return { bytes: bytes.subarray(0, p), start, longest };
+}
+
+/**
+ * The numbers `formatNumbers` printed, read back as a CSV reader reads them (empty: NaN). A plain
+ * decimal of up to 15 digits is k / 10^d, which IEEE division rounds exactly as a correct decimal
+ * parser does; anything else goes through `Number`.
+ */
+export function printedValues(printed: ByteStrings, length: number): Float64Array {
+  const { bytes, start } = printed;
+  const out = new Float64Array(length);
+  const dec = new TextDecoder();
+  for (let i = 0; i < length; i++) {
+    const b = start[i] as number;
+    const e = start[i + 1] as number;
+    if (b === e) {
+      out[i] = Number.NaN;
+      continue;
+    }
+    const negative = bytes[b] === 45;
+    let p = negative ? b + 1 : b;
+    let k = 0;
+    let digits = 0;
+    let decimals = -1;
+    for (; p < e; p++) {
+      const c = bytes[p] as number;
+      if (c === 46 && decimals < 0) decimals = 0;
+      else if (c >= 48 && c <= 57) {
+        k = k * 10 + (c - 48);
+        digits++;
+        if (decimals >= 0) decimals++;
+      } else break;
+    }
+    if (p === e && digits > 0 && digits <= 15 && decimals <= 22) {
+      const v = decimals > 0 ? k / (POW10[decimals] as number) : k;
+      out[i] = negative ? -v : v;
+    } else out[i] = Number(dec.decode(bytes.subarray(b, e)));
+  }
+  return out;
 }
 
 /** `writeFileAtomic` through a `ByteSink`. */

@@ -42,7 +42,7 @@ export function formatNumber(n: number, digits = 6): string {
 }
 
 /** Exact powers of ten (10^0 … 10^22 are exact doubles). */
-const POW10 = Array.from({ length: 23 }, (_, i) => 10 ** i);
+export const POW10 = Array.from({ length: 23 }, (_, i) => 10 ** i);
 /** 10^-e as the nearest doubles, e = 0 … 30. */
 const NEG10 = Array.from({ length: 31 }, (_, e) => 10 ** -e);
 /** "00" … "99" as character codes. */
