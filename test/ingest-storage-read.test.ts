@@ -9,8 +9,9 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { defaultThreads, readStoredParts } from '../src/ingest/parquet-parallel.js';
+import { defaultThreads, readStoredParts, type StoredReadOptions } from '../src/ingest/parquet-parallel.js';
 import { readPresenceParquetWith } from '../src/ingest/presence-parquet.js';
+import { partUnits, planParts, readColumnsInTwo } from '../src/ingest/presence-parts-direct.js';
 import {
   type FileStats,
   PresenceBuilder,
@@ -31,14 +32,20 @@ afterAll(() => rm(dir, { recursive: true, force: true }));
  * Writes a part at the Hive path of `source` and `dt`; returns its path. DuckDB on one thread
  * writes the rows in the order `select` gives them (a UNION ALL's sides one after the other).
  */
-async function part(root: string, source: string, dt: string, select: string): Promise<string> {
+async function part(
+  root: string,
+  source: string,
+  dt: string,
+  select: string,
+  /** COPY options after FORMAT parquet. */
+  options = 'COMPRESSION zstd',
+): Promise<string> {
   const folder = join(root, 'presence', `source=${source}`, `dt=${dt}`);
   await mkdir(folder, { recursive: true });
   const path = join(folder, 'part-a.parquet');
-  await withDuckDB(
-    (c) => c.run(`COPY (${select}) TO ${sqlString(path)} (FORMAT parquet, COMPRESSION zstd)`),
-    { threads: 1 },
-  );
+  await withDuckDB((c) => c.run(`COPY (${select}) TO ${sqlString(path)} (FORMAT parquet, ${options})`), {
+    threads: 1,
+  });
   return path;
 }
 
@@ -309,5 +316,156 @@ describe('stored parts: threads by default', () => {
     expect(defaultThreads(2, 7.5)).toBe(1);
     expect(defaultThreads(1, 0)).toBe(1);
     expect(defaultThreads(8, 12)).toBe(2);
+  });
+});
+
+/** A read through `readStoredParts` with `opts`, as plain values (the thread count left out). */
+async function stored(parts: string[], opts: StoredReadOptions) {
+  const b = new PresenceBuilder();
+  const log = new RejectLog();
+  const { parallel: _, ...st } = await readStoredParts(parts, 'store', b, log, opts);
+  return snapshot({ st, b, log });
+}
+
+/**
+ * Expects the direct read (one thread, two) to give exactly DuckDB's one-thread read (`sameThreads`:
+ * DuckDB's read with as many threads, for parts the direct read hands to DuckDB anyway).
+ */
+async function directAsDuckDB(
+  parts: string[],
+  opts: PresenceReadOptions,
+  sameThreads = false,
+): Promise<void> {
+  const duck = await stored(parts, { ...opts, direct: false, threads: 1 });
+  for (const threads of [1, 2] as const) {
+    const o = { ...opts, threads, parallelMinRows: 0 };
+    const want = sameThreads ? await stored(parts, { ...o, direct: false }) : duck;
+    expect(await stored(parts, o)).toEqual(want);
+  }
+}
+
+describe('stored parts decoded here (no DuckDB) = read through DuckDB', () => {
+  const windows: PresenceReadOptions[] = [{}, { windowStart: Date.parse('2026-11-20T06:00:00Z') }];
+
+  it('parts as import writes them qualify', async () => {
+    const planned = await planParts(files);
+    expect('why' in planned ? planned.why : planned.rows).toBe(30_000 + 15 + 25_000);
+  });
+
+  it('same ids, rows, names, counts, reasons and row numbers: bad rows of every kind, a window, two threads', async () => {
+    for (const opts of windows) await directAsDuckDB(files, opts);
+  });
+
+  it("the writer's variants: small row groups split between threads, everything PLAIN, dictionary viewers, uncompressed", async () => {
+    const root = join(dir, 'store-variants');
+    // few viewers (a dictionary), many channels (PLAIN); then no dictionary at all
+    const fewViewers = `SELECT 'c' || (i % 5000)::VARCHAR AS channel, 'u' || (i // 3 % 40)::VARCHAR AS viewer,
+        TIMESTAMP '2026-11-20 00:00:00' + INTERVAL (i) SECOND AS ts, (i % 4)::UINTEGER AS messages
+      FROM range(0, 20000) t(i)`;
+    const parts = [
+      await part(root, 'live', '2026-11-20', fewViewers, 'COMPRESSION zstd, ROW_GROUP_SIZE 2048'),
+      await part(
+        root,
+        'live',
+        '2026-11-21',
+        ROWS(0, 9_000, '2026-11-21'),
+        'COMPRESSION uncompressed, ROW_GROUP_SIZE 2048',
+      ),
+      await part(
+        root,
+        'vod',
+        '2026-11-22',
+        `${BAD} UNION ALL BY NAME (${fewViewers})`,
+        'COMPRESSION zstd, DICTIONARY_SIZE_LIMIT 1, ROW_GROUP_SIZE 4096',
+      ),
+      await part(
+        root,
+        'import',
+        '2026-11-23',
+        `SELECT channel, viewer, ts FROM (${ROWS(0, 3_000, '2026-11-23')})`,
+      ),
+    ];
+    const planned = await planParts(parts);
+    expect('why' in planned ? planned.why : partUnits(planned.plans).length).toBeGreaterThan(10);
+    for (const opts of windows) await directAsDuckDB(parts, opts);
+  });
+
+  it('parts it cannot read go through DuckDB, with the same result', async () => {
+    const root = join(dir, 'store-declined');
+    const cases: [string, string, string][] = [
+      ['snappy', ROWS(0, 3_000, '2026-11-20'), 'COMPRESSION snappy'],
+      ['DELTA pages (Parquet v2)', ROWS(0, 3_000, '2026-11-20'), 'COMPRESSION zstd, PARQUET_VERSION V2'],
+      [
+        'a DOUBLE count',
+        `SELECT channel, viewer, ts, messages::DOUBLE AS messages FROM (${ROWS(0, 3_000, '2026-11-20')})`,
+        'COMPRESSION zstd',
+      ],
+      [
+        'a UTC timestamp',
+        `SELECT channel, viewer, ts::TIMESTAMPTZ AS ts FROM (${ROWS(0, 3_000, '2026-11-20')})`,
+        'COMPRESSION zstd',
+      ],
+      [
+        'a login column by another name',
+        `SELECT channel, viewer AS login, ts FROM (${ROWS(0, 3_000, '2026-11-20')})`,
+        'COMPRESSION zstd',
+      ],
+      [
+        'a Twitch id',
+        `SELECT channel, viewer, ts, '12345' AS viewer_id FROM (${ROWS(0, 3_000, '2026-11-20')})`,
+        'COMPRESSION zstd',
+      ],
+    ];
+    const small = await part(
+      join(root, 'small'),
+      'live',
+      '2026-11-21',
+      `${BAD} UNION ALL BY NAME (${ROWS(0, 2_000, '2026-11-21')})`,
+    );
+    for (const [what, select, options] of cases) {
+      const one = [
+        await part(join(root, what.replaceAll(' ', '-')), 'live', '2026-11-20', select, options),
+        small,
+      ];
+      const planned = await planParts(one);
+      expect('why' in planned, what).toBe(true);
+      await directAsDuckDB(one, {}, true);
+    }
+    const bogus = await part(join(root, 'bogus'), 'bogus', '2026-11-20', ROWS(0, 100, '2026-11-20'));
+    expect(await planParts([bogus])).toEqual({ why: expect.stringContaining('no known source=') });
+  });
+
+  it('the column split keeps nothing when a row is not kept (the rows split then reads it)', async () => {
+    const clean = [
+      await part(
+        join(dir, 'store-clean'),
+        'live',
+        '2026-11-20',
+        ROWS(0, 20_000, '2026-11-20'),
+        'COMPRESSION zstd, ROW_GROUP_SIZE 4096',
+      ),
+    ];
+    for (const [parts, kept] of [
+      [clean, true],
+      [files, false],
+    ] as const) {
+      const planned = await planParts(parts);
+      if ('why' in planned) throw new Error(planned.why);
+      const b = new PresenceBuilder();
+      b.viewers.intern(Buffer.from('before'), 0, 6);
+      const st = await readColumnsInTwo(
+        planned.plans,
+        partUnits(planned.plans),
+        planned.rows,
+        b,
+        'store',
+        {},
+      );
+      expect(st !== undefined).toBe(kept);
+      expect(b.length).toBe(kept ? planned.rows : 0);
+      if (!kept) expect(b.viewers.names()).toEqual(['before']);
+    }
+    // and when it holds, it is the one-thread read
+    await directAsDuckDB(clean, {});
   });
 });

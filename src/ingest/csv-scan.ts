@@ -567,6 +567,34 @@ export class ByteInterner {
     this.mask = mask;
   }
 
+  /**
+   * Forgets the names of ids `size` and up (a read that is done again another way): the table
+   * is built again from the names kept.
+   */
+  rollback(size: number): void {
+    if (size >= this.size) return;
+    this.size = Math.max(0, size);
+    this.arenaLen =
+      this.size > 0 ? (this.offs[this.size - 1] as number) + (this.lens[this.size - 1] as number) + 1 : 0;
+    this.last = -1;
+    this.lastHash = 0;
+    const table = this.table;
+    table.fill(0);
+    const mask = this.mask;
+    for (let id = 0; id < this.size; id++) {
+      const o = this.offs[id] as number;
+      const len = this.lens[id] as number;
+      const h = fnv(this.fold, this.arena, o, o + len);
+      let slot = h & mask;
+      while ((table[SLOT * slot + 1] as number) !== 0) slot = (slot + 1) & mask;
+      const at = SLOT * slot;
+      table[at] = h;
+      table[at + 1] = id + 1;
+      table[at + 2] = o;
+      table[at + 3] = len;
+    }
+  }
+
   /** The raw name bytes (already case-folded), e.g. to send to another thread. */
   exportNames(): ExportedNames {
     return {

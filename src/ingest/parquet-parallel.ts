@@ -1,25 +1,21 @@
 /**
- * `readStoredParts`: the compacted Parquet parts of storage into a builder, by two threads when
+ * `readStoredParts`: the compacted Parquet parts of storage into a builder. Parts that qualify
+ * are decoded without DuckDB (`presence-parts-direct.ts`); the others are read through DuckDB,
+ * by two threads when
  * the machine has them and the parts are many rows — this thread reads the first half of the
  * rows (by row count, from the footers; a part may be split by row number), a worker with its
  * own DuckDB the rest, into one set of shared columns; the worker's names are then interned here
  * once and its ids remapped. The result is the one-thread read's, row for row and id for id (ids
  * follow the order rows are first seen, and the worker's rows come after this thread's).
  */
-import { availableParallelism, loadavg } from 'node:os';
 import { type DuckDBConnection, sqlPathList, withDuckDB } from '../storage/duckdb.js';
 import type { ParquetWorkerInput, ParquetWorkerOutput } from './parquet-worker.js';
 import { readPresenceParquetWith } from './presence-parquet.js';
-import {
-  columnSlice,
-  type FileStats,
-  mergeWorkerRows,
-  type PresenceBuilder,
-  type PresenceReadOptions,
-  type RejectLog,
-  sharedColumns,
-} from './presence-rows.js';
-import { readBeside, startReadWorker, type WorkerReply } from './read-worker.js';
+import { readPartsDirect } from './presence-parts-direct.js';
+import type { FileStats, PresenceBuilder, PresenceReadOptions, RejectLog } from './presence-rows.js';
+import { defaultThreads, readInTwoThreads, startReadWorker } from './read-worker.js';
+
+export { defaultThreads };
 
 /** Parts holding fewer rows than this in all are read by one thread (a worker costs ~0.1 s). */
 export const PARALLEL_PARQUET_MIN_ROWS = 1 << 20;
@@ -28,18 +24,11 @@ export const PARALLEL_PARQUET_MIN_ROWS = 1 << 20;
 export interface StoredReadOptions extends PresenceReadOptions {
   /** Parts of fewer rows in all are read by one thread; default `PARALLEL_PARQUET_MIN_ROWS`. */
   parallelMinRows?: number;
-}
-
-/**
- * Two threads when the machine has two cores and is not oversubscribed (1-minute load average
- * below twice the cores): unlike the CSV scan, the one-thread Parquet read already keeps a second
- * core half busy (DuckDB decodes beside the interning), so a worker pays only while the cores
- * have time to give — measured on the 2-core machine: at a load of 3 two threads read the bench
- * store in 6.4–6.8 s against 6.4–8.5 s, at 5–8 in 9.6–14.8 s against 7.5–10.5 s
- * (docs/storage-and-import.md, Speed).
- */
-export function defaultThreads(cores = availableParallelism(), load = loadavg()[0] ?? 0): 1 | 2 {
-  return cores >= 2 && load < 2 * cores ? 2 : 1;
+  /**
+   * Decode parts that qualify here (`presence-parts-direct.ts`) rather than through DuckDB;
+   * default true (false: always DuckDB, e.g. to compare the two).
+   */
+  direct?: boolean;
 }
 
 /** Reads storage parts (local Parquet paths, in storage order) into `b`. */
@@ -50,6 +39,10 @@ export async function readStoredParts(
   log: RejectLog,
   opts: StoredReadOptions,
 ): Promise<FileStats> {
+  if (opts.direct !== false) {
+    const st = await readPartsDirect(files, label, b, log, opts, PARALLEL_PARQUET_MIN_ROWS);
+    if (st) return st;
+  }
   const threads = opts.threads ?? defaultThreads();
   if (threads >= 2 && files.length >= 1 && !b.extras) {
     // Each thread's DuckDB gets one thread: two readers and their decoders share two cores.
@@ -86,68 +79,23 @@ async function readInTwo(
   if (x < (rows[k] as number))
     theirs.push({ files: [files[k] as string], rows: [x, rows[k] as number], lineBase: 0 });
   if (k + 1 < files.length) theirs.push({ files: files.slice(k + 1), lineBase: (rows[k] as number) - x });
-  const start = b.length;
-  const mid = start + firstRows;
-  const cap = start + total;
-  const shared = sharedColumns(cap);
-  const started = await startReadWorker<ParquetWorkerOutput>(
-    new URL('./parquet-worker.mjs', import.meta.url),
-    {
-      slices: theirs,
-      label,
-      opts: { windowStart: opts.windowStart, windowEnd: opts.windowEnd },
-      threads: 1,
-      shared: columnSlice(shared, mid, cap),
-      rowsInAll: total,
-    } satisfies ParquetWorkerInput,
+  return readInTwoThreads(
+    b,
+    log,
+    label,
+    total,
+    firstRows,
+    (shared) =>
+      startReadWorker<ParquetWorkerOutput>(new URL('./parquet-worker.mjs', import.meta.url), {
+        slices: theirs,
+        label,
+        opts: { windowStart: opts.windowStart, windowEnd: opts.windowEnd },
+        threads: 1,
+        shared,
+        rowsInAll: total,
+      } satisfies ParquetWorkerInput),
+    () => readSlices(conn, mine, label, b, log, opts),
   );
-  if (!started) return undefined;
-  // The viewer table sized once for all parts (as the one-thread read would size it): the
-  // worker's names then go in without a rehash, where reserving both sides' counts would double
-  // the table (both mostly hold the same viewers).
-  b.reserveViewersFor(total);
-  const logCount = log.count;
-  const logKept = log.rejected.length;
-  b.adopt(columnSlice(shared, 0, mid));
-  let first: FileStats;
-  let msg: WorkerReply<ParquetWorkerOutput>;
-  try {
-    ({ here: first, there: msg } = await readBeside(started, () =>
-      readSlices(conn, mine, label, b, log, opts),
-    ));
-  } catch (err) {
-    // a slice of a part that the stored-parts read does not take: one thread again
-    if (!(err instanceof Error && err.message.startsWith('internal:'))) throw err;
-    msg = { error: err.message };
-    first = { good: 0, bad: 0, outside: 0 };
-  }
-  if (!msg.ok) {
-    // One thread again, from where this read began.
-    b.truncate(start);
-    log.rejected.length = logKept;
-    log.count = logCount;
-    return undefined;
-  }
-  const w = msg.ok;
-  mergeWorkerRows(b, shared, mid, w);
-  // The worker numbered rows from its first part: they follow this thread's.
-  const shift = (r: { line: number; reason: string }) => ({
-    file: label,
-    line: r.line + firstRows,
-    reason: r.reason.replace(/^row \d+: /, `row ${r.line + firstRows}: `),
-  });
-  for (const r of w.rejected) {
-    const s = shift(r);
-    log.add(s.file, s.line, s.reason);
-  }
-  log.count += w.rejectedCount - w.rejected.length;
-  return {
-    parallel: true,
-    good: first.good + w.good,
-    bad: first.bad + w.bad,
-    outside: first.outside + w.outside,
-    firstBad: first.firstBad ?? (w.rejected[0] ? shift(w.rejected[0]) : undefined),
-  };
 }
 
 /** Some parts (or, with `rows`, part of one), read in one go; see `ReadSlice`. */

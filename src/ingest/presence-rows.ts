@@ -743,3 +743,30 @@ export function keyString(
     ? b.channelKey(bytes, 0, sep, sep + 1, bytes.length, ts)
     : b.viewerKey(bytes, 0, sep, sep + 1, bytes.length, ts);
 }
+
+/** Why a stored row is rejected, in the order of the general path's `CASE` (its texts too). */
+export function storedRowProblem(
+  channel: string,
+  viewer: string,
+  ts: number,
+  m: number,
+  maxTs: number,
+): string {
+  const L = PRESENCE_LIMITS;
+  if (channel === '') return 'empty channel';
+  if (viewer === '') return 'empty viewer';
+  if (Number.isNaN(ts)) return 'bad ts';
+  if (m < 0) return 'bad messages (expected an integer ≥ 0)';
+  for (const [what, v] of [
+    ['channel', channel],
+    ['viewer', viewer],
+  ] as const) {
+    const bytes = Buffer.byteLength(v);
+    if (bytes > L.maxNameBytes) return `${what} of ${bytes} bytes (at most ${L.maxNameBytes})`;
+  }
+  if (channel.includes('\u0000')) return 'channel holds a NUL byte';
+  if (viewer.includes('\u0000')) return 'viewer holds a NUL byte';
+  if (ts < L.minTs) return 'ts before Twitch existed (2011-06-06)';
+  if (ts > maxTs) return 'ts more than 24 h in the future';
+  return `messages ${BigInt(m)} out of range (at most ${L.maxMessages} per row)`;
+}

@@ -3,13 +3,17 @@
  * shared columns and answers once, with its rows and names (`WorkerRows` and its counts) or an
  * error; a worker that fails or exits without answering answers with an error too.
  */
+import { availableParallelism, loadavg } from 'node:os';
 import type { Worker } from 'node:worker_threads';
 import {
   type ColumnViews,
+  columnSlice,
   exportWorkerRows,
   type FileStats,
+  mergeWorkerRows,
   PresenceBuilder,
   RejectLog,
+  sharedColumns,
   type WorkerRows,
 } from './presence-rows.js';
 
@@ -101,4 +105,86 @@ export async function answerRead<S extends FileStats>(
   } catch (err) {
     parentPort?.postMessage({ error: err instanceof Error ? err.message : String(err) });
   }
+}
+
+/**
+ * Two threads when the machine has two cores and is not oversubscribed (1-minute load average
+ * below twice the cores): unlike the CSV scan, the one-thread Parquet read already keeps a second
+ * core half busy (DuckDB decodes beside the interning), so a worker pays only while the cores
+ * have time to give — measured on the 2-core machine: at a load of 3 two threads read the bench
+ * store in 6.4–6.8 s against 6.4–8.5 s, at 5–8 in 9.6–14.8 s against 7.5–10.5 s
+ * (docs/storage-and-import.md, Speed).
+ */
+export function defaultThreads(cores = availableParallelism(), load = loadavg()[0] ?? 0): 1 | 2 {
+  return cores >= 2 && load < 2 * cores ? 2 : 1;
+}
+
+/**
+ * The two-thread read of stored rows, whichever reader: one set of shared columns for `total`
+ * rows; this thread's `readHere` fills the first `firstRows`, the worker (started on the rest of
+ * the columns) the others; then the worker's names are interned here, its rows' ids remapped and
+ * its rejects numbered after this thread's rows. Undefined, with nothing kept, when the worker
+ * cannot start or fails, or `readHere` throws an `internal:` error: the caller reads in one thread.
+ */
+export async function readInTwoThreads(
+  b: PresenceBuilder,
+  log: RejectLog,
+  label: string,
+  total: number,
+  firstRows: number,
+  startWorker: (
+    shared: ColumnViews,
+  ) => Promise<{ worker: Worker; reply: Promise<WorkerReply<WorkerReadOutput>> } | undefined>,
+  readHere: () => Promise<FileStats>,
+): Promise<FileStats | undefined> {
+  const start = b.length;
+  const mid = start + firstRows;
+  const cap = start + total;
+  const shared = sharedColumns(cap);
+  const started = await startWorker(columnSlice(shared, mid, cap));
+  if (!started) return undefined;
+  // The viewer table sized once for all parts (as the one-thread read would size it): the
+  // worker's names then go in without a rehash, where reserving both sides' counts would double
+  // the table (both mostly hold the same viewers).
+  b.reserveViewersFor(total);
+  const logCount = log.count;
+  const logKept = log.rejected.length;
+  b.adopt(columnSlice(shared, 0, mid));
+  let first: FileStats;
+  let msg: WorkerReply<WorkerReadOutput>;
+  try {
+    ({ here: first, there: msg } = await readBeside(started, readHere));
+  } catch (err) {
+    // a slice of a part that the stored-parts read does not take: one thread again
+    if (!(err instanceof Error && err.message.startsWith('internal:'))) throw err;
+    msg = { error: err.message };
+    first = { good: 0, bad: 0, outside: 0 };
+  }
+  if (!msg.ok) {
+    // One thread again, from where this read began.
+    b.truncate(start);
+    log.rejected.length = logKept;
+    log.count = logCount;
+    return undefined;
+  }
+  const w = msg.ok;
+  mergeWorkerRows(b, shared, mid, w);
+  // The worker numbered rows from its first part: they follow this thread's.
+  const shift = (r: { line: number; reason: string }) => ({
+    file: label,
+    line: r.line + firstRows,
+    reason: r.reason.replace(/^row \d+: /, `row ${r.line + firstRows}: `),
+  });
+  for (const r of w.rejected) {
+    const s = shift(r);
+    log.add(s.file, s.line, s.reason);
+  }
+  log.count += w.rejectedCount - w.rejected.length;
+  return {
+    parallel: true,
+    good: first.good + w.good,
+    bad: first.bad + w.bad,
+    outside: first.outside + w.outside,
+    firstBad: first.firstBad ?? (w.rejected[0] ? shift(w.rejected[0]) : undefined),
+  };
 }

@@ -1,0 +1,34 @@
+/**
+ * Worker side of the two-thread direct read of storage parts (`presence-parts-direct.ts`), no
+ * DuckDB here. `rows`: reads its row groups into the caller's shared columns, with its own ids,
+ * and sends back its names as bytes. `numbers`: the column split's channels, instants and
+ * counts of every row group; sends back the channels' names, or nothing when a row is not kept.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import {
+  type NumbersOutput,
+  type NumbersWorkerInput,
+  type PartsWorkerInput,
+  readNumberColumns,
+  readUnits,
+} from './presence-parts-direct.js';
+import { PresenceBuilder } from './presence-rows.js';
+import { answerRead, type WorkerReply } from './read-worker.js';
+
+const input = workerData as PartsWorkerInput | NumbersWorkerInput;
+if (input.mode === 'rows') {
+  await answerRead(input.shared, (b, log) => {
+    b.reserveViewersFor(input.rowsInAll);
+    return readUnits(input.plans, input.units, b, log, input.label, input.opts, input.rowsInAll);
+  });
+} else {
+  let reply: WorkerReply<NumbersOutput>;
+  try {
+    const { channels } = new PresenceBuilder({ capacity: 0 });
+    const clean = await readNumberColumns(input, channels);
+    reply = { ok: clean ? { channels: channels.exportNames() } : {} };
+  } catch (err) {
+    reply = { error: err instanceof Error ? err.message : String(err) };
+  }
+  parentPort?.postMessage(reply);
+}

@@ -1,0 +1,761 @@
+/**
+ * The stored-parts read without DuckDB: storage's compacted Parquet parts (Hive layout,
+ * `source=…/dt=…/part-….parquet`, as `import` and `compact` write them) are decoded here
+ * (`parquet-format.ts`) and their rows checked and interned as `readStoredPresence` does them —
+ * the same rows, ids, counts and reject reasons, tested side by side. Names stay bytes in the
+ * decoded pages: a channel is interned once per dictionary entry, a viewer once per run of rows
+ * (parts are sorted by viewer).
+ *
+ * Parts qualify when every one has the contract's columns by their own names (channel and viewer
+ * strings, ts a local-time timestamp in ms or µs, messages an integer or absent), its Twitch-id
+ * columns empty, pages uncompressed or ZSTD, and a known `source=` in its path. Otherwise
+ * `readPartsDirect` answers undefined and the caller reads them through DuckDB.
+ *
+ * Two threads split the parts' row groups at about half the rows (a worker reads the rest into
+ * the shared columns, as the DuckDB read does).
+ */
+import { open } from 'node:fs/promises';
+import { type ByteInterner, type ExportedNames, fnv } from './csv-scan.js';
+import {
+  chunkBuffers,
+  chunkSupported,
+  type DecodedChunk,
+  decodeChunk,
+  type IntegerRead,
+  integerRead,
+  isStringLeaf,
+  loadZstd,
+  type ParquetChunk,
+  type ParquetLeaf,
+  ParquetUnsupported,
+  readParquetFooter,
+  timestampRead,
+} from './parquet-format.js';
+import {
+  type ColumnViews,
+  type FileStats,
+  mapPresenceHeader,
+  PRESENCE_LIMITS,
+  type PresenceBuilder,
+  type PresenceReadOptions,
+  type RejectLog,
+  sharedColumns,
+  storedRowProblem,
+} from './presence-rows.js';
+import {
+  defaultThreads,
+  readBeside,
+  readInTwoThreads,
+  startReadWorker,
+  type WorkerReadOutput,
+  type WorkerReply,
+} from './read-worker.js';
+
+/** The columns read, by role. */
+const ROLES = ['channel', 'viewer', 'ts', 'messages'] as const;
+type Role = (typeof ROLES)[number];
+
+/** One part as the direct read takes it (plain data: it is sent to the worker as is). */
+export interface PartPlan {
+  path: string;
+  /** Leaves of the read columns (messages may be absent). */
+  leaves: Partial<Record<Role, ParquetLeaf>>;
+  ts: IntegerRead;
+  messages: IntegerRead | undefined;
+  rowGroups: { rows: number; chunks: Partial<Record<Role, ParquetChunk>> }[];
+}
+
+/** A row group of a part: the unit the two threads split. */
+export interface PartUnit {
+  part: number;
+  rowGroup: number;
+  /** Rows before the row group in all parts (its rows are numbered from here + 1). */
+  firstRow: number;
+  /** The rows of the row group it takes: [from, to) (the two threads may split one). */
+  from: number;
+  to: number;
+}
+
+const HIVE_SOURCE = /(?:^|[\\/])source=([^\\/]*)[\\/]/g;
+
+/**
+ * The parts' footers checked and planned, or why they do not qualify (the caller then takes
+ * DuckDB; the reason is for tests and debugging).
+ */
+export async function planParts(
+  files: string[],
+): Promise<{ plans: PartPlan[]; rows: number } | { why: string }> {
+  const plans: PartPlan[] = [];
+  let rows = 0;
+  for (const path of files) {
+    // DuckDB reads the partition value from the path: only the sources analysis knows go here
+    const sources = [...path.matchAll(HIVE_SOURCE)].map((m) => (m[1] ?? '').toLowerCase());
+    if (sources.length !== 1 || !['live', 'vod', 'import'].includes(sources[0] as string))
+      return { why: `${path}: no known source= in its path` };
+    const fh = await open(path, 'r');
+    try {
+      const footer = await readParquetFooter(fh, (await fh.stat()).size);
+      const names = footer.leaves.map((l) => l.name);
+      const col = mapPresenceHeader(names);
+      if (col.source >= 0) return { why: `${path}: a source column beside source=` };
+      const leaves: PartPlan['leaves'] = {};
+      for (const role of ROLES) {
+        const i = col[role];
+        if (i < 0) {
+          if (role !== 'messages') return { why: `${path}: no ${role} column` };
+          continue;
+        }
+        const leaf = footer.leaves[i] as ParquetLeaf;
+        if (leaf.name !== role) return { why: `${path}: ${role} is the column ${leaf.name}` };
+        leaves[role] = leaf;
+      }
+      if (!isStringLeaf(leaves.channel as ParquetLeaf) || !isStringLeaf(leaves.viewer as ParquetLeaf))
+        return { why: `${path}: channel or viewer not a string column` };
+      const ts = timestampRead(leaves.ts as ParquetLeaf);
+      if (!ts) return { why: `${path}: ts not a local-time timestamp in ms or µs` };
+      const messages = leaves.messages ? integerRead(leaves.messages) : undefined;
+      if (leaves.messages && !messages) return { why: `${path}: messages not an integer column` };
+      const ids = [col.viewer_id, col.channel_id].filter((i) => i >= 0).map((i) => names[i] as string);
+      const rowGroups: PartPlan['rowGroups'] = [];
+      for (const rg of footer.rowGroups) {
+        // Twitch ids key rows differently (the DuckDB read's keyed path): only parts without any
+        for (const id of ids) {
+          const c = rg.chunks.get(id);
+          if (c && (c.nullCount < 0 || c.nullCount < c.values))
+            return { why: `${path}: Twitch ids in ${id}` };
+        }
+        const chunks: PartPlan['rowGroups'][number]['chunks'] = {};
+        for (const role of ROLES) {
+          if (!leaves[role]) continue;
+          const c = rg.chunks.get(role);
+          if (!c) return { why: `${path}: a row group without ${role}` };
+          if (!chunkSupported(c))
+            return { why: `${path}: ${role} has codec ${c.codec}, encodings ${c.encodings.join(',')}` };
+          chunks[role] = c;
+        }
+        rowGroups.push({ rows: rg.rows, chunks });
+        rows += rg.rows;
+      }
+      plans.push({ path, leaves, ts, messages, rowGroups });
+    } catch (err) {
+      if (err instanceof ParquetUnsupported) return { why: `${path}: ${err.message}` };
+      throw err;
+    } finally {
+      await fh.close();
+    }
+  }
+  return { plans, rows };
+}
+
+/** Every row group of the plans, in order. */
+export function partUnits(plans: PartPlan[]): PartUnit[] {
+  const units: PartUnit[] = [];
+  let firstRow = 0;
+  for (let part = 0; part < plans.length; part++) {
+    const groups = (plans[part] as PartPlan).rowGroups;
+    for (let rowGroup = 0; rowGroup < groups.length; rowGroup++) {
+      const rows = (groups[rowGroup] as { rows: number }).rows;
+      units.push({ part, rowGroup, firstRow, from: 0, to: rows });
+      firstRow += rows;
+    }
+  }
+  return units;
+}
+
+/** Decoding buffers of each role (reused from row group to row group). */
+type Buffers = Record<Role, DecodedChunk>;
+
+function buffers(): Buffers {
+  return { channel: chunkBuffers(), viewer: chunkBuffers(), ts: chunkBuffers(), messages: chunkBuffers() };
+}
+
+/**
+ * Reads a row group's chunks of `roles` (those the part has) in one read and decodes them; ts in
+ * epoch ms and messages as the plan says to read them.
+ */
+async function decodeUnit(
+  plans: PartPlan[],
+  unit: PartUnit,
+  roles: readonly Role[],
+  into: Buffers,
+): Promise<{ n: number; chunks: Partial<Buffers> }> {
+  const plan = plans[unit.part] as PartPlan;
+  const rg = plan.rowGroups[unit.rowGroup] as PartPlan['rowGroups'][number];
+  const present = roles.filter((r) => rg.chunks[r]);
+  let lo = Number.POSITIVE_INFINITY;
+  let hi = 0;
+  for (const r of present) {
+    const c = rg.chunks[r] as ParquetChunk;
+    lo = Math.min(lo, c.start);
+    hi = Math.max(hi, c.start + c.size);
+  }
+  const bytes = new Uint8Array(Math.max(0, hi - lo));
+  const fh = await open(plan.path, 'r');
+  try {
+    const { bytesRead } = await fh.read(bytes, 0, bytes.length, lo);
+    if (bytesRead !== bytes.length)
+      throw new ParquetUnsupported(`${plan.path}: shorter than its footer says`);
+  } finally {
+    await fh.close();
+  }
+  const chunks: Partial<Buffers> = {};
+  for (const r of present) {
+    const ints = r === 'ts' ? plan.ts : r === 'messages' ? plan.messages : undefined;
+    chunks[r] = decodeChunk(
+      bytes,
+      lo,
+      rg.chunks[r] as ParquetChunk,
+      plan.leaves[r] as ParquetLeaf,
+      rg.rows,
+      into[r],
+      ints,
+    );
+  }
+  return { n: rg.rows, chunks };
+}
+
+/** What a read of units carries from one row group to the next. */
+class UnitReader {
+  private readonly chunks = buffers();
+  private status = new Uint8Array(0);
+  private hashes = new Int32Array(0);
+  private runStarts = new Int32Array(0);
+  private readonly minTs = PRESENCE_LIMITS.minTs;
+  private readonly maxTs = Date.now() + PRESENCE_LIMITS.futureToleranceMs;
+  private readonly ws: number;
+  private readonly we: number;
+  readonly st: FileStats = { good: 0, bad: 0, outside: 0 };
+
+  constructor(
+    private readonly plans: PartPlan[],
+    private readonly b: PresenceBuilder,
+    private readonly log: RejectLog,
+    private readonly label: string,
+    opts: PresenceReadOptions,
+    /** Rows before this read's first: reject lines count from there. */
+    private readonly lineBase: number,
+  ) {
+    this.ws = opts.windowStart ?? Number.NEGATIVE_INFINITY;
+    this.we = opts.windowEnd ?? Number.POSITIVE_INFINITY;
+  }
+
+  /** Decodes one row group and stores its kept rows. */
+  async read(unit: PartUnit): Promise<void> {
+    const { n, chunks } = await decodeUnit(this.plans, unit, ROLES, this.chunks);
+    const plan = this.plans[unit.part] as PartPlan;
+    const messages = plan.messages ? chunks.messages?.values : undefined;
+    this.store(
+      unit,
+      n,
+      chunks.channel as DecodedChunk,
+      chunks.viewer as DecodedChunk,
+      (chunks.ts as DecodedChunk).values,
+      messages,
+    );
+  }
+
+  private store(
+    unit: PartUnit,
+    n: number,
+    channel: DecodedChunk,
+    viewer: DecodedChunk,
+    T: Float64Array,
+    M: Float64Array | undefined,
+  ): void {
+    if (this.status.length < n) {
+      this.status = new Uint8Array(n);
+      this.hashes = new Int32Array(n);
+      this.runStarts = new Int32Array(n);
+    }
+    const status = this.status;
+    const { minTs, maxTs, ws, we } = this;
+    const maxM = PRESENCE_LIMITS.maxMessages;
+    const { from, to } = unit;
+    // a missing count is 1, as the DuckDB read's coalesce makes it
+    if (M) for (let i = from; i < to; i++) if (Number.isNaN(M[i])) M[i] = 1;
+    // rows of the row group outside [from, to) are the other thread's: 3, skipped silently
+    status.fill(3, 0, from);
+    status.fill(3, to, n);
+    for (let i = from; i < to; i++) {
+      const t = T[i] as number;
+      const m = M ? (M[i] as number) : 1;
+      status[i] = t >= minTs && t <= maxTs && m >= 0 && m <= maxM ? 0 : 2;
+    }
+    checkNames(channel, n, status);
+    const viewerRuns = checkNames(viewer, n, status, this.runStarts);
+    let keep = 0;
+    for (let i = from; i < to; i++) {
+      if (status[i] === 2) {
+        this.reject(unit, i, channel, viewer, T[i] as number, M ? (M[i] as number) : 1);
+        continue;
+      }
+      const t = T[i] as number;
+      if (t >= ws && t < we) keep++;
+      else {
+        status[i] = 1;
+        this.st.outside++;
+      }
+    }
+    const b = this.b;
+    const r = b.length;
+    if (r + keep > b.channel.length) b.reserve(r + keep);
+    let k = r;
+    for (let i = from; i < to; i++) {
+      if (status[i] !== 0) continue;
+      b.ts[k] = T[i] as number;
+      b.messages[k] = M ? (M[i] as number) : 1;
+      k++;
+    }
+    internColumn(channel, n, status, b.channels, b.channel, r, undefined, this.hashes);
+    internColumn(viewer, n, status, b.viewers, b.viewer, r, viewerRuns, this.hashes);
+    b.length = r + keep;
+    this.st.good += keep;
+  }
+
+  private reject(
+    unit: PartUnit,
+    i: number,
+    channel: DecodedChunk,
+    viewer: DecodedChunk,
+    ts: number,
+    m: number,
+  ) {
+    this.st.bad++;
+    const line = unit.firstRow - this.lineBase + i + 1;
+    const reason = `row ${line}: ${storedRowProblem(nameAt(channel, i), nameAt(viewer, i), ts, m, this.maxTs)}`;
+    this.log.add(this.label, line, reason);
+    this.st.firstBad ??= { file: this.label, line, reason };
+  }
+}
+
+const utf8 = new TextDecoder();
+
+/** Row i's name as a string ('' for a null). */
+function nameAt(c: DecodedChunk, i: number): string {
+  const [s, l] = place(c, i);
+  return utf8.decode(c.bytes.subarray(s, s + l));
+}
+
+/** Where row i's bytes are: [start, length]. */
+function place(c: DecodedChunk, i: number): [number, number] {
+  if (c.index) {
+    const e = c.index[i] as number;
+    return e < 0
+      ? [0, 0]
+      : [(c.dictStart as Int32Array)[e] as number, (c.dictLen as Int32Array)[e] as number];
+  }
+  return [c.start[i] as number, c.len[i] as number];
+}
+
+/** A name is rejected when empty (or null), longer than the limit, or holding a NUL byte. */
+function badName(bytes: Uint8Array, s: number, l: number): boolean {
+  if (l === 0 || l > PRESENCE_LIMITS.maxNameBytes) return true;
+  for (let j = s, e = s + l; j < e; j++) if (bytes[j] === 0) return true;
+  return false;
+}
+
+/**
+ * Marks rows (status 2) whose name is bad: per dictionary entry once, else per run of equal
+ * names. With `runs`, returns it filled: 1 where a row's bytes differ from the row before's.
+ */
+function checkNames(
+  c: DecodedChunk,
+  n: number,
+  status: Uint8Array,
+  runs?: Int32Array,
+): Int32Array | undefined {
+  const bytes = c.bytes;
+  if (c.index) {
+    const dictStart = c.dictStart as Int32Array;
+    const dictLen = c.dictLen as Int32Array;
+    const bad = new Uint8Array(dictStart.length);
+    for (let e = 0; e < bad.length; e++)
+      bad[e] = badName(bytes, dictStart[e] as number, dictLen[e] as number) ? 1 : 0;
+    const index = c.index;
+    for (let i = 0; i < n; i++) {
+      const e = index[i] as number;
+      if (e < 0 || bad[e] === 1) status[i] = 2;
+    }
+    if (runs) for (let i = 0; i < n; i++) runs[i] = i === 0 || index[i] !== index[i - 1] ? 1 : 0;
+    return runs;
+  }
+  const start = c.start;
+  const len = c.len;
+  let wasBad = false;
+  for (let i = 0; i < n; i++) {
+    const s = start[i] as number;
+    const l = len[i] as number;
+    let run = 1;
+    if (i > 0 && l === len[i - 1]) {
+      const p = start[i - 1] as number;
+      let k = 0;
+      while (k < l && bytes[s + k] === bytes[p + k]) k++;
+      if (k === l) run = 0;
+    }
+    if (runs) runs[i] = run;
+    if (run === 1) wasBad = badName(bytes, s, l);
+    if (wasBad) status[i] = 2;
+  }
+  return runs;
+}
+
+/** Rows hashed and their table slots read together before the look-ups (see `touchSlots`). */
+const TOUCH_BATCH = 256;
+
+/**
+ * The kept rows' (status 0) names into ids at out[at…], in row order: per dictionary entry
+ * once; or, with `runs`, once per run (a row equal to the kept row before takes its id), the run
+ * starts hashed and their slots touched a batch at a time first.
+ */
+function internColumn(
+  c: DecodedChunk,
+  n: number,
+  status: Uint8Array,
+  interner: PresenceBuilder['channels'],
+  out: Uint32Array,
+  at: number,
+  runs: Int32Array | undefined,
+  hashes: Int32Array,
+): void {
+  const bytes = c.bytes;
+  let k = at;
+  if (c.index) {
+    const dictStart = c.dictStart as Int32Array;
+    const dictLen = c.dictLen as Int32Array;
+    const ids = new Int32Array(dictStart.length).fill(-1);
+    const index = c.index;
+    for (let i = 0; i < n; i++) {
+      if (status[i] !== 0) continue;
+      const e = index[i] as number;
+      let id = ids[e] as number;
+      if (id < 0) {
+        const s = dictStart[e] as number;
+        id = interner.intern(bytes, s, s + (dictLen[e] as number));
+        ids[e] = id;
+      }
+      out[k++] = id;
+    }
+    return;
+  }
+  const start = c.start;
+  const len = c.len;
+  const fold = interner.foldTable;
+  let prevKept = -1;
+  let prevId = 0;
+  for (let b0 = 0; b0 < n; b0 += TOUCH_BATCH) {
+    const b1 = Math.min(n, b0 + TOUCH_BATCH);
+    // which kept rows start a run (against the kept row before), hashed
+    let count = 0;
+    let last = prevKept;
+    for (let i = b0; i < b1; i++) {
+      if (status[i] !== 0) continue;
+      const repeat = runs !== undefined && last === i - 1 && runs[i] === 0;
+      last = i;
+      if (repeat) continue;
+      const s = start[i] as number;
+      hashes[count++] = fnv(fold, bytes, s, s + (len[i] as number));
+    }
+    interner.touchSlots(hashes, count);
+    let h = 0;
+    for (let i = b0; i < b1; i++) {
+      if (status[i] !== 0) continue;
+      const repeat = runs !== undefined && prevKept === i - 1 && runs[i] === 0;
+      prevKept = i;
+      if (!repeat) {
+        const s = start[i] as number;
+        prevId = interner.internHashed(bytes, s, s + (len[i] as number), hashes[h++] as number);
+      }
+      out[k++] = prevId;
+    }
+  }
+}
+
+/** Reads the units into `b` (this thread). */
+export async function readUnits(
+  plans: PartPlan[],
+  units: PartUnit[],
+  b: PresenceBuilder,
+  log: RejectLog,
+  label: string,
+  opts: PresenceReadOptions,
+  total: number,
+): Promise<FileStats> {
+  await loadZstd();
+  const lineBase = units[0] ? units[0].firstRow + units[0].from : 0;
+  const reader = new UnitReader(plans, b, log, label, opts, lineBase);
+  let seen = 0;
+  for (const u of units) {
+    await reader.read(u);
+    seen += u.to - u.from;
+    opts.onProgress?.(`reading ${label}`, seen, total);
+  }
+  return reader.st;
+}
+
+/**
+ * The column split of the two-thread read, for reads without a window: this thread decodes and
+ * interns the viewers of every row group, the worker the channels, instants and counts
+ * (`readNumberColumns`), both into one set of shared columns at the rows' own places. Neither
+ * interns a name twice or merges a viewer table, as splitting the rows would. It holds only when
+ * every row is kept: a thread that meets a row to reject raises `stop`, and the caller reads the
+ * parts again by rows (undefined here, and nothing kept).
+ */
+export async function readColumnsInTwo(
+  plans: PartPlan[],
+  units: PartUnit[],
+  total: number,
+  b: PresenceBuilder,
+  label: string,
+  opts: PresenceReadOptions,
+): Promise<FileStats | undefined> {
+  const start = b.length;
+  const viewersBefore = b.viewers.size;
+  const shared = sharedColumns(start + total);
+  const stop = new Int32Array(new SharedArrayBuffer(4));
+  const started = await startReadWorker<NumbersOutput>(
+    new URL('./parts-direct-worker.mjs', import.meta.url),
+    {
+      mode: 'numbers',
+      plans,
+      units,
+      shared,
+      at: start,
+      stop,
+    } satisfies NumbersWorkerInput,
+  );
+  if (!started) return undefined;
+  b.adopt(shared);
+  b.reserveViewersFor(total);
+  // viewers of rows the one-thread read would not keep may be interned by then: forget them
+  const undo = () => {
+    b.viewers.rollback(viewersBefore);
+    b.truncate(start);
+  };
+  let clean: boolean;
+  let there: WorkerReply<NumbersOutput>;
+  try {
+    ({ here: clean, there } = await readBeside(started, () =>
+      readViewerColumn(plans, units, b, start, stop, (seen) =>
+        opts.onProgress?.(`reading ${label}`, seen, total),
+      ),
+    ));
+  } catch (err) {
+    undo();
+    throw err;
+  }
+  const channels = there.ok?.channels;
+  if (!clean || !channels) {
+    undo();
+    return undefined;
+  }
+  const map = b.channels.internExported(channels);
+  let identity = true;
+  for (let i = 0; i < map.length; i++) if (map[i] !== i) identity = false;
+  if (!identity) {
+    const c = b.channel;
+    for (let r = start, e = start + total; r < e; r++) c[r] = map[c[r] as number] as number;
+  }
+  b.length = start + total;
+  return { parallel: true, good: total, bad: 0, outside: 0 };
+}
+
+/** The worker's answer in the column split: its channels' names when every row was kept. */
+export interface NumbersOutput {
+  channels?: ExportedNames;
+}
+
+/** What the worker of the column split gets. */
+export interface NumbersWorkerInput {
+  mode: 'numbers';
+  plans: PartPlan[];
+  units: PartUnit[];
+  /** The shared columns; rows go to `at` + their row number. */
+  shared: ColumnViews;
+  at: number;
+  /** Raised (1) by the thread that meets a row to reject. */
+  stop: Int32Array;
+}
+
+/** A zero status per row: every row kept. */
+let kept = new Uint8Array(0);
+function allKept(n: number): Uint8Array {
+  if (kept.length < n) kept = new Uint8Array(n);
+  return kept;
+}
+
+/** This thread's side of the column split: the viewers of every row group. False when stopped. */
+async function readViewerColumn(
+  plans: PartPlan[],
+  units: PartUnit[],
+  b: PresenceBuilder,
+  at: number,
+  stop: Int32Array,
+  progress: (seen: number) => void,
+): Promise<boolean> {
+  await loadZstd();
+  const into = buffers();
+  let runs = new Int32Array(0);
+  let hashes = new Int32Array(0);
+  let seen = 0;
+  for (const u of units) {
+    if (Atomics.load(stop, 0) !== 0) return false;
+    const { n, chunks } = await decodeUnit(plans, u, ['viewer'], into);
+    if (runs.length < n) {
+      runs = new Int32Array(n);
+      hashes = new Int32Array(n);
+    }
+    const status = allKept(n);
+    const viewer = chunks.viewer as DecodedChunk;
+    checkNames(viewer, n, status, runs);
+    for (let i = 0; i < n; i++)
+      if (status[i] !== 0) {
+        status.fill(0, 0, n);
+        Atomics.store(stop, 0, 1);
+        return false;
+      }
+    internColumn(viewer, n, status, b.viewers, b.viewer, at + u.firstRow, runs, hashes);
+    seen += n;
+    progress(seen);
+  }
+  return true;
+}
+
+/**
+ * The worker's side of the column split: channels (interned into `channels`), instants and
+ * counts of every row group into the shared columns. False when stopped or a row is not kept.
+ */
+export async function readNumberColumns(input: NumbersWorkerInput, channels: ByteInterner): Promise<boolean> {
+  await loadZstd();
+  const { plans, units, shared, at, stop } = input;
+  const into = buffers();
+  const minTs = PRESENCE_LIMITS.minTs;
+  const maxTs = Date.now() + PRESENCE_LIMITS.futureToleranceMs;
+  const maxM = PRESENCE_LIMITS.maxMessages;
+  let hashes = new Int32Array(0);
+  for (const u of units) {
+    if (Atomics.load(stop, 0) !== 0) return false;
+    const { n, chunks } = await decodeUnit(plans, u, ['channel', 'ts', 'messages'], into);
+    if (hashes.length < n) hashes = new Int32Array(n);
+    const T = (chunks.ts as DecodedChunk).values;
+    const M = (plans[u.part] as PartPlan).messages ? chunks.messages?.values : undefined;
+    const status = allKept(n);
+    checkNames(chunks.channel as DecodedChunk, n, status);
+    let odd = false;
+    for (let i = 0; i < n; i++) {
+      const t = T[i] as number;
+      const m = M ? (M[i] as number) : 1;
+      // a missing count (NaN) is 1
+      if (!(t >= minTs && t <= maxTs) || m < 0 || m > maxM || status[i] !== 0) odd = true;
+    }
+    if (odd) {
+      status.fill(0, 0, n);
+      Atomics.store(stop, 0, 1);
+      return false;
+    }
+    const r = at + u.firstRow;
+    shared.ts.set(T.subarray(0, n), r);
+    const out = shared.messages;
+    if (M) for (let i = 0; i < n; i++) out[r + i] = Number.isNaN(M[i]) ? 1 : (M[i] as number);
+    else out.fill(1, r, r + n);
+    internColumn(chunks.channel as DecodedChunk, n, status, channels, shared.channel, r, undefined, hashes);
+  }
+  return true;
+}
+
+/** Options of `readPartsDirect` (those of `readStoredParts`). */
+export interface PartsReadOptions extends PresenceReadOptions {
+  parallelMinRows?: number;
+}
+
+/**
+ * Reads the parts into `b` when they qualify (see the module's comment), by two threads when
+ * `defaultThreads` (or `opts.threads`) gives two and they hold `parallelMinRows` rows or more;
+ * undefined, with nothing kept, when they do not qualify or a page cannot be read here.
+ */
+export async function readPartsDirect(
+  files: string[],
+  label: string,
+  b: PresenceBuilder,
+  log: RejectLog,
+  opts: PartsReadOptions,
+  parallelMinRows: number,
+): Promise<FileStats | undefined> {
+  if (b.extras || files.length === 0) return undefined;
+  const planned = await planParts(files);
+  if ('why' in planned) return undefined;
+  const { plans, rows: total } = planned;
+  const units = partUnits(plans);
+  const start = b.length;
+  const logCount = log.count;
+  const logKept = log.rejected.length;
+  const threads = opts.threads ?? defaultThreads();
+  try {
+    const two = threads >= 2 && total >= 2 && total >= (opts.parallelMinRows ?? parallelMinRows);
+    if (two && opts.windowStart === undefined && opts.windowEnd === undefined) {
+      const st = await readColumnsInTwo(plans, units, total, b, label, opts);
+      if (st) return st;
+    }
+    if (two) {
+      // this thread: the rows up to half of all, the worker the rest (a row group may be split)
+      const firstRows = Math.floor(total / 2);
+      const mine: PartUnit[] = [];
+      const theirs: PartUnit[] = [];
+      for (const u of units) {
+        const cut = Math.min(u.to, Math.max(u.from, firstRows - u.firstRow));
+        if (cut > u.from) mine.push({ ...u, to: cut });
+        if (cut < u.to) theirs.push({ ...u, from: cut });
+      }
+      const st = await readInTwoThreads(
+        b,
+        log,
+        label,
+        total,
+        firstRows,
+        (shared) =>
+          startReadWorker<WorkerReadOutput>(new URL('./parts-direct-worker.mjs', import.meta.url), {
+            mode: 'rows',
+            plans,
+            units: theirs,
+            label,
+            opts: { windowStart: opts.windowStart, windowEnd: opts.windowEnd },
+            shared,
+            rowsInAll: total,
+          } satisfies PartsWorkerInput),
+        () => internalOnUnsupported(readUnits(plans, mine, b, log, label, opts, total)),
+      );
+      if (st) return st;
+    }
+    b.reserve(start + total);
+    b.reserveViewersFor(total);
+    return await readUnits(plans, units, b, log, label, opts, total);
+  } catch (err) {
+    if (!(err instanceof ParquetUnsupported)) throw err;
+    b.truncate(start);
+    log.rejected.length = logKept;
+    log.count = logCount;
+    return undefined;
+  }
+}
+
+/** A page this reader cannot take ends the two-thread read as the worker failing would. */
+async function internalOnUnsupported(read: Promise<FileStats>): Promise<FileStats> {
+  try {
+    return await read;
+  } catch (err) {
+    if (err instanceof ParquetUnsupported) throw new Error(`internal: ${err.message}`);
+    throw err;
+  }
+}
+
+/** What the worker of the two-thread read gets (`parts-direct-worker.ts`). */
+export interface PartsWorkerInput {
+  mode: 'rows';
+  plans: PartPlan[];
+  /** Its row groups, in order (its reject lines count from the first one's first row). */
+  units: PartUnit[];
+  label: string;
+  opts: Pick<PresenceReadOptions, 'windowStart' | 'windowEnd'>;
+  shared: ColumnViews;
+  /** Rows of all parts: its viewer table is sized for them, as this thread's is. */
+  rowsInAll: number;
+}
