@@ -1,6 +1,7 @@
 /**
  * The storage read stage alone (`loadPresenceFromStorage`, what `analyze` without --input runs
- * first): one thread against two (a worker reads the later parts), alternating in the same run,
+ * first): the parts decoded here (`presence-parts-direct.ts`, the default) against DuckDB's read
+ * of them (`direct: false`), each with one thread and two, alternating in the same run,
  * each in a child process; prints wall, process CPU, main-thread CPU (from /proc, immune to the
  * sampling profiler's bias on a loaded machine), rows and a checksum of the columns, which must
  * be the same for both.
@@ -25,7 +26,7 @@ function mainThreadMs(): number {
 }
 
 if (process.argv[2] === '--child') {
-  const [root, threads] = process.argv.slice(3) as [string, string];
+  const [root, threads, reader] = process.argv.slice(3) as [string, string, string];
   // The compiled code, as the bin runs it (`npm run bench` builds first): under tsx the worker
   // would transpile its modules on every start.
   const dist = join(repo, 'dist');
@@ -38,7 +39,10 @@ if (process.argv[2] === '--child') {
   const m0 = mainThreadMs();
   const c0 = process.cpuUsage();
   const t0 = performance.now();
-  const r = await loadPresenceFromStorage(new FsStorage(root), { threads: Number(threads) as 1 | 2 });
+  const r = await loadPresenceFromStorage(new FsStorage(root), {
+    threads: Number(threads) as 1 | 2,
+    direct: reader === 'direct',
+  });
   const ms = performance.now() - t0;
   const c = process.cpuUsage(c0);
   const t = r.table;
@@ -88,30 +92,40 @@ interface Result {
   channels: number;
   h: number;
 }
-const results: Record<'1' | '2', Result[]> = { '1': [], '2': [] };
+/** Reader and threads: `direct 2` is what `analyze` runs on two cores. */
+const MODES = ['direct 1', 'direct 2', 'duckdb 1', 'duckdb 2'] as const;
+const results = Object.fromEntries(MODES.map((m) => [m, [] as Result[]])) as Record<
+  (typeof MODES)[number],
+  Result[]
+>;
 for (let i = 0; i < RUNS; i++) {
-  for (const threads of ['1', '2'] as const) {
+  for (const mode of MODES) {
+    const [reader, threads] = mode.split(' ') as [string, string];
     const r = spawnSync(
       process.execPath,
-      ['--import', 'tsx', fileURLToPath(import.meta.url), '--child', root as string, threads],
+      ['--import', 'tsx', fileURLToPath(import.meta.url), '--child', root as string, threads, reader],
       { cwd: repo, encoding: 'utf8' },
     );
     const m = /RESULT (.*)/.exec(r.stdout);
-    if (r.status !== 0 || !m) throw new Error(`read (${threads} thread(s)) failed: ${r.stderr}`);
-    results[threads].push(JSON.parse(m[1] as string) as Result);
+    if (r.status !== 0 || !m) throw new Error(`read (${mode}) failed: ${r.stderr}`);
+    results[mode].push(JSON.parse(m[1] as string) as Result);
   }
 }
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
-for (const threads of ['1', '2'] as const) {
-  const rs = results[threads];
+for (const mode of MODES) {
+  const rs = results[mode];
   const r0 = rs[0] as Result;
   console.log(
-    `  ${threads} thread(s): median ${(median(rs.map((r) => r.ms)) / 1000).toFixed(2)} s wall, ` +
+    `  ${mode.replace(' ', ', ')} thread(s): median ${(median(rs.map((r) => r.ms)) / 1000).toFixed(2)} s wall, ` +
       `${(median(rs.map((r) => r.cpuMs)) / 1000).toFixed(2)} s CPU, ${(median(rs.map((r) => r.mainMs)) / 1000).toFixed(2)} s main-thread CPU; ` +
       `${r0.rows.toLocaleString('en-US')} rows, ${r0.viewers.toLocaleString('en-US')} viewers, ${r0.channels} channels, checksum ${r0.h}`,
   );
 }
-const same = results['1'].concat(results['2']).every((r) => r.h === results['1'][0]?.h);
-console.log(`  same columns from both: ${same ? 'yes' : 'NO'}`);
+const all = MODES.flatMap((m) => results[m]);
+const same = all.every((r) => r.h === all[0]?.h);
+const ratio = median(results['direct 2'].map((r) => r.ms)) / median(results['duckdb 2'].map((r) => r.ms));
+console.log(
+  `  direct / DuckDB, two threads: ${ratio.toFixed(2)}; same columns from all: ${same ? 'yes' : 'NO'}`,
+);
 if (work) rmSync(work, { recursive: true, force: true });
 if (!same) process.exitCode = 1;

@@ -12,7 +12,7 @@ import { LAYOUT } from '../storage/layout.js';
 import type { Storage } from '../storage/storage.js';
 import { decodeRaw, RAW_METADATA, RAW_PRESENCE } from './compact.js';
 import { latestPerChannel } from './metadata.js';
-import { readStoredParts } from './parquet-parallel.js';
+import { readStoredParts, type StoredReadOptions } from './parquet-parallel.js';
 import {
   PresenceBuilder,
   type PresenceReadOptions,
@@ -52,7 +52,7 @@ function dayInWindow(key: string, o: PresenceReadOptions): boolean {
  */
 export async function loadPresenceFromStorage(
   storage: Storage,
-  opts: PresenceReadOptions = {},
+  opts: PresenceReadOptions & Pick<StoredReadOptions, 'direct'> = {},
 ): Promise<PresenceReadResult> {
   const parts = (await storage.list(LAYOUT.presencePrefix))
     .filter((e) => e.key.endsWith('.parquet') && dayInWindow(e.key, opts))

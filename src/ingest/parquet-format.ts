@@ -331,7 +331,10 @@ export interface DecodedChunk {
   /** Dictionary entries (byte arrays): entry e is bytes[dictStart[e], dictStart[e] + dictLen[e]). */
   dictStart: Int32Array | undefined;
   dictLen: Int32Array | undefined;
+  /** Integers: where the last decode put them (`own`, or the target it was given). */
   values: Float64Array;
+  /** The chunk's own buffer for integers. */
+  own: Float64Array;
   /** Definition level of every row (1: a value, 0: null). */
   defs: Int32Array;
   /** Held for `index`. */
@@ -350,6 +353,7 @@ export function chunkBuffers(): DecodedChunk {
     dictStart: undefined,
     dictLen: undefined,
     values: new Float64Array(0),
+    own: new Float64Array(0),
     defs: new Int32Array(0),
     indexBuffer: new Int32Array(0),
   };
@@ -364,7 +368,7 @@ export interface IntegerRead {
 
 /**
  * Decodes one column chunk of `rows` values from `file` (bytes of the file starting at
- * `fileOffset`) into `out` (arrays grown as needed and reused).
+ * `fileOffset`) into `out` (arrays grown as needed and reused; integers into `target` if given).
  */
 export function decodeChunk(
   file: Uint8Array,
@@ -374,6 +378,8 @@ export function decodeChunk(
   rows: number,
   out: DecodedChunk,
   ints: IntegerRead = { unsigned: false, divide: 1 },
+  /** Integers go here (`rows` of them) instead of the chunk's own buffer. */
+  target?: Float64Array,
 ): DecodedChunk {
   if (leaf.repetition !== REQUIRED && leaf.repetition !== OPTIONAL)
     throw new ParquetUnsupported(`repeated column ${leaf.name}`);
@@ -386,9 +392,10 @@ export function decodeChunk(
     const cap = Math.max(rows, out.start.length * 2);
     out.start = new Int32Array(cap);
     out.len = new Int32Array(cap);
-    out.values = new Float64Array(cap);
+    out.own = new Float64Array(cap);
     out.defs = new Int32Array(cap);
   }
+  out.values = target && target.length >= rows ? target : out.own;
   out.rows = rows;
   out.nulls = 0;
   out.index = undefined;

@@ -4,7 +4,7 @@
  * (`parquet-format.ts`) and their rows checked and interned as `readStoredPresence` does them —
  * the same rows, ids, counts and reject reasons, tested side by side. Names stay bytes in the
  * decoded pages: a channel is interned once per dictionary entry, a viewer once per run of rows
- * (parts are sorted by viewer).
+ * (a part holds each viewer’s rows together).
  *
  * Parts qualify when every one has the contract's columns by their own names (channel and viewer
  * strings, ts a local-time timestamp in ms or µs, messages an integer or absent), its Twitch-id
@@ -178,6 +178,8 @@ async function decodeUnit(
   unit: PartUnit,
   roles: readonly Role[],
   into: Buffers,
+  /** Where a role's integers go instead of its buffer (see `decodeChunk`). */
+  targets: Partial<Record<Role, Float64Array>> = {},
 ): Promise<{ n: number; chunks: Partial<Buffers> }> {
   const plan = plans[unit.part] as PartPlan;
   const rg = plan.rowGroups[unit.rowGroup] as PartPlan['rowGroups'][number];
@@ -209,6 +211,7 @@ async function decodeUnit(
       rg.rows,
       into[r],
       ints,
+      targets[r],
     );
   }
   return { n: rg.rows, chunks };
@@ -634,7 +637,12 @@ export async function readNumberColumns(input: NumbersWorkerInput, channels: Byt
   let hashes = new Int32Array(0);
   for (const u of units) {
     if (Atomics.load(stop, 0) !== 0) return false;
-    const { n, chunks } = await decodeUnit(plans, u, ['channel', 'ts', 'messages'], into);
+    const r = at + u.firstRow;
+    const rows = (plans[u.part] as PartPlan).rowGroups[u.rowGroup]?.rows ?? 0;
+    // the instants straight into their column (kept only when every row is)
+    const { n, chunks } = await decodeUnit(plans, u, ['channel', 'ts', 'messages'], into, {
+      ts: shared.ts.subarray(r, r + rows),
+    });
     if (hashes.length < n) hashes = new Int32Array(n);
     const T = (chunks.ts as DecodedChunk).values;
     const M = (plans[u.part] as PartPlan).messages ? chunks.messages?.values : undefined;
@@ -652,8 +660,6 @@ export async function readNumberColumns(input: NumbersWorkerInput, channels: Byt
       Atomics.store(stop, 0, 1);
       return false;
     }
-    const r = at + u.firstRow;
-    shared.ts.set(T.subarray(0, n), r);
     const out = shared.messages;
     if (M) for (let i = 0; i < n; i++) out[r + i] = Number.isNaN(M[i]) ? 1 : (M[i] as number);
     else out.fill(1, r, r + n);
