@@ -10,6 +10,7 @@ import {
   loadMetadataFromStorage,
   loadPresenceFromStorage,
 } from '../src/ingest/index.js';
+import { planParts } from '../src/ingest/presence-parts-direct.js';
 import type { PresenceTable } from '../src/model/presence-table.js';
 import { pseudonym } from '../src/privacy/pseudonymize.js';
 import { queryRows, sqlString, withDuckDB } from '../src/storage/duckdb.js';
@@ -49,6 +50,8 @@ describe('importFiles', () => {
     expect(sum.files[0]).toMatchObject({ kind: 'presence', ok: true, rowsRead: 6, rejectedCount: 4 });
     const keys = (await s.list('presence/')).map((e) => e.key);
     expect(keys).toEqual(sum.files[0]?.stored.slice().sort());
+    // parts as import writes them are the ones the storage read decodes itself
+    expect(await planParts(keys.map((k) => join(dir, k)))).toMatchObject({ rows: 6 });
     expect(
       keys.every((k) =>
         /^presence\/source=(live|vod|import)\/dt=2026-11-24\/part-imp-[0-9a-f]{12}-\d+\.parquet$/.test(k),
@@ -194,6 +197,9 @@ describe('compactRaw', () => {
     expect(await s.exists(open)).toBe(true);
     const after = await loadPresenceFromStorage(s);
     expect(keyed(after.table)).toEqual(keyed(before.table));
+    // and so are compaction's
+    const parts = (await s.list(LAYOUT.presencePrefix)).filter((e) => e.key.endsWith('.parquet'));
+    expect(await planParts(parts.map((e) => join(dir, e.key)))).toMatchObject({ rows: 4 });
 
     const second = await compactRaw(s, { now });
     expect(second).toMatchObject({ filesCompacted: 0, filesOpen: 1, presenceRows: 0 });
