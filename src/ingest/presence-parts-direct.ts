@@ -11,8 +11,10 @@
  * columns empty, pages uncompressed or ZSTD, and a known `source=` in its path. Otherwise
  * `readPartsDirect` answers undefined and the caller reads them through DuckDB.
  *
- * Two threads split the parts' row groups at about half the rows (a worker reads the rest into
- * the shared columns, as the DuckDB read does).
+ * Two threads split the work by columns when no window is asked (`readColumnsInTwo`: viewers
+ * here, channels, instants and counts in a worker), which holds while every row is kept; else,
+ * or when a row is not, by rows at half of them (a row group may be split), as the DuckDB read
+ * splits.
  */
 import { open } from 'node:fs/promises';
 import { type ByteInterner, type ExportedNames, fnv } from './csv-scan.js';
