@@ -5,7 +5,7 @@
  * long and mixed-case logins and a window; and the two-thread read (`readStoredParts`: a worker
  * reads the later parts) gives exactly the one-thread read.
  */
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -467,5 +467,26 @@ describe('stored parts decoded here (no DuckDB) = read through DuckDB', () => {
     }
     // and when it holds, it is the one-thread read
     await directAsDuckDB(clean, {});
+  });
+
+  it('a page it cannot parse is not read as rows: DuckDB gets the part, and fails on it too', async () => {
+    const path = await part(
+      join(dir, 'store-corrupt'),
+      'live',
+      '2026-11-20',
+      ROWS(0, 20_000, '2026-11-20'),
+      'COMPRESSION zstd, ROW_GROUP_SIZE 4096',
+    );
+    const planned = await planParts([path]);
+    if ('why' in planned) throw new Error(planned.why);
+    // garbage over the viewer column's first page header in the third row group
+    const at = planned.plans[0]?.rowGroups[2]?.chunks.viewer?.start as number;
+    const fh = await open(path, 'r+');
+    await fh.write(new Uint8Array(64).fill(0xff), 0, 64, at);
+    await fh.close();
+    for (const threads of [1, 2] as const) {
+      for (const direct of [true, false])
+        await expect(stored([path], { threads, direct, parallelMinRows: 0 })).rejects.toThrow();
+    }
   });
 });
