@@ -17,7 +17,7 @@
  * splits.
  */
 import { open } from 'node:fs/promises';
-import { type ByteInterner, type ExportedNames, fnv } from './csv-scan.js';
+import { type ByteInterner, type ExportedNames, FNV_OFFSET, FNV_PRIME, fnv } from './csv-scan.js';
 import {
   chunkBuffers,
   chunkSupported,
@@ -52,6 +52,9 @@ import {
   type WorkerReadOutput,
   type WorkerReply,
 } from './read-worker.js';
+
+/** `FNV_OFFSET` as the signed 32-bit integer the hash loops keep. */
+const FNV_OFFSET_I32 = FNV_OFFSET | 0;
 
 /** The columns read, by role. */
 const ROLES = ['channel', 'viewer', 'ts', 'messages'] as const;
@@ -599,30 +602,100 @@ async function readViewerColumn(
 ): Promise<boolean> {
   await loadZstd();
   const into = buffers();
-  let runs = new Int32Array(0);
-  let hashes = new Int32Array(0);
+  const runs = { start: new Int32Array(0), hash: new Int32Array(0) };
   let seen = 0;
   for (const u of units) {
     if (Atomics.load(stop, 0) !== 0) return false;
     const { n, chunks } = await decodeUnit(plans, u, ['viewer'], into);
-    if (runs.length < n) {
-      runs = new Int32Array(n);
-      hashes = new Int32Array(n);
+    if (runs.start.length < n + 1) {
+      runs.start = new Int32Array(n + 1);
+      runs.hash = new Int32Array(n);
     }
-    const status = allKept(n);
     const viewer = chunks.viewer as DecodedChunk;
-    checkNames(viewer, n, status, runs);
-    for (let i = 0; i < n; i++)
-      if (status[i] !== 0) {
+    const count = viewer.index ? -1 : keptRuns(viewer, n, b.viewers.foldTable, runs);
+    if (count === -1) {
+      // a dictionary column (not how DuckDB writes viewers), or a name to reject
+      const status = allKept(n);
+      const flags = new Int32Array(n);
+      checkNames(viewer, n, status, flags);
+      if (status.subarray(0, n).some((x) => x !== 0)) {
         status.fill(0, 0, n);
         Atomics.store(stop, 0, 1);
         return false;
       }
-    internColumn(viewer, n, status, b.viewers, b.viewer, at + u.firstRow, runs, hashes);
+      internColumn(viewer, n, status, b.viewers, b.viewer, at + u.firstRow, flags, runs.hash);
+    } else internRuns(viewer, count, runs, b.viewers, b.viewer, at + u.firstRow);
     seen += n;
     progress(seen);
   }
   return true;
+}
+
+/**
+ * The runs of equal names of a PLAIN column, every row kept: where each starts (`start`, then n)
+ * and its hash; their count, or -1 when a name is bad (a row to reject). One pass over the
+ * bytes: the run check, the name check and the hash together.
+ */
+function keptRuns(
+  c: DecodedChunk,
+  n: number,
+  fold: Uint8Array,
+  runs: { start: Int32Array; hash: Int32Array },
+): number {
+  const bytes = c.bytes;
+  const start = c.start;
+  const len = c.len;
+  const max = PRESENCE_LIMITS.maxNameBytes;
+  const rs = runs.start;
+  const rh = runs.hash;
+  let count = 0;
+  for (let i = 0; i < n; i++) {
+    const s = start[i] as number;
+    const l = len[i] as number;
+    if (i > 0 && l === len[i - 1]) {
+      const p = start[i - 1] as number;
+      let k = 0;
+      while (k < l && bytes[s + k] === bytes[p + k]) k++;
+      if (k === l) continue;
+    }
+    if (l === 0 || l > max) return -1;
+    let h = FNV_OFFSET_I32;
+    for (let j = s, e = s + l; j < e; j++) {
+      const b = bytes[j] as number;
+      if (b === 0) return -1;
+      h = Math.imul(h ^ (fold[b] as number), FNV_PRIME);
+    }
+    rs[count] = i;
+    rh[count++] = h;
+  }
+  rs[count] = n;
+  return count;
+}
+
+/** `keptRuns`' runs interned in order (their slots read ahead a batch at a time), ids to out[at…]. */
+function internRuns(
+  c: DecodedChunk,
+  count: number,
+  runs: { start: Int32Array; hash: Int32Array },
+  interner: ByteInterner,
+  out: Uint32Array,
+  at: number,
+): void {
+  const bytes = c.bytes;
+  const start = c.start;
+  const len = c.len;
+  const rs = runs.start;
+  const rh = runs.hash;
+  for (let b0 = 0; b0 < count; b0 += TOUCH_BATCH) {
+    const b1 = Math.min(count, b0 + TOUCH_BATCH);
+    interner.touchSlots(rh.subarray(b0, b1), b1 - b0);
+    for (let j = b0; j < b1; j++) {
+      const i = rs[j] as number;
+      const s = start[i] as number;
+      const id = interner.internHashed(bytes, s, s + (len[i] as number), rh[j] as number);
+      for (let r = at + i, e = at + (rs[j + 1] as number); r < e; r++) out[r] = id;
+    }
+  }
 }
 
 /**
