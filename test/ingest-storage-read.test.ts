@@ -489,4 +489,21 @@ describe('stored parts decoded here (no DuckDB) = read through DuckDB', () => {
         await expect(stored([path], { threads, direct, parallelMinRows: 0 })).rejects.toThrow();
     }
   });
+
+  it('a bad name alone among good rows is rejected, not kept (the column split checks each channel entry and viewer run)', async () => {
+    const root = join(dir, 'store-bad-name');
+    const bad = ["'bad' || chr(0)", "repeat('x', 300)", "''"];
+    const cases = [...bad.map((name) => [name, "'u_1'"]), ...bad.map((name) => ["'xqc'", name])];
+    for (const [k, [channel, viewer]] of cases.entries()) {
+      const one = `SELECT ${channel} AS channel, ${viewer} AS viewer, TIMESTAMP '2026-11-20 13:00:00' AS ts, 1::UINTEGER AS messages`;
+      const path = await part(
+        join(root, String(k)),
+        'live',
+        '2026-11-20',
+        `${ROWS(0, 2_000, '2026-11-20')} UNION ALL BY NAME (${one})`,
+      );
+      // the DuckDB read rejects that one row; the direct reads must give the same
+      await directAsDuckDB([path], {});
+    }
+  });
 });

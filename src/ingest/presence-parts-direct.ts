@@ -721,8 +721,17 @@ export async function readNumberColumns(input: NumbersWorkerInput, channels: Byt
     if (hashes.length < n) hashes = new Int32Array(n);
     const T = (chunks.ts as DecodedChunk).values;
     const M = (plans[u.part] as PartPlan).messages ? chunks.messages?.values : undefined;
+    const channel = chunks.channel as DecodedChunk;
+    if (channel.index) {
+      // a dictionary (as DuckDB writes channels): every check, count and id in one pass
+      if (!dictionaryRows(channel, n, T, M, { minTs, maxTs, maxM }, channels, shared, r)) {
+        Atomics.store(stop, 0, 1);
+        return false;
+      }
+      continue;
+    }
     const status = allKept(n);
-    checkNames(chunks.channel as DecodedChunk, n, status);
+    checkNames(channel, n, status);
     let odd = false;
     for (let i = 0; i < n; i++) {
       const t = T[i] as number;
@@ -739,6 +748,52 @@ export async function readNumberColumns(input: NumbersWorkerInput, channels: Byt
     if (M) for (let i = 0; i < n; i++) out[r + i] = Number.isNaN(M[i]) ? 1 : (M[i] as number);
     else out.fill(1, r, r + n);
     internColumn(chunks.channel as DecodedChunk, n, status, channels, shared.channel, r, undefined, hashes);
+  }
+  return true;
+}
+
+/**
+ * The column split's rows of a row group whose channels are a dictionary: each row checked
+ * (its channel's entry, instant and count), its count and channel id stored at out[r + i];
+ * false at the first row not to keep. Entries are checked once and interned where first used.
+ */
+function dictionaryRows(
+  channel: DecodedChunk,
+  n: number,
+  T: Float64Array,
+  M: Float64Array | undefined,
+  limits: { minTs: number; maxTs: number; maxM: number },
+  channels: ByteInterner,
+  shared: ColumnViews,
+  r: number,
+): boolean {
+  const { minTs, maxTs, maxM } = limits;
+  const bytes = channel.bytes;
+  const index = channel.index as Int32Array;
+  const dictStart = channel.dictStart as Int32Array;
+  const dictLen = channel.dictLen as Int32Array;
+  // per entry: -2 a bad name, -1 not interned yet, else its id
+  const ids = new Int32Array(dictStart.length);
+  for (let e = 0; e < ids.length; e++)
+    ids[e] = badName(bytes, dictStart[e] as number, dictLen[e] as number) ? -2 : -1;
+  const oc = shared.channel;
+  const om = shared.messages;
+  for (let i = 0; i < n; i++) {
+    const t = T[i] as number;
+    // a missing count (NaN) is 1
+    const m0 = M ? (M[i] as number) : 1;
+    const m = Number.isNaN(m0) ? 1 : m0;
+    const e = index[i] as number;
+    if (e < 0 || !(t >= minTs && t <= maxTs) || m < 0 || m > maxM) return false;
+    let id = ids[e] as number;
+    if (id < 0) {
+      if (id === -2) return false;
+      const s = dictStart[e] as number;
+      id = channels.intern(bytes, s, s + (dictLen[e] as number));
+      ids[e] = id;
+    }
+    oc[r + i] = id;
+    om[r + i] = m;
   }
   return true;
 }
