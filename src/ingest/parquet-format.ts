@@ -413,7 +413,12 @@ export function decodeChunk(
   while (seen < rows) {
     if (p >= end) throw new ParquetUnsupported(`column ${leaf.name}: pages end before its values`);
     const r = new ThriftReader(file.subarray(0, end), p);
-    const h = r.struct();
+    let h: ThriftStruct;
+    try {
+      h = r.struct();
+    } catch (err) {
+      throw new ParquetUnsupported(`column ${leaf.name}: a bad page header (${(err as Error).message})`);
+    }
     p = r.pos;
     const type = num(h[1]);
     const usize = num(h[2]);

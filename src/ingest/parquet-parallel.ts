@@ -8,6 +8,7 @@
  * once and its ids remapped. The result is the one-thread read's, row for row and id for id (ids
  * follow the order rows are first seen, and the worker's rows come after this thread's).
  */
+import { StorageError } from '../errors.js';
 import { type DuckDBConnection, sqlPathList, withDuckDB } from '../storage/duckdb.js';
 import type { ParquetWorkerInput, ParquetWorkerOutput } from './parquet-worker.js';
 import { readPresenceParquetWith } from './presence-parquet.js';
@@ -39,17 +40,28 @@ export async function readStoredParts(
   log: RejectLog,
   opts: StoredReadOptions,
 ): Promise<FileStats> {
+  let broken: string | undefined;
   if (opts.direct !== false) {
-    const st = await readPartsDirect(files, label, b, log, opts, PARALLEL_PARQUET_MIN_ROWS);
-    if (st) return st;
+    const r = await readPartsDirect(files, label, b, log, opts, PARALLEL_PARQUET_MIN_ROWS);
+    if (!('declined' in r)) return r;
+    if (r.broken) broken = r.declined;
   }
-  const threads = opts.threads ?? defaultThreads();
-  if (threads >= 2 && files.length >= 1 && !b.extras) {
-    // Each thread's DuckDB gets one thread: two readers and their decoders share two cores.
-    const st = await withDuckDB((conn) => readInTwo(conn, files, label, b, log, opts), { threads: 1 });
-    if (st) return st;
+  try {
+    const threads = opts.threads ?? defaultThreads();
+    if (threads >= 2 && files.length >= 1 && !b.extras) {
+      // Each thread's DuckDB gets one thread: two readers and their decoders share two cores.
+      const st = await withDuckDB((conn) => readInTwo(conn, files, label, b, log, opts), { threads: 1 });
+      if (st) return st;
+    }
+    return await withDuckDB((conn) => readSlices(conn, [{ files, lineBase: 0 }], label, b, log, opts));
+  } catch (err) {
+    // DuckDB's message rarely names the part; the direct read's does
+    if (broken === undefined) throw err;
+    const msg = (err instanceof Error ? err.message : String(err)).split('\n')[0];
+    throw new StorageError('storage', `a stored part cannot be read: ${broken} (DuckDB: ${msg})`, {
+      cause: err,
+    });
   }
-  return withDuckDB((conn) => readSlices(conn, [{ files, lineBase: 0 }], label, b, log, opts));
 }
 
 /** The two-thread read; undefined when it does not pay or the worker fails (nothing kept then). */

@@ -9,7 +9,7 @@
  * Parts qualify when every one has the contract's columns by their own names (channel and viewer
  * strings, ts a local-time timestamp in ms or µs, messages an integer or absent), its Twitch-id
  * columns empty, pages uncompressed or ZSTD, and a known `source=` in its path. Otherwise
- * `readPartsDirect` answers undefined and the caller reads them through DuckDB.
+ * `readPartsDirect` says why (`declined`) and the caller reads them through DuckDB.
  *
  * Two threads split the work by columns when no window is asked (`readColumnsInTwo`: viewers
  * here, channels, instants and counts in a worker), which holds while every row is kept; else,
@@ -208,18 +208,30 @@ async function decodeUnit(
   const chunks: Partial<Buffers> = {};
   for (const r of present) {
     const ints = r === 'ts' ? plan.ts : r === 'messages' ? plan.messages : undefined;
-    chunks[r] = decodeChunk(
-      bytes,
-      lo,
-      rg.chunks[r] as ParquetChunk,
-      plan.leaves[r] as ParquetLeaf,
-      rg.rows,
-      into[r],
-      ints,
-      targets[r],
+    chunks[r] = decodeNamed(plan.path, () =>
+      decodeChunk(
+        bytes,
+        lo,
+        rg.chunks[r] as ParquetChunk,
+        plan.leaves[r] as ParquetLeaf,
+        rg.rows,
+        into[r],
+        ints,
+        targets[r],
+      ),
     );
   }
   return { n: rg.rows, chunks };
+}
+
+/** `decode()`, its `ParquetUnsupported` naming the part. */
+function decodeNamed<T>(path: string, decode: () => T): T {
+  try {
+    return decode();
+  } catch (err) {
+    if (err instanceof ParquetUnsupported) throw new ParquetUnsupported(`${path}: ${err.message}`);
+    throw err;
+  }
 }
 
 /** What a read of units carries from one row group to the next. */
@@ -806,7 +818,8 @@ export interface PartsReadOptions extends PresenceReadOptions {
 /**
  * Reads the parts into `b` when they qualify (see the module's comment), by two threads when
  * `defaultThreads` (or `opts.threads`) gives two and they hold `parallelMinRows` rows or more;
- * undefined, with nothing kept, when they do not qualify or a page cannot be read here.
+ * else, with nothing kept, why not (`declined`): they do not qualify, or (`broken`) a page of a
+ * part that did cannot be decoded here — a corrupt part, or one DuckDB may still read.
  */
 export async function readPartsDirect(
   files: string[],
@@ -815,10 +828,10 @@ export async function readPartsDirect(
   log: RejectLog,
   opts: PartsReadOptions,
   parallelMinRows: number,
-): Promise<FileStats | undefined> {
-  if (b.extras || files.length === 0) return undefined;
+): Promise<FileStats | { declined: string; broken: boolean }> {
+  if (b.extras || files.length === 0) return { declined: 'rows with extras, or no parts', broken: false };
   const planned = await planParts(files);
-  if ('why' in planned) return undefined;
+  if ('why' in planned) return { declined: planned.why, broken: false };
   const { plans, rows: total } = planned;
   const units = partUnits(plans);
   const start = b.length;
@@ -869,7 +882,7 @@ export async function readPartsDirect(
     b.truncate(start);
     log.rejected.length = logKept;
     log.count = logCount;
-    return undefined;
+    return { declined: err.message, broken: true };
   }
 }
 
