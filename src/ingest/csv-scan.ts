@@ -368,6 +368,14 @@ const SLOT = 4;
 /** FNV-1a, the interners' hash: h = imul(h ^ byte, FNV_PRIME) from FNV_OFFSET. */
 export const FNV_OFFSET = 0x811c9dc5;
 export const FNV_PRIME = 0x01000193;
+/** `FNV_OFFSET` as the signed 32-bit integer the inlined hash loops keep (a double there costs a conversion per byte). */
+export const FNV_OFFSET_I32 = FNV_OFFSET | 0;
+
+/** buf[a, a + len) and buf[b, b + len) hold the same bytes. */
+export function sameBytes(buf: Uint8Array, a: number, b: number, len: number): boolean {
+  for (let k = 0; k < len; k++) if (buf[a + k] !== buf[b + k]) return false;
+  return true;
+}
 
 /**
  * FNV-1a of bytes [start, end) of `buf` mapped by `fold`, as a signed 32-bit integer: the hash

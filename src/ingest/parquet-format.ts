@@ -403,13 +403,13 @@ export function decodeChunk(
   out.dictLen = undefined;
   const defs = out.defs;
   // Pages first (decompressed), then their values: byte arrays point into one buffer of all pages.
-  const pages: { kind: number; body: Uint8Array; values: number; encoding: number; defsEnd: number }[] = [];
+  const pages: Page[] = [];
   let p = chunk.start - fileOffset;
   const end = p + chunk.size;
   if (p < 0 || end > file.length)
     throw new ParquetUnsupported(`column ${leaf.name}: chunk outside the bytes read`);
   let seen = 0;
-  let dict: { body: Uint8Array; values: number } | undefined;
+  let dict: DictionaryPage | undefined;
   while (seen < rows) {
     if (p >= end) throw new ParquetUnsupported(`column ${leaf.name}: pages end before its values`);
     const r = new ThriftReader(file.subarray(0, end), p);
@@ -432,7 +432,7 @@ export function decodeChunk(
       const enc = num(dh[2], PLAIN);
       if ((enc !== PLAIN && enc !== PLAIN_DICTIONARY) || dict || pages.length)
         throw new ParquetUnsupported(`column ${leaf.name}: dictionary page`);
-      dict = { body: decompress(chunk.codec, raw, usize), values: num(dh[1], 0) };
+      dict = { body: decompress(chunk.codec, raw, usize), entries: num(dh[1], 0) };
     } else if (type === DATA_PAGE) {
       const dh = (h[5] ?? {}) as ThriftStruct;
       const values = num(dh[1], 0);
@@ -446,13 +446,7 @@ export function decodeChunk(
         decodeHybrid(body, 4, 4 + n, 1, defs, seen, values);
         q = 4 + n;
       }
-      pages.push({
-        kind: type,
-        body: body.subarray(q),
-        values,
-        encoding: num(dh[2], PLAIN),
-        defsEnd: seen + values,
-      });
+      pages.push({ body: body.subarray(q), encoding: num(dh[2], PLAIN), defsEnd: seen + values });
       seen += values;
     } else if (type === DATA_PAGE_V2) {
       const dh = (h[8] ?? {}) as ThriftStruct;
@@ -465,7 +459,7 @@ export function decodeChunk(
       const compressed = dh[7] !== false;
       const rest = raw.subarray(defLen);
       const body = compressed ? decompress(chunk.codec, rest, usize - defLen) : rest;
-      pages.push({ kind: type, body, values, encoding: num(dh[4], PLAIN), defsEnd: seen + values });
+      pages.push({ body, encoding: num(dh[4], PLAIN), defsEnd: seen + values });
       seen += values;
     } else if (type !== 1) {
       throw new ParquetUnsupported(`column ${leaf.name}: page type ${type}`);
@@ -478,7 +472,11 @@ export function decodeChunk(
   return out;
 }
 
-type Page = { body: Uint8Array; values: number; encoding: number; defsEnd: number };
+/** A data page, decompressed: its values' bytes, their encoding, and the row after its last. */
+type Page = { body: Uint8Array; encoding: number; defsEnd: number };
+
+/** A dictionary page, decompressed: PLAIN values, `entries` of them. */
+type DictionaryPage = { body: Uint8Array; entries: number };
 
 const isDictionary = (e: number) => e === PLAIN_DICTIONARY || e === RLE_DICTIONARY;
 
@@ -486,7 +484,7 @@ const isDictionary = (e: number) => e === PLAIN_DICTIONARY || e === RLE_DICTIONA
 function decodeByteValues(
   leaf: ParquetLeaf,
   pages: Page[],
-  dict: { body: Uint8Array; values: number } | undefined,
+  dict: DictionaryPage | undefined,
   rows: number,
   defs: Int32Array,
   out: DecodedChunk,
@@ -500,9 +498,9 @@ function decodeByteValues(
   let dictLen: Int32Array | undefined;
   if (dict) {
     bytes.set(dict.body, 0);
-    dictStart = new Int32Array(dict.values);
-    dictLen = new Int32Array(dict.values);
-    const q = plainByteArrays(dict.body, 0, dict.values, dictStart, dictLen, 0, 0);
+    dictStart = new Int32Array(dict.entries);
+    dictLen = new Int32Array(dict.entries);
+    const q = plainByteArrays(dict.body, 0, dict.entries, dictStart, dictLen, 0, 0);
     if (q < 0) throw new ParquetUnsupported(`column ${leaf.name}: bad dictionary`);
     at = dict.body.length;
   }
@@ -609,7 +607,7 @@ function dictionaryCodes(leaf: ParquetLeaf, body: Uint8Array, count: number, ent
 function decodeIntegers(
   leaf: ParquetLeaf,
   pages: Page[],
-  dict: { body: Uint8Array; values: number } | undefined,
+  dict: DictionaryPage | undefined,
   defs: Int32Array,
   out: DecodedChunk,
   ints: IntegerRead,
@@ -617,10 +615,10 @@ function decodeIntegers(
   const width = leaf.type === INT64 ? 8 : 4;
   let dictValues: Float64Array | undefined;
   if (dict) {
-    if (dict.body.length < dict.values * width)
+    if (dict.body.length < dict.entries * width)
       throw new ParquetUnsupported(`column ${leaf.name}: bad dictionary`);
-    dictValues = new Float64Array(dict.values);
-    for (let e = 0; e < dict.values; e++) dictValues[e] = integerAt(dict.body, e * width, width, ints);
+    dictValues = new Float64Array(dict.entries);
+    for (let e = 0; e < dict.entries; e++) dictValues[e] = integerAt(dict.body, e * width, width, ints);
   }
   const values = out.values;
   let row = 0;

@@ -10,7 +10,7 @@
  * digits or ISO-8601 bytes, a value out of range — it declines, and the general path reads that
  * record (and rejects it, with its reason, where it must). So both paths keep the same rows.
  */
-import { FNV_OFFSET, FNV_PRIME, parseTimestampBytes } from './csv-scan.js';
+import { FNV_OFFSET_I32, FNV_PRIME, parseTimestampBytes, sameBytes } from './csv-scan.js';
 import {
   type FileStats,
   inWindow,
@@ -19,9 +19,6 @@ import {
   type PresenceReadOptions,
   sourceCodeBytes,
 } from './presence-rows.js';
-
-/** `FNV_OFFSET` as the signed 32-bit integer the hash loops keep (a double there costs a conversion per byte). */
-const FNV_OFFSET_I32 = FNV_OFFSET | 0;
 
 /** Records parsed before their rows are stored (see `rows`). */
 const BATCH = 32;
@@ -352,9 +349,4 @@ function isLive(buf: Uint8Array, start: number, end: number): boolean {
     ((buf[start + 2] as number) | 32) === 118 &&
     ((buf[start + 3] as number) | 32) === 101
   );
-}
-
-function sameBytes(buf: Uint8Array, a: number, b: number, len: number): boolean {
-  for (let k = 0; k < len; k++) if (buf[a + k] !== buf[b + k]) return false;
-  return true;
 }

@@ -17,7 +17,14 @@
  * splits.
  */
 import { open } from 'node:fs/promises';
-import { type ByteInterner, type ExportedNames, FNV_OFFSET, FNV_PRIME, fnv } from './csv-scan.js';
+import {
+  type ByteInterner,
+  type ExportedNames,
+  FNV_OFFSET_I32,
+  FNV_PRIME,
+  fnv,
+  sameBytes,
+} from './csv-scan.js';
 import {
   chunkBuffers,
   chunkSupported,
@@ -52,9 +59,6 @@ import {
   type WorkerReadOutput,
   type WorkerReply,
 } from './read-worker.js';
-
-/** `FNV_OFFSET` as the signed 32-bit integer the hash loops keep. */
-const FNV_OFFSET_I32 = FNV_OFFSET | 0;
 
 /** The columns read, by role. */
 const ROLES = ['channel', 'viewer', 'ts', 'messages'] as const;
@@ -405,13 +409,7 @@ function checkNames(
   for (let i = 0; i < n; i++) {
     const s = start[i] as number;
     const l = len[i] as number;
-    let run = 1;
-    if (i > 0 && l === len[i - 1]) {
-      const p = start[i - 1] as number;
-      let k = 0;
-      while (k < l && bytes[s + k] === bytes[p + k]) k++;
-      if (k === l) run = 0;
-    }
+    const run = i > 0 && l === len[i - 1] && sameBytes(bytes, s, start[i - 1] as number, l) ? 0 : 1;
     if (runs) runs[i] = run;
     if (run === 1) wasBad = badName(bytes, s, l);
     if (wasBad) status[i] = 2;
@@ -664,12 +662,7 @@ function keptRuns(
   for (let i = 0; i < n; i++) {
     const s = start[i] as number;
     const l = len[i] as number;
-    if (i > 0 && l === len[i - 1]) {
-      const p = start[i - 1] as number;
-      let k = 0;
-      while (k < l && bytes[s + k] === bytes[p + k]) k++;
-      if (k === l) continue;
-    }
+    if (i > 0 && l === len[i - 1] && sameBytes(bytes, s, start[i - 1] as number, l)) continue;
     if (l === 0 || l > max) return -1;
     let h = FNV_OFFSET_I32;
     for (let j = s, e = s + l; j < e; j++) {
