@@ -12,19 +12,19 @@ import { StorageError } from '../errors.js';
 import { type DuckDBConnection, sqlPathList, withDuckDB } from '../storage/duckdb.js';
 import type { ParquetWorkerInput, ParquetWorkerOutput } from './parquet-worker.js';
 import { readPresenceParquetWith } from './presence-parquet.js';
-import { readPartsDirect } from './presence-parts-direct.js';
+import { type PartsReadOptions, readPartsDirect } from './presence-parts-direct.js';
 import type { FileStats, PresenceBuilder, PresenceReadOptions, RejectLog } from './presence-rows.js';
-import { defaultThreads, readInTwoThreads, startReadWorker } from './read-worker.js';
+import {
+  defaultThreads,
+  PARALLEL_PARQUET_MIN_ROWS,
+  readInTwoThreads,
+  startReadWorker,
+} from './read-worker.js';
 
-export { defaultThreads };
-
-/** Parts holding fewer rows than this in all are read by one thread (a worker costs ~0.1 s). */
-export const PARALLEL_PARQUET_MIN_ROWS = 1 << 20;
+export { defaultThreads, PARALLEL_PARQUET_MIN_ROWS };
 
 /** Options of `readStoredParts` on top of the reader's. */
-export interface StoredReadOptions extends PresenceReadOptions {
-  /** Parts of fewer rows in all are read by one thread; default `PARALLEL_PARQUET_MIN_ROWS`. */
-  parallelMinRows?: number;
+export interface StoredReadOptions extends PartsReadOptions {
   /**
    * Decode parts that qualify here (`presence-parts-direct.ts`) rather than through DuckDB;
    * default true (false: always DuckDB, e.g. to compare the two).
@@ -42,7 +42,7 @@ export async function readStoredParts(
 ): Promise<FileStats> {
   let broken: string | undefined;
   if (opts.direct !== false) {
-    const r = await readPartsDirect(files, label, b, log, opts, PARALLEL_PARQUET_MIN_ROWS);
+    const r = await readPartsDirect(files, label, b, log, opts);
     if (!('declined' in r)) return r;
     if (r.broken) broken = r.declined;
   }

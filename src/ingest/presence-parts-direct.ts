@@ -53,6 +53,7 @@ import {
 } from './presence-rows.js';
 import {
   defaultThreads,
+  PARALLEL_PARQUET_MIN_ROWS,
   readBeside,
   readInTwoThreads,
   startReadWorker,
@@ -805,6 +806,7 @@ function dictionaryRows(
 
 /** Options of `readPartsDirect` (those of `readStoredParts`). */
 export interface PartsReadOptions extends PresenceReadOptions {
+  /** Parts of fewer rows in all are read by one thread; default `PARALLEL_PARQUET_MIN_ROWS`. */
   parallelMinRows?: number;
 }
 
@@ -820,7 +822,6 @@ export async function readPartsDirect(
   b: PresenceBuilder,
   log: RejectLog,
   opts: PartsReadOptions,
-  parallelMinRows: number,
 ): Promise<FileStats | { declined: string; broken: boolean }> {
   if (b.extras || files.length === 0) return { declined: 'rows with extras, or no parts', broken: false };
   const planned = await planParts(files);
@@ -832,7 +833,7 @@ export async function readPartsDirect(
   const logKept = log.rejected.length;
   const threads = opts.threads ?? defaultThreads();
   try {
-    const two = threads >= 2 && total >= 2 && total >= (opts.parallelMinRows ?? parallelMinRows);
+    const two = threads >= 2 && total >= 2 && total >= (opts.parallelMinRows ?? PARALLEL_PARQUET_MIN_ROWS);
     if (two && opts.windowStart === undefined && opts.windowEnd === undefined) {
       const st = await readColumnsInTwo(plans, units, total, b, label, opts);
       if (st) return st;

@@ -107,6 +107,9 @@ export async function answerRead<S extends FileStats>(
   }
 }
 
+/** Stored parts holding fewer rows than this in all are read by one thread (a worker costs ~0.1 s). */
+export const PARALLEL_PARQUET_MIN_ROWS = 1 << 20;
+
 /**
  * Two threads when the machine has two cores and is not oversubscribed (1-minute load average
  * below twice the cores): unlike the CSV scan, the one-thread Parquet read already keeps a second
