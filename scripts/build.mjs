@@ -22,6 +22,7 @@
  * file, so one may run while the CLI runs — `npx vieweratlas` runs `prepare` the first time it
  * links this project, possibly while tests run the bin. --quiet prints nothing on success.
  */
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -60,6 +61,67 @@ function listFiles(dir) {
   return readdirSync(dir, { recursive: true, withFileTypes: true })
     .filter((e) => e.isFile())
     .map((e) => join(e.parentPath, e.name));
+}
+
+/**
+ * AssemblyScript kernels: src/**\/<name>.as.ts → dist/**\/<name>.wasm (assemblyscript, a
+ * development dependency like esbuild). Compiling one takes ~3 s, so a kernel whose source,
+ * compiler version and flags are unchanged (the key beside it) is not compiled again.
+ */
+const KERNEL_SUFFIX = '.as.ts';
+/** Memory is fixed (never grows, so views of it stay valid): 200 pages of 64 KiB hold the kernels' layouts. */
+const KERNEL_FLAGS = [
+  '-O3',
+  '--runtime',
+  'stub',
+  '--noAssert',
+  '--initialMemory',
+  '200',
+  '--maximumMemory',
+  '200',
+];
+
+async function compileKernels(files, written) {
+  const sources = files.filter((f) => f.endsWith(KERNEL_SUFFIX));
+  if (sources.length === 0) return 0;
+  let asc;
+  try {
+    asc = await import('assemblyscript/asc');
+  } catch (err) {
+    if (err?.code !== 'ERR_MODULE_NOT_FOUND') throw err;
+    throw new Error(
+      'build: assemblyscript is not installed (a development dependency): run `npm ci` without --omit=dev, or install the packed package (`npm pack`), which ships dist/',
+    );
+  }
+  for (const src of sources) {
+    const out = `${join(DIST, relative(SRC, src)).slice(0, -KERNEL_SUFFIX.length)}.wasm`;
+    const keyFile = `${out}.key`;
+    const key = createHash('sha256')
+      .update(JSON.stringify([asc.version, KERNEL_FLAGS]))
+      .update(readFileSync(src))
+      .digest('hex');
+    written.add(out);
+    written.add(keyFile);
+    if (existsSync(out) && existsSync(keyFile) && readFileSync(keyFile, 'utf8') === key) continue;
+    let binary;
+    let messages = '';
+    const { error } = await asc.main([src, ...KERNEL_FLAGS, '--outFile', 'kernel.wasm'], {
+      writeFile: (name, contents) => {
+        if (name === 'kernel.wasm') binary = contents;
+      },
+      stdout: asc.createMemoryStream(),
+      stderr: {
+        write: (text) => {
+          messages += text;
+        },
+      },
+    });
+    if (error || !binary)
+      throw new Error(`build: ${relative(ROOT, src)}: ${error?.message ?? 'no output'}\n${messages}`);
+    writeAtomic(out, binary, written);
+    writeAtomic(keyFile, key, written);
+  }
+  return sources.length;
 }
 
 /** A worker entry that only registers tsx and imports its TypeScript sibling. */
@@ -142,8 +204,13 @@ export async function buildDist({ quiet = false } = {}) {
   const files = listFiles(SRC);
   const entries = files.filter(
     (f) =>
-      f.endsWith('.ts') && !f.endsWith('.test.ts') && !f.endsWith('.d.ts') && !f.startsWith(CLIENT_DIR + sep),
+      f.endsWith('.ts') &&
+      !f.endsWith('.test.ts') &&
+      !f.endsWith('.d.ts') &&
+      !f.endsWith(KERNEL_SUFFIX) &&
+      !f.startsWith(CLIENT_DIR + sep),
   );
+  const kernels = await compileKernels(files, written);
   const node = await build({
     entryPoints: entries,
     outdir: DIST,
@@ -193,7 +260,7 @@ export async function buildDist({ quiet = false } = {}) {
 
   if (!quiet)
     console.log(
-      `build: ${node.outputFiles.length} modules, ${workers} worker entries and the atlas.html client → dist/` +
+      `build: ${node.outputFiles.length} modules, ${workers} worker entries, ${kernels} WebAssembly kernel(s) and the atlas.html client → dist/` +
         `${removed ? ` (${removed} stale file(s) removed)` : ''} in ${Math.round(performance.now() - t0)} ms`,
     );
 }

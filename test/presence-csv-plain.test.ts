@@ -1,13 +1,15 @@
 /**
  * The CSV presence read's fast path (presence-csv-plain.ts) must keep exactly the rows, ids,
  * rejections (line and reason) and counts of the general path, on records of every kind it
- * declines as well as the plain ones it reads itself, at buffer sizes that split records.
+ * declines as well as the plain ones it reads itself, at buffer sizes that split records — with
+ * its WebAssembly kernel (csv-kernel.ts, forced on for these small files) and without it.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createRng as rng } from '../src/analysis/rng.js';
+import { CsvKernel } from '../src/ingest/csv-kernel.js';
 import { readPresenceCsv } from '../src/ingest/presence-csv.js';
 import { PlainPresenceRows } from '../src/ingest/presence-csv-plain.js';
 import { PresenceBuilder, type PresenceReadOptions, RejectLog } from '../src/ingest/presence-rows.js';
@@ -60,6 +62,10 @@ const ODD: ((r: () => number) => string)[] = [
   // a count at the 15-digit limit, and one digit more of the same value
   () => 'chan25b,v25b,1795525500,live,000000000000007',
   () => 'chan25c,v25c,1795525500,live,0000000000000007',
+  // names longer than the kernel's cache slots hold (it interns them every time)
+  () => `chan27${'y'.repeat(47)},v27,1795525500,live,1`,
+  () => `chan28,V28${'z'.repeat(60)},1795525500,live,1`,
+  () => `chan28,v28${'z'.repeat(60)},1795525500,live,1`,
   (r) => `chan26,v${Math.floor(r() * 50)},${T0 + Math.floor(r() * 86_400)},live,${Math.floor(r() * 9)}`,
 ];
 
@@ -101,12 +107,20 @@ async function read(path: string, opts: PresenceReadOptions) {
   };
 }
 
-/** Reads `path` by both paths at each chunk size and expects the same; the general path's reads. */
-async function bothPathsAgree(path: string, chunkSizes: (number | undefined)[]) {
+/**
+ * Reads `path` by the general path and by the fast one with and without the kernel, at each
+ * chunk size, and expects the same; the general path's reads.
+ */
+async function bothPathsAgree(
+  path: string,
+  chunkSizes: (number | undefined)[],
+  opts: PresenceReadOptions = {},
+) {
   const reads = [];
   for (const csvChunkBytes of chunkSizes) {
-    const general = await read(path, { csvChunkBytes, plainPath: false });
-    expect(await read(path, { csvChunkBytes })).toEqual(general);
+    const general = await read(path, { ...opts, csvChunkBytes, plainPath: false });
+    for (const csvKernel of [false, true])
+      expect(await read(path, { ...opts, csvChunkBytes, csvKernel })).toEqual(general);
     reads.push(general);
   }
   return reads;
@@ -124,10 +138,12 @@ describe('CSV presence fast path', () => {
           { windowStart: (T0 + 86_400) * 1000, windowEnd: (T0 + 2 * 86_400) * 1000 },
         ]) {
           const general = await read(path, { ...window, csvChunkBytes, plainPath: false });
-          const calls = spy.mock.calls.length;
-          const plain = await read(path, { ...window, csvChunkBytes });
-          expect(spy.mock.calls.length).toBeGreaterThan(calls);
-          expect(plain).toEqual(general);
+          for (const csvKernel of [false, true]) {
+            const calls = spy.mock.calls.length;
+            const plain = await read(path, { ...window, csvChunkBytes, csvKernel });
+            expect(spy.mock.calls.length).toBeGreaterThan(calls);
+            expect(plain).toEqual(general);
+          }
           expect(general.count).toBeGreaterThan(50);
           expect(general.rows.length).toBeGreaterThan('windowStart' in window ? 500 : 2000);
         }
@@ -216,4 +232,31 @@ describe('CSV presence fast path', () => {
       expect(general.rows).toContainEqual(['c1', 'u1', (T0 + 60) * 1000, 1]);
     }
   });
+
+  it('kernel: the same rows on a file bigger than its input and its caches, with every kind of miss', async () => {
+    // 120,000 viewers (its caches hold 65,536 slots: names evict each other, within one scan too),
+    // runs of one viewer as in sorted files, names of both cases (a miss each, interned alike),
+    // 7 MB of records (its input takes 4 MB at a time) and a record longer than that input.
+    const r = rng(21);
+    const lines = ['channel,viewer,ts,source,messages'];
+    for (let i = 0; i < 240_000; i++) {
+      const v = Math.floor(r() * 120_000);
+      const run = r() < 0.3 ? 1 + Math.floor(r() * 6) : 1;
+      const viewer = `${r() < 0.02 ? 'V' : 'v'}iewer${v}`;
+      for (let k = 0; k < run; k++)
+        lines.push(`ch${Math.floor(r() * 3000)},${viewer},${T0 + Math.floor(r() * 86_400)},live,${k}`);
+      if (i === 120_000) lines.push(`ch1,${'w'.repeat(5 << 20)},${T0},live,1`);
+      if (i % 50_000 === 7) lines.push(`ch2,v2,2026-11-30T10:05:00Z,vod,3`);
+    }
+    const path = join(tmp, 'kernel-big.csv');
+    await writeFile(path, `${lines.join('\n')}\n`);
+    const spy = vi.spyOn(CsvKernel.prototype, 'rows');
+    const [general] = await bothPathsAgree(path, [undefined]);
+    expect(spy.mock.calls.length).toBeGreaterThan(0);
+    spy.mockRestore();
+    expect(general?.viewers.length).toBeGreaterThan(100_000);
+    expect(general?.rows.length).toBe(lines.length - 2);
+    const longLine = lines.findIndex((l) => l.length > 1 << 20) + 1;
+    expect(general?.rejected).toEqual([[longLine, expect.stringContaining('viewer')]]);
+  }, 120_000);
 });

@@ -10,7 +10,7 @@ import { answerRead, type WorkerReadOutput } from './read-worker.js';
 export interface CsvWorkerInput {
   path: string;
   range: CsvRange;
-  opts: Pick<PresenceReadOptions, 'windowStart' | 'windowEnd'>;
+  opts: Pick<PresenceReadOptions, 'windowStart' | 'windowEnd' | 'csvKernel' | 'plainPath'>;
   /** Where to write rows (views of the caller's shared columns). */
   shared: ColumnViews;
 }

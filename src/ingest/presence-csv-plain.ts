@@ -10,6 +10,7 @@
  * digits or ISO-8601 bytes, a value out of range — it declines, and the general path reads that
  * record (and rejects it, with its reason, where it must). So both paths keep the same rows.
  */
+import { type CsvKernel, csvKernelFor, type KernelSettings } from './csv-kernel.js';
 import { FNV_OFFSET_I32, FNV_PRIME, parseTimestampBytes, sameBytes } from './csv-scan.js';
 import {
   type FileStats,
@@ -57,6 +58,7 @@ export function plainPresenceRows(
   st: FileStats,
   opts: PresenceReadOptions,
   now: number,
+  kernel = true,
 ): PlainPresenceRows | undefined {
   if (b.extras || col.channel_id >= 0 || col.viewer_id >= 0) return undefined;
   if (b.channels.foldTable !== b.viewers.foldTable) return undefined;
@@ -66,7 +68,7 @@ export function plainPresenceRows(
   roles[col.ts] = TS;
   if (col.source >= 0) roles[col.source] = SOURCE;
   if (col.messages >= 0) roles[col.messages] = MESSAGES;
-  return new PlainPresenceRows(roles, b, st, opts, now);
+  return new PlainPresenceRows(roles, b, st, opts, now, kernel);
 }
 
 export class PlainPresenceRows {
@@ -93,13 +95,62 @@ export class PlainPresenceRows {
     private readonly st: FileStats,
     private readonly opts: PresenceReadOptions,
     now: number,
+    kernel: boolean,
   ) {
     this.maxTs = now + PRESENCE_LIMITS.futureToleranceMs;
     this.windowed = opts.windowStart !== undefined || opts.windowEnd !== undefined;
+    const r = roles;
+    const fields = r[0] === CHANNEL && r[1] === VIEWER && r[2] === TS ? r.length : 0;
+    if (kernel && (fields === 3 || (fields === 5 && r[3] === SOURCE && r[4] === MESSAGES)))
+      this.kernelSettings = {
+        fields,
+        fold: b.channels.foldTable,
+        maxName: PRESENCE_LIMITS.maxNameBytes,
+        minTs: this.minTs,
+        maxTs: this.maxTs,
+        maxMessages: PRESENCE_LIMITS.maxMessages,
+        windowStart: opts.windowStart,
+        windowEnd: opts.windowEnd,
+      };
   }
 
-  /** Consumes the records of buf[pos, end) it can; returns where it stopped. */
+  /** The contract's layouts go to the WebAssembly kernel first (see csv-kernel.ts). */
+  private readonly kernelSettings: KernelSettings | undefined;
+
+  /**
+   * Consumes the records of buf[pos, end) it can; returns where it stopped. The kernel, where the
+   * layout has one, takes what it can; a record it leaves goes through this path's own loop, then
+   * the kernel goes on after it.
+   */
   rows(buf: Uint8Array, pos: number, end: number): number {
+    const settings = this.kernelSettings;
+    const kernel: CsvKernel | undefined = settings && csvKernelFor(this, settings);
+    if (!kernel) return this.scalarRows(buf, pos, end, Number.POSITIVE_INFINITY);
+    const last = buf.lastIndexOf(NL, end - 1);
+    const stopAt = last < pos ? pos : last + 1;
+    let consumed = 0;
+    let p = pos;
+    for (;;) {
+      const before = this.b.length;
+      const q = kernel.rows(this, buf, p, stopAt, this.b);
+      const kept = this.b.length - before;
+      this.st.good += kept;
+      this.st.outside += kernel.outside;
+      consumed += kept + kernel.outside;
+      p = q;
+      if (p >= stopAt) break;
+      // one record the kernel left: this path's loop reads it, or declines it to the general one
+      const r = this.scalarRows(buf, p, end, 1);
+      if (this.count === 0) break;
+      consumed += this.count;
+      p = r;
+    }
+    this.count = consumed;
+    return p;
+  }
+
+  /** `rows` without the kernel, for at most `limit` records (batches of BATCH). */
+  private scalarRows(buf: Uint8Array, pos: number, end: number, limit: number): number {
     const roles = this.roles;
     const nf = roles.length;
     // The contract's order (channel, viewer, ts first, as the collectors, simulate and most
@@ -139,12 +190,12 @@ export class PlainPresenceRows {
     const qts = q.ts;
     const qm = q.m;
     let bail = false;
-    while (!bail && p < stopAt) {
+    while (!bail && p < stopAt && good + outside < limit) {
       // A batch of records is parsed first, then their names' table slots are read in one go
       // (the viewer table is far bigger than the caches: the misses then overlap instead of
       // queueing), then the rows are stored in order — the ids are those of one row at a time.
       let n = 0;
-      batch: while (n < BATCH && p < stopAt) {
+      batch: while (n < BATCH && p < stopAt && good + outside + n < limit) {
         bail = true;
         let i = p;
         let cs = 0;

@@ -65,7 +65,8 @@ export async function readPresenceCsv(
       );
     }
     need = Math.max(col.channel, col.viewer, col.ts) + 1;
-    plain = opts.plainPath === false ? undefined : plainPresenceRows(fields, col, b, st, opts, now);
+    const kernel = opts.csvKernel ?? size >= CSV_KERNEL_MIN_BYTES;
+    plain = opts.plainPath === false ? undefined : plainPresenceRows(fields, col, b, st, opts, now, kernel);
   };
   const now = Date.now();
   const headerless = range !== undefined && range.start > 0;
@@ -198,6 +199,9 @@ export async function readPresenceCsv(
   return { ...st, lines };
 }
 
+/** Files (or a thread's share) at least this big go through the WebAssembly kernel (csv-kernel.ts) where their layout allows: below, its set-up (~2 ms) is not worth it. */
+export const CSV_KERNEL_MIN_BYTES = 1 << 20;
+
 /** Files at least this big are read by two threads (this thread and one worker). */
 export const PARALLEL_CSV_MIN_BYTES = 32 * 1024 * 1024;
 
@@ -256,7 +260,12 @@ export async function readPresenceCsvParallel(
   const started = await startReadWorker<CsvWorkerOutput>(new URL('./csv-worker.mjs', import.meta.url), {
     path,
     range: { start: split, end: size, header },
-    opts: { windowStart: opts.windowStart, windowEnd: opts.windowEnd },
+    opts: {
+      windowStart: opts.windowStart,
+      windowEnd: opts.windowEnd,
+      csvKernel: opts.csvKernel,
+      plainPath: opts.plainPath,
+    },
     shared: columnSlice(shared, mid, cap),
   } satisfies CsvWorkerInput);
   if (!started) return undefined;

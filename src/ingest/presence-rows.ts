@@ -35,6 +35,11 @@ export interface PresenceReadOptions {
   parallelMinBytes?: number;
   /** false: every CSV record takes the general path (tests compare the two paths). */
   plainPath?: boolean;
+  /**
+   * The CSV fast path's WebAssembly kernel for the contract's layouts (csv-kernel.ts): true
+   * always, false never (tests compare the paths); default for files of `CSV_KERNEL_MIN_BYTES`.
+   */
+  csvKernel?: boolean;
   /** Bytes per CSV read (default `CSV_SCAN_DEFAULTS`; tests use small ones to split records). */
   csvChunkBytes?: number;
 }

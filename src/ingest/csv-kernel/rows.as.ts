@@ -1,0 +1,282 @@
+/**
+ * AssemblyScript (compiled to WebAssembly by scripts/build.mjs, not by esbuild or tsc): the CSV
+ * fast path's record loop for the contract's layouts, `channel,viewer,ts` and
+ * `channel,viewer,ts,source,messages`, over bytes the caller copied into this module's memory.
+ *
+ * Per record it finds the fields, hashes both names (FNV-1a over the bytes mapped by the fold
+ * table, as `ByteInterner.internHashed` takes it), checks them, parses the epoch instant and the
+ * count, and looks each name up in a direct-mapped cache of names the caller interned before:
+ * a hit gives the interner's id, a miss is listed for the caller to intern (`settle` then files
+ * the ids). It stops at the first record it does not take whole — a quote, a CR, a NUL, an empty
+ * or over-long name, an instant that is not epoch digits, a value out of range, an unknown source —
+ * and leaves that record to the JavaScript paths, which read it or reject it with its reason.
+ * So the same rows come out, and the interner stays the one owner of ids.
+ *
+ * Memory layout (byte offsets; the caller reads them from the exported globals):
+ *   FOLD       256 bytes, byte → byte as names are hashed (the interner's fold table)
+ *   OUT_*      MAX_RECORDS entries each: channel / viewer start, length, hash, id; count; instant
+ *   MISS_*     records whose channel / viewer missed the cache, and those viewers' hashes
+ *   CACHE_*    CACHE_SLOTS slots of SLOT_BYTES: hash, length, id, then the name's bytes
+ *   IN         IN_BYTES of input; records must end with '\n' inside it
+ */
+
+export const MAX_RECORDS: u32 = 4096;
+export const CACHE_SLOTS: u32 = 1 << 16;
+const SLOT_BYTES: u32 = 64;
+/** Longest name a cache slot holds; longer ones always miss (and are interned by the caller). */
+export const SLOT_NAME: u32 = SLOT_BYTES - 12;
+export const IN_BYTES: u32 = 4 << 20;
+
+export const FOLD: u32 = 0;
+export const OUT_CS: u32 = 1024;
+export const OUT_CL: u32 = OUT_CS + 4 * MAX_RECORDS;
+export const OUT_CH: u32 = OUT_CL + 4 * MAX_RECORDS;
+export const OUT_CID: u32 = OUT_CH + 4 * MAX_RECORDS;
+export const OUT_VS: u32 = OUT_CID + 4 * MAX_RECORDS;
+export const OUT_VL: u32 = OUT_VS + 4 * MAX_RECORDS;
+export const OUT_VH: u32 = OUT_VL + 4 * MAX_RECORDS;
+export const OUT_VID: u32 = OUT_VH + 4 * MAX_RECORDS;
+export const OUT_M: u32 = OUT_VID + 4 * MAX_RECORDS;
+export const OUT_TS: u32 = OUT_M + 4 * MAX_RECORDS;
+export const MISS_C: u32 = OUT_TS + 8 * MAX_RECORDS;
+export const MISS_V: u32 = MISS_C + 4 * MAX_RECORDS;
+export const MISS_VH: u32 = MISS_V + 4 * MAX_RECORDS;
+export const CACHE_C: u32 = MISS_VH + 4 * MAX_RECORDS;
+export const CACHE_V: u32 = CACHE_C + SLOT_BYTES * CACHE_SLOTS;
+export const IN: u32 = CACHE_V + SLOT_BYTES * CACHE_SLOTS;
+export const END: u32 = IN + IN_BYTES + 64;
+
+const FNV_OFFSET: u32 = 0x811c9dc5;
+const FNV_PRIME: u32 = 0x01000193;
+const NL: u32 = 10;
+const CR: u32 = 13;
+const QUOTE: u32 = 34;
+const COMMA: u32 = 44;
+/** A cache slot's id before the caller interned its name: -(record + 2). */
+const PENDING: i32 = -2;
+
+/** Where the last `scan` stopped (an offset into memory: the first record it did not take). */
+export let stoppedAt: u32 = 0;
+/** Records of the last `scan` outside the window (read, counted, not output). */
+export let outside: u32 = 0;
+export let channelMisses: u32 = 0;
+export let viewerMisses: u32 = 0;
+
+let fields: u32 = 5;
+let maxName: u32 = 256;
+let minTs: f64 = 0;
+let maxTs: f64 = 0;
+let maxMessages: u64 = 0;
+let windowed: bool = false;
+let windowStart: f64 = 0;
+let windowEnd: f64 = 0;
+
+/** The read's settings; empties the caches (ids belong to one reader's interners). */
+export function configure(
+  nFields: u32,
+  nameBytes: u32,
+  earliest: f64,
+  latest: f64,
+  mostMessages: u32,
+  hasStart: bool,
+  start: f64,
+  hasEnd: bool,
+  end: f64,
+): void {
+  fields = nFields;
+  maxName = nameBytes;
+  minTs = earliest;
+  maxTs = latest;
+  maxMessages = mostMessages;
+  windowed = hasStart || hasEnd;
+  windowStart = hasStart ? start : -Infinity;
+  windowEnd = hasEnd ? end : Infinity;
+  memory.fill(CACHE_C, 0, IN - CACHE_C);
+}
+
+@inline
+function isNameStop(c: u32): bool {
+  return c <= COMMA && (c == COMMA || c == NL || c == CR || c == QUOTE || c == 0);
+}
+
+/**
+ * The cached id of the name at [start, start + len) with hash h, or -1 (a miss: the slot now
+ * waits for record k's id). Names longer than SLOT_NAME are never cached.
+ */
+@inline
+function lookUp(cache: u32, start: u32, len: u32, h: u32, k: u32): i32 {
+  if (len > SLOT_NAME) return -1;
+  const slot = cache + (h & (CACHE_SLOTS - 1)) * SLOT_BYTES;
+  if (load<u32>(slot) == h && load<u32>(slot, 4) == len) {
+    let same = true;
+    for (let j: u32 = 0; j < len; j++) {
+      if (load<u8>(slot + 12 + j) != load<u8>(start + j)) {
+        same = false;
+        break;
+      }
+    }
+    if (same) return load<i32>(slot, 8);
+  }
+  store<u32>(slot, h);
+  store<u32>(slot, len, 4);
+  store<i32>(slot, PENDING - <i32>k, 8);
+  memory.copy(slot + 12, start, len);
+  return -1;
+}
+
+/**
+ * Reads records from p up to `end` (exclusive; records end with '\n' before it), at most
+ * MAX_RECORDS kept; returns how many were kept. `stoppedAt` is where it stopped.
+ */
+export function scan(p: u32, end: u32): u32 {
+  let n: u32 = 0;
+  let out: u32 = 0;
+  let cm: u32 = 0;
+  let vm: u32 = 0;
+  const five = fields == 5;
+  while (n < MAX_RECORDS && p < end) {
+    let i = p;
+    let c: u32 = 0;
+    let h: u32 = FNV_OFFSET;
+    for (;;) {
+      c = load<u8>(i);
+      if (isNameStop(c)) break;
+      h = (h ^ <u32>load<u8>(FOLD + c)) * FNV_PRIME;
+      i++;
+    }
+    if (c != COMMA || i == p || i - p > maxName) break;
+    const cs = p;
+    const cl = i - p;
+    const ch = h;
+    const vs = ++i;
+    h = FNV_OFFSET;
+    for (;;) {
+      c = load<u8>(i);
+      if (isNameStop(c)) break;
+      h = (h ^ <u32>load<u8>(FOLD + c)) * FNV_PRIME;
+      i++;
+    }
+    if (c != COMMA || i == vs || i - vs > maxName) break;
+    const vl = i - vs;
+    const vh = h;
+    const s = ++i;
+    let v: u64 = 0;
+    for (;;) {
+      c = load<u8>(i);
+      const d = c - 48;
+      if (d > 9) break;
+      v = v * 10 + d;
+      i++;
+    }
+    if (c != (five ? COMMA : NL) || i == s || i - s > 15) break;
+    let ts = <f64>v;
+    if (ts < 1e11) ts *= 1000;
+    if (ts < minTs || ts > maxTs) break;
+    i++;
+    let m: u32 = 1;
+    if (five) {
+      const s0 = i;
+      for (;;) {
+        c = load<u8>(i);
+        if (c == COMMA || c == NL || c == CR || c == QUOTE) break;
+        i++;
+      }
+      if (c != COMMA || (i > s0 && !knownSource(s0, i - s0))) break;
+      const m0 = ++i;
+      let mv: u64 = 0;
+      for (;;) {
+        c = load<u8>(i);
+        const d = c - 48;
+        if (d > 9) break;
+        mv = mv * 10 + d;
+        i++;
+      }
+      if (c != NL) break;
+      if (i > m0) {
+        if (i - m0 > 15 || mv > maxMessages) break;
+        m = <u32>mv;
+      }
+      i++;
+    }
+    p = i;
+    if (windowed && (ts < windowStart || ts >= windowEnd)) {
+      out++;
+      continue;
+    }
+    const k = n << 2;
+    store<u32>(OUT_CS + k, cs);
+    store<u32>(OUT_CL + k, cl);
+    store<u32>(OUT_CH + k, ch);
+    store<u32>(OUT_VS + k, vs);
+    store<u32>(OUT_VL + k, vl);
+    store<u32>(OUT_VH + k, vh);
+    store<u32>(OUT_M + k, m);
+    store<f64>(OUT_TS + (n << 3), ts);
+    const cid = lookUp(CACHE_C, cs, cl, ch, n);
+    store<i32>(OUT_CID + k, cid);
+    if (cid == -1) {
+      store<u32>(MISS_C + (cm << 2), n);
+      cm++;
+    }
+    const vid = lookUp(CACHE_V, vs, vl, vh, n);
+    store<i32>(OUT_VID + k, vid);
+    if (vid == -1) {
+      store<u32>(MISS_V + (vm << 2), n);
+      store<u32>(MISS_VH + (vm << 2), vh);
+      vm++;
+    }
+    n++;
+  }
+  stoppedAt = p;
+  outside = out;
+  channelMisses = cm;
+  viewerMisses = vm;
+  return n;
+}
+
+/** "live", "vod" or "import" in any case (the sources `sourceCodeBytes` knows). */
+@inline
+function knownSource(s: u32, len: u32): bool {
+  if (len == 4)
+    return (
+      (load<u8>(s) | 32) == 108 &&
+      (load<u8>(s, 1) | 32) == 105 &&
+      (load<u8>(s, 2) | 32) == 118 &&
+      (load<u8>(s, 3) | 32) == 101
+    );
+  if (len == 3) return (load<u8>(s) | 32) == 118 && (load<u8>(s, 1) | 32) == 111 && (load<u8>(s, 2) | 32) == 100;
+  if (len == 6)
+    return (
+      (load<u8>(s) | 32) == 105 &&
+      (load<u8>(s, 1) | 32) == 109 &&
+      (load<u8>(s, 2) | 32) == 112 &&
+      (load<u8>(s, 3) | 32) == 111 &&
+      (load<u8>(s, 4) | 32) == 114 &&
+      (load<u8>(s, 5) | 32) == 116
+    );
+  return false;
+}
+
+/**
+ * After the caller wrote the interned ids of the last scan's misses into OUT_CID / OUT_VID: the
+ * cache slots that waited for them get them, and every record that hit a waiting slot takes the
+ * id of the record it waited for (an earlier one, so settled before it).
+ */
+export function settle(n: u32): void {
+  settleSide(OUT_CH, OUT_CID, MISS_C, channelMisses, CACHE_C, n);
+  settleSide(OUT_VH, OUT_VID, MISS_V, viewerMisses, CACHE_V, n);
+}
+
+@inline
+function settleSide(hashes: u32, ids: u32, misses: u32, nMisses: u32, cache: u32, n: u32): void {
+  for (let j: u32 = 0; j < nMisses; j++) {
+    const k = load<u32>(misses + (j << 2));
+    const slot = cache + (load<u32>(hashes + (k << 2)) & (CACHE_SLOTS - 1)) * SLOT_BYTES;
+    // still waiting for this record (a later miss of this scan may have taken the slot since)
+    if (load<i32>(slot, 8) == PENDING - <i32>k) store<i32>(slot, load<i32>(ids + (k << 2)), 8);
+  }
+  for (let k: u32 = 0; k < n; k++) {
+    const id = load<i32>(ids + (k << 2));
+    if (id <= PENDING) store<i32>(ids + (k << 2), load<i32>(ids + (<u32>(PENDING - id) << 2)));
+  }
+}
