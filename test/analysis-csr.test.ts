@@ -80,8 +80,14 @@ describe('csrFromGraph', () => {
       upward.push(...run);
     }
     expect(upward.length).toBeGreaterThan(edges.length);
+    // The overlap projection's own order (each pair once, targets ascending), some weights not
+    // positive (dropped): the path that scatters only the lower halves.
+    const strict = edges.map((e, i) =>
+      i % 17 === 3 ? ([e[0], e[1], i % 2 ? 0 : -1] as [number, number, number]) : e,
+    );
     for (const [es, g] of [
       [edges, sorted],
+      [strict, csrFromGraph(graph(strict, n))],
       [mixed, general],
       [repeated, csrFromGraph(graph(repeated, n))],
       [upward, csrFromGraph(graph(upward, n))],

@@ -157,6 +157,7 @@ describe('the packed tarball, installed into an empty folder', () => {
       'dist/cli/main.js',
       'dist/render/html/client.js',
       'dist/ingest/csv-worker.mjs',
+      'dist/ingest/csv-kernel/rows.wasm',
       'dist/render/layout-worker.mjs',
       'assets/atlas-2021-10/twitch-atlas-2021-10-edges.csv',
     ])
@@ -174,7 +175,7 @@ describe('the packed tarball, installed into an empty folder', () => {
     expect(install.status, install.stderr).toBe(0);
     const modules = readdirSync(join(app, 'node_modules'));
     expect(modules).toContain('vieweratlas');
-    for (const dev of ['esbuild', 'tsx', 'sigma', 'vitest', 'typescript', '@twurple'])
+    for (const dev of ['esbuild', 'tsx', 'sigma', 'vitest', 'typescript', '@twurple', 'assemblyscript'])
       expect(modules, `${dev} installed with the package`).not.toContain(dev);
 
     const run = (args: string[]) =>

@@ -21,7 +21,9 @@ export interface Csr {
 export function csrFromGraph(graph: OverlapGraph): Csr {
   const n = graph.nodeNames.length;
   const { source, target, weight, length } = graph;
-  if (bySourceUpward(source, target, length)) return csrFromUpwardEdges(n, source, target, weight, length);
+  const upward = upwardOrder(source, target, length);
+  if (upward === STRICTLY_UPWARD) return csrFromDistinctUpwardEdges(n, source, target, weight, length);
+  if (upward === UPWARD) return csrFromUpwardEdges(n, source, target, weight, length);
   const offsets = new Uint32Array(n + 1);
   for (let e = 0; e < length; e++) {
     if (source[e] === target[e] || !(weight[e] > 0)) continue;
@@ -55,15 +57,77 @@ export function csrFromGraph(graph: OverlapGraph): Csr {
   return mergeRepeats(n, offsets, sortedNb, sortedW);
 }
 
-/** Whether every edge goes from a lower node to a higher one, sources ascending (the overlap graph's order). */
-function bySourceUpward(source: Uint32Array, target: Uint32Array, length: number): boolean {
+const NOT_UPWARD = 0;
+/** Every edge goes from a lower node to a higher one, sources ascending (the overlap graph's order). */
+const UPWARD = 1;
+/** And each source's targets strictly ascending: no pair twice (the overlap projection's output). */
+const STRICTLY_UPWARD = 2;
+
+function upwardOrder(source: Uint32Array, target: Uint32Array, length: number): number {
   let previous = 0;
+  let previousTarget = -1;
+  let strict = true;
   for (let e = 0; e < length; e++) {
     const s = source[e];
-    if (s < previous || s >= target[e]) return false;
+    const t = target[e];
+    if (s < previous || s >= t) return NOT_UPWARD;
+    if (s !== previous) previousTarget = -1;
+    if (t <= previousTarget) strict = false;
     previous = s;
+    previousTarget = t;
   }
-  return true;
+  return strict ? STRICTLY_UPWARD : UPWARD;
+}
+
+/**
+ * `csrFromGraph` for distinct edges (a, b > a), sources ascending, each source's targets
+ * ascending: a node's list is its lower neighbours (the edges into it, laid out in edge order,
+ * so ascending) then its upper ones (its own edges out, one run of the edge arrays, copied in
+ * order). Only the lower halves are scattered; there are no repeats to merge, and the strengths
+ * are summed on the way.
+ */
+function csrFromDistinctUpwardEdges(
+  n: number,
+  source: Uint32Array,
+  target: Uint32Array,
+  weight: Float64Array,
+  length: number,
+): Csr {
+  const lower = new Uint32Array(n);
+  const upper = new Uint32Array(n);
+  for (let e = 0; e < length; e++) {
+    if (!(weight[e] > 0)) continue;
+    upper[source[e]]++;
+    lower[target[e]]++;
+  }
+  const offsets = new Uint32Array(n + 1);
+  for (let v = 0; v < n; v++) offsets[v + 1] = offsets[v] + lower[v] + upper[v];
+  const total = offsets[n];
+  const nb = new Uint32Array(total);
+  const w = new Float64Array(total);
+  const strength = new Float64Array(n);
+  const cursor = offsets.slice(0, n);
+  for (let e = 0; e < length; e++) {
+    const x = weight[e];
+    if (!(x > 0)) continue;
+    const b = target[e];
+    const a = source[e];
+    nb[cursor[b]] = a;
+    w[cursor[b]++] = x;
+    strength[a] += x;
+    strength[b] += x;
+  }
+  // each source's edges are one run of the arrays: after its lower neighbours, in order
+  for (let e = 0; e < length; e++) {
+    const x = weight[e];
+    if (!(x > 0)) continue;
+    const a = source[e];
+    nb[cursor[a]] = target[e];
+    w[cursor[a]++] = x;
+  }
+  let totalStrength = 0;
+  for (let v = 0; v < n; v++) totalStrength += strength[v];
+  return { n, offsets, neighbors: nb, weights: w, strength, totalStrength };
 }
 
 /**
