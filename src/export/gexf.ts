@@ -20,8 +20,13 @@ const ESCAPES: Record<string, string> = {
   "'": '&apos;',
 };
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the characters xmlEscape strips or escapes
+const NEEDS_ESCAPE = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff&<>"']/;
+
 /** Escapes text for an XML attribute or element. */
 export function xmlEscape(s: string): string {
+  // most names and labels need nothing: one test instead of two replaces
+  if (!NEEDS_ESCAPE.test(s)) return s;
   return s.replace(INVALID_XML, '').replace(/[&<>"']/g, (c) => ESCAPES[c]!);
 }
 
@@ -175,6 +180,16 @@ export function writeGexf(
   for (const c of channels) if (c.viewers > maxViewers) maxViewers = c.viewers;
   // Node ids are numbers (short, no escaping in the edge list); the label is the channel.
   write('    <nodes>\n');
+  // labels, languages and games repeat from node to node: each escaped once
+  const escaped = new Map<string, string>();
+  const escapeRepeated = (v: string) => {
+    let e = escaped.get(v);
+    if (e === undefined) {
+      e = xmlEscape(v);
+      escaped.set(v, e);
+    }
+    return e;
+  };
   for (let i = 0; i < channels.length; i++) {
     const c = channels[i]!;
     const id = external ? external.nodeIds[i]! : i;
@@ -182,7 +197,7 @@ export function writeGexf(
     for (const a of NODE_ATTRIBUTES) {
       const v = c[a.key];
       if (LEVEL_IDS.has(a.id) && typeof v === 'number' && v < 0) continue;
-      const text = typeof v === 'number' ? formatNumber(v) : xmlEscape(String(v ?? ''));
+      const text = typeof v === 'number' ? formatNumber(v) : escapeRepeated(String(v ?? ''));
       if (text !== '') s += `<attvalue for="${a.id}" value="${text}"/>`;
     }
     for (const k of levels) {
