@@ -8,7 +8,7 @@ import { csvLine, formatNumber, parseCsv } from '../src/export/csv.js';
 import { xmlEscape } from '../src/export/gexf.js';
 import { decodeNames, decodeShares, encodeNames, encodeShares } from '../src/export/lists.js';
 import { readAnalysisFolder } from '../src/export/read.js';
-import { type AnalysisFolder, writeAnalysisFolder } from '../src/export/write.js';
+import { type AnalysisFolder, PARQUET_SCHEMAS, writeAnalysisFolder } from '../src/export/write.js';
 import type { ChannelRow } from '../src/model/atlas.js';
 import { queryRows, sqlString, withDuckDB } from '../src/storage/duckdb.js';
 
@@ -206,6 +206,41 @@ describe('analysis folder', () => {
       target: 'quote"name',
       weight: 1e-7,
     });
+  });
+
+  it('writes channels, communities and groups Parquet (our writer) exactly as DuckDB reads their CSVs', async () => {
+    const f = folder();
+    f.channels.forEach((c, i) => {
+      c.levels = { 'r0.5': i % 2 ? 0 : Number.NaN, r2: i };
+    });
+    f.communities[0]!.label = 'comma, "quoted" & ünïcode';
+    // nulls before values in the same column, not only at the end
+    f.channels[0]!.game = '';
+    f.channels[1]!.language = '';
+    const dir = join(root, 'typed');
+    await writeAnalysisFolder(dir, f);
+    for (const table of ['channels', 'communities', 'groups'] as const) {
+      const csv = join(dir, `${table}.csv`);
+      const header = readFileSync(csv, 'utf8').split('\n')[0]!.split(',');
+      const types: Record<string, string> = PARQUET_SCHEMAS[table];
+      const columns = header.map((k) => `${sqlString(k)}: ${sqlString(types[k] ?? 'INTEGER')}`).join(', ');
+      await withDuckDB(async (conn) => {
+        const fromCsv = `read_csv(${sqlString(csv)}, header = true, delim = ',', quote = '"', escape = '"', columns = {${columns}}, nullstr = '', auto_detect = false)`;
+        const fromParquet = `read_parquet(${sqlString(join(dir, `${table}.parquet`))})`;
+        const describe = async (q: string) =>
+          (await queryRows(conn, `DESCRIBE SELECT * FROM ${q}`)).map((r) => [r.column_name, r.column_type]);
+        expect(await describe(fromParquet), table).toEqual(await describe(fromCsv));
+        const rows = async (q: string) => queryRows(conn, `SELECT * FROM ${q}`);
+        const want = await rows(fromCsv);
+        expect(await rows(fromParquet), table).toEqual(want);
+        expect(want.length).toBeGreaterThan(0);
+        // nulls and values both present in what was compared
+        expect(
+          want.some((r) => Object.values(r).includes(null)),
+          table,
+        ).toBe(table !== 'groups');
+      });
+    }
   });
 
   it('writes GEXF 1.3 that parses as XML, with node attributes, positions and escaped names', () => {

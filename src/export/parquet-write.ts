@@ -1,9 +1,11 @@
 /**
- * A Parquet writer for column arrays of two kinds: required UTF-8 strings given as indexes into a
- * table of names, and optional doubles (NaN and ±Infinity = null). Names are dictionary-encoded
- * per row group (a PLAIN dictionary page, then one RLE_DICTIONARY data page of RLE / bit-packed
- * runs); doubles too, or PLAIN. No compression, no statistics: what edges.parquet needs, written
- * straight from the graph's typed arrays.
+ * A Parquet writer for column arrays of three kinds: UTF-8 strings given as indexes into a table
+ * of names (required, or optional with `NULL_NAME` for null), optional doubles and optional
+ * 32-bit integers (NaN and ±Infinity = null). Names are dictionary-encoded per row group (a PLAIN
+ * dictionary page, then one RLE_DICTIONARY data page of RLE / bit-packed runs); doubles too, or
+ * PLAIN; integers PLAIN. No compression, no statistics: what edges.parquet needs, written straight
+ * from the graph's typed arrays, and the small tables of an analysis folder (channels,
+ * communities, groups), so `analyze` needs no DuckDB for its exports.
  *
  * Why not a library: on the bench graph (1.66M edges) DuckDB converting edges.csv took 1.0 s of
  * CPU (0.5 s parsing the CSV, 0.5 s writing) and hyparquet-writer 1.5–3.0 s from arrays; this
@@ -16,6 +18,7 @@ import { closeSync, openSync, writeSync } from 'node:fs';
 import type { ByteStrings } from './atomic.js';
 
 /** Parquet physical types, repetitions, encodings and page types used here (parquet.thrift). */
+const INT32 = 1;
 const DOUBLE = 5;
 const BYTE_ARRAY = 6;
 const REQUIRED = 0;
@@ -37,16 +40,32 @@ const T_STRUCT = 12;
 /** Rows per row group (DuckDB's default): readers scan row groups in parallel. */
 export const PARQUET_ROW_GROUP = 122_880;
 
-/** One column of a table: required names (by index into `names`) or optional doubles. */
+/** An index of a `names` column that is null (only where the column is `nullable`). */
+export const NULL_NAME = 0xffffffff;
+
+/** One column of a table: names (by index into `names`), optional doubles or optional integers. */
 export type ParquetColumn =
-  | { name: string; kind: 'names'; names: readonly Uint8Array[]; index: Uint32Array }
+  | {
+      name: string;
+      kind: 'names';
+      names: readonly Uint8Array[];
+      index: Uint32Array;
+      /** Optional: an index of `NULL_NAME` is null. Default: required. */
+      nullable?: boolean;
+    }
   | {
       name: string;
       kind: 'doubles';
       values: Float64Array;
       /** Dictionary-encode (few distinct values) or write them PLAIN. */
       dictionary: boolean;
-    };
+    }
+  /** Signed 32-bit integers (NaN: null). */
+  | { name: string; kind: 'ints'; values: Float64Array };
+
+const physicalType = (c: ParquetColumn) =>
+  c.kind === 'names' ? BYTE_ARRAY : c.kind === 'ints' ? INT32 : DOUBLE;
+const required = (c: ParquetColumn) => c.kind === 'names' && !c.nullable;
 
 /** Growable bytes with the Thrift compact protocol's primitives. */
 class Bytes {
@@ -167,6 +186,14 @@ function zigzag(n: number): number {
   return n >= 0 ? 2 * n : -2 * n - 1;
 }
 
+/** An optional column's definition levels (bit width 1) at the start of its data page, prefixed by their byte length. */
+function definitionLevels(data: Bytes, levels: Int32Array, n: number): void {
+  const lv = new Bytes();
+  encodeHybrid(lv, levels, n, 1);
+  data.uint32LE(lv.length);
+  data.bytes(lv.view());
+}
+
 /** Equal values from this many on are an RLE run; fewer are bit-packed (one group's worth). */
 const MIN_RUN = 8;
 
@@ -269,8 +296,13 @@ export function writeParquet(path: string, columns: readonly ParquetColumn[], ro
           const { bytes, start } = plain;
           // the names this row group uses, in first-use order, copied byte by byte (they are short)
           slot.fill(-1);
+          present = 0;
           for (let r = 0; r < n; r++) {
             const id = c.index[from + r] as number;
+            if (c.nullable) {
+              levels[r] = id === NULL_NAME ? 0 : 1;
+              if (id === NULL_NAME) continue;
+            }
             let code = slot[id] as number;
             if (code < 0) {
               code = entries++;
@@ -283,10 +315,11 @@ export function writeParquet(path: string, columns: readonly ParquetColumn[], ro
               for (let k = b; k < e; k++) out[q++] = bytes[k] as number;
               dict.length = q;
             }
-            codes[r] = code;
+            codes[present++] = code;
           }
+          if (c.nullable) definitionLevels(data, levels, n);
         } else {
-          dictionary = c.dictionary;
+          dictionary = c.kind === 'doubles' && c.dictionary;
           present = 0;
           for (let r = 0; r < n; r++) {
             const v = c.values[from + r] as number;
@@ -294,13 +327,14 @@ export function writeParquet(path: string, columns: readonly ParquetColumn[], ro
             levels[r] = level;
             if (level) keys[present++] = v === 0 ? 0 : v;
           }
-          // definition levels (bit width 1), prefixed by their byte length
-          const lv = new Bytes();
-          encodeHybrid(lv, levels, n, 1);
-          data.uint32LE(lv.length);
-          data.bytes(lv.view());
+          definitionLevels(data, levels, n);
+          if (c.kind === 'ints') {
+            const ints = new Int32Array(present);
+            for (let k = 0; k < present; k++) ints[k] = keys[k] as number;
+            data.bytes(new Uint8Array(ints.buffer));
+          }
           // little-endian doubles, as Parquet stores them (and as the platforms Node runs on are)
-          if (!dictionary) data.bytes(new Uint8Array(keys.buffer, 0, present * 8));
+          else if (!dictionary) data.bytes(new Uint8Array(keys.buffer, 0, present * 8));
           else {
             entries = dictionaryCodes(keys, present, codes, table);
             dict.bytes(new Uint8Array(keys.buffer, 0, entries * 8));
@@ -320,7 +354,7 @@ export function writeParquet(path: string, columns: readonly ParquetColumn[], ro
         emit(pageHeader(DATA_PAGE, data.length, n, dictionary ? RLE_DICTIONARY : PLAIN));
         emit(data.view());
         chunks.push({
-          type: c.kind === 'names' ? BYTE_ARRAY : DOUBLE,
+          type: physicalType(c),
           dictionaryOffset,
           dataOffset,
           size: offset - (dictionary ? dictionaryOffset : dataOffset),
@@ -440,8 +474,8 @@ function fileMetadata(
         return;
       }
       const c = columns[i - 1] as ParquetColumn;
-      m.int(1, c.kind === 'names' ? BYTE_ARRAY : DOUBLE);
-      m.int(3, c.kind === 'names' ? REQUIRED : OPTIONAL);
+      m.int(1, physicalType(c));
+      m.int(3, required(c) ? REQUIRED : OPTIONAL);
       m.string(4, c.name);
       if (c.kind === 'names') {
         m.int(6, UTF8);

@@ -19,6 +19,7 @@ import {
   prepareEdges,
   writeEdgeCsvRow,
 } from './edge-index.js';
+import { NULL_NAME, type ParquetColumn, writeParquet } from './parquet-write.js';
 
 export { EDGE_COLUMNS };
 
@@ -111,7 +112,7 @@ export const GROUP_COLUMNS = [
 type Table = 'channels' | 'communities' | 'groups' | 'edges';
 
 /** DuckDB column types of the CSVs, so the Parquet copies are typed (not sniffed). */
-const PARQUET_SCHEMAS: Record<Table, Record<string, string>> = {
+export const PARQUET_SCHEMAS: Record<Table, Record<string, string>> = {
   channels: {
     channel: 'VARCHAR',
     community: 'INTEGER',
@@ -161,63 +162,113 @@ function levelId(id: number): string {
   return Number.isInteger(id) && id >= 0 ? String(id) : '';
 }
 
-export function channelsCsv(write: (s: string) => void, channels: readonly ChannelRow[]): void {
+/** A table as the CSV holds it: its header and each row's cells (before CSV quoting). */
+interface TableCells {
+  header: string[];
+  rows: string[][];
+}
+
+function channelCells(channels: readonly ChannelRow[]): TableCells {
   const levels = levelKeys(channels);
-  write(csvLine([...CHANNEL_COLUMNS, ...levels.map((k) => `community_${k}`)]));
-  for (const c of channels) {
-    write(
-      csvLine([
-        c.channel,
-        levelId(c.community),
-        c.label,
-        levelId(c.group),
-        c.groupLabel,
-        formatNumber(c.viewers),
-        String(c.degree),
-        formatNumber(c.strength),
-        c.language,
-        c.game,
-        formatNumber(c.x),
-        formatNumber(c.y),
-        ...levels.map((k) => formatNumber(c.levels?.[k] ?? Number.NaN)),
-      ]),
-    );
-  }
+  return {
+    header: [...CHANNEL_COLUMNS, ...levels.map((k) => `community_${k}`)],
+    rows: channels.map((c) => [
+      c.channel,
+      levelId(c.community),
+      c.label,
+      levelId(c.group),
+      c.groupLabel,
+      formatNumber(c.viewers),
+      String(c.degree),
+      formatNumber(c.strength),
+      c.language,
+      c.game,
+      formatNumber(c.x),
+      formatNumber(c.y),
+      ...levels.map((k) => formatNumber(c.levels?.[k] ?? Number.NaN)),
+    ]),
+  };
 }
 
-export function communitiesCsv(write: (s: string) => void, communities: readonly CommunityRow[]): void {
-  write(csvLine(COMMUNITY_COLUMNS));
-  for (const c of communities) {
-    write(
-      csvLine([
-        String(c.community),
-        c.label,
-        levelId(c.group),
-        String(c.size),
-        formatNumber(c.viewers),
-        encodeShares(c.games),
-        encodeShares(c.languages),
-        encodeNames(c.topChannels),
-      ]),
-    );
-  }
+function communityCells(communities: readonly CommunityRow[]): TableCells {
+  return {
+    header: [...COMMUNITY_COLUMNS],
+    rows: communities.map((c) => [
+      String(c.community),
+      c.label,
+      levelId(c.group),
+      String(c.size),
+      formatNumber(c.viewers),
+      encodeShares(c.games),
+      encodeShares(c.languages),
+      encodeNames(c.topChannels),
+    ]),
+  };
 }
 
-export function groupsCsv(write: (s: string) => void, groups: readonly GroupRow[]): void {
-  write(csvLine(GROUP_COLUMNS));
-  for (const g of groups) {
-    write(
-      csvLine([
-        String(g.group),
-        g.label,
-        String(g.size),
-        formatNumber(g.viewers),
-        String(g.communities),
-        encodeShares(g.games),
-        encodeShares(g.languages),
-        encodeNames(g.topChannels),
-      ]),
-    );
+function groupCells(groups: readonly GroupRow[]): TableCells {
+  return {
+    header: [...GROUP_COLUMNS],
+    rows: groups.map((g) => [
+      String(g.group),
+      g.label,
+      String(g.size),
+      formatNumber(g.viewers),
+      String(g.communities),
+      encodeShares(g.games),
+      encodeShares(g.languages),
+      encodeNames(g.topChannels),
+    ]),
+  };
+}
+
+function writeCsvCells(write: (s: string) => void, t: TableCells): void {
+  write(csvLine(t.header));
+  for (const r of t.rows) write(csvLine(r));
+}
+
+/**
+ * A table's Parquet twin from the cells its CSV holds, typed by `PARQUET_SCHEMAS` as DuckDB reads
+ * that CSV (`read_csv` with those column types and `nullstr = ''`): an empty cell is null, a
+ * VARCHAR the cell itself, an INTEGER or DOUBLE the number the cell prints — so the Parquet holds
+ * exactly what the CSV holds. Our own writer: the folder's small tables need no DuckDB.
+ */
+function writeCellsParquet(path: string, table: Exclude<Table, 'edges'>, t: TableCells): void {
+  const types: Record<string, string> = PARQUET_SCHEMAS[table];
+  const enc = new TextEncoder();
+  const columns: ParquetColumn[] = t.header.map((name, j) => {
+    const type = types[name] ?? (name.startsWith('community_') ? 'INTEGER' : undefined);
+    if (type === 'VARCHAR') {
+      const ids = new Map<string, number>();
+      const names: Uint8Array[] = [];
+      const index = new Uint32Array(t.rows.length);
+      t.rows.forEach((r, i) => {
+        const cell = r[j]!;
+        if (cell === '') {
+          index[i] = NULL_NAME;
+          return;
+        }
+        let id = ids.get(cell);
+        if (id === undefined) {
+          id = names.length;
+          ids.set(cell, id);
+          names.push(enc.encode(cell));
+        }
+        index[i] = id;
+      });
+      return { name, kind: 'names', names, index, nullable: true };
+    }
+    const values = Float64Array.from(t.rows, (r) => (r[j] === '' ? Number.NaN : Number(r[j])));
+    if (type === 'INTEGER') return { name, kind: 'ints', values };
+    if (type === 'DOUBLE') return { name, kind: 'doubles', values, dictionary: false };
+    throw new Error(`internal: ${table}.parquet: no type for column ${name}`);
+  });
+  const tmp = tempPathFor(path);
+  try {
+    writeParquet(tmp, columns, t.rows.length);
+    renameSync(tmp, path);
+  } finally {
+    rmSync(tmp, { force: true });
   }
 }
 
@@ -282,14 +333,20 @@ export async function writeAnalysisFolder(
     writeTextAtomic(path, fill);
     written.push(path);
   };
-  text(FILES.channels, (w) => channelsCsv(w, folder.channels));
-  text(FILES.communities, (w) => communitiesCsv(w, folder.communities));
-  text(FILES.groups, (w) => groupsCsv(w, folder.groups));
+  const cells = {
+    channels: channelCells(folder.channels),
+    communities: communityCells(folder.communities),
+    groups: groupCells(folder.groups),
+  };
+  text(FILES.channels, (w) => writeCsvCells(w, cells.channels));
+  text(FILES.communities, (w) => writeCsvCells(w, cells.communities));
+  text(FILES.groups, (w) => writeCsvCells(w, cells.groups));
   const meta = {
     description: `ViewerAtlas channel overlap: ${folder.channels.length} channels, ${folder.summary.counts.edges} edges, ${folder.communities.length} communities in ${folder.groups.length} groups`,
     date: folder.summary.createdAt.slice(0, 10),
   };
-  let tables: Table[] = ['channels', 'communities', 'groups', 'edges'];
+  // edges.parquet: from edges.csv by DuckDB, unless the edge writer makes it
+  let edgesByDuckDB = true;
   let writeGexfFile: () => void;
   let cleanup = () => {};
   let edgesParquet = async () => {};
@@ -300,7 +357,7 @@ export async function writeAnalysisFolder(
     written.push(files.edgesCsv);
     // edges.parquet from edges.csv below with the others, unless the edge writer makes it
     if (parquet && (edgeFiles.parquet || files.edgesParquet)) {
-      tables = ['channels', 'communities', 'groups'];
+      edgesByDuckDB = false;
       edgesParquet = async () => {
         const all = await edgeFiles.done;
         if (all.edgesParquet) written.push(all.edgesParquet);
@@ -336,12 +393,19 @@ export async function writeAnalysisFolder(
     };
   }
   try {
-    if (parquet) {
-      // DuckDB converts the CSVs to Parquet on its own threads while the GEXF is written here.
-      written.push(...(await csvToParquet(dir, tables, levelKeys(folder.channels), writeGexfFile)));
-      onProgress?.('export: parquet');
+    if (parquet && edgesByDuckDB) {
+      // DuckDB converts edges.csv to Parquet on its own threads while the GEXF is written here.
+      written.push(...(await csvToParquet(dir, ['edges'], [], writeGexfFile)));
     } else {
       writeGexfFile();
+    }
+    if (parquet) {
+      for (const table of ['channels', 'communities', 'groups'] as const) {
+        const path = join(dir, `${table}.parquet`);
+        writeCellsParquet(path, table, cells[table]);
+        written.push(path);
+      }
+      onProgress?.('export: parquet');
     }
   } finally {
     cleanup();

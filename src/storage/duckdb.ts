@@ -7,21 +7,9 @@
 import { mkdtemp, open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  BIGINT,
-  BOOLEAN,
-  DOUBLE,
-  type DuckDBConnection,
-  DuckDBDataChunk,
-  DuckDBInstance,
-  type DuckDBType,
-  type DuckDBVector,
-  INTEGER,
-  UINTEGER,
-  UTINYINT,
-  VARCHAR,
-} from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBType, DuckDBVector } from '@duckdb/node-api';
 import { StorageError } from '../errors.js';
+import type { duckdbApi } from './duckdb-api.js';
 
 export type { DuckDBConnection } from '@duckdb/node-api';
 
@@ -35,13 +23,23 @@ export interface DuckDBOptions {
 
 export const DUCKDB_DEFAULTS: Required<DuckDBOptions> = { threads: 2, memoryLimit: '1GB' };
 
+/** @duckdb/node-api, loaded by the first `withDuckDB` (see duckdb-api.ts). */
+let duck: typeof duckdbApi | undefined;
+
+/** The loaded API, for helpers that take a connection (so `withDuckDB` has loaded it). */
+function api(): typeof duckdbApi {
+  if (!duck) throw new Error('internal: DuckDB used before withDuckDB loaded it');
+  return duck;
+}
+
 /** Runs `fn` with a connection to a fresh in-memory DuckDB, then closes it. */
 export async function withDuckDB<T>(
   fn: (conn: DuckDBConnection) => Promise<T>,
   options: DuckDBOptions = {},
 ): Promise<T> {
   const o = { ...DUCKDB_DEFAULTS, ...options };
-  const instance = await DuckDBInstance.create(':memory:', {
+  duck ??= (await import('./duckdb-api.js')).duckdbApi;
+  const instance = await duck.DuckDBInstance.create(':memory:', {
     threads: String(o.threads),
     memory_limit: o.memoryLimit,
     // Keep spill files away from the working directory.
@@ -76,7 +74,7 @@ export interface ColumnSpec {
   values: ArrayLike<string | number | bigint | boolean | null | undefined>;
 }
 
-const TYPES: Record<ColumnType, DuckDBType> = { VARCHAR, DOUBLE, INTEGER, UINTEGER, BIGINT, BOOLEAN };
+const columnType = (t: ColumnType): DuckDBType => api()[t];
 const CHUNK = 2048;
 
 /**
@@ -102,11 +100,11 @@ export async function createTableFromColumns(
   );
   if (n === 0) return;
   const appender = await conn.createAppender(table);
-  const types = columns.map((c) => TYPES[c.type]);
+  const types = columns.map((c) => columnType(c.type));
   try {
     for (let start = 0; start < n; start += CHUNK) {
       const len = Math.min(CHUNK, n - start);
-      const chunk = DuckDBDataChunk.create(types, len);
+      const chunk = api().DuckDBDataChunk.create(types, len);
       chunk.setColumns(
         columns.map((c) => {
           const out = new Array(len);
@@ -136,6 +134,7 @@ export interface TypedColumn {
 }
 
 function typedType(a: TypedColumn['data']): { sql: string; type: DuckDBType } {
+  const { DOUBLE, UTINYINT, UINTEGER } = api();
   if (a instanceof Float64Array) return { sql: 'DOUBLE', type: DOUBLE };
   if (a instanceof Uint8Array) return { sql: 'UTINYINT', type: UTINYINT };
   return { sql: 'UINTEGER', type: UINTEGER };
@@ -176,7 +175,7 @@ export async function createTypedAppender(
     append(data, n) {
       for (let start = 0; start < n; start += CHUNK) {
         const len = Math.min(CHUNK, n - start);
-        const chunk = DuckDBDataChunk.create(
+        const chunk = api().DuckDBDataChunk.create(
           types.map((t) => t.type),
           len,
         );
