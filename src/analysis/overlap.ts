@@ -213,9 +213,6 @@ export function projectChunks(p: ProjectionInput): ProjectedChunks {
           if (counter[b]++ === 0) touched[nTouched++] = b;
         }
       }
-      // targets ascending: the graph's edges are then each pair once in (source, target) order,
-      // which lets csrFromGraph lay out half of every adjacency list by copying
-      if (nTouched > 1) touched.subarray(0, nTouched).sort();
       for (let i = 0; i < nTouched; i++) {
         const b = touched[i];
         const s = counter[b];
