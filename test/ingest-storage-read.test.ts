@@ -9,9 +9,13 @@ import { mkdir, mkdtemp, open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createRng } from '../src/analysis/rng.js';
+import { ByteInterner } from '../src/ingest/csv-scan.js';
+import { useNameRunsKernel } from '../src/ingest/name-runs.js';
+import type { DecodedChunk } from '../src/ingest/parquet-format.js';
 import { defaultThreads, readStoredParts, type StoredReadOptions } from '../src/ingest/parquet-parallel.js';
 import { readPresenceParquetWith } from '../src/ingest/presence-parquet.js';
-import { partUnits, planParts, readColumnsInTwo } from '../src/ingest/presence-parts-direct.js';
+import { keptRuns, partUnits, planParts, readColumnsInTwo } from '../src/ingest/presence-parts-direct.js';
 import {
   type FileStats,
   PresenceBuilder,
@@ -388,6 +392,66 @@ describe('stored parts decoded here (no DuckDB) = read through DuckDB', () => {
     const planned = await planParts(parts);
     expect('why' in planned ? planned.why : partUnits(planned.plans).length).toBeGreaterThan(10);
     for (const opts of windows) await directAsDuckDB(parts, opts);
+  });
+
+  it('viewer runs in WebAssembly = keptRuns’ own loop: slices past the kernel’s rows, runs across them, bad names', () => {
+    // 200,000 rows (the kernel takes 65,536 at a time), runs of 1–6 rows of one name, names of
+    // 1 to 60 bytes in both cases, then the same with a bad name (empty, NUL, too long) late on
+    const rng = createRng(5);
+    const names: Uint8Array[] = [];
+    for (let i = 0; names.length < 200_000; i++) {
+      const name = new TextEncoder().encode(
+        `${rng() < 0.1 ? 'V' : 'v'}${i}${'x'.repeat(Math.floor(rng() * 50))}`,
+      );
+      for (let k = 1 + Math.floor(rng() * 6); k > 0 && names.length < 200_000; k--) names.push(name);
+      // next to it, a name that differs only in its last byte (the kernel compares 8 bytes at a time)
+      if (rng() < 0.2) names.push(Uint8Array.from(name, (b, j) => (j === name.length - 1 ? b ^ 1 : b)));
+    }
+    const chunk = (list: Uint8Array[]) => {
+      const bytes = new Uint8Array(list.reduce((s, b) => s + b.length + 4, 16));
+      const start = new Int32Array(list.length);
+      const len = new Int32Array(list.length);
+      let at = 16; // names do not start at offset 0
+      list.forEach((b, i) => {
+        at += 4;
+        bytes.set(b, at);
+        start[i] = at;
+        len[i] = b.length;
+        at += b.length;
+      });
+      return { bytes, start, len, index: undefined } as unknown as DecodedChunk;
+    };
+    const runsOf = (c: DecodedChunk, n: number, kernel: boolean) => {
+      const runs = { start: new Int32Array(n + 1), hash: new Int32Array(n) };
+      useNameRunsKernel(kernel);
+      try {
+        const count = keptRuns(c, n, new ByteInterner().foldTable, runs);
+        return {
+          count,
+          start: Array.from(runs.start.subarray(0, count + 1)),
+          hash: Array.from(runs.hash.subarray(0, count)),
+        };
+      } finally {
+        useNameRunsKernel(true);
+      }
+    };
+    const good = chunk(names);
+    const want = runsOf(good, names.length, false);
+    expect(want.count).toBeGreaterThan(50_000);
+    expect(runsOf(good, names.length, true)).toEqual(want);
+    // the first rows only (a unit's prefix) and a run cut at the kernel's slice boundary
+    expect(runsOf(good, 65_537, true)).toEqual(runsOf(good, 65_537, false));
+    for (const bad of [
+      new Uint8Array(0),
+      new TextEncoder().encode('a\u0000b'),
+      new Uint8Array(257).fill(97),
+    ]) {
+      const list = [...names];
+      list[150_001] = bad;
+      const c = chunk(list);
+      expect(runsOf(c, list.length, true).count).toBe(-1);
+      expect(runsOf(c, list.length, false).count).toBe(-1);
+    }
   });
 
   it('parts it cannot read go through DuckDB, with the same result', async () => {

@@ -12,13 +12,9 @@
  * one thread) that path took 2.6–2.9 s, the kernel with this side's interning 1.6–2.2 s; the
  * kernel's loop alone (no interning) 0.9–1.0 s, of which the name caches ~0.4 s.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import type { ByteInterner } from './csv-scan.js';
 import type { PresenceBuilder } from './presence-rows.js';
-
-/** The compiled kernel: dist/ingest/csv-kernel/rows.wasm, from src/ as from dist/ (both sit two levels down). */
-const WASM = new URL('../../dist/ingest/csv-kernel/rows.wasm', import.meta.url);
+import { kernelGlobal, kernelModule } from './wasm-kernels.js';
 
 interface KernelExports {
   memory: WebAssembly.Memory;
@@ -50,15 +46,6 @@ export interface KernelSettings {
   windowEnd?: number;
 }
 
-let compiled: WebAssembly.Module | null | undefined;
-
-function loadModule(): WebAssembly.Module | null {
-  if (compiled !== undefined) return compiled;
-  const file = fileURLToPath(WASM);
-  compiled = existsSync(file) ? new WebAssembly.Module(readFileSync(file)) : null;
-  return compiled;
-}
-
 /** One kernel instance per thread, lent to one reader at a time (its cache holds that reader's ids). */
 let shared: CsvKernel | undefined;
 
@@ -68,7 +55,7 @@ let shared: CsvKernel | undefined;
  */
 export function csvKernelFor(owner: object, settings: KernelSettings): CsvKernel | undefined {
   if (!shared) {
-    const mod = loadModule();
+    const mod = kernelModule('csv-kernel/rows');
     if (!mod) return undefined;
     shared = new CsvKernel(mod);
   }
@@ -105,7 +92,7 @@ export class CsvKernel {
   constructor(mod: WebAssembly.Module) {
     const x = new WebAssembly.Instance(mod, {}).exports as unknown as KernelExports;
     this.x = x;
-    const at = (name: string) => (x[name] as WebAssembly.Global).value as number;
+    const at = (name: string) => kernelGlobal(x as unknown as WebAssembly.Exports, name);
     const buffer = x.memory.buffer;
     if (at('END') > buffer.byteLength) throw new Error('internal: csv kernel memory smaller than its layout');
     this.mem = new Uint8Array(buffer);
@@ -134,7 +121,7 @@ export class CsvKernel {
     if (this.owner === owner && this.settings === s) return;
     this.owner = owner;
     this.settings = s;
-    this.mem.set(s.fold, (this.x.FOLD as WebAssembly.Global).value as number);
+    this.mem.set(s.fold, kernelGlobal(this.x as unknown as WebAssembly.Exports, 'FOLD'));
     this.x.configure(
       s.fields,
       s.maxName,

@@ -25,6 +25,7 @@ import {
   fnv,
   sameBytes,
 } from './csv-scan.js';
+import { nameRuns } from './name-runs.js';
 import {
   chunkBuffers,
   chunkSupported,
@@ -647,7 +648,7 @@ async function readViewerColumn(
  * and its hash; their count, or -1 when a name is bad (a row to reject). One pass over the
  * bytes: the run check, the name check and the hash together.
  */
-function keptRuns(
+export function keptRuns(
   c: DecodedChunk,
   n: number,
   fold: Uint8Array,
@@ -659,6 +660,9 @@ function keptRuns(
   const max = PRESENCE_LIMITS.maxNameBytes;
   const rs = runs.start;
   const rh = runs.hash;
+  // the same in WebAssembly where it can (name-runs.ts); this loop otherwise
+  const fast = nameRuns(bytes, start, len, n, fold, max, rs, rh);
+  if (fast !== undefined) return fast;
   let count = 0;
   for (let i = 0; i < n; i++) {
     const s = start[i] as number;

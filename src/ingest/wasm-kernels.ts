@@ -1,0 +1,25 @@
+/**
+ * The WebAssembly kernels `scripts/build.mjs` compiles from src/**\/*.as.ts (AssemblyScript) to
+ * dist/**\/*.wasm, loaded once per thread. From src/ (tsx) as from dist/: both sit two levels
+ * below the package root, so the path resolves to dist/ either way.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const compiled = new Map<string, WebAssembly.Module | null>();
+
+/** The compiled module `dist/ingest/<name>.wasm`, or null when the build has not made it. */
+export function kernelModule(name: string): WebAssembly.Module | null {
+  let mod = compiled.get(name);
+  if (mod === undefined) {
+    const file = fileURLToPath(new URL(`../../dist/ingest/${name}.wasm`, import.meta.url));
+    mod = existsSync(file) ? new WebAssembly.Module(readFileSync(file)) : null;
+    compiled.set(name, mod);
+  }
+  return mod;
+}
+
+/** A kernel instance's exported global `name` (layout offsets and results). */
+export function kernelGlobal(exports: WebAssembly.Exports, name: string): number {
+  return (exports[name] as WebAssembly.Global).value as number;
+}
