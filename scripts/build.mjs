@@ -66,7 +66,7 @@ function listFiles(dir) {
 /**
  * AssemblyScript kernels: src/**\/<name>.as.ts → dist/**\/<name>.wasm (assemblyscript, a
  * development dependency like esbuild). Compiling one takes ~3 s, so a kernel whose source,
- * compiler version and flags are unchanged (the key beside it) is not compiled again.
+ * compiler version and flags are unchanged (its key in node_modules/.cache) is not compiled again.
  */
 const KERNEL_SUFFIX = '.as.ts';
 /** Memory is fixed (never grows, so views of it stay valid): 200 pages of 64 KiB hold the kernels' layouts. */
@@ -95,13 +95,13 @@ async function compileKernels(files, written) {
   }
   for (const src of sources) {
     const out = `${join(DIST, relative(SRC, src)).slice(0, -KERNEL_SUFFIX.length)}.wasm`;
-    const keyFile = `${out}.key`;
+    // the key lives outside dist/ (not shipped): node_modules/.cache, beside the compiler
+    const keyFile = join(ROOT, 'node_modules', '.cache', 'vieweratlas-kernels', `${relative(DIST, out).replaceAll(sep, '+')}.key`);
     const key = createHash('sha256')
       .update(JSON.stringify([asc.version, KERNEL_FLAGS]))
       .update(readFileSync(src))
       .digest('hex');
     written.add(out);
-    written.add(keyFile);
     if (existsSync(out) && existsSync(keyFile) && readFileSync(keyFile, 'utf8') === key) continue;
     let binary;
     let messages = '';
@@ -119,7 +119,7 @@ async function compileKernels(files, written) {
     if (error || !binary)
       throw new Error(`build: ${relative(ROOT, src)}: ${error?.message ?? 'no output'}\n${messages}`);
     writeAtomic(out, binary, written);
-    writeAtomic(keyFile, key, written);
+    writeAtomic(keyFile, key, new Set());
   }
   return sources.length;
 }
