@@ -9,6 +9,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync }
 import { isBuiltin } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { clientBundle } from '../src/render/html.js';
 
@@ -177,6 +178,19 @@ describe('the packed tarball, installed into an empty folder', () => {
     expect(modules).toContain('vieweratlas');
     for (const dev of ['esbuild', 'tsx', 'sigma', 'vitest', 'typescript', '@twurple', 'assemblyscript'])
       expect(modules, `${dev} installed with the package`).not.toContain(dev);
+
+    // the installed dist/ finds its WebAssembly kernels beside its modules
+    const kernels = spawnSync(
+      'node',
+      [
+        '--input-type=module',
+        '-e',
+        `const { kernelModule } = await import(${JSON.stringify(pathToFileURL(join(app, 'node_modules', 'vieweratlas', 'dist', 'ingest', 'wasm-kernels.js')).href)});
+         console.log(['csv-kernel/rows', 'name-runs/runs'].map((k) => kernelModule(k) !== null).join(' '));`,
+      ],
+      { cwd: app, encoding: 'utf8' },
+    );
+    expect(kernels.stdout.trim(), kernels.stderr).toBe('true true');
 
     const run = (args: string[]) =>
       spawnSync('npx', ['--no-install', 'vieweratlas', ...args], {

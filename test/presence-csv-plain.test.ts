@@ -239,6 +239,10 @@ describe('CSV presence fast path', () => {
     // 7 MB of records (its input takes 4 MB at a time) and a record longer than that input.
     const r = rng(21);
     const lines = ['channel,viewer,ts,source,messages'];
+    // first, 100,000 rows of viewers drawn at random (as in a file in time order): the viewer
+    // cache hardly hits
+    for (let i = 0; i < 100_000; i++)
+      lines.push(`ch${i % 3000},viewer${Math.floor(r() * 120_000)},${T0 + i},live,1`);
     for (let i = 0; i < 240_000; i++) {
       const v = Math.floor(r() * 120_000);
       const run = r() < 0.3 ? 1 + Math.floor(r() * 6) : 1;

@@ -1,7 +1,7 @@
 /**
  * The WebAssembly kernels `scripts/build.mjs` compiles from src/**\/*.as.ts (AssemblyScript) to
- * dist/**\/*.wasm, loaded once per thread. From src/ (tsx) as from dist/: both sit two levels
- * below the package root, so the path resolves to dist/ either way.
+ * dist/**\/*.wasm, loaded once per thread: beside this module when it runs from dist/, from the
+ * package's dist/ when it runs from src/ (tsx; src/ and dist/ both sit two levels down).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -12,8 +12,10 @@ const compiled = new Map<string, WebAssembly.Module | null>();
 export function kernelModule(name: string): WebAssembly.Module | null {
   let mod = compiled.get(name);
   if (mod === undefined) {
-    const file = fileURLToPath(new URL(`../../dist/ingest/${name}.wasm`, import.meta.url));
-    mod = existsSync(file) ? new WebAssembly.Module(readFileSync(file)) : null;
+    const file = [`./${name}.wasm`, `../../dist/ingest/${name}.wasm`]
+      .map((rel) => fileURLToPath(new URL(rel, import.meta.url)))
+      .find((f) => existsSync(f));
+    mod = file ? new WebAssembly.Module(readFileSync(file)) : null;
     compiled.set(name, mod);
   }
   return mod;
