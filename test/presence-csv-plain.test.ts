@@ -233,6 +233,24 @@ describe('CSV presence fast path', () => {
     }
   });
 
+  it('kernel: a file of records it cannot take (ISO-8601 instants) is read by the JavaScript loop, not record by record', async () => {
+    const lines = ['channel,viewer,ts,source,messages'];
+    for (let i = 0; i < 60_000; i++) {
+      const ts = new Date((T0 + i * 7) * 1000).toISOString();
+      // every 50th record plain epoch digits (the kernel takes those)
+      lines.push(`ch${i % 300},v${i % 9000},${i % 50 === 0 ? T0 + i : ts},live,${i % 5}`);
+    }
+    const path = join(tmp, 'kernel-iso.csv');
+    await writeFile(path, `${lines.join('\n')}\n`);
+    const spy = vi.spyOn(CsvKernel.prototype, 'rows');
+    const [general] = await bothPathsAgree(path, [undefined, 100_000]);
+    // it gave up on the kernel after ~64 records left to the loop, not one call per record
+    expect(spy.mock.calls.length).toBeGreaterThan(0);
+    expect(spy.mock.calls.length).toBeLessThan(400);
+    spy.mockRestore();
+    expect(general?.rows.length).toBe(60_000);
+  });
+
   it('kernel: the same rows on a file bigger than its input and its caches, with every kind of miss', async () => {
     // 120,000 viewers (its caches hold 65,536 slots: names evict each other, within one scan too),
     // runs of one viewer as in sorted files, names of both cases (a miss each, interned alike),

@@ -46,6 +46,9 @@ export interface KernelSettings {
   windowEnd?: number;
 }
 
+/** The first piece of records copied into the kernel, and after any record it left to the caller. */
+const MIN_PIECE = 4 * 1024;
+
 /** One kernel instance per thread, lent to one reader at a time (its cache holds that reader's ids). */
 let shared: CsvKernel | undefined;
 
@@ -88,6 +91,8 @@ export class CsvKernel {
   private settings: KernelSettings | undefined;
   /** Rows of the last `rows` call outside the window (read and counted, not stored). */
   outside = 0;
+  /** Bytes copied in for the next piece: MIN_PIECE after a record left to the caller, doubling up to the whole input. */
+  private piece = MIN_PIECE;
 
   constructor(mod: WebAssembly.Module) {
     const x = new WebAssembly.Instance(mod, {}).exports as unknown as KernelExports;
@@ -121,6 +126,7 @@ export class CsvKernel {
     if (this.owner === owner && this.settings === s) return;
     this.owner = owner;
     this.settings = s;
+    this.piece = MIN_PIECE;
     this.mem.set(s.fold, kernelGlobal(this.x as unknown as WebAssembly.Exports, 'FOLD'));
     this.x.configure(
       s.fields,
@@ -154,10 +160,14 @@ export class CsvKernel {
     let outside = 0;
     let p = pos;
     while (p < stopAt) {
-      // A piece of whole records: up to the last '\n' that fits.
+      // A piece of whole records: up to the last '\n' that fits in `piece` bytes (or, for one long
+      // record, in the kernel's whole input).
       let pieceEnd = stopAt;
-      if (pieceEnd - p > this.inBytes) {
-        pieceEnd = buf.lastIndexOf(10, p + this.inBytes - 1) + 1;
+      if (pieceEnd - p > this.piece) {
+        pieceEnd = buf.lastIndexOf(10, p + this.piece - 1) + 1;
+        if (pieceEnd <= p && stopAt - p > this.inBytes)
+          pieceEnd = buf.lastIndexOf(10, p + this.inBytes - 1) + 1;
+        else if (pieceEnd <= p) pieceEnd = stopAt;
         if (pieceEnd <= p) return p; // one record longer than the kernel's input: the caller's
       }
       mem.set(buf.subarray(p, pieceEnd), inAt);
@@ -170,11 +180,15 @@ export class CsvKernel {
         const next = stopped.value as number;
         if (next === q) {
           this.outside = outside;
-          return p + (q - inAt); // the kernel left this record to the caller
+          // the kernel left this record to the caller: start small again (copying a whole input
+          // for each record left would make a file of such records quadratic)
+          this.piece = MIN_PIECE;
+          return p + (q - inAt);
         }
         q = next;
       }
       p = pieceEnd;
+      this.piece = Math.min(2 * this.piece, this.inBytes);
     }
     this.outside = outside;
     return p;

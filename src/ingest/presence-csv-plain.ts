@@ -21,6 +21,12 @@ import {
   sourceCodeBytes,
 } from './presence-rows.js';
 
+/**
+ * The share of records the kernel may leave to this path's own loop (each costs a call into the
+ * kernel and a copy of what it had not read) before this reader stops using it.
+ */
+const KERNEL_MAX_LEFT = 1 / 64;
+
 /** Records parsed before their rows are stored (see `rows`). */
 const BATCH = 32;
 
@@ -89,6 +95,15 @@ export class PlainPresenceRows {
     m: new Uint32Array(BATCH),
   };
 
+  /**
+   * The contract's layouts go to the WebAssembly kernel first (see csv-kernel.ts); undefined
+   * without one, or once the kernel leaves too many records to this path (KERNEL_MAX_LEFT).
+   */
+  private kernelSettings: KernelSettings | undefined;
+  /** Records the kernel took, and those it left to this path's own loop. */
+  private kernelTook = 0;
+  private kernelLeft = 0;
+
   constructor(
     private readonly roles: Uint8Array,
     private readonly b: PresenceBuilder,
@@ -114,9 +129,6 @@ export class PlainPresenceRows {
       };
   }
 
-  /** The contract's layouts go to the WebAssembly kernel first (see csv-kernel.ts). */
-  private readonly kernelSettings: KernelSettings | undefined;
-
   /**
    * Consumes the records of buf[pos, end) it can; returns where it stopped. The kernel, where the
    * layout has one, takes what it can; a record it leaves goes through this path's own loop, then
@@ -138,15 +150,34 @@ export class PlainPresenceRows {
       this.st.outside += kernel.outside;
       consumed += kept + kernel.outside;
       p = q;
+      this.kernelTook += kept + kernel.outside;
       if (p >= stopAt) break;
       // one record the kernel left: this path's loop reads it, or declines it to the general one
       const r = this.scalarRows(buf, p, end, 1);
       if (this.count === 0) break;
       consumed += this.count;
       p = r;
+      // A file the kernel mostly cannot take (ISO-8601 instants, say): this path's loop reads it
+      // all, as it did before the kernel.
+      if (
+        ++this.kernelLeft > KERNEL_MAX_LEFT * (this.kernelTook + this.kernelLeft) &&
+        this.kernelLeft >= 64
+      ) {
+        this.kernelSettings = undefined;
+        this.count = consumed;
+        return this.goOn(buf, p, end);
+      }
     }
     this.count = consumed;
     return p;
+  }
+
+  /** The rest of buf[p, end) by this path's own loop (the kernel just dropped), counted after `count`. */
+  private goOn(buf: Uint8Array, p: number, end: number): number {
+    const before = this.count;
+    const r = this.scalarRows(buf, p, end, Number.POSITIVE_INFINITY);
+    this.count += before;
+    return r;
   }
 
   /** `rows` without the kernel, for at most `limit` records (batches of BATCH). */
