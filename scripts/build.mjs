@@ -96,7 +96,13 @@ async function compileKernels(files, written) {
   for (const src of sources) {
     const out = `${join(DIST, relative(SRC, src)).slice(0, -KERNEL_SUFFIX.length)}.wasm`;
     // the key lives outside dist/ (not shipped): node_modules/.cache, beside the compiler
-    const keyFile = join(ROOT, 'node_modules', '.cache', 'vieweratlas-kernels', `${relative(DIST, out).replaceAll(sep, '+')}.key`);
+    const keyFile = join(
+      ROOT,
+      'node_modules',
+      '.cache',
+      'vieweratlas-kernels',
+      `${relative(DIST, out).replaceAll(sep, '+')}.key`,
+    );
     const key = createHash('sha256')
       .update(JSON.stringify([asc.version, KERNEL_FLAGS]))
       .update(readFileSync(src))
