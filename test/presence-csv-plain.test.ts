@@ -41,6 +41,18 @@ const ODD: ((r: () => number) => string)[] = [
   () => 'chan7f,v7f,000001795525500,live,1',
   () => 'chan7g,v7g,0000001795525500,live,1',
   () => 'chan8,v8,2026-11-30T10:05:00Z,vod,3',
+  // ISO-8601 as parseTimestampBytes reads it (the kernel too): zones, fractions, edge values
+  () => 'chan8b,v8b,2026-11-30T10:05:07.5+01:00,live,1',
+  () => 'chan8c,v8c,2026-11-30T10:05:07.123456z,live,1',
+  () => 'chan8d,v8d,2026-11-30T23:59:60-0530,live,1',
+  () => 'chan8e,v8e,2026-11-30,live,1',
+  () => 'chan8f,v8f,2026-02-29T00:00,live,1',
+  () => 'chan8g,v8g,2026-13-01T00:00Z,live,1',
+  () => 'chan8h,v8h,2026-11-30T24:00Z,live,1',
+  () => 'chan8i,v8i,2026-11-30T10:5Z,live,1',
+  () => 'chan8j,v8j,2026-11-30T10:05:07+01,live,1',
+  () => 'chan8k,v8k,2026-11-30T10:05:07.Z,live,1',
+  () => 'chan8l,v8l,2026-11-30t10:05Z,live,1',
   () => 'chan9,v9,2026-11-30 10:05,import,',
   () => 'chan10,v10,yesterday,live,1',
   () => 'chan11,v11,1200000000,live,1',
@@ -233,14 +245,13 @@ describe('CSV presence fast path', () => {
     }
   });
 
-  it('kernel: a file of records it cannot take (ISO-8601 instants) is read by the JavaScript loop, not record by record', async () => {
+  it('kernel: a file of records it cannot take (fractional epochs) is read by the JavaScript loop, not record by record', async () => {
     const lines = ['channel,viewer,ts,source,messages'];
     for (let i = 0; i < 60_000; i++) {
-      const ts = new Date((T0 + i * 7) * 1000).toISOString();
       // every 50th record plain epoch digits (the kernel takes those)
-      lines.push(`ch${i % 300},v${i % 9000},${i % 50 === 0 ? T0 + i : ts},live,${i % 5}`);
+      lines.push(`ch${i % 300},v${i % 9000},${i % 50 === 0 ? T0 + i : `${T0 + i}.25`},live,${i % 5}`);
     }
-    const path = join(tmp, 'kernel-iso.csv');
+    const path = join(tmp, 'kernel-fractions.csv');
     await writeFile(path, `${lines.join('\n')}\n`);
     const spy = vi.spyOn(CsvKernel.prototype, 'rows');
     const [general] = await bothPathsAgree(path, [undefined, 100_000]);
@@ -249,6 +260,37 @@ describe('CSV presence fast path', () => {
     expect(spy.mock.calls.length).toBeLessThan(400);
     spy.mockRestore();
     expect(general?.rows.length).toBe(60_000);
+  });
+
+  it('kernel: ISO-8601 instants of every form it reads, as parseTimestampBytes reads them', async () => {
+    const r = rng(31);
+    const lines = ['channel,viewer,ts,source,messages'];
+    const pad = (n: number, w = 2) => String(n).padStart(w, '0');
+    for (let i = 0; i < 20_000; i++) {
+      const t = new Date((T0 - Math.floor(r() * 400 * 86_400)) * 1000);
+      const date = `${t.getUTCFullYear()}-${pad(t.getUTCMonth() + 1)}-${pad(t.getUTCDate())}`;
+      const time = `${pad(t.getUTCHours())}:${pad(t.getUTCMinutes())}`;
+      const secs =
+        r() < 0.7
+          ? `:${pad(t.getUTCSeconds())}${r() < 0.4 ? `.${String(Math.floor(r() * 1e6)).slice(0, 1 + Math.floor(r() * 6))}` : ''}`
+          : '';
+      const zone = ['', 'Z', 'z', '+01:00', '-0530', '+14:00'][Math.floor(r() * 6)];
+      const ts = r() < 0.05 ? date : `${date}${r() < 0.8 ? 'T' : ' '}${time}${secs}${zone}`;
+      lines.push(`ch${i % 200},v${Math.floor(r() * 3000)},${ts},live,${i % 3}`);
+    }
+    const path = join(tmp, 'kernel-iso.csv');
+    await writeFile(path, `${lines.join('\n')}\n`);
+    const spy = vi.spyOn(CsvKernel.prototype, 'rows');
+    const [general] = await bothPathsAgree(path, [undefined, 4096]);
+    // the kernel took them (nearly all the bytes of both kernel reads), in a few calls each
+    const taken = spy.mock.calls.reduce(
+      (sum, c, i) => sum + (spy.mock.results[i]?.value as number) - (c[2] as number),
+      0,
+    );
+    expect(taken).toBeGreaterThan(2 * 0.95 * Buffer.byteLength(lines.join('\n')));
+    expect(spy.mock.calls.length).toBeLessThan(400);
+    spy.mockRestore();
+    expect(general?.rows.length).toBeGreaterThan(19_000);
   });
 
   it('kernel: the same rows on a file bigger than its input and its caches, with every kind of miss', async () => {

@@ -152,32 +152,18 @@ export class PlainPresenceRows {
       p = q;
       this.kernelTook += kept + kernel.outside;
       if (p >= stopAt) break;
+      // A file the kernel mostly cannot take (fractional epochs, say, or rows to reject): this
+      // path's loop and the general one read it, as they did before the kernel.
+      const tooMany = ++this.kernelLeft > KERNEL_MAX_LEFT * (this.kernelTook + this.kernelLeft);
+      if (tooMany && this.kernelLeft >= 64) this.kernelSettings = undefined;
       // one record the kernel left: this path's loop reads it, or declines it to the general one
-      const r = this.scalarRows(buf, p, end, 1);
-      if (this.count === 0) break;
+      const r = this.scalarRows(buf, p, end, this.kernelSettings ? 1 : Number.POSITIVE_INFINITY);
       consumed += this.count;
       p = r;
-      // A file the kernel mostly cannot take (ISO-8601 instants, say): this path's loop reads it
-      // all, as it did before the kernel.
-      if (
-        ++this.kernelLeft > KERNEL_MAX_LEFT * (this.kernelTook + this.kernelLeft) &&
-        this.kernelLeft >= 64
-      ) {
-        this.kernelSettings = undefined;
-        this.count = consumed;
-        return this.goOn(buf, p, end);
-      }
+      if (this.count === 0 || !this.kernelSettings) break;
     }
     this.count = consumed;
     return p;
-  }
-
-  /** The rest of buf[p, end) by this path's own loop (the kernel just dropped), counted after `count`. */
-  private goOn(buf: Uint8Array, p: number, end: number): number {
-    const before = this.count;
-    const r = this.scalarRows(buf, p, end, Number.POSITIVE_INFINITY);
-    this.count += before;
-    return r;
   }
 
   /** `rows` without the kernel, for at most `limit` records (batches of BATCH). */

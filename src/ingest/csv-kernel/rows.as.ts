@@ -4,11 +4,12 @@
  * `channel,viewer,ts,source,messages`, over bytes the caller copied into this module's memory.
  *
  * Per record it finds the fields, hashes both names (FNV-1a over the bytes mapped by the fold
- * table, as `ByteInterner.internHashed` takes it), checks them, parses the epoch instant and the
+ * table, as `ByteInterner.internHashed` takes it), checks them, parses the instant (epoch digits
+ * or ISO-8601, as `parseTimestampBytes` reads them) and the
  * count, and looks each name up in a direct-mapped cache of names the caller interned before:
  * a hit gives the interner's id, a miss is listed for the caller to intern (`settle` then files
  * the ids). It stops at the first record it does not take whole — a quote, a CR, a NUL, an empty
- * or over-long name, an instant that is not epoch digits, a value out of range, an unknown source —
+ * or over-long name, an instant in another form (a fractional epoch), a value out of range, an unknown source —
  * and leaves that record to the JavaScript paths, which read it or reject it with its reason.
  * So the same rows come out, and the interner stays the one owner of ids.
  *
@@ -168,9 +169,18 @@ export function scan(p: u32, end: u32): u32 {
       v = v * 10 + d;
       i++;
     }
-    if (c != (five ? COMMA : NL) || i == s || i - s > 15) break;
-    let ts = <f64>v;
-    if (ts < 1e11) ts *= 1000;
+    const stop = five ? COMMA : NL;
+    let ts: f64 = 0;
+    if (c == stop && i > s && i - s <= 15) {
+      ts = <f64>v;
+      if (ts < 1e11) ts *= 1000;
+    } else {
+      // ISO-8601 (`parseTimestampBytes`' rules), else the record is the caller's
+      while (c != COMMA && c != NL && c != CR && c != QUOTE) c = load<u8>(++i);
+      if (c != stop) break;
+      ts = isoMs(s, i);
+      if (isNaN(ts)) break;
+    }
     if (ts < minTs || ts > maxTs) break;
     i++;
     let m: u32 = 1;
@@ -232,6 +242,83 @@ export function scan(p: u32, end: u32): u32 {
   channelMisses = cm;
   viewerMisses = vm;
   return n;
+}
+
+/** `n` decimal digits at `at` as a number, or -1 (`digits` in csv-scan.ts). */
+@inline
+function digitsAt(at: u32, n: u32): f64 {
+  let v: f64 = 0;
+  for (let k: u32 = 0; k < n; k++) {
+    const d = <i32>load<u8>(at + k) - 48;
+    if (d < 0 || d > 9) return -1;
+    v = v * 10 + <f64>d;
+  }
+  return v;
+}
+
+/** Days since 1970-01-01 of a proleptic Gregorian date (`daysFromCivil` in csv-scan.ts). */
+function daysFromCivil(y0: f64, m: f64, d: f64): f64 {
+  const y = y0 - (m <= 2 ? 1 : 0);
+  const era = Math.floor(y / 400);
+  const yoe = y - era * 400;
+  const doy = Math.floor((153 * (m + (m > 2 ? -3 : 9)) + 2) / 5) + d - 1;
+  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
+  return era * 146097 + doe - 719468;
+}
+
+/**
+ * Epoch ms of ISO-8601 bytes [s, e): `YYYY-MM-DD[T ]HH:MM[:SS[.fff]][Z|±HH:MM]` (no zone = UTC),
+ * exactly as `parseTimestampBytes` reads them (its ISO branch), or NaN. It may read past e (as
+ * that function reads past its end): the bytes there are the record's own, up to its '\n'.
+ */
+function isoMs(s: u32, e: u32): f64 {
+  const len = e - s;
+  if (len < 10 || load<u8>(s + 4) != 45 || load<u8>(s + 7) != 45) return NaN;
+  const y = digitsAt(s, 4);
+  const mo = digitsAt(s + 5, 2);
+  const d = digitsAt(s + 8, 2);
+  if (y < 0 || mo < 1 || mo > 12 || d < 1 || d > 31) return NaN;
+  let ms = daysFromCivil(y, mo, d) * 86_400_000;
+  if (len == 10) return ms;
+  const sep = load<u8>(s + 10);
+  if ((sep != 84 && sep != 32) || len < 16 || load<u8>(s + 13) != 58) return NaN;
+  const hh = digitsAt(s + 11, 2);
+  const mi = digitsAt(s + 14, 2);
+  if (hh < 0 || hh > 23 || mi < 0 || mi > 59) return NaN;
+  ms += hh * 3_600_000 + mi * 60_000;
+  let i = s + 16;
+  if (i < e && load<u8>(i) == 58) {
+    const ss = digitsAt(i + 1, 2);
+    if (ss < 0 || ss > 60 || i + 3 > e) return NaN;
+    ms += ss * 1000;
+    i += 3;
+    if (i < e && load<u8>(i) == 46) {
+      i++;
+      let scale: f64 = 100;
+      let frac: f64 = 0;
+      while (i < e) {
+        const dd = <i32>load<u8>(i) - 48;
+        if (dd < 0 || dd > 9) break;
+        frac += <f64>dd * scale;
+        scale /= 10;
+        i++;
+      }
+      ms += Math.floor(frac);
+    }
+  }
+  if (i == e) return ms;
+  const z = load<u8>(i);
+  if ((z == 90 || z == 122) && i + 1 == e) return ms;
+  if (z == 43 || z == 45) {
+    const colon = load<u8>(i + 3) == 58;
+    const oh = digitsAt(i + 1, 2);
+    const om = colon ? digitsAt(i + 4, 2) : digitsAt(i + 3, 2);
+    const used: u32 = colon ? 6 : 5;
+    if (oh < 0 || om < 0 || i + used != e) return NaN;
+    const off = (oh * 60 + om) * 60_000;
+    return z == 43 ? ms - off : ms + off;
+  }
+  return NaN;
 }
 
 /** "live", "vod" or "import" in any case (the sources `sourceCodeBytes` knows). */
