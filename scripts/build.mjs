@@ -69,17 +69,16 @@ function listFiles(dir) {
  * compiler version and flags are unchanged (its key in node_modules/.cache) is not compiled again.
  */
 const KERNEL_SUFFIX = '.as.ts';
-/** Memory is fixed (never grows, so views of it stay valid): 200 pages of 64 KiB hold the kernels' layouts. */
-const KERNEL_FLAGS = [
-  '-O3',
-  '--runtime',
-  'stub',
-  '--noAssert',
-  '--initialMemory',
-  '200',
-  '--maximumMemory',
-  '200',
-];
+const KERNEL_FLAGS = ['-O3', '--runtime', 'stub', '--noAssert'];
+/**
+ * A kernel's memory is fixed (never grows, so views of it stay valid): 200 pages of 64 KiB hold
+ * the layouts. One whose source starts with `// kernel memory: growable` starts at one page and
+ * grows to what its input needs (up to 4 GiB; its caller makes its views again after each call).
+ */
+const FIXED_MEMORY = ['--initialMemory', '200', '--maximumMemory', '200'];
+const GROWABLE_MEMORY = ['--initialMemory', '1', '--maximumMemory', '65536'];
+const memoryFlags = (text) =>
+  text.startsWith('// kernel memory: growable\n') ? GROWABLE_MEMORY : FIXED_MEMORY;
 
 async function compileKernels(files, written) {
   const sources = files.filter((f) => f.endsWith(KERNEL_SUFFIX));
@@ -103,15 +102,17 @@ async function compileKernels(files, written) {
       'vieweratlas-kernels',
       `${relative(DIST, out).replaceAll(sep, '+')}.key`,
     );
+    const text = readFileSync(src, 'utf8');
+    const flags = [...KERNEL_FLAGS, ...memoryFlags(text)];
     const key = createHash('sha256')
-      .update(JSON.stringify([asc.version, KERNEL_FLAGS]))
-      .update(readFileSync(src))
+      .update(JSON.stringify([asc.version, flags]))
+      .update(text)
       .digest('hex');
     written.add(out);
     if (existsSync(out) && existsSync(keyFile) && readFileSync(keyFile, 'utf8') === key) continue;
     let binary;
     let messages = '';
-    const { error } = await asc.main([src, ...KERNEL_FLAGS, '--outFile', 'kernel.wasm'], {
+    const { error } = await asc.main([src, ...flags, '--outFile', 'kernel.wasm'], {
       writeFile: (name, contents) => {
         if (name === 'kernel.wasm') binary = contents;
       },

@@ -6,7 +6,8 @@ import {
   renumberBySize,
 } from '../src/analysis/communities.js';
 import { type Csr, csrFromGraph } from '../src/analysis/csr.js';
-import { leiden } from '../src/analysis/leiden.js';
+import { leiden, leidenCsr } from '../src/analysis/leiden.js';
+import { kernelLeiden, useLeidenKernel } from '../src/analysis/leiden-kernel.js';
 import { louvain } from '../src/analysis/louvain.js';
 import { modularity } from '../src/analysis/modularity.js';
 import { graphFromEdgeTable } from '../src/analysis/overlap.js';
@@ -267,6 +268,65 @@ describe.runIf(atlasAvailable())('the real 2021 Twitch atlas edge list (raw weig
     expect(r.splits.some((s) => s.partTest && s.partTest.parts > 0)).toBe(true);
     expect(Math.max(...r.sizes)).toBeLessThanOrEqual(200);
   });
+});
+
+/** `run` with Leiden's passes in JavaScript (the WebAssembly kernel off), then on again. */
+function withoutKernel<T>(run: () => T): T {
+  useLeidenKernel(false);
+  try {
+    return run();
+  } finally {
+    useLeidenKernel(true);
+  }
+}
+
+describe("Leiden's passes in WebAssembly (leiden-kernel)", () => {
+  const graphs: [string, () => OverlapGraph][] = [
+    ['planted 8 × 40', () => plantedGraph(8, 40, 0.3, 0.02, 5)],
+    ['ring of 30 cliques', () => ringOfCliques(30, 5)],
+    ...(atlasAvailable()
+      ? ([['the 2021 atlas', () => graphFromEdgeTable(readAtlas2021(false))]] as [
+          string,
+          () => OverlapGraph,
+        ][])
+      : []),
+  ];
+  it.each(graphs)('%s: the same membership, levels and moves as the JavaScript passes', (_, make) => {
+    const csr = csrFromGraph(make());
+    expect(
+      kernelLeiden(csr, { resolution: 1, randomness: 0.01, seed: 1, iterations: 1, maxLevels: 9 }),
+    ).toBeDefined();
+    for (const options of [
+      {},
+      { seed: 7, iterations: 1 },
+      { resolution: 2.5, seed: 2 ** 32 + 3 },
+      { randomness: 0.5 },
+      { maxLevels: 1 },
+    ]) {
+      const fast = leidenCsr(csr, options);
+      const plain = withoutKernel(() => leidenCsr(csr, options));
+      expect(Array.from(fast.membership)).toEqual(Array.from(plain.membership));
+      expect([fast.count, fast.levels, fast.moves, fast.modularity]).toEqual([
+        plain.count,
+        plain.levels,
+        plain.moves,
+        plain.modularity,
+      ]);
+    }
+  });
+
+  it.runIf(atlasAvailable())(
+    'the whole hierarchy on the 2021 atlas comes out the same, splits and null models too',
+    () => {
+      const g = graphFromEdgeTable(readAtlas2021(true));
+      const fast = detectCommunities(g);
+      const plain = withoutKernel(() => detectCommunities(g));
+      expect(Array.from(fast.membership)).toEqual(Array.from(plain.membership));
+      expect(Array.from(fast.groups.membership)).toEqual(Array.from(plain.groups.membership));
+      expect(fast.splits).toEqual(plain.splits);
+      expect(fast.splits.length).toBeGreaterThan(10);
+    },
+  );
 });
 
 describe('randomiser: the null model of the significance tests', () => {

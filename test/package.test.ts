@@ -159,6 +159,7 @@ describe('the packed tarball, installed into an empty folder', () => {
       'dist/render/html/client.js',
       'dist/ingest/csv-worker.mjs',
       'dist/ingest/csv-kernel/rows.wasm',
+      'dist/analysis/leiden-kernel/passes.wasm',
       'dist/render/layout-worker.mjs',
       'assets/atlas-2021-10/twitch-atlas-2021-10-edges.csv',
     ])
@@ -185,12 +186,12 @@ describe('the packed tarball, installed into an empty folder', () => {
       [
         '--input-type=module',
         '-e',
-        `const { kernelModule } = await import(${JSON.stringify(pathToFileURL(join(app, 'node_modules', 'vieweratlas', 'dist', 'ingest', 'wasm-kernels.js')).href)});
-         console.log(['csv-kernel/rows', 'name-runs/runs'].map((k) => kernelModule(k) !== null).join(' '));`,
+        `const { kernelModule } = await import(${JSON.stringify(pathToFileURL(join(app, 'node_modules', 'vieweratlas', 'dist', 'wasm-kernels.js')).href)});
+         console.log(['ingest/csv-kernel/rows', 'ingest/name-runs/runs', 'analysis/leiden-kernel/passes'].map((k) => kernelModule(k) !== null).join(' '));`,
       ],
       { cwd: app, encoding: 'utf8' },
     );
-    expect(kernels.stdout.trim(), kernels.stderr).toBe('true true');
+    expect(kernels.stdout.trim(), kernels.stderr).toBe('true true true');
 
     const run = (args: string[]) =>
       spawnSync('npx', ['--no-install', 'vieweratlas', ...args], {

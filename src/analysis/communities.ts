@@ -1,6 +1,7 @@
 import type { CommunityAlgorithm } from '../model/atlas.js';
 import { type Csr, csrFromGraph } from './csr.js';
 import { leidenCsr } from './leiden.js';
+import { releaseLeidenKernel } from './leiden-kernel.js';
 import { louvain } from './louvain.js';
 import { modularity } from './modularity.js';
 import { createRng } from './rng.js';
@@ -951,6 +952,8 @@ export function detectCommunities(
     : { ...fineP, membership: groupMembership };
   lap('postprocess');
 
+  // the kernel's memory holds the largest graph's arrays until its instance goes
+  releaseLeidenKernel();
   const result: CommunityResult = {
     ...fineP,
     algorithm: o.algorithm,

@@ -1,4 +1,5 @@
 import { type Csr, csrFromGraph } from './csr.js';
+import { kernelLeiden } from './leiden-kernel.js';
 import { modularity } from './modularity.js';
 import { createRng, shuffle } from './rng.js';
 import type { OverlapGraph } from './types.js';
@@ -346,6 +347,17 @@ export function leiden(graph: OverlapGraph, options: Partial<LeidenOptions> = {}
 /** Leiden on a ready CSR (the hierarchy runs it on many subgraphs); modularity computed on the CSR. */
 export function leidenCsr(csr: Csr, options: Partial<LeidenOptions> = {}): Omit<LeidenResult, 'timings'> {
   const o = { ...LEIDEN_DEFAULTS, ...options };
+  const fast = csr.totalStrength > 0 ? kernelLeiden(csr, o) : undefined;
+  if (fast) {
+    const { membership, count, levels, moves } = fast;
+    return {
+      membership,
+      count,
+      modularity: csrModularity(csr, membership, count, o.resolution),
+      levels,
+      moves,
+    };
+  }
   const rng = createRng(o.seed);
   let membership: Int32Array = new Int32Array(csr.n);
   for (let v = 0; v < csr.n; v++) membership[v] = v;

@@ -12,9 +12,10 @@
  * one thread) that path took 2.6–2.9 s, the kernel with this side's interning 1.6–2.2 s; the
  * kernel's loop alone (no interning) 0.9–1.0 s, of which the name caches ~0.4 s.
  */
+
+import { kernelGlobal, kernelModule } from '../wasm-kernels.js';
 import type { ByteInterner } from './csv-scan.js';
 import type { PresenceBuilder } from './presence-rows.js';
-import { kernelGlobal, kernelModule } from './wasm-kernels.js';
 
 interface KernelExports {
   memory: WebAssembly.Memory;
@@ -58,7 +59,7 @@ let shared: CsvKernel | undefined;
  */
 export function csvKernelFor(owner: object, settings: KernelSettings): CsvKernel | undefined {
   if (!shared) {
-    const mod = kernelModule('csv-kernel/rows');
+    const mod = kernelModule('ingest/csv-kernel/rows');
     if (!mod) return undefined;
     shared = new CsvKernel(mod);
   }

@@ -5,7 +5,7 @@
  * MAX_ROWS rows (and IN_BYTES of names) are copied into the kernel's memory; each slice after the
  * first carries the row before it, so a run goes on across slices.
  */
-import { kernelGlobal, kernelModule } from './wasm-kernels.js';
+import { kernelGlobal, kernelModule } from '../wasm-kernels.js';
 
 interface RunsExports {
   memory: WebAssembly.Memory;
@@ -76,7 +76,7 @@ export function nameRuns(
 ): number | undefined {
   if (!enabled) return undefined;
   if (kernel === undefined) {
-    const mod = kernelModule('name-runs/runs');
+    const mod = kernelModule('ingest/name-runs/runs');
     kernel = mod ? new RunsKernel(mod) : null;
   }
   const k = kernel;

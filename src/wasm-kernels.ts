@@ -1,18 +1,18 @@
 /**
  * The WebAssembly kernels `scripts/build.mjs` compiles from src/**\/*.as.ts (AssemblyScript) to
- * dist/**\/*.wasm, loaded once per thread: beside this module when it runs from dist/, from the
- * package's dist/ when it runs from src/ (tsx; src/ and dist/ both sit two levels down).
+ * dist/**\/*.wasm, loaded once per thread: from beside this module when it runs from dist/, from
+ * the package's dist/ when it runs from src/ (tsx; src/ and dist/ are siblings).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const compiled = new Map<string, WebAssembly.Module | null>();
 
-/** The compiled module `dist/ingest/<name>.wasm`, or null when the build has not made it. */
+/** The compiled module `dist/<name>.wasm` (e.g. `ingest/csv-kernel/rows`), or null when the build has not made it. */
 export function kernelModule(name: string): WebAssembly.Module | null {
   let mod = compiled.get(name);
   if (mod === undefined) {
-    const file = [`./${name}.wasm`, `../../dist/ingest/${name}.wasm`]
+    const file = [`./${name}.wasm`, `../dist/${name}.wasm`]
       .map((rel) => fileURLToPath(new URL(rel, import.meta.url)))
       .find((f) => existsSync(f));
     mod = file ? new WebAssembly.Module(readFileSync(file)) : null;

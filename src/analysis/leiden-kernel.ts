@@ -1,0 +1,121 @@
+/**
+ * Leiden's passes in WebAssembly (`leiden-kernel/passes.as.ts`): `leidenCsr` copies its CSR into
+ * the kernel's memory and gets back the membership the JavaScript passes in leiden.ts give — the
+ * same loops in the same order, the same random stream, the host's Math.exp — without V8's
+ * bounds checks and the optimising compiler's work on long-running loops.
+ */
+import { kernelGlobal, kernelModule } from '../wasm-kernels.js';
+import type { Csr } from './csr.js';
+
+interface PassesExports {
+  memory: WebAssembly.Memory;
+  reset(): void;
+  alloc(bytes: number): number;
+  leiden(
+    n: number,
+    offsets: number,
+    neighbors: number,
+    weights: number,
+    strength: number,
+    totalStrength: number,
+    membership: number,
+    gamma: number,
+    theta: number,
+    seed: number,
+    iterations: number,
+    maxLevels: number,
+  ): number;
+}
+
+let kernel: PassesExports | null | undefined;
+/** Tests turn the kernel off to check the JavaScript passes give the same. */
+let enabled = true;
+
+export function useLeidenKernel(on: boolean): void {
+  enabled = on;
+}
+
+/**
+ * Lets the kernel's memory go (a WebAssembly memory never shrinks: after a large graph it holds
+ * its arrays until the instance is collected); the next call makes a new instance.
+ */
+export function releaseLeidenKernel(): void {
+  if (kernel) kernel = undefined;
+}
+
+function passes(): PassesExports | null {
+  if (kernel === undefined) {
+    const mod = kernelModule('analysis/leiden-kernel/passes');
+    kernel = mod
+      ? (new WebAssembly.Instance(mod, { host: { exp: Math.exp } }).exports as unknown as PassesExports)
+      : null;
+  }
+  return kernel;
+}
+
+export interface KernelLeiden {
+  membership: Int32Array;
+  count: number;
+  levels: number;
+  moves: number;
+}
+
+/**
+ * `leidenCsr`'s passes on `csr` (2m > 0) in the kernel, or undefined when it is off, missing, or
+ * its memory cannot grow to the graph (the caller runs the JavaScript passes).
+ */
+export function kernelLeiden(
+  csr: Csr,
+  o: { resolution: number; randomness: number; seed: number; iterations: number; maxLevels: number },
+): KernelLeiden | undefined {
+  if (!enabled) return undefined;
+  const x = passes();
+  if (!x) return undefined;
+  const n = csr.n;
+  const entries = csr.neighbors.length;
+  x.reset();
+  let offAt: number;
+  let memberAt: number;
+  let count: number;
+  try {
+    offAt = x.alloc(4 * (n + 1));
+    const nbAt = x.alloc(4 * entries);
+    const wAt = x.alloc(8 * entries);
+    const strAt = x.alloc(8 * n);
+    memberAt = x.alloc(4 * n);
+    const buffer = x.memory.buffer;
+    new Uint32Array(buffer, offAt, n + 1).set(csr.offsets);
+    new Uint32Array(buffer, nbAt, entries).set(csr.neighbors);
+    new Float64Array(buffer, wAt, entries).set(csr.weights);
+    new Float64Array(buffer, strAt, n).set(csr.strength);
+    count = x.leiden(
+      n,
+      offAt,
+      nbAt,
+      wAt,
+      strAt,
+      csr.totalStrength,
+      memberAt,
+      o.resolution,
+      o.randomness,
+      o.seed >>> 0,
+      o.iterations,
+      o.maxLevels,
+    );
+  } catch (err) {
+    // the memory could not grow to the graph (it traps): the JavaScript passes need less
+    if (err instanceof WebAssembly.RuntimeError) {
+      kernel = undefined;
+      return undefined;
+    }
+    throw err;
+  }
+  const exports = x as unknown as WebAssembly.Exports;
+  return {
+    // the memory may have grown during the call: a view of the buffer it has now
+    membership: new Int32Array(x.memory.buffer, memberAt, n).slice(),
+    count,
+    levels: kernelGlobal(exports, 'levelsRun'),
+    moves: kernelGlobal(exports, 'movesMade'),
+  };
+}
