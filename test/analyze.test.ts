@@ -144,6 +144,21 @@ describe('vieweratlas analyze on simulated data', () => {
       return rest;
     };
     expect(summary(out)).toEqual(summary(join(root, 'atlas-a')));
+    // again into the same folder: its files replaced, nothing else left there
+    const listed = readdirSync(out).sort();
+    const again = cli([
+      'analyze',
+      '--input',
+      join(sim, 'presence.csv'),
+      join(sim, 'channels.csv'),
+      '--out',
+      out,
+    ]);
+    expect(again.status, again.stderr).toBe(0);
+    expect(readdirSync(out).sort()).toEqual(listed);
+    expect(
+      readFileSync(join(out, 'atlas.gexf')).equals(readFileSync(join(root, 'atlas-a', 'atlas.gexf'))),
+    ).toBe(true);
   });
 
   it('reads every data file of an --input folder, and lists the files it skipped', () => {

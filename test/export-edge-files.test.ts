@@ -1,9 +1,25 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { createRng as rng } from '../src/analysis/rng.js';
-import { type ByteSink, formatNumbers, printedValues, writeBytesAtomic } from '../src/export/atomic.js';
+import {
+  type ByteSink,
+  formatNumbers,
+  printedValues,
+  replaceFile,
+  writeBytesAtomic,
+} from '../src/export/atomic.js';
 import { formatNumber, formatNumberInto, parseCsv } from '../src/export/csv.js';
 import {
   type EdgeFiles,
@@ -181,6 +197,30 @@ describe('ByteSink', () => {
         s.text('b');
       }),
     ).toBe(`a${big}b`);
+  });
+});
+
+describe('replaceFile', () => {
+  it('puts the new file in place atomically and removes the old one off the thread, leaving nothing behind', async () => {
+    const dir = join(root, 'replace');
+    mkdirSync(dir);
+    const path = join(dir, 'atlas.gexf');
+    writeFileSync(path, 'old contents');
+    // a reader that opened the old file keeps reading it whole
+    const reader = openSync(path, 'r');
+    writeFileSync(join(dir, 'new.tmp'), 'new contents');
+    replaceFile(join(dir, 'new.tmp'), path);
+    expect(readFileSync(path, 'utf8')).toBe('new contents');
+    const held = Buffer.alloc(32);
+    expect(held.toString('utf8', 0, readSync(reader, held, 0, 32, 0))).toBe('old contents');
+    // the old file's second link goes on the thread pool
+    for (let i = 0; i < 100 && readdirSync(dir).length > 1; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(readdirSync(dir)).toEqual(['atlas.gexf']);
+    // no file there yet: a plain rename
+    writeFileSync(join(dir, 'first.tmp'), 'first');
+    replaceFile(join(dir, 'first.tmp'), join(dir, 'channels.csv'));
+    expect(readFileSync(join(dir, 'channels.csv'), 'utf8')).toBe('first');
+    expect(readdirSync(dir).sort()).toEqual(['atlas.gexf', 'channels.csv']);
   });
 });
 

@@ -1,4 +1,5 @@
-import { closeSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, linkSync, openSync, readSync, renameSync, rmSync, unlink, writeSync } from 'node:fs';
+import { isMainThread } from 'node:worker_threads';
 import { formatNumberInto, POW10, writeUint } from './csv.js';
 
 const BUFFER_BYTES = 4 << 20;
@@ -25,7 +26,34 @@ function openTemp(path: string): TempFile {
 function commit(t: TempFile): void {
   t.open = false;
   closeSync(t.fd);
-  renameSync(t.tmp, t.path);
+  replaceFile(t.tmp, t.path);
+}
+
+/**
+ * Renames `tmp` over `path` (atomically: readers see the old file or the new one). An old file
+ * there is unlinked off this thread: the rename would otherwise free its pages right here, ~90 ms
+ * for a 105 MB atlas.gexf on the bench machine when `analyze` writes into the folder of its last
+ * run. It keeps a second link until the rename is done, then goes when the thread pool gets to it
+ * (the process waits for that before it exits).
+ */
+export function replaceFile(tmp: string, path: string): void {
+  // A worker is off the main thread already, and may be stopped before the pool gets to it.
+  let old: string | undefined = isMainThread ? `${tempPathFor(path)}-old` : undefined;
+  try {
+    if (old) linkSync(path, old);
+  } catch {
+    old = undefined; // no file there yet (or no hard links on this file system): a plain rename
+  }
+  try {
+    renameSync(tmp, path);
+  } finally {
+    if (old) removeSoon(old);
+  }
+}
+
+/** Unlinks `path` on the thread pool (a large file's pages are freed there, not on this thread). */
+export function removeSoon(path: string): void {
+  unlink(path, () => {});
 }
 
 /** Closes (if still open) and removes the temp file after a failure. */

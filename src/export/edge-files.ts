@@ -5,7 +5,7 @@
  * worker thread while communities are detected — on a million-edge graph that takes the biggest
  * export off the critical path.
  */
-import { renameSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import {
@@ -13,6 +13,7 @@ import {
   encodeStrings,
   formatNumbers,
   printedValues,
+  replaceFile,
   tempPathFor,
   writeBytesAtomic,
 } from './atomic.js';
@@ -93,7 +94,7 @@ export async function writeEdgeFiles(
       ],
       g.length,
     );
-    renameSync(tmp, target);
+    replaceFile(tmp, target);
     out.edgesParquet = target;
   } finally {
     rmSync(tmp, { force: true });

@@ -4,12 +4,19 @@
  * never sees a half-written file. Same rows ⇒ byte-identical CSV (numbers go through
  * `formatNumber`, row order is the caller's).
  */
-import { mkdirSync, renameSync, rmSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AtlasSummary, ChannelRow, CommunityRow, EdgeRow, GroupRow } from '../model/atlas.js';
 import type { ProgressFn } from '../model/progress.js';
 import { sqlString, withDuckDB } from '../storage/duckdb.js';
-import { type ByteSink, tempPathFor, writeBytesAtomic, writeTextAtomic } from './atomic.js';
+import {
+  type ByteSink,
+  removeSoon,
+  replaceFile,
+  tempPathFor,
+  writeBytesAtomic,
+  writeTextAtomic,
+} from './atomic.js';
 import { csvField, csvLine, formatNumber } from './csv.js';
 import type { EdgeFiles } from './edge-files.js';
 import {
@@ -266,7 +273,7 @@ function writeCellsParquet(path: string, table: Exclude<Table, 'edges'>, t: Tabl
   const tmp = tempPathFor(path);
   try {
     writeParquet(tmp, columns, t.rows.length);
-    renameSync(tmp, path);
+    replaceFile(tmp, path);
   } finally {
     rmSync(tmp, { force: true });
   }
@@ -365,7 +372,7 @@ export async function writeAnalysisFolder(
     }
     const part = files.gexfEdgesPart;
     cleanup = () => {
-      if (part) rmSync(part, { force: true });
+      if (part) removeSoon(part);
     };
     const nodeIds = options.edgeFiles.nodeIds;
     writeGexfFile = () => {
@@ -455,7 +462,7 @@ async function csvToParquet(
       }
     });
     targets.forEach((target, i) => {
-      renameSync(temps[i]!, target);
+      replaceFile(temps[i]!, target);
     });
   } finally {
     for (const tmp of temps) rmSync(tmp, { force: true });
