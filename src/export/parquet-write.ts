@@ -230,12 +230,13 @@ function encodeHybrid(out: Bytes, values: Int32Array, n: number, bitWidth: numbe
     out.ensure(groups * bitWidth);
     const buf = out.buf;
     let p = out.length;
-    // least significant bits first; under 8 bits wait in acc, so acc stays below 2^32
+    // least significant bits first; under 8 bits wait in acc, so with values below 2^24 acc
+    // stays below 2^31 (a small integer to V8: no conversion, no deoptimisation)
     let acc = 0;
     let bits = 0;
     for (let k = 0; k < groups * 8; k++) {
       const v = i + k < end ? (values[i + k] as number) : 0;
-      acc = (acc | (v << bits)) >>> 0;
+      acc |= v << bits;
       bits += bitWidth;
       while (bits >= 8) {
         buf[p++] = acc & 255;
@@ -255,6 +256,73 @@ interface ChunkMeta {
   dataOffset: number;
   size: number;
   values: number;
+}
+
+/** Rows with a value in the last `nameCodes` call (its count of codes written). */
+let presentCount = 0;
+
+/**
+ * A row group's dictionary codes of a names column: rows [from, from + n) of `index`, each name's
+ * code in first-use order (`slot`: name → code, -1 before its first use) into `codes`, its PLAIN
+ * bytes appended to `dict` at its first use, definition levels into `levels` when nullable.
+ * Returns the entries; `presentCount` the codes written. (The row loops are functions of their
+ * own so that V8 optimises them alone, not all of `writeParquet` once per loop it reaches.)
+ */
+function nameCodes(
+  index: Uint32Array,
+  from: number,
+  n: number,
+  nullable: boolean,
+  plain: ByteStrings,
+  slot: Int32Array,
+  codes: Int32Array,
+  levels: Int32Array,
+  dict: Bytes,
+): number {
+  const { bytes, start } = plain;
+  let entries = 0;
+  let present = 0;
+  for (let r = 0; r < n; r++) {
+    const id = index[from + r] as number;
+    if (nullable) {
+      levels[r] = id === NULL_NAME ? 0 : 1;
+      if (id === NULL_NAME) continue;
+    }
+    let code = slot[id] as number;
+    if (code < 0) {
+      code = entries++;
+      slot[id] = code;
+      // the names are short: copied byte by byte
+      const b = start[id] as number;
+      const e = start[id + 1] as number;
+      dict.ensure(e - b);
+      const out = dict.buf;
+      let q = dict.length;
+      for (let k = b; k < e; k++) out[q++] = bytes[k] as number;
+      dict.length = q;
+    }
+    codes[present++] = code;
+  }
+  presentCount = present;
+  return entries;
+}
+
+/** Definition levels of values [from, from + n) into `levels` (NaN: null), the present values into `keys`; returns their count. */
+function valueLevels(
+  values: Float64Array,
+  from: number,
+  n: number,
+  levels: Int32Array,
+  keys: Float64Array,
+): number {
+  let present = 0;
+  for (let r = 0; r < n; r++) {
+    const v = values[from + r] as number;
+    const level = Number.isFinite(v) ? 1 : 0;
+    levels[r] = level;
+    if (level) keys[present++] = v === 0 ? 0 : v;
+  }
+  return present;
 }
 
 /** Writes `rows` rows of `columns` to `path` (creating or replacing it). */
@@ -293,40 +361,13 @@ export function writeParquet(path: string, columns: readonly ParquetColumn[], ro
             plain = plainEncoded(c.names);
             plainNames.set(c.names, plain);
           }
-          const { bytes, start } = plain;
-          // the names this row group uses, in first-use order, copied byte by byte (they are short)
           slot.fill(-1);
-          present = 0;
-          for (let r = 0; r < n; r++) {
-            const id = c.index[from + r] as number;
-            if (c.nullable) {
-              levels[r] = id === NULL_NAME ? 0 : 1;
-              if (id === NULL_NAME) continue;
-            }
-            let code = slot[id] as number;
-            if (code < 0) {
-              code = entries++;
-              slot[id] = code;
-              const b = start[id] as number;
-              const e = start[id + 1] as number;
-              dict.ensure(e - b);
-              const out = dict.buf;
-              let q = dict.length;
-              for (let k = b; k < e; k++) out[q++] = bytes[k] as number;
-              dict.length = q;
-            }
-            codes[present++] = code;
-          }
+          entries = nameCodes(c.index, from, n, c.nullable === true, plain, slot, codes, levels, dict);
+          present = presentCount;
           if (c.nullable) definitionLevels(data, levels, n);
         } else {
           dictionary = c.kind === 'doubles' && c.dictionary;
-          present = 0;
-          for (let r = 0; r < n; r++) {
-            const v = c.values[from + r] as number;
-            const level = Number.isFinite(v) ? 1 : 0;
-            levels[r] = level;
-            if (level) keys[present++] = v === 0 ? 0 : v;
-          }
+          present = valueLevels(c.values, from, n, levels, keys);
           definitionLevels(data, levels, n);
           if (c.kind === 'ints') {
             const ints = new Int32Array(present);
