@@ -53,21 +53,24 @@ class EdgeBuffer {
   shared = new Float64Array(1 << 16);
   length = 0;
   push(s: number, t: number, w: number): void {
-    if (this.length === this.source.length) {
-      const cap = this.length * 2;
-      const grow = <T extends Uint32Array | Float64Array>(a: T, make: (n: number) => T): T => {
-        const b = make(cap);
-        b.set(a);
-        return b;
-      };
-      this.source = grow(this.source, (n) => new Uint32Array(n));
-      this.target = grow(this.target, (n) => new Uint32Array(n));
-      this.shared = grow(this.shared, (n) => new Float64Array(n));
-    }
+    if (this.length === this.source.length) this.grow();
     this.source[this.length] = s;
     this.target[this.length] = t;
     this.shared[this.length] = w;
     this.length++;
+  }
+
+  private grow(): void {
+    const cap = this.length * 2;
+    const source = new Uint32Array(cap);
+    source.set(this.source);
+    this.source = source;
+    const target = new Uint32Array(cap);
+    target.set(this.target);
+    this.target = target;
+    const shared = new Float64Array(cap);
+    shared.set(this.shared);
+    this.shared = shared;
   }
 }
 
@@ -183,6 +186,51 @@ export interface ProjectedChunks {
 }
 
 /**
+ * Counts the channels of spans [from, to) into `counter`, listing each first touch in `touched`;
+ * returns how many were touched. (The loops of `projectChunks` are functions of their own: V8
+ * optimises each alone, instead of recompiling the whole projection at every loop it reaches.)
+ */
+function countPairs(
+  from: number,
+  to: number,
+  spanStart: Uint32Array,
+  spanEnd: Uint32Array,
+  viewerChannels: Uint32Array,
+  counter: Uint32Array,
+  touched: Uint32Array,
+): number {
+  let nTouched = 0;
+  for (let i = from; i < to; i++) {
+    const end = spanEnd[i];
+    for (let j = spanStart[i]; j < end; j++) {
+      const b = viewerChannels[j];
+      if (counter[b]++ === 0) touched[nTouched++] = b;
+    }
+  }
+  return nTouched;
+}
+
+/** Channel a's counted pairs to `edges` (those of at least `minShared`), counters cleared; returns the pairs below. */
+function emitPairs(
+  a: number,
+  nTouched: number,
+  counter: Uint32Array,
+  touched: Uint32Array,
+  minShared: number,
+  edges: EdgeBuffer,
+): number {
+  let below = 0;
+  for (let i = 0; i < nTouched; i++) {
+    const b = touched[i];
+    const s = counter[b];
+    counter[b] = 0;
+    if (s >= minShared) edges.push(a, b, s);
+    else below++;
+  }
+  return below;
+}
+
+/**
  * Claims chunks until none is left and finds their pairs (a, b > a): for each source channel
  * a, a dense counter over channels plus a touched list accumulates the channels of a's spans,
  * so a pair is counted once and the work is Σ over viewers of deg² / 2. Within a chunk, edges
@@ -205,21 +253,16 @@ export function projectChunks(p: ProjectionInput): ProjectedChunks {
     chunkIds.push(k);
     chunkStarts.push(edges.length);
     for (let a = chunks[k]; a < chunks[k + 1]; a++) {
-      let nTouched = 0;
-      for (let i = offsets[a]; i < offsets[a + 1]; i++) {
-        const end = spanEnd[i];
-        for (let j = spanStart[i]; j < end; j++) {
-          const b = viewerChannels[j];
-          if (counter[b]++ === 0) touched[nTouched++] = b;
-        }
-      }
-      for (let i = 0; i < nTouched; i++) {
-        const b = touched[i];
-        const s = counter[b];
-        counter[b] = 0;
-        if (s >= minShared) edges.push(a, b, s);
-        else belowShared++;
-      }
+      const nTouched = countPairs(
+        offsets[a],
+        offsets[a + 1],
+        spanStart,
+        spanEnd,
+        viewerChannels,
+        counter,
+        touched,
+      );
+      belowShared += emitPairs(a, nTouched, counter, touched, minShared, edges);
       pairsCounted += nTouched;
     }
   }
