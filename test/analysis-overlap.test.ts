@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { aggregate } from '../src/analysis/aggregate.js';
 import { disparityFilter } from '../src/analysis/backbone.js';
+import { detectCommunities } from '../src/analysis/communities.js';
+import { csrFromGraph, csrInputOf } from '../src/analysis/csr.js';
 import {
   buildOverlapGraph,
   type edgeWeight,
@@ -136,6 +138,35 @@ describe('buildOverlapGraph', () => {
       worker.close();
     }
     expect(one.length).toBeGreaterThan(1000);
+  });
+
+  it('builds the communities CSR on the worker as on this thread, and runAnalysis uses it', async () => {
+    const rng = createRng(8);
+    const lists = Array.from({ length: 120 }, () => {
+      const s = new Set<number>();
+      while (s.size < 30) s.add(Math.floor(rng() ** 2 * 4000));
+      return [...s];
+    });
+    const graph = buildOverlapGraph(audienceFrom(lists, 4000), { minShared: 2 });
+    const here = csrFromGraph(graph);
+    const worker = spawnProjectionWorker({ minWork: 0 });
+    try {
+      expect(await worker.ready(20_000)).toBe(true);
+      const there = worker.csr(csrInputOf(graph))?.wait();
+      expect(there).toBeDefined();
+      expect(there!.n).toBe(here.n);
+      expect(there!.totalStrength).toBe(here.totalStrength);
+      for (const k of ['offsets', 'neighbors', 'weights', 'strength'] as const)
+        expect(Array.from(there![k]), k).toEqual(Array.from(here[k]));
+      expect(here.neighbors.length).toBeGreaterThan(1000);
+      // a CSR of another graph is refused, not used
+      expect(() => detectCommunities(graph, {}, { ...here, n: here.n + 1 })).toThrow(/not of this graph/);
+      expect(Array.from(detectCommunities(graph, {}, there).membership)).toEqual(
+        Array.from(detectCommunities(graph).membership),
+      );
+    } finally {
+      worker.close();
+    }
   });
 
   it('stays on one thread when the worker is gone', async () => {

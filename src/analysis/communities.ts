@@ -865,6 +865,8 @@ function flat(
 export function detectCommunities(
   graph: OverlapGraph,
   options: Partial<CommunityOptions> = {},
+  /** The graph's CSR when built already (`csrFromGraph`, e.g. by another thread). */
+  prebuilt?: Csr,
 ): CommunityResult {
   const o = { ...COMMUNITY_DEFAULTS, ...options };
   if (o.algorithm !== 'leiden' && o.algorithm !== 'louvain') {
@@ -878,8 +880,9 @@ export function detectCommunities(
     timings[name] = round(now - t);
     t = now;
   };
-  const csr = csrFromGraph(graph);
+  const csr = prebuilt ?? csrFromGraph(graph);
   const n = csr.n;
+  if (n !== graph.nodeNames.length) throw new Error('communities: the CSR given is not of this graph');
   const isolated = new Uint8Array(n);
   let unassigned = 0;
   for (let v = 0; v < n; v++) {

@@ -19,7 +19,26 @@ export interface Csr {
  * repeats side by side; repeats are summed in edge order, as a per-node sort and merge would.
  */
 export function csrFromGraph(graph: OverlapGraph): Csr {
-  const n = graph.nodeNames.length;
+  return csrFromEdges(csrInputOf(graph));
+}
+
+/** A graph's edge arrays and node count: what `csrFromEdges` reads (and a worker is sent). */
+export interface CsrInput {
+  nodes: number;
+  source: Uint32Array;
+  target: Uint32Array;
+  weight: Float64Array;
+  length: number;
+}
+
+export function csrInputOf(graph: OverlapGraph): CsrInput {
+  const { source, target, weight, length } = graph;
+  return { nodes: graph.nodeNames.length, source, target, weight, length };
+}
+
+/** `csrFromGraph` of the edge arrays alone. */
+export function csrFromEdges(graph: CsrInput): Csr {
+  const n = graph.nodes;
   const { source, target, weight, length } = graph;
   const upward = upwardOrder(source, target, length);
   if (upward === STRICTLY_UPWARD) return csrFromDistinctUpwardEdges(n, source, target, weight, length);

@@ -15,8 +15,14 @@ import type {
   PartInput,
   PartResult,
 } from './aggregate.js';
+import type { Csr, CsrInput } from './csr.js';
 import type { ProjectedChunks, ProjectionHelper, ProjectionInput } from './overlap.js';
 import type { RepeatPassInput, RepeatsHelper } from './statistics.js';
+
+/** A thread that builds the communities' CSR of a graph (`csrFromGraph`) while this one goes on. */
+export interface CsrHelper {
+  csr?(input: CsrInput): { wait(): Csr | undefined } | undefined;
+}
 
 /** Flags shared with the worker (Int32 slots). */
 export const FLAG = { ready: 0, done: 1 } as const;
@@ -27,9 +33,10 @@ export type ProjectionJob =
   | { pairs: PairPassInput }
   | { part: PartInput }
   | { gather: GatherInput }
-  | { repeats: RepeatPassInput };
+  | { repeats: RepeatPassInput }
+  | { csr: CsrInput };
 
-export type ProjectionReply = { ok: ProjectedChunks } | { error: string };
+export type ProjectionReply = { ok: ProjectedChunks | Csr } | { error: string };
 export type AggregateReply = { ok: PairsFound | PartResult | number } | { error: string };
 
 export interface ProjectionWorkerData {
@@ -49,7 +56,8 @@ const MIN_WAIT_MS = 30_000;
 /** … or this many times what this thread's own range took. */
 const WAIT_FACTOR = 10;
 
-export interface ProjectionWorker extends ProjectionHelper, AggregateHelper, RepeatsHelper {
+export interface ProjectionWorker extends ProjectionHelper, AggregateHelper, RepeatsHelper, CsrHelper {
+  csr(input: CsrInput): { wait(): Csr | undefined } | undefined;
   /** Resolves true once the worker has loaded (false if it did not within `timeoutMs`). */
   ready(timeoutMs: number): Promise<boolean>;
   close(): void;
@@ -129,6 +137,9 @@ export function spawnProjectionWorker(
     },
     repeats(input) {
       return post<number>({ repeats: input });
+    },
+    csr(input) {
+      return post<Csr>({ csr: input });
     },
     async ready(timeoutMs) {
       if (Atomics.load(flags, FLAG.ready) === 1) return true;

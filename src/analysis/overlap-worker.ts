@@ -4,10 +4,12 @@
  * copied), then raises the done flag the other thread waits on. Before that, aggregate may hand it
  * the second half of its rows (`aggregatePart`: filter and pair pass over shared arrays, written
  * in place), of its sort into viewer order (`gatherPart`) or of its pair pass (`qualifyingPairs`),
- * and the statistics half of their repeat-viewer pass (`repeatPass`).
+ * and the statistics half of their repeat-viewer pass (`repeatPass`); after the projection, the
+ * communities' CSR of the graph (`csrFromGraph`).
  */
 import { workerData } from 'node:worker_threads';
 import { aggregatePart, gatherPart, qualifyingPairs } from './aggregate.js';
+import { csrFromEdges } from './csr.js';
 import { projectChunks } from './overlap.js';
 import {
   type AggregateReply,
@@ -45,6 +47,20 @@ port.on('message', (job: ProjectionJob) => {
   }
   let reply: ProjectionReply;
   let transfer: ArrayBuffer[] = [];
+  if ('csr' in job) {
+    // the communities' CSR, built here while the other thread computes the statistics
+    try {
+      const csr = csrFromEdges(job.csr);
+      reply = { ok: csr };
+      transfer = [csr.offsets, csr.neighbors, csr.weights, csr.strength].map((a) => a.buffer as ArrayBuffer);
+    } catch (err) {
+      reply = { error: err instanceof Error ? err.message : String(err) };
+    }
+    port.postMessage(reply, transfer);
+    Atomics.store(flags, FLAG.done, 1);
+    Atomics.notify(flags, FLAG.done);
+    return;
+  }
   try {
     const edges = projectChunks(job.input);
     // Only the used part of each buffer travels.
