@@ -69,6 +69,8 @@ function listFiles(dir) {
  * compiler version and flags are unchanged (its key in node_modules/.cache) is not compiled again.
  */
 const KERNEL_SUFFIX = '.as.ts';
+/** AssemblyScript the kernels import (not kernels themselves): part of every kernel's key. */
+const KERNEL_LIB_SUFFIX = '.as-lib.ts';
 const KERNEL_FLAGS = ['-O3', '--runtime', 'stub', '--noAssert'];
 /**
  * A kernel's memory is fixed (never grows, so views of it stay valid): 200 pages of 64 KiB hold
@@ -83,6 +85,10 @@ const memoryFlags = (text) =>
 async function compileKernels(files, written) {
   const sources = files.filter((f) => f.endsWith(KERNEL_SUFFIX));
   if (sources.length === 0) return 0;
+  const libs = files
+    .filter((f) => f.endsWith(KERNEL_LIB_SUFFIX))
+    .sort()
+    .map((f) => readFileSync(f, 'utf8'));
   let asc;
   try {
     asc = await import('assemblyscript/asc');
@@ -105,7 +111,7 @@ async function compileKernels(files, written) {
     const text = readFileSync(src, 'utf8');
     const flags = [...KERNEL_FLAGS, ...memoryFlags(text)];
     const key = createHash('sha256')
-      .update(JSON.stringify([asc.version, flags]))
+      .update(JSON.stringify([asc.version, flags, libs]))
       .update(text)
       .digest('hex');
     written.add(out);
@@ -215,6 +221,7 @@ export async function buildDist({ quiet = false } = {}) {
       !f.endsWith('.test.ts') &&
       !f.endsWith('.d.ts') &&
       !f.endsWith(KERNEL_SUFFIX) &&
+      !f.endsWith(KERNEL_LIB_SUFFIX) &&
       !f.startsWith(CLIENT_DIR + sep),
   );
   const kernels = await compileKernels(files, written);

@@ -27,10 +27,12 @@ import {
   spawnEdgeFilesWorker,
   writeEdgeFiles,
 } from '../src/export/edge-files.js';
+import { useEdgeLinesKernel } from '../src/export/edge-lines.js';
 import { writeGexfEdge } from '../src/export/gexf.js';
 import { edgesCsv } from '../src/export/write.js';
 import type { ChannelRow, EdgeRow } from '../src/model/atlas.js';
 import { queryRows, sqlString, withDuckDB } from '../src/storage/duckdb.js';
+import { kernelModule } from '../src/wasm-kernels.js';
 
 const root = mkdtempSync(join(tmpdir(), 'va-edge-files-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -275,6 +277,39 @@ describe('writeEdgeFiles', () => {
     expect(readFileSync(files.gexfEdgesPart!, 'utf8').split('\n')[0]).toMatch(
       /^ {6}<edge source="\d+" target="\d+"\/>$/,
     );
+  });
+
+  it('writes the same bytes with the WebAssembly line writer as without, over many output windows', async () => {
+    expect(kernelModule('export/edge-lines/lines')).not.toBeNull();
+    const big = 300_000;
+    const wide: GraphEdges = {
+      ...g,
+      nodeNames: [...names, ...Array.from({ length: 3000 }, (_, i) => `channel_${i}_${'x'.repeat(i % 23)}`)],
+      source: new Uint32Array(big),
+      target: new Uint32Array(big),
+      weight: new Float64Array(big),
+      shared: new Float64Array(big),
+      length: big,
+    };
+    for (let i = 0; i < big; i++) {
+      wide.source[i] = Math.floor(r() * wide.nodeNames.length);
+      wide.target[i] = Math.floor(r() * wide.nodeNames.length);
+      wide.weight[i] = i % 1000 === 0 ? Number.NaN : r() * 10 ** Math.floor(r() * 6 - 3);
+      wide.shared[i] =
+        i % 997 === 0 ? r() * 10 : i % 1999 === 0 ? 2 ** 41 : i % 2003 === 0 ? -0 : Math.floor(r() * 1e6);
+    }
+    const fast = await writeEdgeFiles(mkdtempSync(join(root, 'fast-')), wide, { parquet: false });
+    useEdgeLinesKernel(false);
+    let plain: EdgeFiles;
+    try {
+      plain = await writeEdgeFiles(mkdtempSync(join(root, 'plain-')), wide, { parquet: false });
+    } finally {
+      useEdgeLinesKernel(true);
+    }
+    const csv = readFileSync(fast.edgesCsv);
+    expect(csv.length).toBeGreaterThan(8 << 20);
+    expect(csv.equals(readFileSync(plain.edgesCsv))).toBe(true);
+    expect(readFileSync(fast.gexfEdgesPart!).equals(readFileSync(plain.gexfEdgesPart!))).toBe(true);
   });
 
   it('writes edges.parquet with the rows edges.csv holds', async () => {

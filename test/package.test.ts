@@ -160,6 +160,7 @@ describe('the packed tarball, installed into an empty folder', () => {
       'dist/ingest/csv-worker.mjs',
       'dist/ingest/csv-kernel/rows.wasm',
       'dist/analysis/leiden-kernel/passes.wasm',
+      'dist/export/edge-lines/lines.wasm',
       'dist/render/layout-worker.mjs',
       'assets/atlas-2021-10/twitch-atlas-2021-10-edges.csv',
     ])
@@ -187,11 +188,11 @@ describe('the packed tarball, installed into an empty folder', () => {
         '--input-type=module',
         '-e',
         `const { kernelModule } = await import(${JSON.stringify(pathToFileURL(join(app, 'node_modules', 'vieweratlas', 'dist', 'wasm-kernels.js')).href)});
-         console.log(['ingest/csv-kernel/rows', 'ingest/name-runs/runs', 'analysis/leiden-kernel/passes'].map((k) => kernelModule(k) !== null).join(' '));`,
+         console.log(['ingest/csv-kernel/rows', 'ingest/name-runs/runs', 'analysis/leiden-kernel/passes', 'export/edge-lines/lines'].map((k) => kernelModule(k) !== null).join(' '));`,
       ],
       { cwd: app, encoding: 'utf8' },
     );
-    expect(kernels.stdout.trim(), kernels.stderr).toBe('true true true');
+    expect(kernels.stdout.trim(), kernels.stderr).toBe('true true true true');
 
     const run = (args: string[]) =>
       spawnSync('npx', ['--no-install', 'vieweratlas', ...args], {

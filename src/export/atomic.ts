@@ -144,6 +144,14 @@ export class ByteSink {
     this.pos = p;
   }
 
+  /** Writes `b` straight to the file, after what is buffered (no copy into the buffer). */
+  direct(b: Uint8Array): void {
+    this.flush();
+    let off = 0;
+    while (off < b.length) off += writeSync(this.fd, b, off, b.length - off);
+    this.flushed += b.length;
+  }
+
   /** Appends a whole file's bytes (e.g. a section another thread wrote). */
   copyFile(path: string): void {
     this.flush();

@@ -19,6 +19,7 @@ import {
 } from './atomic.js';
 import { csvField, csvLine, writeUint } from './csv.js';
 import { EDGE_COLUMNS } from './edge-index.js';
+import { writeEdgeLines } from './edge-lines.js';
 import { writeGexfEdgeLines } from './gexf.js';
 import { writeParquet } from './parquet-write.js';
 
@@ -136,7 +137,7 @@ export function writeEdgeCsvRows(
   // Two names, two numbers (48 bytes each at most), three separators and the newline.
   const rowMax = 2 * names.longest + weights.longest + 60;
   const { source, target, shared } = g;
-  for (let i = 0; i < g.length; i++) {
+  const row = (i: number) => {
     sink.ensure(rowMax);
     const buf = sink.buf;
     let p = sink.pos;
@@ -159,7 +160,10 @@ export function writeEdgeCsvRows(
     }
     buf[p++] = 10;
     sink.pos = p;
-  }
+  };
+  const input = { source, target, length: g.length, nodes: names, weights, shared, pieces: [] };
+  if (writeEdgeLines(sink, 'csv', input, rowMax, row)) return;
+  for (let i = 0; i < g.length; i++) row(i);
 }
 
 /** A worker thread that writes one graph's edge files when given it. */

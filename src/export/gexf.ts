@@ -8,6 +8,7 @@ import type { ChannelRow, EdgeRow } from '../model/atlas.js';
 import { type ByteSink, type ByteStrings, encodeStrings } from './atomic.js';
 import { formatNumber } from './csv.js';
 import { type PreparedEdges, prepareEdges } from './edge-index.js';
+import { writeEdgeLines } from './edge-lines.js';
 
 // XML 1.0 forbids these code points even when escaped; a channel name or game could carry them.
 // biome-ignore lint/suspicious/noControlCharactersInRegex: these are exactly the characters to strip
@@ -113,6 +114,8 @@ export function writeGexfEdgeLines(
   const { bytes, start } = ids;
   const { bytes: wBytes, start: wStart } = weights;
   const lineMax = EDGE_LINE_BYTES + 2 * ids.longest + weights.longest;
+  const pieces = [EDGE_SOURCE, EDGE_TARGET, EDGE_WEIGHT, EDGE_CLOSE];
+  if (writeEdgeLines(sink, 'gexf', { source, target, length, nodes: ids, weights, pieces }, lineMax)) return;
   for (let i = 0; i < length; i++) {
     sink.ensure(lineMax);
     const buf = sink.buf;

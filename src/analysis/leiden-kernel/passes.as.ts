@@ -15,33 +15,9 @@
 @external('host', 'exp')
 declare function hostExp(x: f64): f64;
 
-let top: usize = 0;
+import { alloc, mark, release, zeroed } from '../../kernel-lib/heap.as-lib';
 
-/** Frees every block (the next `alloc` starts over). */
-export function reset(): void {
-  top = (__heap_base + 15) & ~15;
-}
-
-/** `bytes` of memory (8-byte aligned), growing the memory when needed; traps when it cannot. */
-export function alloc(bytes: usize): usize {
-  if (top === 0) reset();
-  const at = top;
-  const end = (<u64>at + <u64>bytes + 7) & ~7;
-  const have = <u64>memory.size() << 16;
-  if (end > have) {
-    const pages = <i32>((end - have + 0xffff) >> 16);
-    if (end > 0xffff_fff0 || memory.grow(pages) < 0) unreachable();
-  }
-  top = <usize>end;
-  return at;
-}
-
-/** Zeroed `bytes` (freed memory is reused, so it may hold a previous call's values). */
-function zeroed(bytes: usize): usize {
-  const at = alloc(bytes);
-  memory.fill(at, 0, bytes);
-  return at;
-}
+export { alloc, reset } from '../../kernel-lib/heap.as-lib';
 
 // ---- mulberry32, as rng.ts ----
 let state: u32 = 0;
@@ -101,7 +77,7 @@ const EPS: f64 = 1e-12;
 /** Fast local moving (moveNodesFast in leiden.ts); mutates comm (i32[gn]); returns the moves. */
 function moveNodesFast(comm: usize, gamma: f64): u32 {
   const n = gn;
-  const mark = top;
+  const at0 = mark();
   const tot = zeroed(<usize>n << 3);
   const size = zeroed(<usize>n << 2);
   for (let v: u32 = 0; v < n; v++) {
@@ -178,14 +154,14 @@ function moveNodesFast(comm: usize, gamma: f64): u32 {
       }
     }
   }
-  top = mark;
+  release(at0);
   return moves;
 }
 
 /** Refinement (refine in leiden.ts): a sub-community id per node into `ref` (i32[gn]). */
 function refine(comm: usize, gamma: f64, theta: f64, ref: usize): void {
   const n = gn;
-  const mark = top;
+  const at0 = mark();
   const refTot = alloc(<usize>n << 3);
   memory.copy(refTot, gStr, <usize>n << 3);
   const refSize = alloc(<usize>n << 2);
@@ -260,14 +236,14 @@ function refine(comm: usize, gamma: f64, theta: f64, ref: usize): void {
       for (let i: u32 = 0; i < nc; i++) setF64(neighW, u32At(touched, i), 0);
     }
   }
-  top = mark;
+  release(at0);
 }
 
 /** Dense renumbering in first-seen order (renumber in leiden.ts), in place; returns the count. */
 function renumber(labels: usize, n: u32): u32 {
   let max: i32 = -1;
   for (let i: u32 = 0; i < n; i++) if (i32At(labels, i) > max) max = i32At(labels, i);
-  const mark = top;
+  const at0 = mark();
   const map = alloc(<usize>(max + 1) << 2);
   memory.fill(map, 0xff, <usize>(max + 1) << 2);
   let count: u32 = 0;
@@ -281,13 +257,13 @@ function renumber(labels: usize, n: u32): u32 {
     }
     setI32(labels, i, id);
   }
-  top = mark;
+  release(at0);
   return count;
 }
 
 /** Distinct labels (< n) of labels[0, n) (countLabels in leiden.ts). */
 function countLabels(labels: usize, n: u32): u32 {
-  const mark = top;
+  const at0 = mark();
   const seen = zeroed(n);
   let count: u32 = 0;
   for (let i: u32 = 0; i < n; i++) {
@@ -297,7 +273,7 @@ function countLabels(labels: usize, n: u32): u32 {
       count++;
     }
   }
-  top = mark;
+  release(at0);
   return count;
 }
 
@@ -341,7 +317,7 @@ function sortU32(a: usize, lo: i32, hi: i32): void {
 
 /**
  * Collapses each group (dense ids < count) into one node (aggregateGraph in leiden.ts): the new
- * graph's arrays are taken at `top` and it becomes the graph worked on. Its blocks stay taken
+ * graph's arrays are taken first and it becomes the graph worked on. Its blocks stay taken
  * until the pass ends.
  */
 function aggregateGraph(group: usize, count: u32): void {
@@ -352,7 +328,7 @@ function aggregateGraph(group: usize, count: u32): void {
   const outStr = zeroed(<usize>count << 3);
   const outNb = alloc(<usize>entries << 2);
   const outW = alloc(<usize>entries << 3);
-  const mark = top;
+  const at0 = mark();
   const start = zeroed((<usize>count + 1) << 2);
   for (let v: u32 = 0; v < n; v++) {
     const g = u32At(group, v) + 1;
@@ -395,7 +371,7 @@ function aggregateGraph(group: usize, count: u32): void {
     }
     setU32(outOff, c + 1, k);
   }
-  top = mark;
+  release(at0);
   gn = count;
   gOff = outOff;
   gNb = outNb;
@@ -415,7 +391,7 @@ function leidenPass(
   theta: f64,
   maxLevels: f64,
 ): u32 {
-  const mark = top;
+  const at0 = mark();
   gn = n;
   gOff = off;
   gNb = nb;
@@ -447,7 +423,7 @@ function leidenPass(
   }
   for (let v: u32 = 0; v < n; v++) setU32(membership, v, u32At(comm, u32At(nodeOf, v)));
   renumber(membership, n);
-  top = mark;
+  release(at0);
   levelsRun = levels;
   return moves;
 }
