@@ -74,12 +74,24 @@ class EdgeBuffer {
   }
 }
 
+/** a[0, m) as a new array, on a SharedArrayBuffer when asked. */
+function copyOut<T extends Uint32Array | Float64Array>(a: T, m: number, onShared: boolean): T {
+  if (!onShared) return a.slice(0, m) as T;
+  const out = new (a.constructor as { new (b: SharedArrayBuffer): T })(
+    new SharedArrayBuffer(m * a.BYTES_PER_ELEMENT),
+  );
+  out.set(a.subarray(0, m));
+  return out;
+}
+
 /** Weights, min_weight and backbone cuts on a graph whose `shared` counts are set; compacts in place. */
 function finishGraph(
   base: Omit<OverlapGraph, 'weight' | 'stats'>,
   o: Omit<OverlapOptions, 'weight'> & { weight: WeightKind | 'given' },
   totalViewers: number,
   stats: Omit<OverlapStats, 'edgesBelowMinWeight' | 'edgesRemovedByBackbone' | 'edges'>,
+  /** The edge arrays on SharedArrayBuffers (another thread then reads them without a copy). */
+  onShared = false,
 ): OverlapGraph {
   const t = performance.now();
   const { source, target, shared, nodeAudience } = base;
@@ -135,10 +147,10 @@ function finishGraph(
   return {
     nodeNames: base.nodeNames,
     nodeAudience,
-    source: source.slice(0, m),
-    target: target.slice(0, m),
-    shared: shared.slice(0, m),
-    weight: weight.slice(0, m),
+    source: copyOut(source, m, onShared),
+    target: copyOut(target, m, onShared),
+    shared: copyOut(shared, m, onShared),
+    weight: copyOut(weight, m, onShared),
     length: m,
     stats: {
       ...stats,
@@ -467,6 +479,8 @@ export function buildOverlapGraph(
         ...(parts.length > 1 ? { threads: 2 } : {}),
       },
     },
+    // the helper builds the communities' CSR from these arrays next (stages.ts)
+    helper !== undefined,
   );
 }
 

@@ -5,6 +5,7 @@
  * graph's 150 MB of lines). The edges and texts are copied into the kernel's memory once; the
  * lines come out a window at a time and go to the file from there.
  */
+import { isMainThread } from 'node:worker_threads';
 import { kernelGlobal, kernelModule } from '../wasm-kernels.js';
 import type { ByteSink, ByteStrings } from './atomic.js';
 
@@ -128,5 +129,7 @@ export function writeEdgeLines(
       i++;
     } else i = next;
   }
+  // a WebAssembly memory never shrinks: off the worker (a long-lived process), let it go
+  if (isMainThread) kernel = undefined;
   return true;
 }

@@ -18,6 +18,7 @@ import type {
 } from '../model/atlas.js';
 import type { ProgressFn } from '../model/progress.js';
 import type { Storage } from '../storage/index.js';
+import { collectGarbage } from './free-memory.js';
 import { readSource } from './sources.js';
 import { runAnalysis } from './stages.js';
 
@@ -48,6 +49,9 @@ export interface AnalyzeResult {
   groups: GroupRow[];
   edges: EdgeRow[];
 }
+
+/** Presence inputs from this many rows on are collected away once the graph is built (`collectGarbage`). */
+const FREE_AFTER_ROWS = 1_000_000;
 
 /** Runs the whole analysis and writes the output folder. */
 export async function analyze(config: Config, opts: AnalyzeOptions): Promise<AnalyzeResult> {
@@ -88,6 +92,11 @@ export async function analyze(config: Config, opts: AnalyzeOptions): Promise<Ana
       edgeWeight: opts.edgeWeight,
       projection,
       onGraph: (graph) => {
+        // The rows are dropped by now (after the statistics): let them go before communities and
+        // the edge files allocate again. The projection worker's work is done, and its isolate
+        // holds the rows' shared buffers too until it would next collect: it goes first.
+        projection?.close();
+        if (input.kind === 'presence' && input.presenceRows >= FREE_AFTER_ROWS) collectGarbage();
         mkdirSync(opts.out, { recursive: true });
         // edges.csv and the GEXF's edges beside communities; edges.parquet once they are found,
         // beside the labels and the exports (not to slow communities down)
