@@ -955,8 +955,6 @@ export function detectCommunities(
     : { ...fineP, membership: groupMembership };
   lap('postprocess');
 
-  // the kernel's memory holds the largest graph's arrays until its instance goes
-  releaseLeidenKernel();
   const result: CommunityResult = {
     ...fineP,
     algorithm: o.algorithm,
@@ -974,5 +972,7 @@ export function detectCommunities(
       return partitionOf(graph, level, gamma);
     });
   }
+  // the kernel's memory holds the largest graph's arrays until its instance goes
+  releaseLeidenKernel();
   return result;
 }
