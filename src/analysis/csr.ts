@@ -99,6 +99,30 @@ function upwardOrder(source: Uint32Array, target: Uint32Array, length: number): 
 }
 
 /**
+ * Where each node's list starts in the CSR of upward edges (a, b > a), and how many of its
+ * entries are its lower neighbours (the edges into it), which come first. Non-positive weights
+ * are left out.
+ */
+function upwardLayout(
+  n: number,
+  source: Uint32Array,
+  target: Uint32Array,
+  weight: Float64Array,
+  length: number,
+): { lower: Uint32Array; offsets: Uint32Array } {
+  const lower = new Uint32Array(n);
+  const upper = new Uint32Array(n);
+  for (let e = 0; e < length; e++) {
+    if (!(weight[e] > 0)) continue;
+    upper[source[e]]++;
+    lower[target[e]]++;
+  }
+  const offsets = new Uint32Array(n + 1);
+  for (let v = 0; v < n; v++) offsets[v + 1] = offsets[v] + lower[v] + upper[v];
+  return { lower, offsets };
+}
+
+/**
  * `csrFromGraph` for distinct edges (a, b > a), sources ascending, each source's targets
  * ascending: a node's list is its lower neighbours (the edges into it, laid out in edge order,
  * so ascending) then its upper ones (its own edges out, one run of the edge arrays, copied in
@@ -112,15 +136,7 @@ function csrFromDistinctUpwardEdges(
   weight: Float64Array,
   length: number,
 ): Csr {
-  const lower = new Uint32Array(n);
-  const upper = new Uint32Array(n);
-  for (let e = 0; e < length; e++) {
-    if (!(weight[e] > 0)) continue;
-    upper[source[e]]++;
-    lower[target[e]]++;
-  }
-  const offsets = new Uint32Array(n + 1);
-  for (let v = 0; v < n; v++) offsets[v + 1] = offsets[v] + lower[v] + upper[v];
+  const { offsets } = upwardLayout(n, source, target, weight, length);
   const total = offsets[n];
   const nb = new Uint32Array(total);
   const w = new Float64Array(total);
@@ -162,15 +178,7 @@ function csrFromUpwardEdges(
   weight: Float64Array,
   length: number,
 ): Csr {
-  const lower = new Uint32Array(n);
-  const upper = new Uint32Array(n);
-  for (let e = 0; e < length; e++) {
-    if (!(weight[e] > 0)) continue;
-    upper[source[e]]++;
-    lower[target[e]]++;
-  }
-  const offsets = new Uint32Array(n + 1);
-  for (let v = 0; v < n; v++) offsets[v + 1] = offsets[v] + lower[v] + upper[v];
+  const { lower, offsets } = upwardLayout(n, source, target, weight, length);
   const total = offsets[n];
   const nb = new Uint32Array(total);
   const w = new Float64Array(total);
