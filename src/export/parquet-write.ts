@@ -258,14 +258,11 @@ interface ChunkMeta {
   values: number;
 }
 
-/** Rows with a value in the last `nameCodes` call (its count of codes written). */
-let presentCount = 0;
-
 /**
  * A row group's dictionary codes of a names column: rows [from, from + n) of `index`, each name's
  * code in first-use order (`slot`: name → code, -1 before its first use) into `codes`, its PLAIN
  * bytes appended to `dict` at its first use, definition levels into `levels` when nullable.
- * Returns the entries; `presentCount` the codes written. (The row loops are functions of their
+ * Returns the entries and the codes written. (The row loops are functions of their
  * own so that V8 optimises them alone, not all of `writeParquet` once per loop it reaches.)
  */
 function nameCodes(
@@ -278,7 +275,7 @@ function nameCodes(
   codes: Int32Array,
   levels: Int32Array,
   dict: Bytes,
-): number {
+): { entries: number; present: number } {
   const { bytes, start } = plain;
   let entries = 0;
   let present = 0;
@@ -303,8 +300,7 @@ function nameCodes(
     }
     codes[present++] = code;
   }
-  presentCount = present;
-  return entries;
+  return { entries, present };
 }
 
 /** Definition levels of values [from, from + n) into `levels` (NaN: null), the present values into `keys`; returns their count. */
@@ -362,8 +358,17 @@ export function writeParquet(path: string, columns: readonly ParquetColumn[], ro
             plainNames.set(c.names, plain);
           }
           slot.fill(-1);
-          entries = nameCodes(c.index, from, n, c.nullable === true, plain, slot, codes, levels, dict);
-          present = presentCount;
+          ({ entries, present } = nameCodes(
+            c.index,
+            from,
+            n,
+            c.nullable === true,
+            plain,
+            slot,
+            codes,
+            levels,
+            dict,
+          ));
           if (c.nullable) definitionLevels(data, levels, n);
         } else {
           dictionary = c.kind === 'doubles' && c.dictionary;
