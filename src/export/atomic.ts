@@ -98,10 +98,15 @@ export class ByteSink {
   }
 
   flush(): void {
-    let off = 0;
-    while (off < this.pos) off += writeSync(this.fd, this.buf, off, this.pos - off);
-    this.flushed += this.pos;
+    this.writeOut(this.buf.subarray(0, this.pos));
     this.pos = 0;
+  }
+
+  /** All of `b` to the file (a write may take less than it is given). */
+  private writeOut(b: Uint8Array): void {
+    let off = 0;
+    while (off < b.length) off += writeSync(this.fd, b, off, b.length - off);
+    this.flushed += b.length;
   }
 
   /** Any string, UTF-8 encoded. */
@@ -147,9 +152,7 @@ export class ByteSink {
   /** Writes `b` straight to the file, after what is buffered (no copy into the buffer). */
   direct(b: Uint8Array): void {
     this.flush();
-    let off = 0;
-    while (off < b.length) off += writeSync(this.fd, b, off, b.length - off);
-    this.flushed += b.length;
+    this.writeOut(b);
   }
 
   /** Appends a whole file's bytes (e.g. a section another thread wrote). */
