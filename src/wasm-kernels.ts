@@ -25,3 +25,26 @@ export function kernelModule(name: string): WebAssembly.Module | null {
 export function kernelGlobal(exports: WebAssembly.Exports, name: string): number {
   return (exports[name] as WebAssembly.Global).value as number;
 }
+
+/** A kernel with growable memory and the shared bump allocator (`kernel-lib/heap.as-lib.ts`). */
+export interface GrowableKernel {
+  memory: WebAssembly.Memory;
+  alloc(bytes: number): number;
+}
+
+/**
+ * Copies `a[0, count)` into a block of `k`'s memory (with `slack` bytes after it) and returns the
+ * block's address. The block is taken first: taking it may grow the memory, so the view is made
+ * after. Traps (a WebAssembly.RuntimeError) when the memory cannot grow.
+ */
+export function copyIntoKernel(
+  k: GrowableKernel,
+  a: Uint8Array | Uint32Array | Float64Array,
+  count = a.length,
+  slack = 0,
+): number {
+  const bytes = count * a.BYTES_PER_ELEMENT;
+  const at = k.alloc(bytes + slack);
+  new Uint8Array(k.memory.buffer, at, bytes).set(new Uint8Array(a.buffer, a.byteOffset, bytes));
+  return at;
+}

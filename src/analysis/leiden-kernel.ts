@@ -4,13 +4,11 @@
  * same loops in the same order, the same random stream, the host's Math.exp — without V8's
  * bounds checks and the optimising compiler's work on long-running loops.
  */
-import { kernelGlobal, kernelModule } from '../wasm-kernels.js';
+import { copyIntoKernel, type GrowableKernel, kernelGlobal, kernelModule } from '../wasm-kernels.js';
 import type { Csr } from './csr.js';
 
-interface PassesExports {
-  memory: WebAssembly.Memory;
+interface PassesExports extends GrowableKernel {
   reset(): void;
-  alloc(bytes: number): number;
   leiden(
     n: number,
     offsets: number,
@@ -74,20 +72,14 @@ export function kernelLeiden(
   const n = csr.n;
   const entries = csr.neighbors.length;
   x.reset();
-  let offAt: number;
   let memberAt: number;
   let count: number;
   try {
-    offAt = x.alloc(4 * (n + 1));
-    const nbAt = x.alloc(4 * entries);
-    const wAt = x.alloc(8 * entries);
-    const strAt = x.alloc(8 * n);
+    const offAt = copyIntoKernel(x, csr.offsets, n + 1);
+    const nbAt = copyIntoKernel(x, csr.neighbors, entries);
+    const wAt = copyIntoKernel(x, csr.weights, entries);
+    const strAt = copyIntoKernel(x, csr.strength, n);
     memberAt = x.alloc(4 * n);
-    const buffer = x.memory.buffer;
-    new Uint32Array(buffer, offAt, n + 1).set(csr.offsets);
-    new Uint32Array(buffer, nbAt, entries).set(csr.neighbors);
-    new Float64Array(buffer, wAt, entries).set(csr.weights);
-    new Float64Array(buffer, strAt, n).set(csr.strength);
     count = x.leiden(
       n,
       offAt,

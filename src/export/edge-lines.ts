@@ -6,13 +6,11 @@
  * lines come out a window at a time and go to the file from there.
  */
 import { isMainThread } from 'node:worker_threads';
-import { kernelGlobal, kernelModule } from '../wasm-kernels.js';
+import { copyIntoKernel, type GrowableKernel, kernelGlobal, kernelModule } from '../wasm-kernels.js';
 import type { ByteSink, ByteStrings } from './atomic.js';
 
-interface LinesExports {
-  memory: WebAssembly.Memory;
+interface LinesExports extends GrowableKernel {
   reset(): void;
-  alloc(bytes: number): number;
   edges(
     source: number,
     target: number,
@@ -81,12 +79,8 @@ export function writeEdgeLines(
   let out: number;
   try {
     x.reset();
-    const copyIn = (a: Uint8Array | Uint32Array | Float64Array, count = a.length) => {
-      const bytes = count * a.BYTES_PER_ELEMENT;
-      const at = x.alloc(bytes + SLACK);
-      new Uint8Array(x.memory.buffer, at, bytes).set(new Uint8Array(a.buffer, a.byteOffset, bytes));
-      return at;
-    };
+    const copyIn = (a: Uint8Array | Uint32Array | Float64Array, count = a.length) =>
+      copyIntoKernel(x, a, count, SLACK);
     const sourceAt = copyIn(source, length);
     const targetAt = copyIn(target, length);
     const nodeBytesAt = copyIn(nodes.bytes);
