@@ -560,7 +560,7 @@ export class ByteInterner {
   private rehash(slots = (this.mask + 1) * 2): void {
     const mask = slots - 1;
     const old = this.table;
-    const table = new Int32Array(SLOT * slots);
+    const table = writtenInt32(SLOT * slots);
     for (let s = 0; s <= this.mask; s++) {
       const from = SLOT * s;
       if ((old[from + 1] as number) === 0) continue;
@@ -674,6 +674,20 @@ export class ByteInterner {
 }
 
 const textEncoder = new TextEncoder();
+
+/**
+ * A zeroed Int32Array whose pages are written once now. A fresh page that is read before it is
+ * written (an empty slot probed) is first mapped to the kernel's shared zero page, and the first
+ * write then faults again and flushes that mapping from every core's TLB: with a second thread
+ * running, an inter-processor interrupt per page, which in this VM cost more than the fault
+ * itself (perf: ~0.3 s of CPU in the bench's two-thread read of 16M rows went to those flushes,
+ * nearly all from the viewer table's probes and rehash).
+ */
+function writtenInt32(length: number): Int32Array<ArrayBuffer> {
+  const a = new Int32Array(length);
+  for (let i = 0; i < length; i += 1024) a[i] = 0;
+  return a;
+}
 
 function grow32(a: Uint32Array, cap: number): Uint32Array<ArrayBuffer> {
   const g = new Uint32Array(cap);
