@@ -174,8 +174,9 @@ export interface ProjectionInput {
   channels: number;
   /** Spans of channel a: `offsets[a]..offsets[a+1]`. */
   offsets: Uint32Array;
+  /** Where in `viewerChannels` each span starts; it ends at the next `SPAN_END`. */
   spanStart: Uint32Array;
-  spanEnd: Uint32Array;
+  /** The channels of each viewer with two or more, ascending, each list closed by `SPAN_END`. */
   viewerChannels: Uint32Array;
   minShared: number;
   /** Chunk k holds source channels `chunks[k]..chunks[k+1]` (of about equal work). */
@@ -206,21 +207,23 @@ function countPairs(
   from: number,
   to: number,
   spanStart: Uint32Array,
-  spanEnd: Uint32Array,
   viewerChannels: Uint32Array,
   counter: Uint32Array,
   touched: Uint32Array,
 ): number {
   let nTouched = 0;
   for (let i = from; i < to; i++) {
-    const end = spanEnd[i];
-    for (let j = spanStart[i]; j < end; j++) {
+    for (let j = spanStart[i]; ; j++) {
       const b = viewerChannels[j];
+      if (b === SPAN_END) break;
       if (counter[b]++ === 0) touched[nTouched++] = b;
     }
   }
   return nTouched;
 }
+
+/** Closes each viewer's channel list in `ProjectionInput.viewerChannels` (no channel id is this big). */
+export const SPAN_END = 0x7fffffff;
 
 /** Channel a's counted pairs to `edges` (those of at least `minShared`), counters cleared; returns the pairs below. */
 function emitPairs(
@@ -251,7 +254,7 @@ function emitPairs(
  * the same edges, in the same order, however the threads shared them.
  */
 export function projectChunks(p: ProjectionInput): ProjectedChunks {
-  const { offsets, spanStart, spanEnd, viewerChannels, chunks, claim } = p;
+  const { offsets, spanStart, viewerChannels, chunks, claim } = p;
   const counter = new Uint32Array(p.channels);
   const touched = new Uint32Array(p.channels);
   const edges = new EdgeBuffer();
@@ -265,15 +268,7 @@ export function projectChunks(p: ProjectionInput): ProjectedChunks {
     chunkIds.push(k);
     chunkStarts.push(edges.length);
     for (let a = chunks[k]; a < chunks[k + 1]; a++) {
-      const nTouched = countPairs(
-        offsets[a],
-        offsets[a + 1],
-        spanStart,
-        spanEnd,
-        viewerChannels,
-        counter,
-        touched,
-      );
+      const nTouched = countPairs(offsets[a], offsets[a + 1], spanStart, viewerChannels, counter, touched);
       belowShared += emitPairs(a, nTouched, counter, touched, minShared, edges);
       pairsCounted += nTouched;
     }
@@ -355,14 +350,6 @@ export const PARALLEL_PROJECTION_MIN_WORK = 4_000_000;
 const sharedU32 = (n: number, shared: boolean) =>
   shared ? new Uint32Array(new SharedArrayBuffer(4 * n)) : new Uint32Array(n);
 
-/** `a` on a SharedArrayBuffer (itself when it already is). */
-function onShared(a: Uint32Array): Uint32Array {
-  if (a.buffer instanceof SharedArrayBuffer) return a;
-  const s = sharedU32(a.length, true);
-  s.set(a);
-  return s;
-}
-
 /**
  * Audiences → channel graph: a sparse product on typed arrays (`projectChunks`) over the
  * viewer → channels lists (from `aggregate`, or transposed here). With a `helper` (another
@@ -400,31 +387,41 @@ export function buildOverlapGraph(
   }
 
   // Spans, channel-major (see ProjectionInput): count them per channel, then fill in viewer
-  // order, so each channel's spans go by viewer ascending. Work per channel (for the split):
-  // its spans plus the channels in them.
-  const spanOffsets = sharedU32(nChannels + 1, helper !== undefined);
+  // order, so each channel's spans go by viewer ascending; the channel lists of the viewers with
+  // two or more are copied on the way, each closed by SPAN_END (where a span stops: no array of
+  // span ends). Work per channel (for the split): its spans plus the channels in them.
+  const onThreads = helper !== undefined;
+  const spanOffsets = sharedU32(nChannels + 1, onThreads);
+  let listedLength = 0;
   for (let v = 0; v < viewerIdSpace; v++) {
     const end = vStart[v + 1];
+    if (end - vStart[v] < 2) continue;
+    listedLength += end - vStart[v] + 1;
     for (let j = vStart[v]; j + 1 < end; j++) spanOffsets[vChannels[j] + 1]++;
   }
   for (let c = 0; c < nChannels; c++) spanOffsets[c + 1] += spanOffsets[c];
   const spans = spanOffsets[nChannels];
-  const spanStart = sharedU32(spans, helper !== undefined);
-  const spanEnd = sharedU32(spans, helper !== undefined);
+  const spanStart = sharedU32(spans, onThreads);
+  const listed = sharedU32(listedLength, onThreads);
   const fill = spanOffsets.slice(0, nChannels);
   const work = new Float64Array(helper ? nChannels : 0);
   let totalWork = 0;
+  let q = 0;
   for (let v = 0; v < viewerIdSpace; v++) {
+    const start = vStart[v];
     const end = vStart[v + 1];
-    for (let j = vStart[v]; j + 1 < end; j++) {
+    const d = end - start;
+    if (d < 2) continue;
+    for (let j = start; j < end; j++) {
       const c = vChannels[j];
-      const k = fill[c]++;
-      spanStart[k] = j + 1;
-      spanEnd[k] = end;
+      listed[q + j - start] = c;
+      if (j + 1 === end) break;
+      spanStart[fill[c]++] = q + j - start + 1;
       if (helper) work[c] += end - j;
     }
-    const d = end - vStart[v];
-    if (d > 1) totalWork += ((d - 1) * (d + 2)) / 2;
+    q += d;
+    listed[q++] = SPAN_END;
+    totalWork += ((d - 1) * (d + 2)) / 2;
   }
   const parallel = helper !== undefined && totalWork >= (helper.minWork ?? PARALLEL_PROJECTION_MIN_WORK);
   // Chunks of about equal work (one chunk on a single thread).
@@ -444,8 +441,7 @@ export function buildOverlapGraph(
     channels: nChannels,
     offsets: spanOffsets,
     spanStart,
-    spanEnd,
-    viewerChannels: parallel ? onShared(vChannels) : vChannels,
+    viewerChannels: listed,
     minShared: o.minShared,
     chunks,
     claim: new Int32Array(parallel ? new SharedArrayBuffer(4) : new ArrayBuffer(4)),
