@@ -3,7 +3,13 @@ import { aggregate } from '../src/analysis/aggregate.js';
 import { buildOverlapGraph } from '../src/analysis/overlap.js';
 import { spawnProjectionWorker } from '../src/analysis/overlap-parallel.js';
 import { createRng } from '../src/analysis/rng.js';
-import { atlasStatistics, distribution, type RepeatsHelper, repeatPass } from '../src/analysis/statistics.js';
+import {
+  atlasStatistics,
+  distribution,
+  type RepeatsHelper,
+  repeatPass,
+  startRepeatPass,
+} from '../src/analysis/statistics.js';
 import type { PresenceTable } from '../src/model/presence-table.js';
 import { tableOf } from './fixtures/analysis/tables.js';
 
@@ -129,6 +135,47 @@ describe('atlasStatistics', () => {
       expect(atlasStatistics(g, { table: shared, audience: aud }, {}, failing).viewers).toEqual(one);
       // private columns stay on one thread
       expect(atlasStatistics(g, { table: plain, audience: aud }, {}, failing).viewers).toEqual(one);
+
+      // the pass over every row begun on the helper before the projection, which queues behind it
+      // there (replies taken in any order), as runAnalysis does
+      const pending = startRepeatPass(shared, aud.viewerIdSpace, {}, worker);
+      expect(pending).toBeDefined();
+      const projected = buildOverlapGraph(
+        aud,
+        { weight: 'overlap', minShared: 1 },
+        { ...worker, minWork: 0 },
+      );
+      expect(projected.stats?.timings.threads).toBe(2);
+      expect(Array.from(projected.source)).toEqual(Array.from(g.source));
+      expect(Array.from(projected.target)).toEqual(Array.from(g.target));
+      expect(atlasStatistics(g, { table: shared, audience: aud, repeats: pending }).viewers).toEqual(one);
+      // none for private columns; a helper that failed: the pass is done here
+      expect(startRepeatPass(plain, aud.viewerIdSpace, {}, worker)).toBeUndefined();
+      const lost = { marks: new Uint8Array(aud.viewerIdSpace).fill(2), wait: () => undefined };
+      expect(atlasStatistics(g, { table: shared, audience: aud, repeats: lost }).viewers).toEqual(one);
+    } finally {
+      worker.close();
+    }
+  });
+
+  it('counts only the days inside the window, on the helper as here', async () => {
+    const rows: [string, string, number][] = [];
+    for (let i = 0; i < 50; i++) rows.push(['a', `v${i}`, T0], ['b', `v${i}`, T0 + (i % 2 ? DAY : 3 * DAY)]);
+    const plain = tableOf(rows);
+    const shared: PresenceTable = { ...plain, viewer: onShared(plain.viewer), ts: onShared(plain.ts) };
+    const aud = aggregate(plain, { minViewers: 1 });
+    const g = buildOverlapGraph(aud, { weight: 'overlap', minShared: 1 });
+    const window = { windowStart: T0, windowEnd: T0 + 2 * DAY };
+    // in the window: the odd viewers come back the next day, the even ones two days later (outside)
+    expect(atlasStatistics(g, { table: plain, audience: aud }, window).viewers?.repeat).toBe(25);
+    expect(atlasStatistics(g, { table: plain, audience: aud }).viewers?.repeat).toBe(50);
+    const worker = spawnProjectionWorker({ minRows: 0 });
+    try {
+      expect(await worker.ready(20_000)).toBe(true);
+      const pending = startRepeatPass(shared, aud.viewerIdSpace, window, { ...worker, minRows: 0 });
+      expect(
+        atlasStatistics(g, { table: shared, audience: aud, repeats: pending }, window).viewers?.repeat,
+      ).toBe(25);
     } finally {
       worker.close();
     }

@@ -24,7 +24,7 @@ export interface CsrHelper {
   csr?(input: CsrInput): { wait(): Csr | undefined } | undefined;
 }
 
-/** Flags shared with the worker (Int32 slots). */
+/** Flags shared with the worker (Int32 slots): loaded, and replies posted so far (jobs are answered in order). */
 export const FLAG = { ready: 0, done: 1 } as const;
 
 /** A job for the worker: chunks of the overlap projection, or aggregate's share of the rows. */
@@ -88,10 +88,24 @@ export function spawnProjectionWorker(
     broken = true;
     void worker?.terminate();
   };
-  /** Sends one job; `wait` blocks until the reply (undefined: the worker failed or timed out). */
+  // Jobs are numbered as they are posted; the worker answers them in order and counts its replies
+  // in FLAG.done. A job may be posted before an earlier one is waited for (it then queues behind
+  // it): replies taken for a later job's wait are kept for their own.
+  let posted = 0;
+  let received = 0;
+  const replies = new Map<number, unknown>();
+  const take = (seq: number): unknown => {
+    while (received < seq) {
+      received++;
+      replies.set(received, receiveMessageOnPort(port1)?.message);
+    }
+    const reply = replies.get(seq);
+    replies.delete(seq);
+    return reply;
+  };
+  /** Sends one job; `wait` blocks until its reply (undefined: the worker failed or timed out). */
   const post = <T>(job: ProjectionJob): { wait(): T | undefined } | undefined => {
     if (broken || !worker || Atomics.load(flags, FLAG.ready) !== 1) return undefined;
-    Atomics.store(flags, FLAG.done, 0);
     const began = performance.now();
     try {
       port1.postMessage(job);
@@ -99,19 +113,20 @@ export function spawnProjectionWorker(
       // a job that cannot be sent (e.g. not cloneable): the caller does it on its own thread
       return undefined;
     }
+    const seq = ++posted;
     return {
       wait() {
         const ownMs = performance.now() - began;
         const deadline = performance.now() + Math.max(MIN_WAIT_MS, WAIT_FACTOR * ownMs);
-        while (Atomics.load(flags, FLAG.done) === 0) {
+        for (let done = Atomics.load(flags, FLAG.done); done < seq; done = Atomics.load(flags, FLAG.done)) {
           const left = deadline - performance.now();
-          if (left <= 0) {
+          if (left <= 0 || broken) {
             giveUp();
             return undefined;
           }
-          Atomics.wait(flags, FLAG.done, 0, Math.min(left, 1000));
+          Atomics.wait(flags, FLAG.done, done, Math.min(left, 1000));
         }
-        const reply = receiveMessageOnPort(port1)?.message as { ok: T } | { error: string } | undefined;
+        const reply = take(seq) as { ok: T } | { error: string } | undefined;
         if (!reply || 'error' in reply) {
           giveUp();
           return undefined;

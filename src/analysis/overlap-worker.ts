@@ -41,7 +41,7 @@ port.on('message', (job: ProjectionJob) => {
       reply = { error: err instanceof Error ? err.message : String(err) };
     }
     port.postMessage(reply);
-    Atomics.store(flags, FLAG.done, 1);
+    Atomics.add(flags, FLAG.done, 1);
     Atomics.notify(flags, FLAG.done);
     return;
   }
@@ -57,7 +57,7 @@ port.on('message', (job: ProjectionJob) => {
       reply = { error: err instanceof Error ? err.message : String(err) };
     }
     port.postMessage(reply, transfer);
-    Atomics.store(flags, FLAG.done, 1);
+    Atomics.add(flags, FLAG.done, 1);
     Atomics.notify(flags, FLAG.done);
     return;
   }
@@ -76,7 +76,7 @@ port.on('message', (job: ProjectionJob) => {
     reply = { error: err instanceof Error ? err.message : String(err) };
   }
   port.postMessage(reply, transfer);
-  Atomics.store(flags, FLAG.done, 1);
+  Atomics.add(flags, FLAG.done, 1);
   Atomics.notify(flags, FLAG.done);
 });
 Atomics.store(flags, FLAG.ready, 1);

@@ -134,6 +134,42 @@ export function repeatPass(input: RepeatPassInput): number {
   return to - from;
 }
 
+/** A repeat pass over every row on a helper, begun before the audience is known (`startRepeatPass`). */
+export interface PendingRepeats {
+  /** Per viewer, set by the helper: 2 for a viewer seen on two or more UTC days in the window. */
+  marks: Uint8Array;
+  /** The helper's answer; undefined when it failed (the pass is then done here). */
+  wait(): number | undefined;
+}
+
+/**
+ * Hands the repeat pass over all of `table`'s rows to `helper` now (while this thread goes on with
+ * the overlap), every viewer counted as in the audience; `atlasStatistics` keeps the marks of the
+ * viewers that are. Undefined when the helper cannot take it (private columns, few rows).
+ */
+export function startRepeatPass(
+  table: PresenceTable,
+  viewerIdSpace: number,
+  options: Pick<StatisticsOptions, 'windowStart' | 'windowEnd'>,
+  helper: RepeatsHelper | undefined,
+): PendingRepeats | undefined {
+  const shared = [table.viewer, table.ts].every((a) => a.buffer instanceof SharedArrayBuffer);
+  if (!helper?.repeats || !shared || table.length < (helper.minRows ?? REPEATS_PARALLEL_MIN_ROWS))
+    return undefined;
+  const marks = new Uint8Array(new SharedArrayBuffer(viewerIdSpace)).fill(1);
+  const job = helper.repeats({
+    viewer: table.viewer,
+    ts: table.ts,
+    from: 0,
+    to: table.length,
+    inAudience: marks,
+    firstDay: new Uint32Array(new SharedArrayBuffer(4 * viewerIdSpace)),
+    windowStart: options.windowStart ?? Number.NEGATIVE_INFINITY,
+    windowEnd: options.windowEnd ?? Number.POSITIVE_INFINITY,
+  });
+  return job ? { marks, wait: () => job.wait() } : undefined;
+}
+
 function topChannels(names: readonly string[], value: Float64Array, top: number): RankedChannel[] {
   const order = Array.from(value.keys()).filter((i) => (value[i] as number) > 0);
   order.sort((a, b) => (value[b] as number) - (value[a] as number) || (names[a]! < names[b]! ? -1 : 1));
@@ -142,7 +178,8 @@ function topChannels(names: readonly string[], value: Float64Array, top: number)
 
 export function atlasStatistics(
   graph: OverlapGraph,
-  presence?: { table: PresenceTable; audience: Audience },
+  /** With `repeats`: the repeat pass begun on a helper (`startRepeatPass`) over these rows. */
+  presence?: { table: PresenceTable; audience: Audience; repeats?: PendingRepeats },
   options: StatisticsOptions = {},
   /** A second thread for the pass over the rows (`spawnProjectionWorker`); none: one thread. */
   helper?: RepeatsHelper,
@@ -238,20 +275,28 @@ export function atlasStatistics(
     windowStart: start,
     windowEnd: end,
   });
-  const theirs = parallel ? pass(half, len) : undefined;
-  const job = theirs && helper?.repeats?.(theirs);
-  const mine = pass(0, job ? half : len);
-  repeatPass(mine);
-  if (job && theirs) {
-    if (job.wait() === undefined) {
-      theirs.firstDay.fill(0);
-      repeatPass(theirs);
-    }
-    // seen on one day in each half: a repeat when the days differ
-    const a = mine.firstDay;
-    const b = theirs.firstDay;
-    for (let v = 0; v < inAudience.length; v++) {
-      if (inAudience[v] === 1 && a[v] !== 0 && b[v] !== 0 && a[v] !== b[v]) inAudience[v] = 2;
+  const pending = presence.repeats;
+  if (pending && pending.wait() !== undefined) {
+    // the helper's pass over every row: its marks count for the viewers in the audience
+    const marks = pending.marks;
+    for (let v = 0; v < inAudience.length; v++) if (inAudience[v] === 1 && marks[v] === 2) inAudience[v] = 2;
+  } else {
+    // here (a pass begun on a helper that failed is done again), maybe sharing it with `helper`
+    const theirs = parallel ? pass(half, len) : undefined;
+    const job = theirs && helper?.repeats?.(theirs);
+    const mine = pass(0, job ? half : len);
+    repeatPass(mine);
+    if (job && theirs) {
+      if (job.wait() === undefined) {
+        theirs.firstDay.fill(0);
+        repeatPass(theirs);
+      }
+      // seen on one day in each half: a repeat when the days differ
+      const a = mine.firstDay;
+      const b = theirs.firstDay;
+      for (let v = 0; v < inAudience.length; v++) {
+        if (inAudience[v] === 1 && a[v] !== 0 && b[v] !== 0 && a[v] !== b[v]) inAudience[v] = 2;
+      }
     }
   }
   let total = 0;

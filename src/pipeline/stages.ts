@@ -20,7 +20,12 @@ import {
   type ProjectionHelper,
 } from '../analysis/index.js';
 import type { CsrHelper } from '../analysis/overlap-parallel.js';
-import { atlasStatistics, type RepeatsHelper } from '../analysis/statistics.js';
+import {
+  atlasStatistics,
+  type PendingRepeats,
+  type RepeatsHelper,
+  startRepeatPass,
+} from '../analysis/statistics.js';
 import type { Config } from '../config/schema.js';
 import { InputError } from '../errors.js';
 import type { RejectedRow } from '../ingest/index.js';
@@ -124,20 +129,30 @@ function graphOf(
   }
   const table = input.table;
   if (!table) throw new Error('analysis: this presence input was already consumed by runAnalysis');
-  const { audience, graph } = presenceGraph(config, table, input.botNameMapper, hooks);
-  // The communities' CSR on the other thread while this one computes the statistics (which then
-  // take the repeat pass alone): on the bench graph ~165 ms off this thread for ~70 ms more here.
+  // The statistics' pass over the rows goes to the projection's thread once aggregate is done,
+  // while this one prepares the projection (that thread is idle then); the projection's share
+  // queues behind it.
+  const wantStatistics = hooks.viewerStatistics !== false;
+  let repeats: PendingRepeats | undefined;
+  const { audience, graph } = presenceGraph(config, table, input.botNameMapper, {
+    ...hooks,
+    onAudience: (a) => {
+      if (wantStatistics)
+        repeats = startRepeatPass(table, a.viewerIdSpace, windowOfConfig(config), hooks.projection);
+    },
+  });
+  // The communities' CSR on the other thread while this one computes the statistics (their pass
+  // over the rows was done there already): on the bench graph ~165 ms off this thread.
   const csrJob = graph.length > 0 ? hooks.projection?.csr?.(csrInputOf(graph)) : undefined;
   // here, while the rows are alive: nothing after this keeps the table
-  const statistics =
-    hooks.viewerStatistics === false
-      ? undefined
-      : atlasStatistics(
-          graph,
-          { table, audience },
-          windowOfConfig(config),
-          csrJob ? undefined : hooks.projection,
-        );
+  const statistics = !wantStatistics
+    ? undefined
+    : atlasStatistics(
+        graph,
+        { table, audience, repeats },
+        windowOfConfig(config),
+        csrJob ? undefined : hooks.projection,
+      );
   input.table = null;
   return {
     graph,
@@ -156,12 +171,16 @@ export function presenceGraph(
   config: Config,
   table: PresenceTable,
   botNameMapper: ((login: string) => string) | null,
-  hooks: Pick<StageHooks, 'onProgress' | 'onStage' | 'projection'> = {},
+  hooks: Pick<StageHooks, 'onProgress' | 'onStage' | 'projection'> & {
+    /** Called with the audience before the projection begins. */
+    onAudience?: (audience: Audience) => void;
+  } = {},
 ): { audience: Audience; graph: OverlapGraph } {
   hooks.onProgress?.('aggregate');
   // The readers already applied the window; aggregate checks it again at no cost.
   const audience = aggregate(table, { ...camelKeys(config.aggregate), botNameMapper }, hooks.projection);
   hooks.onStage?.('aggregate');
+  hooks.onAudience?.(audience);
   hooks.onProgress?.('overlap');
   const graph = buildOverlapGraph(audience, camelKeys(config.overlap), hooks.projection);
   hooks.onStage?.('overlap');
