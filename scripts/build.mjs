@@ -71,7 +71,8 @@ function listFiles(dir) {
 const KERNEL_SUFFIX = '.as.ts';
 /** AssemblyScript the kernels import (not kernels themselves): part of every kernel's key. */
 const KERNEL_LIB_SUFFIX = '.as-lib.ts';
-const KERNEL_FLAGS = ['-O3', '--runtime', 'stub', '--noAssert'];
+/** SIMD (v128) is in every Node this runs on (V8 has had it since Node 16.4). */
+const KERNEL_FLAGS = ['-O3', '--runtime', 'stub', '--noAssert', '--enable', 'simd'];
 /**
  * A kernel's memory is fixed (never grows, so views of it stay valid): 200 pages of 64 KiB hold
  * the layouts. One whose source starts with `// kernel memory: growable` starts at one page and

@@ -293,6 +293,30 @@ describe('CSV presence fast path', () => {
     expect(general?.rows.length).toBeGreaterThan(19_000);
   });
 
+  it('kernel: epoch instants of every width it reads 8 digits at a time, as the JavaScript paths read them', async () => {
+    // seconds and milliseconds, zero-padded to every width from 1 to 18 digits (too few: before
+    // Twitch; more than 15: not an epoch), names of every length, past what a cache slot holds
+    const r = rng(41);
+    const lines = ['channel,viewer,ts,source,messages'];
+    for (let i = 0; i < 6000; i++) {
+      const seconds = T0 - Math.floor(r() * 400 * 86_400);
+      const value = r() < 0.5 ? String(seconds) : String(seconds * 1000 + Math.floor(r() * 1000));
+      const width = 1 + Math.floor(r() * 18);
+      const ts = width >= value.length ? value.padStart(width, '0') : value.slice(0, width);
+      const name = (n: number) => `x${'abcdefghijklmnopqrstuvwxyz'.repeat(3).slice(0, n)}`;
+      lines.push(`${name(Math.floor(r() * 60))},${name(Math.floor(r() * 60))}${i % 97},${ts},vod,${i % 5}`);
+    }
+    const path = join(tmp, 'kernel-widths.csv');
+    await writeFile(path, `${lines.join('\n')}\n`);
+    const spy = vi.spyOn(CsvKernel.prototype, 'rows');
+    const [general] = await bothPathsAgree(path, [undefined, 4096]);
+    expect(spy).toHaveBeenCalled();
+    spy.mockRestore();
+    // the widths the contract reads (10–15 digits, value in range) came out, the others were rejected
+    expect(general?.rows.length).toBeGreaterThan(1500);
+    expect(general?.rows.length).toBeLessThan(5000);
+  });
+
   it('kernel: the same rows on a file bigger than its input and its caches, with every kind of miss', async () => {
     // 120,000 viewers (its caches hold 65,536 slots: names evict each other, within one scan too),
     // runs of one viewer as in sorted files, names of both cases (a miss each, interned alike),
