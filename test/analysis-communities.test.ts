@@ -9,7 +9,7 @@ import { type Csr, csrFromGraph } from '../src/analysis/csr.js';
 import { leiden, leidenCsr } from '../src/analysis/leiden.js';
 import { kernelLeiden, useLeidenKernel } from '../src/analysis/leiden-kernel.js';
 import { louvain } from '../src/analysis/louvain.js';
-import { modularity } from '../src/analysis/modularity.js';
+import { modularities, modularity } from '../src/analysis/modularity.js';
 import { graphFromEdgeTable } from '../src/analysis/overlap.js';
 import { nmi } from '../src/analysis/quality.js';
 import { createRng } from '../src/analysis/rng.js';
@@ -73,6 +73,20 @@ describe('modularity', () => {
     expect(modularity(g, [0, 0, 0, 1, 1, 1], 2)).toBeCloseTo(6 / 7 - 1, 12);
     expect(modularity(g, [0, 0, 0, 0, 0, 0])).toBeCloseTo(0, 12);
     expect(modularity(g, [0, 1, 2, 3, 4, 5])).toBeCloseTo(-(4 * 4 + 2 * 9) / 196, 12);
+  });
+
+  it('gives several partitions in one pass what each gives alone, unassigned nodes ignored', () => {
+    const g = twoTriangles();
+    const parts = [
+      [0, 0, 0, 1, 1, 1],
+      [-1, 0, 0, 1, 1, -1],
+      [0, 1, 2, 3, 4, 5],
+    ];
+    for (const gamma of [1, 0.5, 2]) {
+      expect(modularities(g, parts, gamma)).toEqual(parts.map((p) => modularity(g, p, gamma)));
+    }
+    expect(modularities(g, parts)[0]).toBeCloseTo(6 / 7 - 1 / 2, 12);
+    expect(() => modularities(g, [[0, 0, 0]])).toThrow(RangeError);
   });
 });
 

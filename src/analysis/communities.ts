@@ -3,7 +3,7 @@ import { type Csr, csrFromGraph } from './csr.js';
 import { leidenCsr } from './leiden.js';
 import { releaseLeidenKernel } from './leiden-kernel.js';
 import { louvain } from './louvain.js';
-import { modularity } from './modularity.js';
+import { modularities, modularity } from './modularity.js';
 import { createRng } from './rng.js';
 import type { OverlapGraph } from './types.js';
 
@@ -947,11 +947,17 @@ export function detectCommunities(
   const groupOfFine = new Map<number, number>();
   for (let v = 0; v < n; v++) if (fine[v] >= 0) groupOfFine.set(fine[v], groupMembership[v]);
   const membership = renumberWithin(fine, graph.nodeNames, (c) => groupOfFine.get(c)!);
-  const fineP = partitionOf(graph, membership, o.resolution);
+  // both levels' modularity in one pass over the edges
+  const [fineQ, groupQ] = modularities(
+    graph,
+    o.hierarchy ? [membership, groupMembership] : [membership],
+    o.resolution,
+  );
+  const fineP = partitionOf(graph, membership, o.resolution, fineQ);
   const communityGroup = new Int32Array(fineP.count);
   for (let v = 0; v < n; v++) if (membership[v] >= 0) communityGroup[membership[v]] = groupMembership[v];
   const groups = o.hierarchy
-    ? partitionOf(graph, groupMembership, o.resolution)
+    ? partitionOf(graph, groupMembership, o.resolution, groupQ)
     : { ...fineP, membership: groupMembership };
   lap('postprocess');
 
