@@ -408,18 +408,17 @@ export function buildOverlapGraph(
   let totalWork = 0;
   let q = 0;
   for (let v = 0; v < viewerIdSpace; v++) {
-    const start = vStart[v];
     const end = vStart[v + 1];
-    const d = end - start;
+    const d = end - vStart[v];
     if (d < 2) continue;
-    for (let j = start; j < end; j++) {
+    for (let j = vStart[v]; j < end; j++) {
       const c = vChannels[j];
-      listed[q + j - start] = c;
+      listed[q++] = c;
+      // a span from each channel but the last: the channels after it
       if (j + 1 === end) break;
-      spanStart[fill[c]++] = q + j - start + 1;
+      spanStart[fill[c]++] = q;
       if (helper) work[c] += end - j;
     }
-    q += d;
     listed[q++] = SPAN_END;
     totalWork += ((d - 1) * (d + 2)) / 2;
   }

@@ -134,6 +134,18 @@ export function repeatPass(input: RepeatPassInput): number {
   return to - from;
 }
 
+/** Whether `helper` can take a repeat pass over `table`'s rows: shared columns, enough rows. */
+function helperTakes(
+  table: PresenceTable,
+  helper: RepeatsHelper | undefined,
+): helper is RepeatsHelper & Required<Pick<RepeatsHelper, 'repeats'>> {
+  return (
+    helper?.repeats !== undefined &&
+    [table.viewer, table.ts].every((a) => a.buffer instanceof SharedArrayBuffer) &&
+    table.length >= (helper.minRows ?? REPEATS_PARALLEL_MIN_ROWS)
+  );
+}
+
 /** A repeat pass over every row on a helper, begun before the audience is known (`startRepeatPass`). */
 export interface PendingRepeats {
   /** Per viewer, set by the helper: 2 for a viewer seen on two or more UTC days in the window. */
@@ -153,9 +165,7 @@ export function startRepeatPass(
   options: Pick<StatisticsOptions, 'windowStart' | 'windowEnd'>,
   helper: RepeatsHelper | undefined,
 ): PendingRepeats | undefined {
-  const shared = [table.viewer, table.ts].every((a) => a.buffer instanceof SharedArrayBuffer);
-  if (!helper?.repeats || !shared || table.length < (helper.minRows ?? REPEATS_PARALLEL_MIN_ROWS))
-    return undefined;
+  if (!helperTakes(table, helper)) return undefined;
   const marks = new Uint8Array(new SharedArrayBuffer(viewerIdSpace)).fill(1);
   const job = helper.repeats({
     viewer: table.viewer,
@@ -236,9 +246,7 @@ export function atlasStatistics(
   // The repeat pass below goes over the rows on two threads when a helper can take half of them
   // (shared columns, enough rows); the arrays both threads touch are shared then.
   const len = table.length;
-  const sharedColumns = [table.viewer, table.ts].every((a) => a.buffer instanceof SharedArrayBuffer);
-  const parallel =
-    helper?.repeats !== undefined && sharedColumns && len >= (helper.minRows ?? REPEATS_PARALLEL_MIN_ROWS);
+  const parallel = helperTakes(table, helper);
   const onThreads = (bytes: number) => (parallel ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes));
 
   // Viewers in the audience: those with at least one kept channel (viewer-major CSR when present).
