@@ -184,7 +184,7 @@ export function scan(p: u32, end: u32): u32 {
     const nd = digitsAfter(s);
     i = s + nd;
     c = load<u8>(i);
-    const v: u64 = nd > 0 && nd <= 16 ? digitValue(s, nd) : 0;
+    const v: u64 = nd > 0 && nd <= 15 ? digitValue(s, nd) : 0;
     const stop = five ? COMMA : NL;
     let ts: f64 = 0;
     if (c == stop && i > s && i - s <= 15) {
@@ -277,21 +277,17 @@ function eightDigits(w: u64): u64 {
 }
 
 /**
- * The `n` digits (1..16) at `at` as a number. Past 8, the first n - 8 are read as a word that
- * ends where the last 8 begin, its bytes before `at` taken as '0'; fewer than 8 (no instant in
- * range has them) one by one.
+ * The `n` digits (1..15, checked by the caller) at `at` as a number. Past 8, the first n - 8 are
+ * read as a word that ends where the last 8 begin, its bytes before `at` taken as '0'; fewer than
+ * 8 (no instant in range has them) by `digitsAt`.
  */
 @inline
 function digitValue(at: u32, n: u32): u64 {
-  if (n < 8) {
-    let v: u64 = 0;
-    for (let k: u32 = 0; k < n; k++) v = v * 10 + <u64>(load<u8>(at + k) - 48);
-    return v;
-  }
+  if (n < 8) return <u64>digitsAt(at, n);
   const lo = eightDigits(load<u64>(at + n - 8));
   if (n == 8) return lo;
   const w = load<u64>(at + n - 16);
-  const pad: u64 = n == 16 ? 0 : (<u64>1 << (<u64>(16 - n) << 3)) - 1;
+  const pad: u64 = (<u64>1 << (<u64>(16 - n) << 3)) - 1;
   return eightDigits((w & ~pad) | (0x3030303030303030 & pad)) * 100000000 + lo;
 }
 
