@@ -120,6 +120,35 @@ async function read(path: string, opts: PresenceReadOptions) {
 }
 
 /**
+ * `read` into a builder with extras (as import reads), whose arrays hold other values first (as
+ * import's reused batch arrays do, so a path that left an extra unwritten shows): the rows, then
+ * each row's source, kind, VOD and Twitch-id codes.
+ */
+async function readExtras(path: string, opts: PresenceReadOptions) {
+  const b = new PresenceBuilder({ capacity: 20_000, extras: true });
+  const ex = b.extras;
+  if (!ex) throw new Error('no extras');
+  for (const a of [ex.source, ex.kind, ex.vod, ex.viewerId, ex.channelId]) a.fill(7);
+  const log = new RejectLog();
+  const st = await readPresenceCsv(path, b, log, opts);
+  const channels = b.channels.names();
+  const viewers = b.viewers.names();
+  const rows: unknown[][] = [];
+  const extras: number[][] = [];
+  for (let i = 0; i < b.length; i++) {
+    rows.push([channels[b.channel[i] as number], viewers[b.viewer[i] as number], b.ts[i], b.messages[i]]);
+    extras.push([
+      ex.source[i] as number,
+      ex.kind[i] as number,
+      ex.vod[i] as number,
+      ex.viewerId[i] as number,
+      ex.channelId[i] as number,
+    ]);
+  }
+  return { st, rows, extras, rejected: log.rejected.map((x) => [x.line, x.reason]), count: log.count };
+}
+
+/**
  * Reads `path` by the general path and by the fast one with and without the kernel, at each
  * chunk size, and expects the same; the general path's reads.
  */
@@ -167,6 +196,48 @@ describe('CSV presence fast path', () => {
     );
     expect(consumed).toBe(true);
     spy.mockRestore();
+  });
+
+  it("import's rows (extras): each row's source as the general path reads it, and no kind, VOD or ids", async () => {
+    const spy = vi.spyOn(PlainPresenceRows.prototype, 'rows');
+    const sources = ['live', 'vod', 'import', 'LIVE', 'Vod', 'IMPORT', '', 'radio', 'lives'];
+    const r = rng(5);
+    const lines = ['channel,viewer,ts,source,messages'];
+    for (let i = 0; i < 4000; i++) {
+      if (r() < 0.1) lines.push((ODD[Math.floor(r() * ODD.length)] as (r: () => number) => string)(r));
+      else {
+        const src = sources[Math.floor(r() * sources.length)];
+        lines.push(`c${i % 23},u${Math.floor(r() * 400)},${T0 + i * 30},${src},${i % 7}`);
+      }
+    }
+    const path = join(tmp, 'sources.csv');
+    await writeFile(path, `${lines.join('\n')}\n`);
+    for (const csvChunkBytes of [29, 500, undefined]) {
+      const general = await readExtras(path, { csvChunkBytes, plainPath: false });
+      for (const csvKernel of [false, true]) {
+        const calls = spy.mock.calls.length;
+        expect(await readExtras(path, { csvChunkBytes, csvKernel })).toEqual(general);
+        expect(spy.mock.calls.length).toBeGreaterThan(calls);
+      }
+      const seen = new Set(general.extras.map((x) => x[0]));
+      expect([...seen].sort()).toEqual([0, 1, 2]);
+      expect(general.rejected.some(([, why]) => String(why).includes('radio'))).toBe(true);
+    }
+    spy.mockRestore();
+  });
+
+  it("import's rows of files with kind or VOD columns stay on the general path", async () => {
+    const lines = ['channel,viewer,ts,source,messages,vod_id,kind'];
+    for (let i = 0; i < 500; i++)
+      lines.push(
+        `c${i % 7},u${i % 31},${T0 + i},vod,1,${i % 3 ? '' : `v${i % 4}`},${i % 5 ? 'chat' : 'membership'}`,
+      );
+    const path = join(tmp, 'vod-kind.csv');
+    await writeFile(path, `${lines.join('\n')}\n`);
+    const general = await readExtras(path, { plainPath: false });
+    expect(await readExtras(path, { csvKernel: true })).toEqual(general);
+    expect(general.extras.filter(([, kind]) => kind === 1)).toHaveLength(100);
+    expect(general.extras.filter(([, , vod]) => vod > 0)).toHaveLength(167);
   });
 
   it('leaves every record with a quote to the scanner, even in a column it does not read', async () => {

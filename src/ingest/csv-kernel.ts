@@ -85,6 +85,7 @@ export class CsvKernel {
   private readonly vidU: Uint32Array;
   private readonly m: Uint32Array;
   private readonly ts: Float64Array;
+  private readonly src: Uint8Array;
   private readonly missC: Int32Array;
   private readonly missV: Int32Array;
   private readonly missVh: Int32Array;
@@ -118,6 +119,7 @@ export class CsvKernel {
     this.vidU = new Uint32Array(buffer, at('OUT_VID'), n);
     this.m = new Uint32Array(buffer, at('OUT_M'), n);
     this.ts = new Float64Array(buffer, at('OUT_TS'), n);
+    this.src = new Uint8Array(buffer, at('OUT_SRC'), n);
     this.missC = i32('MISS_C');
     this.missV = i32('MISS_V');
     this.missVh = i32('MISS_VH');
@@ -224,6 +226,7 @@ export class CsvKernel {
     b.viewer.set(this.vidU.subarray(0, n), r);
     b.ts.set(this.ts.subarray(0, n), r);
     b.messages.set(this.m.subarray(0, n), r);
+    if (b.extras) b.extras.source.set(this.src.subarray(0, n), r);
     b.length = r + n;
   }
 }

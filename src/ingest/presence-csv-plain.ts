@@ -51,11 +51,14 @@ export interface PlainColumns {
   messages: number;
   channel_id: number;
   viewer_id: number;
+  kind: number;
+  vod_id: number;
 }
 
 /**
- * A fast path for `PresenceBuilder` rows without extras or Twitch ids (those take the general
- * path), or undefined when the file's columns need the general path anyway.
+ * A fast path for `PresenceBuilder` rows without Twitch ids, and for import's rows (extras) of
+ * files without kind and VOD columns: the source is kept per row, the other extras are none. The
+ * rest take the general path (undefined here).
  */
 export function plainPresenceRows(
   header: string[],
@@ -66,7 +69,8 @@ export function plainPresenceRows(
   now: number,
   kernel = true,
 ): PlainPresenceRows | undefined {
-  if (b.extras || col.channel_id >= 0 || col.viewer_id >= 0) return undefined;
+  if (col.channel_id >= 0 || col.viewer_id >= 0) return undefined;
+  if (b.extras && (col.kind >= 0 || col.vod_id >= 0)) return undefined;
   if (b.channels.foldTable !== b.viewers.foldTable) return undefined;
   const roles = new Uint8Array(header.length);
   roles[col.channel] = CHANNEL;
@@ -93,6 +97,7 @@ export class PlainPresenceRows {
     vh: new Int32Array(BATCH),
     ts: new Float64Array(BATCH),
     m: new Uint32Array(BATCH),
+    src: new Uint8Array(BATCH),
   };
 
   /**
@@ -135,6 +140,21 @@ export class PlainPresenceRows {
    * the kernel goes on after it.
    */
   rows(buf: Uint8Array, pos: number, end: number): number {
+    const from = this.b.length;
+    const p = this.readRows(buf, pos, end);
+    const ex = this.b.extras;
+    if (ex) {
+      // import's rows from such a file: chat lines, no VOD, no Twitch ids (the source is set)
+      const to = this.b.length;
+      ex.kind.fill(0, from, to);
+      ex.vod.fill(0, from, to);
+      ex.viewerId.fill(0, from, to);
+      ex.channelId.fill(0, from, to);
+    }
+    return p;
+  }
+
+  private readRows(buf: Uint8Array, pos: number, end: number): number {
     const settings = this.kernelSettings;
     const kernel: CsvKernel | undefined = settings && csvKernelFor(this, settings);
     if (!kernel) return this.scalarRows(buf, pos, end, Number.POSITIVE_INFINITY);
@@ -206,6 +226,7 @@ export class PlainPresenceRows {
     const qvh = q.vh;
     const qts = q.ts;
     const qm = q.m;
+    const qsrc = q.src;
     let bail = false;
     while (!bail && p < stopAt && good + outside < limit) {
       // A batch of records is parsed first, then their names' table slots are read in one go
@@ -223,6 +244,7 @@ export class PlainPresenceRows {
         let vh = 0;
         let ts = 0;
         let m = 1;
+        let src = 2;
         if (head === 3) {
           let c = 0;
           let h = FNV_OFFSET_I32;
@@ -274,7 +296,11 @@ export class PlainPresenceRows {
               i++;
             }
             // empty, or a known source in any case ("live" tested inline: nearly every row's)
-            if (c !== COMMA || (i > s0 && !isLive(buf, s0, i) && sourceCodeBytes(buf, s0, i) < 0)) break;
+            if (c !== COMMA) break;
+            if (i > s0) {
+              src = isLive(buf, s0, i) ? 0 : sourceCodeBytes(buf, s0, i);
+              if (src < 0) break;
+            }
             const m0 = ++i;
             let v = 0;
             for (;;) {
@@ -345,7 +371,10 @@ export class PlainPresenceRows {
               i++;
             }
             if (buf[i] !== stop) break batch;
-            if (role === SOURCE && i > s && sourceCodeBytes(buf, s, i) < 0) break batch;
+            if (role === SOURCE && i > s) {
+              src = sourceCodeBytes(buf, s, i);
+              if (src < 0) break batch;
+            }
           }
           i++;
         }
@@ -363,12 +392,15 @@ export class PlainPresenceRows {
         qvh[n] = vh;
         qts[n] = ts;
         qm[n] = m;
+        qsrc[n] = src;
         n++;
       }
       const viewers = b.viewers;
       const channels = b.channels;
       viewers.touchSlots(qvh, n);
       b.room(n);
+      // after room(): it may have grown the columns
+      const sources = b.extras?.source;
       const channel = b.channel;
       const viewer = b.viewer;
       const tsOut = b.ts;
@@ -397,6 +429,7 @@ export class PlainPresenceRows {
         viewer[r] = pv;
         tsOut[r] = qts[k] as number;
         messages[r] = qm[k] as number;
+        if (sources) sources[r] = qsrc[k] as number;
       }
       b.length = r;
       good += n;

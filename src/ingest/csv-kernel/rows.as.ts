@@ -20,7 +20,8 @@
  *
  * Memory layout (byte offsets; the caller reads them from the exported globals):
  *   FOLD       256 bytes, byte → byte as names are hashed (the interner's fold table)
- *   OUT_*      MAX_RECORDS entries each: channel / viewer start, length, hash, id; count; instant
+ *   OUT_*      MAX_RECORDS entries each: channel / viewer start, length, hash, id; count; instant;
+ *              source code (PRESENCE_SOURCES index; 2, import, when the field is empty or absent)
  *   MISS_*     records whose channel / viewer missed the cache, and those viewers' hashes
  *   CACHE_*    CACHE_SLOTS slots of SLOT_BYTES: hash, length, id, then the name's bytes
  *   IN         IN_BYTES of input; records must end with '\n' inside it
@@ -44,7 +45,8 @@ export const OUT_VH: u32 = OUT_VL + 4 * MAX_RECORDS;
 export const OUT_VID: u32 = OUT_VH + 4 * MAX_RECORDS;
 export const OUT_M: u32 = OUT_VID + 4 * MAX_RECORDS;
 export const OUT_TS: u32 = OUT_M + 4 * MAX_RECORDS;
-export const MISS_C: u32 = OUT_TS + 8 * MAX_RECORDS;
+export const OUT_SRC: u32 = OUT_TS + 8 * MAX_RECORDS;
+export const MISS_C: u32 = OUT_SRC + MAX_RECORDS;
 export const MISS_V: u32 = MISS_C + 4 * MAX_RECORDS;
 export const MISS_VH: u32 = MISS_V + 4 * MAX_RECORDS;
 export const CACHE_C: u32 = MISS_VH + 4 * MAX_RECORDS;
@@ -200,6 +202,7 @@ export function scan(p: u32, end: u32): u32 {
     if (ts < minTs || ts > maxTs) break;
     i++;
     let m: u32 = 1;
+    let src: u32 = 2;
     if (five) {
       const s0 = i;
       for (;;) {
@@ -207,7 +210,11 @@ export function scan(p: u32, end: u32): u32 {
         if (c == COMMA || c == NL || c == CR || c == QUOTE) break;
         i++;
       }
-      if (c != COMMA || (i > s0 && !knownSource(s0, i - s0))) break;
+      if (c != COMMA) break;
+      if (i > s0) {
+        src = sourceCode(s0, i - s0);
+        if (src > 2) break;
+      }
       const m0 = ++i;
       let mv: u64 = 0;
       for (;;) {
@@ -238,6 +245,7 @@ export function scan(p: u32, end: u32): u32 {
     store<u32>(OUT_VH + k, vh);
     store<u32>(OUT_M + k, m);
     store<f64>(OUT_TS + (n << 3), ts);
+    store<u8>(OUT_SRC + n, <u8>src);
     const cid = lookUp(CACHE_C, cs, cl, ch, n);
     store<i32>(OUT_CID + k, cid);
     if (cid == -1) {
@@ -368,27 +376,28 @@ function isoMs(s: u32, e: u32): f64 {
   return NaN;
 }
 
-/** "live", "vod" or "import" in any case (the sources `sourceCodeBytes` knows). */
+/** 0, 1, 2 for "live", "vod", "import" in any case (as `sourceCodeBytes`), 255 for another source. */
 @inline
-function knownSource(s: u32, len: u32): bool {
+function sourceCode(s: u32, len: u32): u32 {
   if (len == 4)
-    return (
-      (load<u8>(s) | 32) == 108 &&
+    return (load<u8>(s) | 32) == 108 &&
       (load<u8>(s, 1) | 32) == 105 &&
       (load<u8>(s, 2) | 32) == 118 &&
       (load<u8>(s, 3) | 32) == 101
-    );
-  if (len == 3) return (load<u8>(s) | 32) == 118 && (load<u8>(s, 1) | 32) == 111 && (load<u8>(s, 2) | 32) == 100;
+      ? 0
+      : 255;
+  if (len == 3)
+    return (load<u8>(s) | 32) == 118 && (load<u8>(s, 1) | 32) == 111 && (load<u8>(s, 2) | 32) == 100 ? 1 : 255;
   if (len == 6)
-    return (
-      (load<u8>(s) | 32) == 105 &&
+    return (load<u8>(s) | 32) == 105 &&
       (load<u8>(s, 1) | 32) == 109 &&
       (load<u8>(s, 2) | 32) == 112 &&
       (load<u8>(s, 3) | 32) == 111 &&
       (load<u8>(s, 4) | 32) == 114 &&
       (load<u8>(s, 5) | 32) == 116
-    );
-  return false;
+      ? 2
+      : 255;
+  return 255;
 }
 
 /**
