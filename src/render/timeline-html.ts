@@ -1,7 +1,8 @@
 /**
  * `timeline.html`: one offline file (no CDN, no request) for the timeline. One layout for all
- * windows (ForceAtlas2 on the union of the windows' graphs), so a channel stays where it is
- * while the slider changes the window; the channels are coloured by their tracked community.
+ * windows (ForceAtlas2 on the union of the windows' graphs; channels without an edge in any
+ * window on a ring round it), so a channel stays where it is while the slider changes the window;
+ * the channels are coloured by their tracked community.
  * Below: the flows of communities between windows (alluvial) and a channel's panel — its
  * community in each window and its top overlaps over time. Every name is set as text.
  */
@@ -54,6 +55,86 @@ interface PageData {
 
 const colorOf = (id: number) => PALETTE[id % PALETTE.length] as string;
 
+/** The golden angle (radians): consecutive points of a sunflower spread evenly. */
+const GOLDEN_ANGLE = Math.PI * (3 - Math.sqrt(5));
+
+/**
+ * Positions for the page: ForceAtlas2 over the channels with an edge in some window; the others
+ * (no overlap to place them by) on a ring round them, in name order, as a sunflower. FA2 over
+ * all of them spent its time pushing the unlinked ones apart: on the timeline bench (30 daily
+ * windows, 10,000 channels of which 6,622 never share an edge) the layout took 10.9 s, of a
+ * 17–18 s run.
+ */
+export async function linkedLayout(
+  n: number,
+  source: Uint32Array,
+  target: Uint32Array,
+  weight: Float64Array,
+  community: Int32Array,
+  seed: number,
+): Promise<{ x: Float64Array; y: Float64Array }> {
+  const at = new Int32Array(n).fill(-1);
+  const linked: number[] = [];
+  const link = (i: number) => {
+    if ((at[i] as number) < 0) {
+      at[i] = linked.length;
+      linked.push(i);
+    }
+  };
+  for (let e = 0; e < source.length; e++) {
+    link(source[e] as number);
+    link(target[e] as number);
+  }
+  linked.sort((a, b) => a - b);
+  linked.forEach((i, k) => {
+    at[i] = k;
+  });
+  const x = new Float64Array(n);
+  const y = new Float64Array(n);
+  let cx = 0;
+  let cy = 0;
+  let radius = 100 * Math.sqrt(Math.max(1, n));
+  if (linked.length > 0) {
+    const sub = await runLayout(
+      {
+        nodeCount: linked.length,
+        source: source.map((i) => at[i] as number),
+        target: target.map((i) => at[i] as number),
+        weight,
+        community: Int32Array.from(linked, (i) => community[i] as number),
+      },
+      { seed },
+    );
+    linked.forEach((i, k) => {
+      x[i] = sub.x[k] as number;
+      y[i] = sub.y[k] as number;
+    });
+    for (const i of linked) {
+      cx += x[i] as number;
+      cy += y[i] as number;
+    }
+    cx /= linked.length;
+    cy /= linked.length;
+    radius = 0;
+    for (const i of linked)
+      radius = Math.max(radius, Math.hypot((x[i] as number) - cx, (y[i] as number) - cy));
+    if (!(radius > 0)) radius = 100;
+  }
+  const alone = n - linked.length;
+  let k = 0;
+  for (let i = 0; i < n; i++) {
+    if ((at[i] as number) >= 0) continue;
+    // an annulus from 1.15 to 1.5 radii, its area filled evenly
+    const r =
+      radius *
+      (linked.length > 0 ? 1.15 + 0.35 * Math.sqrt((k + 0.5) / alone) : Math.sqrt((k + 0.5) / alone));
+    x[i] = cx + r * Math.cos(k * GOLDEN_ANGLE);
+    y[i] = cy + r * Math.sin(k * GOLDEN_ANGLE);
+    k++;
+  }
+  return { x, y };
+}
+
 export async function renderTimelineHtml(dir: string, input: TimelinePageInput): Promise<string> {
   const { tables } = input;
   const names = [...new Set(tables.channels.map((r) => r.channel))].sort();
@@ -95,10 +176,7 @@ export async function renderTimelineHtml(dir: string, input: TimelinePageInput):
     (community[w] as number[]).forEach((c, i) => {
       if (c >= 0) latest[i] = c;
     });
-  const layout = await runLayout(
-    { nodeCount: names.length, source, target, weight, community: latest },
-    { seed: input.seed ?? 42 },
-  );
+  const layout = await linkedLayout(names.length, source, target, weight, latest, input.seed ?? 42);
 
   const labels: PageData['labels'] = Array.from({ length: W }, () => ({}));
   for (const c of tables.communities) {
