@@ -226,6 +226,21 @@ describe('CSV presence fast path', () => {
     spy.mockRestore();
   });
 
+  it("import's rows (extras) of files in another column order: the source through the loop over roles", async () => {
+    const sources = ['live', 'VOD', 'import', '', 'radio'];
+    const r = rng(9);
+    const lines = ['source,ts,viewer,channel'];
+    for (let i = 0; i < 1500; i++)
+      lines.push(`${sources[Math.floor(r() * sources.length)]},${T0 + i * 11},u${i % 77},c${i % 9}`);
+    const path = join(tmp, 'sources-order.csv');
+    await writeFile(path, `${lines.join('\n')}\n`);
+    for (const csvChunkBytes of [41, undefined]) {
+      const general = await readExtras(path, { csvChunkBytes, plainPath: false });
+      expect(await readExtras(path, { csvChunkBytes, csvKernel: false })).toEqual(general);
+      expect(new Set(general.extras.map((x) => x[0]))).toEqual(new Set([0, 1, 2]));
+    }
+  });
+
   it("import's rows of files with kind or VOD columns stay on the general path", async () => {
     const lines = ['channel,viewer,ts,source,messages,vod_id,kind'];
     for (let i = 0; i < 500; i++)
