@@ -135,7 +135,7 @@ export async function compactRaw(storage: Storage, opts: CompactOptions = {}): P
         } finally {
           app.close();
         }
-        const keys = await storePresence(conn, storage, b, tag, (x) => x, undefined, undefined, true);
+        const keys = await storePresence(conn, storage, b, tag, undefined, undefined, undefined, true);
         s.partsWritten.push(...keys);
         s.presenceRows += records.length;
       }

@@ -13,6 +13,7 @@ import type { ChannelMetadata, PresenceSource } from '../model/records.js';
 import type { Pseudonymizer } from '../privacy/pseudonymize.js';
 import {
   createDictionaryTable,
+  createDictionaryTableFromBytes,
   createTableFromColumns,
   createTypedAppender,
   type DuckDBConnection,
@@ -155,7 +156,8 @@ export async function storePresence(
   storage: Storage,
   b: PresenceBuilder,
   tag: string,
-  pseudonymize: Pseudonymizer,
+  /** Undefined: logins stored as read. */
+  pseudonymize: Pseudonymizer | undefined,
   onProgress?: ProgressFn,
   /** A commit record published with the parts (last), given their keys: the import marker. */
   seal?: (keys: string[]) => { key: string; data: string },
@@ -169,14 +171,15 @@ export async function storePresence(
   const ex = b.extras;
   if (!ex) throw new VieweratlasError('import', 'internal: presence builder without extras');
   await createDictionaryTable(conn, 'cn', b.channels.names());
-  await createDictionaryTable(conn, 'vn', b.viewers.names().map(pseudonymize));
+  if (pseudonymize) await createDictionaryTable(conn, 'vn', b.viewers.names().map(pseudonymize));
+  else await createDictionaryTableFromBytes(conn, 'vn', b.viewers.exportNames());
   await createDictionaryTable(conn, 'vd', ex.vodNames.names());
   // Twitch ids share one dictionary; viewer ids are pseudonymised like viewer logins. Staged only
   // when some row had one (see stagePresence); the columns are always written.
   const withIds = ex.idNames.size > 0;
   if (withIds) {
     const ids = ex.idNames.names();
-    await createDictionaryTable(conn, 'vid', ids.map(pseudonymize));
+    await createDictionaryTable(conn, 'vid', pseudonymize ? ids.map(pseudonymize) : ids);
     await createDictionaryTable(conn, 'cid', ids);
   }
   const dir = await mkdtemp(join(tmpdir(), 'vieweratlas-parts-'));
@@ -435,7 +438,7 @@ export async function importFiles(
           f.rowsRead = app.rows;
           f.rejectedCount = log.count;
           f.rejected = log.rejected;
-          f.stored = await storePresence(conn, storage, b, tag, pseudonymize, opts.onProgress, seal);
+          f.stored = await storePresence(conn, storage, b, tag, opts.pseudonymize, opts.onProgress, seal);
         } else if (kind === 'metadata') {
           const r = await readChannelMetadataFile(path, { now });
           f.rowsRead = r.records.length;
