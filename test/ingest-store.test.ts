@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { stagePresence, storePresence } from '../src/ingest/import.js';
 import {
   compactRaw,
   encodeMetadataLine,
@@ -11,9 +12,10 @@ import {
   loadPresenceFromStorage,
 } from '../src/ingest/index.js';
 import { planParts } from '../src/ingest/presence-parts-direct.js';
+import { PresenceBuilder, pushRecord } from '../src/ingest/presence-rows.js';
 import type { PresenceTable } from '../src/model/presence-table.js';
 import { pseudonym } from '../src/privacy/pseudonymize.js';
-import { queryRows, sqlString, withDuckDB } from '../src/storage/duckdb.js';
+import { queryRows, sqlPathList, sqlString, withDuckDB } from '../src/storage/duckdb.js';
 import { FsStorage } from '../src/storage/fs-driver.js';
 import { LAYOUT } from '../src/storage/layout.js';
 import type { Storage } from '../src/storage/storage.js';
@@ -42,6 +44,52 @@ beforeEach(async () => {
   s = new FsStorage(dir);
 });
 afterEach(() => rm(dir, { recursive: true, force: true }));
+
+describe('stagePresence', () => {
+  it('adds the kind, VOD and Twitch-id columns when a later batch first needs them; earlier rows are chat, none', async () => {
+    const rowsOf = (batch: number) =>
+      Array.from({ length: 50 }, (_, i) => ({
+        channel: `c${i % 3}`,
+        viewer: `v${batch}_${i}`,
+        ts: Date.parse('2026-11-24T10:00:00Z') + i * 60_000,
+        source: 'vod' as const,
+        messages: 1 + (i % 4),
+        ...(batch === 1 && i === 7 ? { kind: 'membership' } : {}),
+        ...(batch === 2 && i % 10 === 0 ? { vod_id: `${900 + i}` } : {}),
+        ...(batch === 3 && i === 3 ? { viewer_id: '4711' } : {}),
+      }));
+    const keys = await withDuckDB(async (conn) => {
+      const { app, batch } = await stagePresence(conn);
+      const b = new PresenceBuilder({ extras: true });
+      try {
+        for (const k of [0, 1, 2, 3]) {
+          for (const r of rowsOf(k)) pushRecord(b, r);
+          await batch(b);
+        }
+      } finally {
+        app.close();
+      }
+      expect(app.rows).toBe(200);
+      return storePresence(conn, s, b, 'test', undefined);
+    });
+    const got = await withDuckDB((c) =>
+      queryRows(
+        c,
+        `SELECT viewer, kind, vod_id, viewer_id, messages FROM read_parquet(${sqlPathList(keys.map((k) => join(dir, k)))}) ORDER BY viewer`,
+      ),
+    );
+    expect(got).toHaveLength(200);
+    const byViewer = new Map(got.map((r) => [r.viewer as string, r]));
+    for (const k of [0, 1, 2, 3])
+      for (const r of rowsOf(k)) {
+        const row = byViewer.get(r.viewer);
+        expect(row?.kind).toBe(r.kind ?? 'chat');
+        expect(row?.vod_id ?? undefined).toBe(r.vod_id);
+        expect(row?.viewer_id ?? undefined).toBe(r.viewer_id);
+        expect(Number(row?.messages)).toBe(r.messages);
+      }
+  });
+});
 
 describe('importFiles', () => {
   it('stores presence as Hive-partitioned Parquet that DuckDB reads with hive_partitioning', async () => {
