@@ -228,20 +228,20 @@ export async function storePresence(
   if (pseudonymize) await createDictionaryTable(conn, 'vn', b.viewers.names().map(pseudonymize));
   else await createDictionaryTableFromBytes(conn, 'vn', b.viewers.exportNames());
   await createDictionaryTable(conn, 'vd', ex.vodNames.names());
-  // Twitch ids share one dictionary; viewer ids are pseudonymised like viewer logins. Staged only
-  // when some row had one (see stagePresence); the columns are always written.
-  const withIds = ex.idNames.size > 0;
-  if (withIds) {
-    const ids = ex.idNames.names();
-    await createDictionaryTable(conn, 'vid', pseudonymize ? ids.map(pseudonymize) : ids);
-    await createDictionaryTable(conn, 'cid', ids);
-  }
-  // the staged optional columns (see stagePresence); absent ones are chat and no VOD
+  // the staged optional columns (see stagePresence); absent ones are chat, no VOD, no ids
   const staged = new Set(
     (await queryRows(conn, "SELECT column_name AS n FROM duckdb_columns() WHERE table_name = 'r'")).map((r) =>
       String(r.n),
     ),
   );
+  // Twitch ids share one dictionary; viewer ids are pseudonymised like viewer logins. Staged only
+  // when some row had one; the columns are always written.
+  const withIds = staged.has('vi');
+  if (withIds) {
+    const ids = ex.idNames.names();
+    await createDictionaryTable(conn, 'vid', pseudonymize ? ids.map(pseudonymize) : ids);
+    await createDictionaryTable(conn, 'cid', ids);
+  }
   const kindSql = staged.has('kind') ? "CASE r.kind WHEN 1 THEN 'membership' ELSE 'chat' END" : "'chat'";
   const vodJoin = staged.has('vod');
   const dir = await mkdtemp(join(tmpdir(), 'vieweratlas-parts-'));
