@@ -41,7 +41,9 @@ describe('dictionary tables from bytes', () => {
     ];
     for (const names of cases) {
       const i = interned(names);
-      const fromBytes = await rows((conn) => createDictionaryTableFromBytes(conn, 'd', i.exportNames()));
+      const fromBytes = await rows((conn) =>
+        createDictionaryTableFromBytes(conn, 'd', i.exportNames(), () => i.names()),
+      );
       const fromStrings = await rows((conn) => createDictionaryTable(conn, 'd', i.names()));
       expect(fromBytes).toEqual(fromStrings);
       expect(fromBytes).toHaveLength(names.length);

@@ -226,7 +226,7 @@ export async function storePresence(
   if (!ex) throw new VieweratlasError('import', 'internal: presence builder without extras');
   await createDictionaryTable(conn, 'cn', b.channels.names());
   if (pseudonymize) await createDictionaryTable(conn, 'vn', b.viewers.names().map(pseudonymize));
-  else await createDictionaryTableFromBytes(conn, 'vn', b.viewers.exportNames());
+  else await createDictionaryTableFromBytes(conn, 'vn', b.viewers.exportNames(), () => b.viewers.names());
   await createDictionaryTable(conn, 'vd', ex.vodNames.names());
   // the staged optional columns (see stagePresence); absent ones are chat, no VOD, no ids
   const staged = new Set(

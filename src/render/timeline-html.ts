@@ -73,22 +73,19 @@ export async function linkedLayout(
   community: Int32Array,
   seed: number,
 ): Promise<{ x: Float64Array; y: Float64Array }> {
+  const hasEdge = new Uint8Array(n);
+  for (let e = 0; e < source.length; e++) {
+    hasEdge[source[e] as number] = 1;
+    hasEdge[target[e] as number] = 1;
+  }
+  // each linked channel's index among the linked ones (-1: none)
   const at = new Int32Array(n).fill(-1);
   const linked: number[] = [];
-  const link = (i: number) => {
-    if ((at[i] as number) < 0) {
-      at[i] = linked.length;
-      linked.push(i);
-    }
-  };
-  for (let e = 0; e < source.length; e++) {
-    link(source[e] as number);
-    link(target[e] as number);
+  for (let i = 0; i < n; i++) {
+    if (hasEdge[i] === 0) continue;
+    at[i] = linked.length;
+    linked.push(i);
   }
-  linked.sort((a, b) => a - b);
-  linked.forEach((i, k) => {
-    at[i] = k;
-  });
   const x = new Float64Array(n);
   const y = new Float64Array(n);
   let cx = 0;

@@ -278,17 +278,18 @@ export interface NameBytes {
 }
 
 const fatalUtf8 = new TextDecoder('utf-8', { fatal: true });
-const lenientUtf8 = new TextDecoder();
 
 /**
  * `createDictionaryTable` from the names' bytes: the text file is written from them as they are,
  * without a JavaScript string per name (2M viewer names: 0.55 s to make the strings, then their
- * lines). Names with control bytes or that are not valid UTF-8 go the string way, as before.
+ * lines). Names with control bytes or that are not valid UTF-8 go the string way, as before:
+ * `strings()` gives the same names as strings (the interner's `names`).
  */
 export async function createDictionaryTableFromBytes(
   conn: DuckDBConnection,
   table: string,
   names: NameBytes,
+  strings: () => readonly string[],
 ): Promise<void> {
   const { arena, offs, lens, size } = names;
   let plain = size > 50_000;
@@ -312,12 +313,7 @@ export async function createDictionaryTableFromBytes(
     }
   }
   if (!plain) {
-    const strings: string[] = [];
-    for (let i = 0; i < size; i++) {
-      const o = offs[i] as number;
-      strings.push(lenientUtf8.decode(arena.subarray(o, o + (lens[i] as number))));
-    }
-    await createDictionaryTable(conn, table, strings);
+    await createDictionaryTable(conn, table, strings());
     return;
   }
   // `${id}\x01${name}\n` per name; ids have at most 10 digits
