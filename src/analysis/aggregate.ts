@@ -127,12 +127,14 @@ function gatherByViewer(
   table: PairColumns,
   nViewers: number,
   out: GatheredColumns,
+  /** Runs of one viewer `rows` make (counted by `filterRows`). */
+  runs: number,
   helper?: Partial<AggregateHelper>,
 ): void {
   // Rows that come in runs of one viewer, only not ascending (files sorted by name, reversed):
   // the direct copy writes run after run, one after the other, and beats the buckets (15.5M rows
   // in descending runs, one thread: 0.26–0.37 s direct, 0.52–0.62 s by buckets).
-  const grouped = viewerRuns(rows, table.viewer) * 4 <= rows.length;
+  const grouped = runs * 4 <= rows.length;
   let ends = grouped ? undefined : gatherInBuckets(rows, table, nViewers, out, helper);
   if (!ends) {
     // the starts, advanced by the copy to each viewer's end
@@ -140,13 +142,6 @@ function gatherByViewer(
     scatterByViewer(rows, table, ends, out);
   }
   fillRuns(rows, ends, nViewers);
-}
-
-/** How many runs of one viewer `rows` make (1 + the changes of viewer from a row to the next). */
-function viewerRuns(rows: Uint32Array, viewer: Uint32Array): number {
-  let runs = rows.length > 0 ? 1 : 0;
-  for (let i = 1; i < rows.length; i++) if (viewer[rows[i]] !== viewer[rows[i - 1]]) runs++;
-  return runs;
 }
 
 /** The shift of a viewer id to its bucket in `gatherInBuckets`: ≥ 1024 viewers a bucket, ≤ 2048 buckets. */
@@ -454,6 +449,8 @@ export interface FilterResult {
   /** Viewer of the first and last kept row (0 when none). */
   first: number;
   last: number;
+  /** Runs of one viewer the kept rows make (1 + the changes of viewer from a kept row to the next). */
+  runs: number;
 }
 
 /** Rows to keep, noting on the way whether they come viewer by viewer (then no sort is needed). */
@@ -464,6 +461,7 @@ export function filterRows(input: FilterInput): FilterResult {
   let ordered = true;
   let previous = 0;
   let first = -1;
+  let runs = 0;
   // An open window (the usual case) needs no look at the times.
   const windowed = windowStart > Number.NEGATIVE_INFINITY || windowEnd < Number.POSITIVE_INFINITY;
   for (let r = from; r < to; r++) {
@@ -478,11 +476,12 @@ export function filterRows(input: FilterInput): FilterResult {
       continue;
     }
     if (v < previous) ordered = false;
+    if (v !== previous || first < 0) runs++;
     if (first < 0) first = v;
     previous = v;
     rows[kept++] = r;
   }
-  return { kept, rowsInWindow, ordered, first: Math.max(first, 0), last: previous };
+  return { kept, rowsInWindow, ordered, first: Math.max(first, 0), last: previous, runs };
 }
 
 /** Rows this thread filters between looks at whether the worker is ready (at most). */
@@ -500,6 +499,7 @@ function joinFiltered(a: FilterResult, b: FilterResult): FilterResult {
     ordered: a.ordered && b.ordered && a.last <= b.first,
     first: a.first,
     last: b.last,
+    runs: a.runs + b.runs - (a.last === b.first ? 1 : 0),
   };
 }
 
@@ -748,17 +748,19 @@ export function aggregate(
   let kept: number;
   let rowsInWindow: number;
   let viewerOrdered: boolean;
+  /** Runs of one viewer the kept rows make (when they are not viewer-ordered). */
+  let runs = 0;
   /** The pairs, when both threads already found them (viewer-ordered rows). */
   let found: PairsFound | undefined;
   if (!parallel) {
     const all = filterRows(filterOf(0, n));
-    ({ kept, rowsInWindow, ordered: viewerOrdered } = all);
+    ({ kept, rowsInWindow, ordered: viewerOrdered, runs } = all);
   } else {
     // This thread filters chunk by chunk; as soon as the worker is ready (usually at once, else
     // after a few chunks) it takes the rows from a viewer boundary near the middle on: it filters
     // them, and pairs them too when they come viewer by viewer after the viewers before them
     // (checked again below, with this thread's kept rows).
-    let mine: FilterResult = { kept: 0, rowsInWindow: 0, ordered: true, first: 0, last: 0 };
+    let mine: FilterResult = { kept: 0, rowsInWindow: 0, ordered: true, first: 0, last: 0, runs: 0 };
     let job: { wait(): PartResult | undefined } | undefined;
     let rawSplit = n;
     const chunk = Math.min(FILTER_CHUNK, Math.max(64, n >>> 4));
@@ -785,7 +787,7 @@ export function aggregate(
       pos = to;
     }
     if (!job) {
-      ({ kept, rowsInWindow, ordered: viewerOrdered } = mine);
+      ({ kept, rowsInWindow, ordered: viewerOrdered, runs } = mine);
     } else if (mine.ordered) {
       found = qualifyingPairs(passOf(rows.subarray(0, mine.kept), 0));
       const theirs = job.wait();
@@ -806,7 +808,7 @@ export function aggregate(
       if (!theirs || theirs.pairs) return aggregate(table, options);
       const other = theirs.filter;
       rows.copyWithin(mine.kept, rawSplit, rawSplit + other.kept);
-      ({ kept, rowsInWindow, ordered: viewerOrdered } = joinFiltered(mine, other));
+      ({ kept, rowsInWindow, ordered: viewerOrdered, runs } = joinFiltered(mine, other));
     }
   }
   let knownRemoved = 0;
@@ -827,7 +829,7 @@ export function aggregate(
       // run just read, as over byViewer).
       const gathered = { channel: pairChannel, messages: pairRows };
       const columns = { viewer, channel, messages };
-      gatherByViewer(keptRows, columns, nViewers, gathered, parallel ? helper : undefined);
+      gatherByViewer(keptRows, columns, nViewers, gathered, runs, parallel ? helper : undefined);
       // keptRows is the viewer column now; the pass reads the copies in order
       pass = (b, at) => ({ ...passOf(b, at), ...gathered, viewer: keptRows, sequential: at });
     }
