@@ -1,8 +1,8 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { stagePresence, storePresence } from '../src/ingest/import.js';
+import { PRESENCE_ROW_GROUP_ROWS, stagePresence, storePresence } from '../src/ingest/import.js';
 import {
   compactRaw,
   encodeMetadataLine,
@@ -130,6 +130,24 @@ describe('importFiles', () => {
       'xqc|frank|2026-11-24T13:20:00.250Z|0',
       'xqc|grace|2026-11-24T13:25:00.000Z|1',
     ]);
+  });
+
+  it("writes row groups of up to PRESENCE_ROW_GROUP_ROWS rows, past DuckDB's 122,880", async () => {
+    // 600,000 rows of one day and source: one part, several row groups
+    const lines = ['channel,viewer,ts,source,messages'];
+    for (let i = 0; i < 600_000; i++)
+      lines.push(`c${i % 997},v${Math.floor(i / 3)},${new Date(T + (i % 600) * 1000).toISOString()},live,1`);
+    const file = join(dir, 'many.csv');
+    await writeFile(file, `${lines.join('\n')}\n`);
+    const sum = await importFiles(s, [file]);
+    expect(sum.files[0]).toMatchObject({ ok: true, rowsRead: 600_000 });
+    const keys = (await s.list('presence/')).map((e) => e.key);
+    const planned = await planParts(keys.map((k) => join(dir, k)));
+    if ('why' in planned) throw new Error(planned.why);
+    expect(planned.rows).toBe(600_000);
+    const sizes = planned.plans.flatMap((p) => p.rowGroups.map((g) => g.rows));
+    expect(Math.max(...sizes)).toBeGreaterThan(122_880);
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(PRESENCE_ROW_GROUP_ROWS);
   });
 
   it('loads through downloads when the driver has no local paths (as on S3)', async () => {
