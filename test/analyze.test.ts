@@ -110,6 +110,8 @@ describe('vieweratlas analyze on simulated data', () => {
     // The GEXF (edges written by a worker thread) is well-formed and its edges join its nodes.
     const xml = readFileSync(join(out, 'atlas.gexf'), 'utf8');
     expect(XMLValidator.validate(xml)).toBe(true);
+    // the head went into the room the edge writer left in front of its section (no copy)
+    expect(xml).toContain('<!-- blank space: room left for the nodes');
     const g = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '@' }).parse(xml).gexf.graph;
     const label = new Map<string, string>(
       g.nodes.node.map((n: Record<string, string>) => [String(n['@id']), n['@label']]),

@@ -1,4 +1,5 @@
 import {
+  closeSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -11,6 +12,8 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+// fast-xml-parser (a devDependency): a real XML well-formedness check.
+import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { createRng as rng } from '../src/analysis/rng.js';
 import {
@@ -28,7 +31,14 @@ import {
   writeEdgeFiles,
 } from '../src/export/edge-files.js';
 import { useEdgeLinesKernel } from '../src/export/edge-lines.js';
-import { writeGexfEdge } from '../src/export/gexf.js';
+import {
+  GEXF_END,
+  GexfHeadTooLong,
+  gexfHeadRoom,
+  writeGexf,
+  writeGexfEdge,
+  writeGexfHeadInto,
+} from '../src/export/gexf.js';
 import { edgesCsv } from '../src/export/write.js';
 import type { ChannelRow, EdgeRow } from '../src/model/atlas.js';
 import { queryRows, sqlString, withDuckDB } from '../src/storage/duckdb.js';
@@ -272,6 +282,7 @@ describe('writeEdgeFiles', () => {
     const expectedGexf = join(dir, 'expected.gexf');
     writeBytesAtomic(expectedGexf, (sink) => {
       for (let i = 0; i < m; i++) writeGexfEdge(sink, g.source[i]!, g.target[i]!, formatNumber(g.weight[i]!));
+      sink.text(GEXF_END);
     });
     expect(readFileSync(files.gexfEdgesPart!).equals(readFileSync(expectedGexf))).toBe(true);
     expect(readFileSync(files.gexfEdgesPart!, 'utf8').split('\n')[0]).toMatch(
@@ -361,5 +372,79 @@ describe('writeEdgeFiles', () => {
     }
     expect(g.source.length).toBe(m);
     expect(Array.from(g.weight)).toEqual(before);
+  });
+  describe('the GEXF head put into the room left in front of the edge section', () => {
+    const rows = (label: string): ChannelRow[] =>
+      names.map((channel, i) => ({
+        channel,
+        community: i % 7,
+        label: `${label} ${i % 7}`,
+        group: i % 3,
+        groupLabel: `${label} group ${i % 3}`,
+        viewers: 100 + i,
+        degree: i,
+        strength: i / 3,
+        language: 'en',
+        game: 'Just Chatting',
+        x: Number.NaN,
+        y: Number.NaN,
+      }));
+    const meta = { description: 'test', date: '2026-12-04' };
+    const nodeIds = Int32Array.from(names, (_, i) => i);
+    /** The document as the copying way writes it: the head, then the section copied behind it. */
+    const copied = (dir: string, channels: ChannelRow[], part: string, from: number) => {
+      const path = join(dir, `copied-${from}.gexf`);
+      writeBytesAtomic(path, (sink) =>
+        writeGexf(sink, channels, [], meta, { nodeIds, edgesPart: part, edgesFrom: from }),
+      );
+      return readFileSync(path);
+    };
+
+    it('fills the room exactly: the same document as the copying way, with blank lines between nodes and edges', async () => {
+      const dir = mkdtempSync(join(root, 'room-'));
+      const channels = rows('Rust · es (80%)');
+      const room = gexfHeadRoom(names);
+      const files = await writeEdgeFiles(dir, g, { parquet: false, gexfHeadRoom: room });
+      expect(files.gexfEdgesFrom).toBe(room);
+      const expected = copied(dir, channels, files.gexfEdgesPart!, room);
+      const fd = openSync(files.gexfEdgesPart!, 'r+');
+      try {
+        writeGexfHeadInto(fd, room, channels, meta, nodeIds);
+      } finally {
+        closeSync(fd);
+      }
+      const doc = readFileSync(files.gexfEdgesPart!);
+      expect(doc.subarray(room - '    <edges>\n'.length, room).toString()).toBe('    <edges>\n');
+      // without the note and the blank lines, byte for byte the copying way's document
+      const note = doc.indexOf('    <!-- blank space');
+      expect(note).toBeGreaterThan(0);
+      const edgesAt = doc.indexOf('    <edges>\n');
+      expect(doc.subarray(note, edgesAt).toString()).toMatch(/^ {4}<!--[^\n]*-->\n( *\n)+$/);
+      expect(Buffer.concat([doc.subarray(0, note), doc.subarray(edgesAt)]).equals(expected)).toBe(true);
+      const xml = doc.toString('utf8');
+      expect(XMLValidator.validate(xml)).toBe(true);
+      const graph = new XMLParser({ ignoreAttributes: false }).parse(xml).gexf.graph;
+      expect(graph.nodes.node).toHaveLength(names.length);
+      expect(graph.edges.edge).toHaveLength(m);
+    });
+
+    it('leaves the edge section as it is when the head is longer than its room (labels past the estimate)', async () => {
+      const dir = mkdtempSync(join(root, 'room-short-'));
+      const channels = rows('x'.repeat(800));
+      const room = gexfHeadRoom(names);
+      const files = await writeEdgeFiles(dir, g, { parquet: false, gexfHeadRoom: room });
+      const section = readFileSync(files.gexfEdgesPart!).subarray(room);
+      const fd = openSync(files.gexfEdgesPart!, 'r+');
+      try {
+        expect(() => writeGexfHeadInto(fd, room, channels, meta, nodeIds)).toThrow(GexfHeadTooLong);
+      } finally {
+        closeSync(fd);
+      }
+      expect(readFileSync(files.gexfEdgesPart!).subarray(room).equals(section)).toBe(true);
+      // the copying way then gives the document with no blank space
+      const doc = copied(dir, channels, files.gexfEdgesPart!, room);
+      expect(doc.includes('<!-- blank space')).toBe(false);
+      expect(doc.subarray(doc.indexOf('    <edges>\n') + '    <edges>\n'.length).equals(section)).toBe(true);
+    });
   });
 });

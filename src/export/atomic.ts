@@ -88,7 +88,20 @@ export class ByteSink {
   pos = 0;
   /** Bytes flushed so far. */
   flushed = 0;
-  constructor(private readonly fd: number) {}
+  /** Where the next flush goes in the file (`options.at`), or undefined: the descriptor's own position. */
+  private at: number | undefined;
+  constructor(
+    private readonly fd: number,
+    private readonly options: {
+      /** Writes start at this offset of the file (positional writes). */
+      at?: number;
+      /** At most this many bytes are written; past it, `tooLong()` is thrown instead of writing. */
+      limit?: number;
+      tooLong?: () => Error;
+    } = {},
+  ) {
+    this.at = options.at;
+  }
 
   /** Makes room for `n` more bytes (the buffer grows when n exceeds its size). */
   ensure(n: number): void {
@@ -104,8 +117,15 @@ export class ByteSink {
 
   /** All of `b` to the file (a write may take less than it is given). */
   private writeOut(b: Uint8Array): void {
+    const { limit, tooLong } = this.options;
+    if (limit !== undefined && this.flushed + b.length > limit)
+      throw tooLong?.() ?? new RangeError('ByteSink: past its limit');
     let off = 0;
-    while (off < b.length) off += writeSync(this.fd, b, off, b.length - off);
+    while (off < b.length) {
+      const n = writeSync(this.fd, b, off, b.length - off, this.at ?? null);
+      if (this.at !== undefined) this.at += n;
+      off += n;
+    }
     this.flushed += b.length;
   }
 
@@ -114,7 +134,7 @@ export class ByteSink {
     const n = s.length;
     if (3 * n > this.buf.length) {
       this.flush();
-      this.flushed += writeSync(this.fd, s);
+      this.writeOut(Buffer.from(s));
       return;
     }
     this.ensure(3 * n);
@@ -155,13 +175,14 @@ export class ByteSink {
     this.writeOut(b);
   }
 
-  /** Appends a whole file's bytes (e.g. a section another thread wrote). */
-  copyFile(path: string): void {
+  /** Appends a file's bytes from offset `from` to its end (e.g. a section another thread wrote). */
+  copyFile(path: string, from = 0): void {
     this.flush();
     const fd = openSync(path, 'r');
     try {
-      for (;;) {
-        const n = readSync(fd, this.buf, 0, this.buf.length, null);
+      for (let at = from; ; ) {
+        const n = readSync(fd, this.buf, 0, this.buf.length, at);
+        at += n;
         if (n <= 0) break;
         this.pos = n;
         this.flush();

@@ -5,11 +5,11 @@
  * worker thread while communities are detected — on a million-edge graph that takes the biggest
  * export off the critical path.
  */
-import { rmSync } from 'node:fs';
+import { closeSync, openSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import {
-  type ByteSink,
+  ByteSink,
   encodeStrings,
   formatNumbers,
   printedValues,
@@ -20,7 +20,7 @@ import {
 import { csvField, csvLine, writeUint } from './csv.js';
 import { EDGE_COLUMNS } from './edge-index.js';
 import { writeEdgeLines } from './edge-lines.js';
-import { writeGexfEdgeLines } from './gexf.js';
+import { GEXF_END, writeGexfEdgeLines } from './gexf.js';
 import { writeParquet } from './parquet-write.js';
 
 /** A graph's edges as parallel arrays (node ids index `nodeNames`). */
@@ -37,13 +37,20 @@ export interface GraphEdges {
 export interface EdgeFiles {
   edgesCsv: string;
   edgesParquet?: string;
-  /** GEXF edge lines with node ids = graph node index; the caller removes it after use. */
+  /**
+   * atlas.gexf's temp file, holding from byte `gexfEdgesFrom` on the edge lines (node ids = graph
+   * node index) and the document's end; the caller puts the head in front and renames it, or
+   * copies the section and removes it.
+   */
   gexfEdgesPart?: string;
+  gexfEdgesFrom?: number;
 }
 
 export interface EdgeFilesOptions {
   parquet?: boolean;
   gexf?: boolean;
+  /** Bytes left for the GEXF head in front of its edge section (`gexfHeadRoom`); default 0. */
+  gexfHeadRoom?: number;
 }
 
 /** When `writeEdgeFiles` tells what it wrote, and when it may go on. */
@@ -71,11 +78,23 @@ export async function writeEdgeFiles(
   writeBytesAtomic(edgesCsv, (sink) => writeEdgeCsvRows(sink, g, weights));
   const out: EdgeFiles = { edgesCsv };
   if (gexf) {
-    const part = tempPathFor(join(dir, 'atlas.gexf.edges'));
-    writeBytesAtomic(part, (sink) =>
-      writeGexfEdgeLines(sink, g.source, g.target, weights, g.length, g.nodeNames.length),
-    );
+    // atlas.gexf's own temp file, its edge section from the head's room on (see `gexfHeadRoom`)
+    const part = tempPathFor(join(dir, 'atlas.gexf'));
+    const room = options.gexfHeadRoom ?? 0;
+    const fd = openSync(part, 'w');
+    try {
+      const sink = new ByteSink(fd, { at: room });
+      writeGexfEdgeLines(sink, g.source, g.target, weights, g.length, g.nodeNames.length);
+      sink.text(GEXF_END);
+      sink.flush();
+    } catch (err) {
+      closeSync(fd);
+      rmSync(part, { force: true });
+      throw err;
+    }
+    closeSync(fd);
     out.gexfEdgesPart = part;
+    out.gexfEdgesFrom = room;
   }
   steps.onPart?.({ ...out });
   if (!parquet) return out;
@@ -239,7 +258,8 @@ export function spawnEdgeFilesWorker(): EdgeFilesWorker {
             // the caller may be copying the worker's GEXF part already: keep it, write the rest
             const told = part;
             here({ ...options, gexf: false }).then(
-              (files) => resolve({ ...files, gexfEdgesPart: told.gexfEdgesPart }),
+              (files) =>
+                resolve({ ...files, gexfEdgesPart: told.gexfEdgesPart, gexfEdgesFrom: told.gexfEdgesFrom }),
               reject,
             );
           }

@@ -5,7 +5,7 @@
  * viz:position when a layout ran; edges carry their weight.
  */
 import type { ChannelRow, EdgeRow } from '../model/atlas.js';
-import { type ByteSink, type ByteStrings, encodeStrings } from './atomic.js';
+import { ByteSink, type ByteStrings, encodeStrings } from './atomic.js';
 import { formatNumber } from './csv.js';
 import { type PreparedEdges, prepareEdges } from './edge-index.js';
 import { writeEdgeLines } from './edge-lines.js';
@@ -139,12 +139,80 @@ export function writeGexfEdgeLines(
 
 /**
  * The edge section written elsewhere (a worker, while communities were detected): node ids are
- * `nodeIds[row]` and the edge lines are copied from `edgesPart`.
+ * `nodeIds[row]`; `edgesPart` holds the edge lines and the document's end (`GEXF_END`) from byte
+ * `edgesFrom` on (default 0).
  */
 export interface GexfEdgesWritten {
   nodeIds: Int32Array;
   edgesPart: string;
+  edgesFrom?: number;
 }
+
+/**
+ * Room for the GEXF head (`writeGexfHead` and `GEXF_EDGES_OPEN`) of these channels, known before
+ * their communities and labels are: the edge section can then be written at this offset of the
+ * document's own file beside community detection, and the head put in front of it afterwards
+ * instead of copying ~100 MB of edge lines behind the head (`writeGexfHeadInto`). Each node's
+ * escaped name plus `GEXF_NODE_ROOM` bytes for its tags, numbers and texts (labels, language,
+ * game); a head that needs more (long labels or game names, hierarchy levels, positions) is
+ * written the copying way.
+ */
+export function gexfHeadRoom(channelNames: readonly string[]): number {
+  let names = 0;
+  for (const n of channelNames) names += Buffer.byteLength(xmlEscape(n));
+  return GEXF_PREAMBLE_ROOM + names + GEXF_NODE_ROOM * channelNames.length;
+}
+
+/**
+ * Bytes of a node besides its escaped name that `gexfHeadRoom` allows: the tags and attribute
+ * names take ~400, the values of the bench's nodes ~130 (labels like "VALORANT · es (78%)").
+ */
+export const GEXF_NODE_ROOM = 600;
+/** The declaration, meta (with its description), attribute declarations and node section tags. */
+const GEXF_PREAMBLE_ROOM = 4096;
+
+/** Raised by `writeGexfHeadInto` when the head does not fit its room (nothing after the room is touched). */
+export class GexfHeadTooLong extends Error {}
+
+/**
+ * Writes the head into bytes [0, room) of `fd`, the file whose edge section starts at `room`:
+ * the head, then whitespace (after a comment saying why) up to `GEXF_EDGES_OPEN`, which ends
+ * exactly at `room`. Throws `GexfHeadTooLong` before writing a byte past the room.
+ */
+export function writeGexfHeadInto(
+  fd: number,
+  room: number,
+  channels: readonly ChannelRow[],
+  meta: { description: string; date: string },
+  nodeIds?: Int32Array,
+): void {
+  const sink = new ByteSink(fd, {
+    limit: room,
+    tooLong: () => new GexfHeadTooLong('GEXF head longer than its room'),
+  });
+  writeGexfHead(sink, channels, meta, nodeIds);
+  let gap = room - GEXF_EDGES_OPEN.length - (sink.flushed + sink.pos);
+  if (gap < 0) throw new GexfHeadTooLong('GEXF head longer than its room');
+  if (gap >= GEXF_ROOM_NOTE.length) {
+    sink.text(GEXF_ROOM_NOTE);
+    gap -= GEXF_ROOM_NOTE.length;
+  }
+  // whitespace between elements, in lines of at most 128 bytes
+  while (gap > 0) {
+    const n = Math.min(gap, 128);
+    sink.ensure(n);
+    sink.buf.fill(32, sink.pos, sink.pos + n - 1);
+    sink.buf[sink.pos + n - 1] = 10;
+    sink.pos += n;
+    gap -= n;
+  }
+  sink.text(GEXF_EDGES_OPEN);
+  sink.flush();
+}
+
+/** Said before the whitespace that fills the head's room. */
+const GEXF_ROOM_NOTE =
+  '    <!-- blank space: room left for the nodes (the edges below were written beside them) -->\n';
 
 /** Writes the GEXF document to `sink` (it can be large: one line per edge). */
 export function writeGexf(
@@ -155,6 +223,38 @@ export function writeGexf(
   prepared: PreparedEdges | GexfEdgesWritten = prepareEdges(channels, edges),
 ): void {
   const external = 'edgesPart' in prepared ? prepared : undefined;
+  writeGexfHead(sink, channels, meta, external?.nodeIds);
+  sink.text(GEXF_EDGES_OPEN);
+  if (external) {
+    sink.copyFile(external.edgesPart, external.edgesFrom ?? 0);
+  } else {
+    // One short line per edge, straight into the byte buffer: millions of them in a large atlas
+    // (shared counts are in edges.csv).
+    const { source, target, weight } = prepared as PreparedEdges;
+    for (let i = 0; i < edges.length; i++) {
+      const s = source[i]!;
+      const t = target[i]!;
+      if (s >= 0 && t >= 0) writeGexfEdge(sink, s, t, weight[i]!);
+    }
+    sink.text(GEXF_END);
+  }
+}
+
+/** What follows the nodes: the edge section's start. */
+export const GEXF_EDGES_OPEN = '    <edges>\n';
+/** What follows the edge lines. */
+export const GEXF_END = '    </edges>\n  </graph>\n</gexf>\n';
+
+/**
+ * The document up to the edge section (`GEXF_EDGES_OPEN`) — declaration, meta, attributes and
+ * nodes; node ids are `nodeIds[row]` when given, else the row.
+ */
+export function writeGexfHead(
+  sink: ByteSink,
+  channels: readonly ChannelRow[],
+  meta: { description: string; date: string },
+  nodeIds?: Int32Array,
+): void {
   const write = (s: string) => sink.text(s);
   write('<?xml version="1.0" encoding="UTF-8"?>\n');
   write(
@@ -195,7 +295,7 @@ export function writeGexf(
   };
   for (let i = 0; i < channels.length; i++) {
     const c = channels[i]!;
-    const id = external ? external.nodeIds[i]! : i;
+    const id = nodeIds ? nodeIds[i]! : i;
     let s = `      <node id="${id}" label="${xmlEscape(c.channel)}">\n        <attvalues>`;
     for (const a of NODE_ATTRIBUTES) {
       const v = c[a.key];
@@ -217,18 +317,5 @@ export function writeGexf(
     }
     write(`${s}\n      </node>\n`);
   }
-  write('    </nodes>\n    <edges>\n');
-  if (external) {
-    sink.copyFile(external.edgesPart);
-  } else {
-    // One short line per edge, straight into the byte buffer: millions of them in a large atlas
-    // (shared counts are in edges.csv).
-    const { source, target, weight } = prepared as PreparedEdges;
-    for (let i = 0; i < edges.length; i++) {
-      const s = source[i]!;
-      const t = target[i]!;
-      if (s >= 0 && t >= 0) writeGexfEdge(sink, s, t, weight[i]!);
-    }
-  }
-  write('    </edges>\n  </graph>\n</gexf>\n');
+  write('    </nodes>\n');
 }

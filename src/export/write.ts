@@ -4,7 +4,7 @@
  * never sees a half-written file. Same rows ⇒ byte-identical CSV (numbers go through
  * `formatNumber`, row order is the caller's).
  */
-import { mkdirSync, rmSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AtlasSummary, ChannelRow, CommunityRow, EdgeRow, GroupRow } from '../model/atlas.js';
 import type { ProgressFn } from '../model/progress.js';
@@ -30,7 +30,7 @@ import { NULL_NAME, type ParquetColumn, writeParquet } from './parquet-write.js'
 
 export { EDGE_COLUMNS };
 
-import { writeGexf } from './gexf.js';
+import { GexfHeadTooLong, writeGexf, writeGexfHeadInto } from './gexf.js';
 import { encodeNames, encodeShares } from './lists.js';
 
 /** What an analysis folder holds: both levels of the hierarchy (groups ⊃ communities ⊃ channels). */
@@ -371,17 +371,27 @@ export async function writeAnalysisFolder(
       };
     }
     const part = files.gexfEdgesPart;
+    const from = files.gexfEdgesFrom ?? 0;
+    let placed = false;
     cleanup = () => {
-      if (part) removeSoon(part);
+      if (part && !placed) removeSoon(part);
     };
     const nodeIds = options.edgeFiles.nodeIds;
     writeGexfFile = () => {
       if (!gexf || !part) return;
       onProgress?.(`export: ${FILES.gexf}`);
-      writeBytesAtomic(join(dir, FILES.gexf), (sink) =>
-        writeGexf(sink, folder.channels, [], meta, { nodeIds, edgesPart: part }),
-      );
-      written.push(join(dir, FILES.gexf));
+      const path = join(dir, FILES.gexf);
+      // the head into the room the edge writer left in front of its section, else the section
+      // copied behind the head
+      if (from > 0 && headIntoRoom(part, from, folder.channels, meta, nodeIds)) {
+        replaceFile(part, path);
+        placed = true;
+      } else {
+        writeBytesAtomic(path, (sink) =>
+          writeGexf(sink, folder.channels, [], meta, { nodeIds, edgesPart: part, edgesFrom: from }),
+        );
+      }
+      written.push(path);
     };
   } else {
     const prepared = prepareEdges(folder.channels, folder.edges, options.edgeEndpoints);
@@ -468,4 +478,24 @@ async function csvToParquet(
     for (const tmp of temps) rmSync(tmp, { force: true });
   }
   return targets;
+}
+
+/** `writeGexfHeadInto` the edge writer's file; false (the room's bytes left as they are) when the head does not fit. */
+function headIntoRoom(
+  file: string,
+  room: number,
+  channels: readonly ChannelRow[],
+  meta: { description: string; date: string },
+  nodeIds: Int32Array,
+): boolean {
+  const fd = openSync(file, 'r+');
+  try {
+    writeGexfHeadInto(fd, room, channels, meta, nodeIds);
+    return true;
+  } catch (err) {
+    if (err instanceof GexfHeadTooLong) return false;
+    throw err;
+  } finally {
+    closeSync(fd);
+  }
 }

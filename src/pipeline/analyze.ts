@@ -7,6 +7,7 @@ import { mkdirSync } from 'node:fs';
 import { type ProjectionWorker, spawnProjectionWorker } from '../analysis/overlap-parallel.js';
 import type { Config } from '../config/schema.js';
 import { type EdgeFiles, type EdgeFilesWorker, spawnEdgeFilesWorker } from '../export/edge-files.js';
+import { gexfHeadRoom } from '../export/gexf.js';
 import { writeAnalysisFolder } from '../export/write.js';
 import type {
   AtlasSummary,
@@ -104,7 +105,14 @@ export async function analyze(config: Config, opts: AnalyzeOptions): Promise<Ana
         edgePart = new Promise((resolve) => {
           toldPart = resolve;
         });
-        edgeFiles = (edgeWorker as EdgeFilesWorker).run(opts.out, graph, { waitForParquet: true }, toldPart);
+        // the GEXF's edge section goes behind room for its head, which is put in front afterwards
+        const gexfRoom = gexfHeadRoom(graph.nodeNames);
+        edgeFiles = (edgeWorker as EdgeFilesWorker).run(
+          opts.out,
+          graph,
+          { waitForParquet: true, gexfHeadRoom: gexfRoom },
+          toldPart,
+        );
         edgeFiles.catch(() => {}); // awaited by the exports; an early failure must not go unhandled
       },
     });
