@@ -53,12 +53,10 @@ export interface EdgeFilesOptions {
   gexfHeadRoom?: number;
 }
 
-/** When `writeEdgeFiles` tells what it wrote, and when it may go on. */
+/** When `writeEdgeFiles` tells what it wrote before it goes on to edges.parquet. */
 export interface EdgeFilesSteps {
   /** edges.csv and the GEXF edge part are written (the GEXF can be put together from now on). */
   onPart?: (files: EdgeFiles) => void;
-  /** Awaited before edges.parquet (e.g. until communities are found, not to slow them down). */
-  beforeParquet?: Promise<void>;
 }
 
 /**
@@ -98,7 +96,6 @@ export async function writeEdgeFiles(
   }
   steps.onPart?.({ ...out });
   if (!parquet) return out;
-  await steps.beforeParquet;
   const target = join(dir, 'edges.parquet');
   const tmp = tempPathFor(target);
   try {
@@ -189,16 +186,14 @@ export function writeEdgeCsvRows(
 export interface EdgeFilesWorker {
   /**
    * Writes the edge files (copies the arrays to the worker, so the caller keeps the graph);
-   * `onPart` as in `EdgeFilesSteps`. With `waitForParquet`, edges.parquet waits for `goOn`.
+   * `onPart` as in `EdgeFilesSteps`.
    */
   run(
     dir: string,
     g: GraphEdges,
-    options?: EdgeFilesOptions & { waitForParquet?: boolean },
+    options?: EdgeFilesOptions,
     onPart?: (files: EdgeFiles) => void,
   ): Promise<EdgeFiles>;
-  /** Lets a `waitForParquet` run write edges.parquet. */
-  goOn(): void;
   /** Stops the worker (when the run is abandoned). */
   close(): void;
 }
@@ -210,10 +205,6 @@ export interface EdgeFilesWorker {
 export function spawnEdgeFilesWorker(): EdgeFilesWorker {
   let worker: Worker | undefined;
   let failed = false;
-  let goOn: () => void = () => {};
-  const wentOn = new Promise<void>((resolve) => {
-    goOn = resolve;
-  });
   try {
     worker = new Worker(new URL('./edge-worker.mjs', import.meta.url));
     worker.once('error', () => {
@@ -227,10 +218,7 @@ export function spawnEdgeFilesWorker(): EdgeFilesWorker {
     run(dir, g, options = {}, onPart) {
       const w = worker;
       const here = (o: EdgeFilesOptions, tell?: (files: EdgeFiles) => void) =>
-        writeEdgeFiles(dir, g, o, {
-          onPart: tell,
-          beforeParquet: options.waitForParquet ? wentOn : undefined,
-        });
+        writeEdgeFiles(dir, g, o, { onPart: tell });
       if (!w || failed) return here(options, onPart);
       w.ref();
       const graph: GraphEdges = {
@@ -281,10 +269,6 @@ export function spawnEdgeFilesWorker(): EdgeFilesWorker {
         w.postMessage(input, transfer);
       });
     },
-    goOn() {
-      goOn();
-      worker?.postMessage({ goOn: true });
-    },
     close() {
       void worker?.terminate();
     },
@@ -294,5 +278,5 @@ export function spawnEdgeFilesWorker(): EdgeFilesWorker {
 export interface EdgeWorkerInput {
   dir: string;
   graph: GraphEdges;
-  options: EdgeFilesOptions & { waitForParquet?: boolean };
+  options: EdgeFilesOptions;
 }

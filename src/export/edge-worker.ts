@@ -1,24 +1,13 @@
 /**
  * Worker side of `spawnEdgeFilesWorker`: waits for one graph, writes its edge files, reports the
- * GEXF part as soon as it is written and the files at the end; `{ goOn }` lets edges.parquet start
- * when the run waits for it.
+ * GEXF part as soon as it is written and the files at the end.
  */
 import { parentPort } from 'node:worker_threads';
 import { type EdgeWorkerInput, writeEdgeFiles } from './edge-files.js';
 
-let goOn: () => void = () => {};
-const wentOn = new Promise<void>((resolve) => {
-  goOn = resolve;
-});
-
-parentPort?.on('message', (m: EdgeWorkerInput | { goOn: true }) => {
-  if ('goOn' in m) {
-    goOn();
-    return;
-  }
+parentPort?.on('message', (m: EdgeWorkerInput) => {
   writeEdgeFiles(m.dir, m.graph, m.options, {
     onPart: (part) => parentPort?.postMessage({ part }),
-    beforeParquet: m.options.waitForParquet ? wentOn : undefined,
   })
     .then(
       (ok) => parentPort?.postMessage({ ok }),
