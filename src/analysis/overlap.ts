@@ -74,9 +74,19 @@ class EdgeBuffer {
   }
 }
 
-/** a[0, m) as a new array, on a SharedArrayBuffer when asked. */
+/**
+ * a[0, m) as a new array, on a SharedArrayBuffer when asked; `a` itself when it is that already
+ * (all of a shared buffer, m long: the arrays were made shared where they were filled).
+ */
 function copyOut<T extends Uint32Array | Float64Array>(a: T, m: number, onShared: boolean): T {
   if (!onShared) return a.slice(0, m) as T;
+  if (
+    a.buffer instanceof SharedArrayBuffer &&
+    a.byteOffset === 0 &&
+    a.length === m &&
+    a.buffer.byteLength === a.byteLength
+  )
+    return a;
   const out = new (a.constructor as { new (b: SharedArrayBuffer): T })(
     new SharedArrayBuffer(m * a.BYTES_PER_ELEMENT),
   );
@@ -96,7 +106,7 @@ function finishGraph(
   const t = performance.now();
   const { source, target, shared, nodeAudience } = base;
   let m = base.length;
-  const weight = new Float64Array(m);
+  const weight = onShared ? new Float64Array(new SharedArrayBuffer(8 * m)) : new Float64Array(m);
   for (let e = 0; e < m; e++) {
     weight[e] =
       o.weight === 'given'
@@ -289,6 +299,8 @@ export function projectChunks(p: ProjectionInput): ProjectedChunks {
 function concatChunks(
   parts: ProjectedChunks[],
   nChunks: number,
+  /** The arrays on SharedArrayBuffers (as `finishGraph` hands them on). */
+  onShared: boolean,
 ): Pick<ProjectedChunks, 'source' | 'target' | 'shared' | 'length' | 'pairsCounted' | 'belowShared'> {
   let pairsCounted = 0;
   let belowShared = 0;
@@ -315,9 +327,9 @@ function concatChunks(
       where[k] = { part, start: part.chunkStarts[i]!, end: part.chunkStarts[i + 1] ?? part.length };
     });
   }
-  const source = new Uint32Array(m);
-  const target = new Uint32Array(m);
-  const shared = new Float64Array(m);
+  const source = sharedU32(m, onShared);
+  const target = sharedU32(m, onShared);
+  const shared = onShared ? new Float64Array(new SharedArrayBuffer(8 * m)) : new Float64Array(m);
   let at = 0;
   for (let k = 0; k < nChunks; k++) {
     const w = where[k];
@@ -458,7 +470,15 @@ export function buildOverlapGraph(
   const tProject = performance.now();
 
   // Chunks back in id order: the same edges in the same order as on one thread.
-  const { source, target, shared, length: m, pairsCounted, belowShared } = concatChunks(parts, nChunks);
+  const onShared = helper !== undefined;
+  const {
+    source,
+    target,
+    shared,
+    length: m,
+    pairsCounted,
+    belowShared,
+  } = concatChunks(parts, nChunks, onShared);
   return finishGraph(
     { nodeNames: audience.channelNames, nodeAudience, source, target, shared, length: m },
     o,
@@ -475,7 +495,7 @@ export function buildOverlapGraph(
       },
     },
     // the helper builds the communities' CSR from these arrays next (stages.ts)
-    helper !== undefined,
+    onShared,
   );
 }
 
