@@ -106,7 +106,7 @@ function finishGraph(
   const t = performance.now();
   const { source, target, shared, nodeAudience } = base;
   let m = base.length;
-  const weight = onShared ? new Float64Array(new SharedArrayBuffer(8 * m)) : new Float64Array(m);
+  const weight = sharedF64(m, onShared);
   for (let e = 0; e < m; e++) {
     weight[e] =
       o.weight === 'given'
@@ -329,7 +329,7 @@ function concatChunks(
   }
   const source = sharedU32(m, onShared);
   const target = sharedU32(m, onShared);
-  const shared = onShared ? new Float64Array(new SharedArrayBuffer(8 * m)) : new Float64Array(m);
+  const shared = sharedF64(m, onShared);
   let at = 0;
   for (let k = 0; k < nChunks; k++) {
     const w = where[k];
@@ -361,6 +361,8 @@ export const PARALLEL_PROJECTION_MIN_WORK = 4_000_000;
 
 const sharedU32 = (n: number, shared: boolean) =>
   shared ? new Uint32Array(new SharedArrayBuffer(4 * n)) : new Uint32Array(n);
+const sharedF64 = (n: number, shared: boolean) =>
+  shared ? new Float64Array(new SharedArrayBuffer(8 * n)) : new Float64Array(n);
 
 /**
  * Audiences → channel graph: a sparse product on typed arrays (`projectChunks`) over the

@@ -5,7 +5,7 @@
  * worker thread while communities are detected — on a million-edge graph that takes the biggest
  * export off the critical path.
  */
-import { closeSync, openSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import {
@@ -16,6 +16,7 @@ import {
   replaceFile,
   tempPathFor,
   writeBytesAtomic,
+  writeFileAtomic,
 } from './atomic.js';
 import { csvField, csvLine, writeUint } from './csv.js';
 import { EDGE_COLUMNS } from './edge-index.js';
@@ -79,18 +80,12 @@ export async function writeEdgeFiles(
     // atlas.gexf's own temp file, its edge section from the head's room on (see `gexfHeadRoom`)
     const part = tempPathFor(join(dir, 'atlas.gexf'));
     const room = options.gexfHeadRoom ?? 0;
-    const fd = openSync(part, 'w');
-    try {
+    writeFileAtomic(part, (fd) => {
       const sink = new ByteSink(fd, { at: room });
       writeGexfEdgeLines(sink, g.source, g.target, weights, g.length, g.nodeNames.length);
       sink.text(GEXF_END);
       sink.flush();
-    } catch (err) {
-      closeSync(fd);
-      rmSync(part, { force: true });
-      throw err;
-    }
-    closeSync(fd);
+    });
     out.gexfEdgesPart = part;
     out.gexfEdgesFrom = room;
   }
