@@ -1,6 +1,8 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { once } from 'node:events';
+import { mkdir, mkdtemp, rm, truncate, writeFile } from 'node:fs/promises';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InputError } from '../src/errors.js';
 import { ByteInterner, parseTimestampBytes, scanCsv } from '../src/ingest/csv-scan.js';
@@ -13,6 +15,9 @@ import {
   readEdgeList,
   readPresenceFiles,
 } from '../src/ingest/index.js';
+import { PARALLEL_CSV_MIN_BYTES } from '../src/ingest/presence-csv.js';
+import { defaultThreads, releaseWarmReadWorkers, warmReadWorker } from '../src/ingest/read-worker.js';
+import { warmCsvReadWorker, warmStoredReadWorker } from '../src/ingest/warm-read.js';
 import type { PresenceTable } from '../src/model/presence-table.js';
 import { sqlString, withDuckDB } from '../src/storage/duckdb.js';
 
@@ -204,6 +209,69 @@ describe('presence CSV', () => {
     expect(two.table.viewerNames.length).toBe(one.table.viewerNames.length);
     expect(two.filesReadInParallel).toBe(1);
     expect(one.filesReadInParallel).toBe(0);
+  });
+
+  it('a warm worker (spawned before the read, as analyze does) takes the read; one no read took is stopped', async () => {
+    const lines = ['channel,viewer,ts,source,messages'];
+    for (let i = 0; i < 30_000; i++) lines.push(`c${i % 11},v${(i * 17) % 4000},${1_795_525_500 + i},live,1`);
+    const path = join(tmp, 'warm.csv');
+    await writeFile(path, `${lines.join('\n')}\n`);
+    const one = await readPresenceFiles([path], { threads: 1 });
+    const url = new URL('../src/ingest/csv-worker.mjs', import.meta.url);
+    const exited = (w: Worker | undefined) =>
+      Promise.race([
+        once(w as Worker, 'exit').then(() => 'exited'),
+        new Promise((resolve) => setTimeout(() => resolve('still running'), 10_000)),
+      ]);
+    // spawned warm, then handed its job (and stopped after it); told once it has answered
+    const first = await warmReadWorker(url);
+    expect(first).toBeDefined();
+    const firstExit = exited(first);
+    let told = 0;
+    const two = await readPresenceFiles([path], {
+      threads: 2,
+      parallelMinBytes: 0,
+      onWorkerDone: () => told++,
+    });
+    expect(await firstExit).toBe('exited');
+    expect(told).toBe(1);
+    expect(two.filesReadInParallel).toBe(1);
+    expect(rows(two.table)).toEqual(rows(one.table));
+    // a warm worker that died before its job is not handed one: the read spawns its own
+    const dead = await warmReadWorker(url);
+    await dead?.terminate();
+    const again = await readPresenceFiles([path], { threads: 2, parallelMinBytes: 0 });
+    expect(again.filesReadInParallel).toBe(1);
+    expect(rows(again.table)).toEqual(rows(one.table));
+    // one no read takes is stopped by the release
+    const unused = await warmReadWorker(url);
+    const unusedExit = exited(unused);
+    releaseWarmReadWorkers();
+    expect(await unusedExit).toBe('exited');
+  });
+
+  it('analyze warms a read worker only for inputs the two-thread read takes: a big CSV (or a folder with one), big stored parts', async () => {
+    const small = join(tmp, 'small.csv');
+    await writeFile(small, 'channel,viewer,ts\nc,v,1795525500\n');
+    const big = join(tmp, 'warm-folder', 'presence.csv');
+    await mkdir(join(tmp, 'warm-folder'));
+    await writeFile(big, '');
+    await truncate(big, PARALLEL_CSV_MIN_BYTES);
+    const store = join(tmp, 'warm-store');
+    await mkdir(join(store, 'presence', 'source=import', 'dt=2026-11-24'), { recursive: true });
+    const part = join(store, 'presence', 'source=import', 'dt=2026-11-24', 'part-0.parquet');
+    await writeFile(part, '');
+    try {
+      expect(await warmCsvReadWorker([small])).toBe(false);
+      expect(await warmCsvReadWorker([join(tmp, 'no-such.csv')])).toBe(false);
+      expect(await warmCsvReadWorker([small, join(tmp, 'warm-folder')])).toBe(availableParallelism() >= 2);
+      expect(await warmCsvReadWorker([big])).toBe(availableParallelism() >= 2);
+      expect(await warmStoredReadWorker(store)).toBe(false);
+      await truncate(part, 8 * 1024 * 1024);
+      expect(await warmStoredReadWorker(store)).toBe(defaultThreads() === 2);
+    } finally {
+      releaseWarmReadWorkers();
+    }
   });
 
   it('never splits a file that uses quotes (a newline could hide inside a field)', async () => {

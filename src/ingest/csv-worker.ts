@@ -2,10 +2,9 @@
  * Worker side of the parallel CSV read: scans one byte range of a presence CSV into the caller's
  * shared columns (its own local ids) and sends back its names as bytes (transferred, not copied).
  */
-import { workerData } from 'node:worker_threads';
 import { type CsvRange, readPresenceCsv } from './presence-csv.js';
 import type { ColumnViews, PresenceReadOptions } from './presence-rows.js';
-import { answerRead, type WorkerReadOutput } from './read-worker.js';
+import { answerRead, readJob, type WorkerReadOutput } from './read-worker.js';
 
 export interface CsvWorkerInput {
   path: string;
@@ -20,7 +19,7 @@ export interface CsvWorkerOutput extends WorkerReadOutput {
   lines: number;
 }
 
-const input = workerData as CsvWorkerInput;
+const input = await readJob<CsvWorkerInput>();
 await answerRead(
   input.shared,
   (b, log) => readPresenceCsv(input.path, b, log, input.opts, input.range),

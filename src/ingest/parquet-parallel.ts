@@ -107,6 +107,7 @@ async function readInTwo(
         rowsInAll: total,
       } satisfies ParquetWorkerInput),
     () => readSlices(conn, mine, label, b, log, opts),
+    opts.onWorkerDone,
   );
 }
 

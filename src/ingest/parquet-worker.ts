@@ -2,11 +2,10 @@
  * Worker side of the two-thread storage read: reads its share of the Parquet parts (own DuckDB)
  * into the caller's shared columns, with its own ids, and sends back its names as bytes.
  */
-import { workerData } from 'node:worker_threads';
 import { withDuckDB } from '../storage/duckdb.js';
 import { readSlices, type Slice } from './parquet-parallel.js';
 import type { ColumnViews, PresenceReadOptions } from './presence-rows.js';
-import { answerRead, type WorkerReadOutput } from './read-worker.js';
+import { answerRead, readJob, type WorkerReadOutput } from './read-worker.js';
 
 export interface ParquetWorkerInput {
   /** What the worker reads, in order (its rows are numbered from its first slice's first row). */
@@ -28,7 +27,7 @@ export interface ParquetWorkerInput {
 /** Row numbers in `rejected` count from the worker's first part. */
 export type ParquetWorkerOutput = WorkerReadOutput;
 
-const input = workerData as ParquetWorkerInput;
+const input = await readJob<ParquetWorkerInput>();
 await answerRead(input.shared, (b, log) => {
   b.reserveViewersFor(input.rowsInAll);
   return withDuckDB((conn) => readSlices(conn, input.slices, input.label, b, log, input.opts), {

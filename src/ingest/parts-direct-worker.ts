@@ -4,7 +4,7 @@
  * and sends back its names as bytes. `numbers`: the column split's channels, instants and
  * counts of every row group; sends back the channels' names, or nothing when a row is not kept.
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort } from 'node:worker_threads';
 import {
   type NumbersOutput,
   type NumbersWorkerInput,
@@ -13,9 +13,9 @@ import {
   readUnits,
 } from './presence-parts-direct.js';
 import { PresenceBuilder } from './presence-rows.js';
-import { answerRead, type WorkerReply } from './read-worker.js';
+import { answerRead, readJob, type WorkerReply } from './read-worker.js';
 
-const input = workerData as PartsWorkerInput | NumbersWorkerInput;
+const input = await readJob<PartsWorkerInput | NumbersWorkerInput>();
 if (input.mode === 'rows') {
   await answerRead(input.shared, (b, log) => {
     b.reserveViewersFor(input.rowsInAll);

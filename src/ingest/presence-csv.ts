@@ -272,8 +272,10 @@ export async function readPresenceCsvParallel(
   b.adopt(columnSlice(shared, 0, mid));
   // Size this thread's viewer table for the whole file: the worker's names merge into it.
   b.reserveViewersFor(estimate(size));
-  const { here: first, there: msg } = await readBeside(started, () =>
-    readPresenceCsv(path, b, log, opts, { start: 0, end: split, header }),
+  const { here: first, there: msg } = await readBeside(
+    started,
+    () => readPresenceCsv(path, b, log, opts, { start: 0, end: split, header }),
+    opts.onWorkerDone,
   );
   if (!msg.ok) {
     // Fall back to one pass: drop what this thread read.

@@ -554,10 +554,13 @@ export async function readColumnsInTwo(
   let clean: boolean;
   let there: WorkerReply<NumbersOutput>;
   try {
-    ({ here: clean, there } = await readBeside(started, () =>
-      readViewerColumn(plans, units, b, start, stop, (seen) =>
-        opts.onProgress?.(`reading ${label}`, seen, total),
-      ),
+    ({ here: clean, there } = await readBeside(
+      started,
+      () =>
+        readViewerColumn(plans, units, b, start, stop, (seen) =>
+          opts.onProgress?.(`reading ${label}`, seen, total),
+        ),
+      opts.onWorkerDone,
     ));
   } catch (err) {
     undo();
@@ -869,6 +872,7 @@ export async function readPartsDirect(
             rowsInAll: total,
           } satisfies PartsWorkerInput),
         () => internalOnUnsupported(readUnits(plans, mine, b, log, label, opts, total)),
+        opts.onWorkerDone,
       );
       if (st) return st;
     }

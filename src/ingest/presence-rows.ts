@@ -42,6 +42,11 @@ export interface PresenceReadOptions {
   csvKernel?: boolean;
   /** Bytes per CSV read (default `CSV_SCAN_DEFAULTS`; tests use small ones to split records). */
   csvChunkBytes?: number;
+  /**
+   * Called when a two-thread read's worker has answered: a core is free while this thread
+   * merges the worker's rows (`analyze` starts its next stages' workers then).
+   */
+  onWorkerDone?: () => void;
 }
 
 export const PRESENCE_READ_DEFAULTS = { maxRejectShare: 0.5 };

@@ -32,8 +32,57 @@ export interface WorkerReply<T> {
   error?: string;
 }
 
+/** What a worker spawned ahead of its job (`warmReadWorker`) gets as its `workerData`. */
+const WARM = { vieweratlasWarm: true } as const;
+
+/** Read workers spawned ahead of their job, by script URL (one each); `alive` until they exit. */
+const warm = new Map<string, { worker: Worker; alive: boolean }>();
+
 /**
- * Spawns `url` with `workerData`; undefined when no worker can start (the caller reads alone).
+ * Spawns the read worker `url` now, before its job is known: Node's start of a worker and the
+ * loading of its modules (~0.1 s) then happen while this thread is busy with something else
+ * (loading its own modules, the config, the metadata), and `startReadWorker` on the same URL
+ * hands it its job at once. An idle warm worker does not keep the process alive;
+ * `releaseWarmReadWorkers` stops the ones no read took.
+ */
+export async function warmReadWorker(url: URL): Promise<Worker | undefined> {
+  const known = warm.get(url.href);
+  if (known?.alive) return known.worker;
+  const { Worker } = await import('node:worker_threads');
+  try {
+    const entry = { worker: new Worker(url, { workerData: WARM }), alive: true };
+    entry.worker.unref();
+    // A warm worker that fails before its job is simply not used (a new one is spawned then).
+    entry.worker.on('error', () => {});
+    entry.worker.once('exit', () => {
+      entry.alive = false;
+    });
+    warm.set(url.href, entry);
+    return entry.worker;
+  } catch {
+    return undefined; // no worker: the read spawns its own, or reads in one thread
+  }
+}
+
+/** Stops the warm read workers no read took. */
+export function releaseWarmReadWorkers(): void {
+  for (const { worker } of warm.values()) void worker.terminate();
+  warm.clear();
+}
+
+/**
+ * The worker's side: its job's data — its `workerData`, or for a worker spawned warm the first
+ * message it gets (`startReadWorker` posts it).
+ */
+export async function readJob<T>(): Promise<T> {
+  const { workerData, parentPort } = await import('node:worker_threads');
+  if (!(workerData as typeof WARM | undefined)?.vieweratlasWarm) return workerData as T;
+  return new Promise<T>((resolve) => parentPort?.once('message', (m: { job: T }) => resolve(m.job)));
+}
+
+/**
+ * Spawns `url` with `workerData`, or hands `workerData` to the warm worker of `url` when there is
+ * one (`warmReadWorker`); undefined when no worker can start (the caller reads alone).
  * worker_threads is loaded here, on first use, not when a reader module is imported.
  */
 export async function startReadWorker<T>(
@@ -42,10 +91,18 @@ export async function startReadWorker<T>(
 ): Promise<{ worker: Worker; reply: Promise<WorkerReply<T>> } | undefined> {
   const { Worker } = await import('node:worker_threads');
   let worker: Worker;
-  try {
-    worker = new Worker(url, { workerData });
-  } catch {
-    return undefined;
+  const ready = warm.get(url.href);
+  warm.delete(url.href);
+  if (ready?.alive) {
+    worker = ready.worker;
+    worker.ref();
+    worker.postMessage({ job: workerData });
+  } else {
+    try {
+      worker = new Worker(url, { workerData });
+    } catch {
+      return undefined;
+    }
   }
   const reply = new Promise<WorkerReply<T>>((resolve) => {
     worker.once('message', resolve);
@@ -62,8 +119,11 @@ export async function startReadWorker<T>(
 export async function readBeside<F, T>(
   started: { worker: Worker; reply: Promise<WorkerReply<T>> },
   here: () => Promise<F>,
+  /** Called once the worker has answered (its core is free while this thread merges). */
+  onWorkerDone?: () => void,
 ): Promise<{ here: F; there: WorkerReply<T> }> {
   let mine: F;
+  if (onWorkerDone) void started.reply.then(onWorkerDone);
   try {
     mine = await here();
   } catch (err) {
@@ -139,6 +199,7 @@ export async function readInTwoThreads(
     shared: ColumnViews,
   ) => Promise<{ worker: Worker; reply: Promise<WorkerReply<WorkerReadOutput>> } | undefined>,
   readHere: () => Promise<FileStats>,
+  onWorkerDone?: () => void,
 ): Promise<FileStats | undefined> {
   const start = b.length;
   const mid = start + firstRows;
@@ -156,7 +217,7 @@ export async function readInTwoThreads(
   let first: FileStats;
   let msg: WorkerReply<WorkerReadOutput>;
   try {
-    ({ here: first, there: msg } = await readBeside(started, readHere));
+    ({ here: first, there: msg } = await readBeside(started, readHere, onWorkerDone));
   } catch (err) {
     // a slice of a part that the stored-parts read does not take: one thread again
     if (!(err instanceof Error && err.message.startsWith('internal:'))) throw err;

@@ -9,6 +9,7 @@ import type { Config } from '../config/schema.js';
 import { type EdgeFiles, type EdgeFilesWorker, spawnEdgeFilesWorker } from '../export/edge-files.js';
 import { gexfHeadRoom } from '../export/gexf.js';
 import { writeAnalysisFolder } from '../export/write.js';
+import { releaseWarmReadWorkers } from '../ingest/read-worker.js';
 import type {
   AtlasSummary,
   ChannelRow,
@@ -65,11 +66,16 @@ export async function analyze(config: Config, opts: AnalyzeOptions): Promise<Ana
     timings[stage] = Math.round(now - mark);
     mark = now;
   };
-  // The edge files are written by a worker from the graph while communities are found; it is
-  // spawned once the input is read, so it loads its modules while aggregate and overlap run.
+  // The edge files are written by a worker from the graph while communities are found; the
+  // overlap projection's second thread (presence only) helps aggregate and overlap. Both are
+  // spawned once a two-thread read's worker is done — they load their modules on its core while
+  // this thread merges its rows — or else once the input is read.
   let edgeWorker: EdgeFilesWorker | undefined;
-  // The overlap projection's second thread, for presence only: it loads while aggregate runs.
   let projection: ProjectionWorker | undefined;
+  const spawnHelpers = (presence: boolean) => {
+    if (presence) projection ??= spawnProjectionWorker();
+    edgeWorker ??= spawnEdgeFilesWorker();
+  };
   try {
     const input = await readSource(config, {
       inputs: opts.inputs,
@@ -77,10 +83,10 @@ export async function analyze(config: Config, opts: AnalyzeOptions): Promise<Ana
       engine: opts.engine,
       onProgress: progress,
       onStage: lap,
+      onReadWorkerDone: () => spawnHelpers(true),
     });
     lap('read');
-    if (input.kind === 'presence') projection = spawnProjectionWorker();
-    edgeWorker = spawnEdgeFilesWorker();
+    spawnHelpers(input.kind === 'presence');
     let edgeFiles: Promise<EdgeFiles> | undefined;
     // edges.csv and the GEXF's edges, told before the worker goes on to edges.parquet
     let edgePart: Promise<EdgeFiles> | undefined;
@@ -158,5 +164,6 @@ export async function analyze(config: Config, opts: AnalyzeOptions): Promise<Ana
   } finally {
     edgeWorker?.close();
     projection?.close();
+    releaseWarmReadWorkers();
   }
 }

@@ -38,6 +38,8 @@ export interface SourceOptions {
   onProgress?: ProgressFn;
   /** Called when a part of the read ends (`compact`, `athena`): the caller times them. */
   onStage?: (stage: 'compact' | 'athena') => void;
+  /** A two-thread presence read's worker has answered (see `PresenceReadOptions.onWorkerDone`). */
+  onReadWorkerDone?: () => void;
   /** The command named in errors (default `analyze`). */
   component?: string;
 }
@@ -150,7 +152,11 @@ export async function readSource(config: Config, opts: SourceOptions): Promise<A
       }
       files.push(jsonl);
     }
-    const presence = await readPresenceFiles(files, { ...window, onProgress: progress });
+    const presence = await readPresenceFiles(files, {
+      ...window,
+      onProgress: progress,
+      onWorkerDone: opts.onReadWorkerDone,
+    });
     return {
       kind: 'presence',
       table: presence.table,
@@ -240,6 +246,7 @@ async function readStorage(
     const presence = await loadPresenceFromStorage(storage, {
       ...windowOfConfig(config),
       onProgress: progress,
+      onWorkerDone: opts.onReadWorkerDone,
     });
     const metadata = await loadMetadataFromStorage(storage);
     if (presence.rowsRead === 0) {

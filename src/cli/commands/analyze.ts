@@ -34,6 +34,19 @@ function oneOf<T extends string>(flag: string, allowed: readonly T[]): (value: s
 
 const fmt = (n: number) => n.toLocaleString('en-US');
 
+/** The config settings the flags override. */
+function overrides(flags: AnalyzeFlags): ConfigInput {
+  const out: ConfigInput = {};
+  if (flags.weight) out.overlap = { weight: flags.weight };
+  const communities: NonNullable<ConfigInput['communities']> = {};
+  if (flags.seed !== undefined) communities.seed = flags.seed;
+  if (flags.resolution !== undefined) communities.resolution = flags.resolution;
+  if (flags.algorithm) communities.algorithm = flags.algorithm;
+  if (flags.flat) communities.hierarchy = false;
+  if (Object.keys(communities).length > 0) out.communities = communities;
+  return out;
+}
+
 export function registerAnalyze(program: Command): void {
   addCommonOptions(
     program
@@ -67,6 +80,14 @@ export function registerAnalyze(program: Command): void {
       )
       .option('--flat', 'one level of communities, no top-level groups (communities.hierarchy: false)'),
   ).action(async (flags: AnalyzeFlags) => {
+    const config = resolveConfig(flags, overrides(flags));
+    // Before the pipeline's modules load: the worker of a two-thread read (a big CSV, or the
+    // stored parts) starts now and is ready when the read begins (~0.1 s sooner than spawned there).
+    if (flags.engine !== 'athena') {
+      const warm = await import('../../ingest/warm-read.js');
+      if (flags.input) await warm.warmCsvReadWorker(flags.input);
+      else if (config.storage.driver === 'fs') await warm.warmStoredReadWorker(config.storage.root);
+    }
     const [{ analyze }, { emitMetric }] = await Promise.all([
       import('../../pipeline/analyze.js'),
       import('../../observability/metrics.js'),
@@ -75,15 +96,6 @@ export function registerAnalyze(program: Command): void {
     process.stdout.on('error', (err: NodeJS.ErrnoException) => {
       if (err.code !== 'EPIPE') throw err;
     });
-    const overrides: ConfigInput = {};
-    if (flags.weight) overrides.overlap = { weight: flags.weight };
-    const communities: NonNullable<ConfigInput['communities']> = {};
-    if (flags.seed !== undefined) communities.seed = flags.seed;
-    if (flags.resolution !== undefined) communities.resolution = flags.resolution;
-    if (flags.algorithm) communities.algorithm = flags.algorithm;
-    if (flags.flat) communities.hierarchy = false;
-    if (Object.keys(communities).length > 0) overrides.communities = communities;
-    const config = resolveConfig(flags, overrides);
 
     const progress = createProgress();
     const t0 = performance.now();
