@@ -159,20 +159,28 @@ describe('formatNumberInto', () => {
 });
 
 describe('printedValues', () => {
-  it('reads the printed numbers back exactly as Number() reads the text (what edges.parquet holds)', () => {
+  it('reads the printed numbers back exactly as Number() reads the text, as formatNumbers gives them unparsed (what edges.parquet holds)', () => {
     const values = [...hardNumbers(100_000), Number.NaN, Number.NEGATIVE_INFINITY, 2 ** 53 + 2, 1e21, -1e-7];
     const all = [...values, ...values.map((v) => -v)];
-    const printed = formatNumbers(all, all.length);
+    // the values formatNumbers gives beside the text (what writeEdgeFiles puts in edges.parquet)
+    const unparsed = new Float64Array(all.length);
+    const printed = formatNumbers(all, all.length, unparsed);
     const back = printedValues(printed, all.length);
     let mismatches = 0;
+    let unparsedMismatches = 0;
     for (let i = 0; i < all.length; i++) {
       const text = formatNumber(all[i]!);
       const want = text === '' ? Number.NaN : Number(text);
       if (!Object.is(back[i], want)) mismatches++;
+      if (!Object.is(unparsed[i], want)) unparsedMismatches++;
     }
     expect(mismatches).toBe(0);
+    expect(unparsedMismatches).toBe(0);
     // -0 prints as "0", and reads back as 0
     expect(Object.is(printedValues(formatNumbers([-0], 1), 1)[0], 0)).toBe(true);
+    const zero = new Float64Array(1);
+    formatNumbers([-0], 1, zero);
+    expect(Object.is(zero[0], 0)).toBe(true);
   });
 });
 

@@ -124,13 +124,16 @@ function describe(
     throw new RangeError(`labels: membership has ${membership.length} entries for ${n} nodes`);
   }
   const meta = latestByChannel(metadata);
-  const strength = new Float64Array(n);
-  for (let e = 0; e < graph.length; e++) {
-    strength[graph.source[e]] += graph.weight[e];
-    strength[graph.target[e]] += graph.weight[e];
-  }
   let anyAudience = false;
   for (let i = 0; i < n; i++) if (graph.nodeAudience[i] > 0) anyAudience = true;
+  // strengths only when there are no audiences to weigh by (a pass over every edge)
+  const strength = new Float64Array(anyAudience ? 0 : n);
+  if (!anyAudience) {
+    for (let e = 0; e < graph.length; e++) {
+      strength[graph.source[e]] += graph.weight[e];
+      strength[graph.target[e]] += graph.weight[e];
+    }
+  }
   const weightOf = (i: number) => (anyAudience ? graph.nodeAudience[i] : strength[i]) || 0;
 
   let count = 0;

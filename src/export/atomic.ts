@@ -248,7 +248,12 @@ export function encodeStrings(strings: readonly string[]): ByteStrings {
  * `ByteStrings` of numbers as `formatNumberInto` writes them (empty for NaN/±Infinity), made
  * once for all the files that print them.
  */
-export function formatNumbers(values: ArrayLike<number>, length: number): ByteStrings {
+export function formatNumbers(
+  values: ArrayLike<number>,
+  length: number,
+  /** Filled with what each number's text reads back as (`printedValues` of the result, unparsed). */
+  printed?: Float64Array,
+): ByteStrings {
   const start = new Uint32Array(length + 1);
   let bytes = new Uint8Array(length * 12 + 64);
   let p = 0;
@@ -259,7 +264,7 @@ export function formatNumbers(values: ArrayLike<number>, length: number): ByteSt
       g.set(bytes.subarray(0, p));
       bytes = g;
     }
-    const q = formatNumberInto(bytes, p, values[i]!);
+    const q = formatNumberInto(bytes, p, values[i]!, 6, printed, i);
     if (q - p > longest) longest = q - p;
     start[i + 1] = p = q;
   }

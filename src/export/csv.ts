@@ -58,11 +58,26 @@ const EXACT_BELOW = 2 ** 40;
  * returns the position after it. No string is made for the usual weights: the value is scaled
  * to an integer count of the last decimal and its digits written; when the scaled value is too
  * close to a rounding tie to decide it safely (or too large), `formatNumber` itself answers.
+ * With `back`, `back[at]` gets the number the text reads back as (NaN for none): the scaled
+ * count over its power of ten, which IEEE division rounds as a correct decimal parser rounds
+ * the text — what `printedValues` would parse from it, without the parse.
  */
-export function formatNumberInto(buf: Uint8Array, pos: number, n: number, digits = 6): number {
-  if (!Number.isFinite(n)) return pos;
+export function formatNumberInto(
+  buf: Uint8Array,
+  pos: number,
+  n: number,
+  digits = 6,
+  back?: Float64Array,
+  at = 0,
+): number {
+  if (!Number.isFinite(n)) {
+    if (back) back[at] = Number.NaN;
+    return pos;
+  }
   let p = pos;
   if (Number.isInteger(n)) {
+    // integers print exactly (-0 as 0)
+    if (back) back[at] = n === 0 ? 0 : n;
     if (n > -EXACT_BELOW && n < EXACT_BELOW) {
       if (n < 0) buf[p++] = 45;
       return writeUint(buf, p, Math.abs(n));
@@ -81,9 +96,11 @@ export function formatNumberInto(buf: Uint8Array, pos: number, n: number, digits
       if (Math.abs(f - 0.5) > 2 ** -12) {
         if (f > 0.5) k++;
         if (k === 0) {
+          if (back) back[at] = 0;
           buf[p] = 48;
           return p + 1;
         }
+        if (back) back[at] = n < 0 ? -(k / scale) : k / scale;
         if (n < 0) buf[p++] = 45;
         const whole = Math.floor(k / scale);
         const frac = k - whole * scale;
@@ -97,7 +114,9 @@ export function formatNumberInto(buf: Uint8Array, pos: number, n: number, digits
       }
     }
   }
-  return writeAscii(buf, p, formatNumber(n, digits));
+  const text = formatNumber(n, digits);
+  if (back) back[at] = Number(text);
+  return writeAscii(buf, p, text);
 }
 
 /**

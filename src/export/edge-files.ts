@@ -72,8 +72,10 @@ export async function writeEdgeFiles(
 ): Promise<EdgeFiles> {
   const { parquet = true, gexf = true } = options;
   const edgesCsv = join(dir, 'edges.csv');
-  // Both files print the same weights: formatted once.
-  const weights = formatNumbers(g.weight, g.length);
+  // Both files print the same weights: formatted once, with the values the text reads back as
+  // (edges.parquet holds those, so it agrees with edges.csv).
+  const printedWeights = new Float64Array(g.length);
+  const weights = formatNumbers(g.weight, g.length, printedWeights);
   writeBytesAtomic(edgesCsv, (sink) => writeEdgeCsvRows(sink, g, weights));
   const out: EdgeFiles = { edgesCsv };
   if (gexf) {
@@ -101,7 +103,7 @@ export async function writeEdgeFiles(
         { name: 'source', kind: 'names', names, index: g.source.subarray(0, g.length) },
         { name: 'target', kind: 'names', names, index: g.target.subarray(0, g.length) },
         // printed with 6 significant digits, weights repeat: a dictionary halves the file
-        { name: 'weight', kind: 'doubles', values: printedValues(weights, g.length), dictionary: true },
+        { name: 'weight', kind: 'doubles', values: printedWeights, dictionary: true },
         { name: 'shared', kind: 'doubles', values: printedShared(g.shared, g.length), dictionary: true },
       ],
       g.length,
