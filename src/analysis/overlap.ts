@@ -227,7 +227,7 @@ function countPairs(
   for (let i = from; i < to; i++) {
     // The span 8 ahead is loaded now (its value unused but kept), so its cache miss overlaps
     // this span's counting instead of waiting behind the span end's mispredicted branch
-    // (--cpu-prof, bench CSV, 3 runs each: under countPairs 267–319 → 246–293 ms a thread).
+    // (--cpu-prof, bench CSV, 3–6 runs each: under countPairs 267–334 → 225–290 ms on this thread).
     ahead ^= viewerChannels[spanStart[Math.min(i + 8, last)]];
     for (let j = spanStart[i]; ; j++) {
       const b = viewerChannels[j];
