@@ -23,6 +23,17 @@ interface PassesExports extends GrowableKernel {
     iterations: number,
     maxLevels: number,
   ): number;
+  communityTotals(
+    n: number,
+    offsets: number,
+    neighbors: number,
+    weights: number,
+    strength: number,
+    membership: number,
+    inside: number,
+    tot: number,
+    count: number,
+  ): void;
 }
 
 let kernel: PassesExports | null | undefined;
@@ -56,6 +67,9 @@ export interface KernelLeiden {
   count: number;
   levels: number;
   moves: number;
+  /** Per community: the weight inside it (each edge from both ends) and its strength (`csrModularity`'s sums). */
+  inside: Float64Array;
+  tot: Float64Array;
 }
 
 /**
@@ -74,6 +88,8 @@ export function kernelLeiden(
   x.reset();
   let memberAt: number;
   let count: number;
+  let insideAt: number;
+  let totAt: number;
   try {
     const offAt = copyIntoKernel(x, csr.offsets, n + 1);
     const nbAt = copyIntoKernel(x, csr.neighbors, entries);
@@ -94,6 +110,10 @@ export function kernelLeiden(
       o.iterations,
       o.maxLevels,
     );
+    // the partition's modularity sums while the graph is here (a pass over its edges)
+    insideAt = x.alloc(8 * count);
+    totAt = x.alloc(8 * count);
+    x.communityTotals(n, offAt, nbAt, wAt, strAt, memberAt, insideAt, totAt, count);
   } catch (err) {
     // the memory could not grow to the graph (it traps): the JavaScript passes need less
     if (err instanceof WebAssembly.RuntimeError) {
@@ -107,6 +127,8 @@ export function kernelLeiden(
     // the memory may have grown during the call: a view of the buffer it has now
     membership: new Int32Array(x.memory.buffer, memberAt, n).slice(),
     count,
+    inside: new Float64Array(x.memory.buffer, insideAt, count).slice(),
+    tot: new Float64Array(x.memory.buffer, totAt, count).slice(),
     levels: kernelGlobal(exports, 'levelsRun'),
     moves: kernelGlobal(exports, 'movesMade'),
   };

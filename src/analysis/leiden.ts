@@ -349,11 +349,12 @@ export function leidenCsr(csr: Csr, options: Partial<LeidenOptions> = {}): Omit<
   const o = { ...LEIDEN_DEFAULTS, ...options };
   const fast = csr.totalStrength > 0 ? kernelLeiden(csr, o) : undefined;
   if (fast) {
-    const { membership, count, levels, moves } = fast;
+    const { membership, count, levels, moves, inside, tot } = fast;
     return {
       membership,
       count,
-      modularity: csrModularity(csr, membership, count, o.resolution),
+      // the kernel summed csrModularity's pass while it had the graph
+      modularity: modularityOfSums(inside, tot, count, csr.totalStrength, o.resolution),
       levels,
       moves,
     };
@@ -388,6 +389,18 @@ export function csrModularity(csr: Csr, membership: Int32Array, count: number, r
     for (let i = csr.offsets[v]; i < csr.offsets[v + 1]; i++)
       if (membership[csr.neighbors[i]] === c) inside[c] += csr.weights[i];
   }
+  return modularityOfSums(inside, tot, count, twoM, resolution);
+}
+
+/** Q from each community's inside weight (both ends) and strength: Σ_c in_c/2m − γ (tot_c/2m)². */
+function modularityOfSums(
+  inside: Float64Array,
+  tot: Float64Array,
+  count: number,
+  twoM: number,
+  resolution: number,
+): number {
+  if (!(twoM > 0)) return 0;
   let q = 0;
   for (let c = 0; c < count; c++) q += inside[c] / twoM - resolution * (tot[c] / twoM) ** 2;
   return q;

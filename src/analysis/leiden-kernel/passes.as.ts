@@ -466,3 +466,31 @@ export function leiden(
   movesMade = moves;
   return renumber(membership, n);
 }
+
+/**
+ * Each community's strength (`tot`) and weight inside it (`inside`, each edge counted from both
+ * ends) for `membership` (ids < count) on the CSR at off/nb/w/str: csrModularity's pass in
+ * leiden.ts, the same loops in the same order, so the same sums (the caller finishes Q from them).
+ */
+export function communityTotals(
+  n: u32,
+  off: usize,
+  nb: usize,
+  w: usize,
+  str: usize,
+  membership: usize,
+  inside: usize,
+  tot: usize,
+  count: u32,
+): void {
+  memory.fill(inside, 0, <usize>count << 3);
+  memory.fill(tot, 0, <usize>count << 3);
+  for (let v: u32 = 0; v < n; v++) {
+    const c = u32At(membership, v);
+    setF64(tot, c, f64At(tot, c) + f64At(str, v));
+    let sum = f64At(inside, c);
+    for (let i = u32At(off, v), end = u32At(off, v + 1); i < end; i++)
+      if (u32At(membership, u32At(nb, i)) == c) sum += f64At(w, i);
+    setF64(inside, c, sum);
+  }
+}
