@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { GRACE_MINUTES } from '../src/cli/commands/compact.js';
+import { thousands } from '../src/cli/common.js';
 import { buildProgram } from '../src/cli/main.js';
 import { COMPACT_DEFAULTS } from '../src/ingest/index.js';
 import { writeTinyPresence } from './fixtures/tiny-presence.js';
@@ -28,6 +29,17 @@ const COMMANDS = [
 
 const cli = (args: string[]) =>
   spawnSync(process.execPath, ['bin/vieweratlas.mjs', ...args], { encoding: 'utf8' });
+
+describe('thousands', () => {
+  it('writes integers as toLocaleString("en-US") does', () => {
+    const values = [0, 1, 12, 999, 1000, 9999, 12_345, 999_999, 1_000_000, 15_526_632, 2 ** 53 - 1];
+    for (let d = 1; d <= 15; d++) values.push(10 ** d - 1, 10 ** d, 7 * 10 ** d + 123);
+    for (const v of [...values, ...values.map((x) => -x).filter((x) => x !== 0)])
+      expect(thousands(v)).toBe(v.toLocaleString('en-US'));
+    // not an integer: toLocaleString's own answer
+    expect(thousands(1234.5678)).toBe((1234.5678).toLocaleString('en-US'));
+  });
+});
 
 describe('vieweratlas CLI', () => {
   it('lists every command of the design and prints its version', () => {

@@ -6,7 +6,7 @@ import {
   WEIGHT_KINDS,
   type WeightKind,
 } from '../../model/atlas.js';
-import { addCommonOptions, FlagError, intFlag, numberFlag, resolveConfig } from '../common.js';
+import { addCommonOptions, FlagError, intFlag, numberFlag, resolveConfig, thousands } from '../common.js';
 import { createProgress } from '../progress.js';
 
 interface AnalyzeFlags {
@@ -32,7 +32,7 @@ function oneOf<T extends string>(flag: string, allowed: readonly T[]): (value: s
   };
 }
 
-const fmt = (n: number) => n.toLocaleString('en-US');
+const fmt = thousands;
 
 /** The config settings the flags override. */
 function overrides(flags: AnalyzeFlags): ConfigInput {

@@ -7,6 +7,7 @@ import {
   FlagError,
   rejectDirectories,
   resolveConfig,
+  thousands,
 } from '../common.js';
 import { createProgress } from '../progress.js';
 
@@ -16,7 +17,7 @@ interface ImportFlags extends CommonOptions {
 }
 
 const KINDS: FileKind[] = ['presence', 'metadata', 'edges', 'nodes'];
-const fmt = (n: number) => n.toLocaleString('en-US');
+const fmt = thousands;
 
 /** The per-file lines `import` prints. */
 export function describeImportFile(f: ImportFileSummary): string[] {
