@@ -73,6 +73,10 @@ describe('package.json', () => {
       // resolved at run time by name (fonts.ts: the Inter files of @fontsource/inter)
       for (const m of text.matchAll(/require\d*\.resolve\(["']((?:@[^/"']+\/)?[^/"']+)/g))
         loaded.set(m[1] as string, f.slice(ROOT.length + 1));
+      // required on first use through createRequire (louvain.ts: graphology and its Louvain)
+      if (!f.includes(`${join('dist', 'vendor')}`))
+        for (const m of text.matchAll(/\brequire\d*\(["']((?:@[^/"']+\/)?[^/"'.][^/"']*)["']\)/g))
+          if (!isBuiltin(m[1] as string)) loaded.set(m[1] as string, f.slice(ROOT.length + 1));
     }
     // html.js bundles the client with esbuild only when dist/render/html/client.js is missing,
     // i.e. from src/; the build always writes it (checked below)

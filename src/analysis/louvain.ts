@@ -1,5 +1,6 @@
-import { UndirectedGraph } from 'graphology';
-import louvainModule from 'graphology-communities-louvain';
+import { createRequire } from 'node:module';
+import type { UndirectedGraph } from 'graphology';
+import type louvainModule from 'graphology-communities-louvain';
 import { csrFromGraph } from './csr.js';
 import { modularity } from './modularity.js';
 import { createRng } from './rng.js';
@@ -12,10 +13,21 @@ export interface LouvainOptions {
   seed: number;
 }
 
-// The package is CommonJS (`module.exports = louvain`): at run time the default import is the
-// function itself, while NodeNext types it as the module namespace.
-const louvainImpl = ((louvainModule as unknown as { default?: unknown }).default ??
-  louvainModule) as typeof louvainModule.default;
+/**
+ * graphology and its Louvain, loaded on first use: ~30 ms of module loading that every analysis
+ * with Leiden (the default) would pay at start. Both are required as CommonJS (the Louvain package
+ * is one: `module.exports = louvain`), so the graph class and the algorithm come from one build.
+ */
+let loaded: { Graph: typeof UndirectedGraph; detailed: typeof louvainModule.default.detailed } | undefined;
+function graphologyLouvain(): NonNullable<typeof loaded> {
+  if (!loaded) {
+    const require = createRequire(import.meta.url);
+    const { UndirectedGraph: Graph } = require('graphology') as typeof import('graphology');
+    const impl = require('graphology-communities-louvain') as typeof louvainModule.default;
+    loaded = { Graph, detailed: impl.detailed };
+  }
+  return loaded;
+}
 
 export const LOUVAIN_DEFAULTS: LouvainOptions = { resolution: 1, seed: 42 };
 
@@ -40,7 +52,8 @@ export function louvain(graph: OverlapGraph, options: Partial<LouvainOptions> = 
   const o = { ...LOUVAIN_DEFAULTS, ...options };
   const t0 = performance.now();
   const n = graph.nodeNames.length;
-  const g = new UndirectedGraph({ multi: false, allowSelfLoops: false });
+  const { Graph, detailed } = graphologyLouvain();
+  const g = new Graph({ multi: false, allowSelfLoops: false });
   const keys = Array.from({ length: n }, (_, i) => String(i));
   for (let i = 0; i < n; i++) g.addNode(keys[i]);
   // Through CSR: repeated pairs are already summed, so every edge is added once, no look-ups.
@@ -56,7 +69,7 @@ export function louvain(graph: OverlapGraph, options: Partial<LouvainOptions> = 
   let libraryModularity = 0;
   let levels = 0;
   if (g.size > 0) {
-    const r = louvainImpl.detailed(g, {
+    const r = detailed(g, {
       getEdgeWeight: 'weight',
       resolution: o.resolution,
       rng: createRng(o.seed),
