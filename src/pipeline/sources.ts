@@ -6,27 +6,18 @@
 import { appendFile, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { overlapGraphOnAthena } from '../athena/engine.js';
 import type { Config } from '../config/schema.js';
 import { InputError } from '../errors.js';
-import {
-  compactRaw,
-  detectFileKind,
-  encodePresenceLine,
-  loadMetadataFromStorage,
-  loadPresenceFromStorage,
-  type RejectedRow,
-  readChannelMetadataFiles,
-  readEdgeList,
-  readPresenceFiles,
-} from '../ingest/index.js';
-import { readTwitchDownloaderChat } from '../ingest/twitch-downloader.js';
+import { detectFileKind } from '../ingest/detect.js';
+import { readEdgeList } from '../ingest/edges.js';
+import { readChannelMetadataFiles } from '../ingest/metadata.js';
+import { readPresenceFiles } from '../ingest/presence.js';
+import type { RejectedRow } from '../ingest/presence-rows.js';
+import { encodePresenceLine } from '../ingest/raw-jsonl.js';
 import type { ProgressFn } from '../model/progress.js';
 import type { ChannelMetadata } from '../model/records.js';
-import { createPseudonymizer } from '../privacy/pseudonymize.js';
-import { LAYOUT, openStorage, type Storage } from '../storage/index.js';
+import type { Storage } from '../storage/index.js';
 import { type AnalysisInput, windowOfConfig } from './stages.js';
-import { listStoredGraphs, loadStoredGraph } from './stored-graph.js';
 
 export interface SourceOptions {
   /** Presence files, or one edge list (+ optional node file), plus optional metadata files, or folders of them. Empty: read storage. */
@@ -59,9 +50,11 @@ export async function readSource(config: Config, opts: SourceOptions): Promise<A
   if (opts.engine === 'athena') {
     if (inputs.length > 0)
       throw new InputError(component, '--engine athena reads the stored Parquet; it takes no --input files');
-    return readAthena(config, opts, progress);
+    return (await import('./stored-sources.js')).readAthena(config, opts, progress);
   }
-  if (inputs.length === 0) return readStorage(config, opts, progress, component);
+  // storage and Athena load their modules (DuckDB's, the Parquet reader's, the AWS SDK's) only here
+  if (inputs.length === 0)
+    return (await import('./stored-sources.js')).readStorage(config, opts, progress, component);
 
   const byKind: Record<'presence' | 'metadata' | 'edges' | 'nodes', string[]> = {
     presence: [],
@@ -145,6 +138,7 @@ export async function readSource(config: Config, opts: SourceOptions): Promise<A
     const files = [...byKind.presence];
     if (tmp) {
       const jsonl = join(tmp, 'chat-presence.jsonl');
+      const { readTwitchDownloaderChat } = await import('../ingest/twitch-downloader.js');
       for (const path of chatFiles) {
         progress(`read ${path}`);
         const chat = await readTwitchDownloaderChat(path, { bucketMinutes: config.vod.bucket_minutes });
@@ -178,98 +172,6 @@ async function readMetadata(
 ): Promise<{ records: ChannelMetadata[]; rejected: RejectedRow[]; rejectedCount: number }> {
   if (paths.length === 0) return { records: [], rejected: [], rejectedCount: 0 };
   return readChannelMetadataFiles(paths);
-}
-
-/** `--engine athena` (src/athena): compact closed raw hours, run the overlap query on Athena, keep the graph. */
-async function readAthena(config: Config, opts: SourceOptions, progress: ProgressFn): Promise<AnalysisInput> {
-  const storage = opts.storage ?? (await openStorage(config));
-  try {
-    progress('compact');
-    await compactRaw(storage, { onProgress: progress });
-    opts.onStage?.('compact');
-    progress('athena');
-    const { graph, totalViewers, athena } = await overlapGraphOnAthena(config, {
-      onProgress: (p) => progress(`athena ${p.state ?? p.phase}`, p.rows),
-    });
-    opts.onStage?.('athena');
-    const metadata = await loadMetadataFromStorage(storage);
-    return {
-      kind: 'graph',
-      graph,
-      viewers: totalViewers,
-      paths: [`athena:${config.athena.workgroup}/${athena.queryExecutionId}`],
-      metadata,
-      rejected: [],
-      rejectedCount: 0,
-      skipped: [],
-    };
-  } finally {
-    if (!opts.storage) await storage.close();
-  }
-}
-
-/** Storage: compact pending raw JSON Lines first (so nothing collected is missed), then load. */
-async function readStorage(
-  config: Config,
-  opts: SourceOptions,
-  progress: ProgressFn,
-  component: string,
-): Promise<AnalysisInput> {
-  const storage = opts.storage ?? (await openStorage(config));
-  try {
-    const raw = await storage.list(LAYOUT.rawPresencePrefix);
-    const rawMeta = await storage.list(LAYOUT.rawMetadataPrefix);
-    if (raw.length > 0 || rawMeta.length > 0) {
-      progress('compact');
-      await compactRaw(storage, { onProgress: progress });
-      opts.onStage?.('compact');
-    }
-    const presenceStored =
-      raw.length > 0 || (await storage.list(LAYOUT.presencePrefix)).some((e) => e.key.endsWith('.parquet'));
-    const graphs = presenceStored ? [] : await listStoredGraphs(storage);
-    if (graphs.length > 0) {
-      // No presence but an imported edge list: analyse the most recent one.
-      const g = graphs[0]!;
-      progress(`read graph ${g.name}`);
-      const table = await loadStoredGraph(storage, g);
-      const metadata = await loadMetadataFromStorage(storage);
-      return {
-        kind: 'edges',
-        table,
-        paths: [`${storage.location}/${g.edgesKey}`],
-        metadata,
-        rejected: [],
-        rejectedCount: 0,
-        skipped: [],
-      };
-    }
-    const presence = await loadPresenceFromStorage(storage, {
-      ...windowOfConfig(config),
-      onProgress: progress,
-      onWorkerDone: opts.onReadWorkerDone,
-    });
-    const metadata = await loadMetadataFromStorage(storage);
-    if (presence.rowsRead === 0) {
-      throw new InputError(
-        component,
-        `${storage.location}: no presence stored (run collect, vod or import first, or pass --input)`,
-      );
-    }
-    return {
-      kind: 'presence',
-      table: presence.table,
-      paths: [storage.location],
-      metadata,
-      presenceRows: presence.rowsRead,
-      rejected: presence.rejected,
-      rejectedCount: presence.rejectedCount,
-      // Stored viewers are keyed hashes when pseudonymisation is on: match the bot lists the same way.
-      botNameMapper: config.privacy.pseudonymize ? createPseudonymizer(config.privacy) : null,
-      skipped: [],
-    };
-  } finally {
-    if (!opts.storage) await storage.close();
-  }
 }
 
 /** A presence source (for `timeline` and `channel`, which need the rows' times): an edge list is refused. */
