@@ -5,6 +5,7 @@
  * dashboard watches is one the code emits, IAM stays scoped to the bucket prefix and workgroup,
  * and deploy.sh --dry-run runs without the aws CLI and describes before it creates.
  */
+
 import { spawn, spawnSync } from 'node:child_process';
 import {
   chmodSync,
@@ -16,7 +17,7 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
-import { createRequire } from 'node:module';
+import { createRequire, isBuiltin } from 'node:module';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -243,6 +244,9 @@ describe('Docker images', () => {
           spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : (spec.split('/')[0] as string),
         );
       }
+      // required on first use through createRequire (louvain.ts: graphology and its Louvain)
+      for (const m of text.matchAll(/\brequire\d*\(["']((?:@[^/"']+\/)?[^/"'.:][^/"']*)["']\)/g))
+        if (!isBuiltin(m[1] as string)) imported.add(m[1] as string);
     }
     for (const p of ['@aws-sdk/client-s3', 'graphology']) expect(imported).toContain(p);
     for (const name of imported)
