@@ -36,6 +36,7 @@ describe('thousands', () => {
     for (let d = 1; d <= 15; d++) values.push(10 ** d - 1, 10 ** d, 7 * 10 ** d + 123);
     for (const v of [...values, ...values.map((x) => -x).filter((x) => x !== 0)])
       expect(thousands(v)).toBe(v.toLocaleString('en-US'));
+    expect(thousands(-0)).toBe((-0).toLocaleString('en-US'));
     // not an integer: toLocaleString's own answer
     expect(thousands(1234.5678)).toBe((1234.5678).toLocaleString('en-US'));
   });

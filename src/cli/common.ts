@@ -95,7 +95,7 @@ export function rejectDirectories(component: string, paths: readonly string[]): 
 export function thousands(n: number): string {
   if (!Number.isSafeInteger(n)) return n.toLocaleString('en-US');
   const digits = String(Math.abs(n));
-  let out = n < 0 ? '-' : '';
+  let out = n < 0 || Object.is(n, -0) ? '-' : '';
   for (let i = 0; i < digits.length; i++) {
     if (i > 0 && (digits.length - i) % 3 === 0) out += ',';
     out += digits[i];

@@ -3,6 +3,7 @@
  * CLI turns it into a status line on a TTY and stays silent otherwise (logs and pipes stay clean).
  */
 import type { ProgressFn } from '../model/progress.js';
+import { thousands } from './common.js';
 
 export type { ProgressFn };
 
@@ -32,8 +33,8 @@ export function createProgress(stream: NodeJS.WriteStream = process.stderr): Pro
         done === undefined
           ? ''
           : total
-            ? ` ${Math.round((100 * done) / total)}% (${done.toLocaleString('en-US')}/${total.toLocaleString('en-US')})`
-            : ` ${done.toLocaleString('en-US')}`;
+            ? ` ${Math.round((100 * done) / total)}% (${thousands(done)}/${thousands(total)})`
+            : ` ${thousands(done)}`;
       stream.write(`\r\x1b[2K${stage}${count}`);
       shown = true;
     },

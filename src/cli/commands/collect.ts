@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
 import { StorageError } from '../../errors.js';
 import type { Storage } from '../../storage/storage.js';
-import { addCommonOptions, type CommonOptions, numberFlag, resolveConfig } from '../common.js';
+import { addCommonOptions, type CommonOptions, numberFlag, resolveConfig, thousands } from '../common.js';
 
-const fmt = (n: number) => n.toLocaleString('en-US');
+const fmt = thousands;
 
 interface CollectFlags extends CommonOptions {
   channels?: string;
@@ -102,7 +102,7 @@ export function registerCollect(program: Command): void {
       });
       status.done();
       process.stderr.write(
-        `collect: ${summary.messages.toLocaleString('en-US')} chat lines, ${summary.recordsWritten.toLocaleString('en-US')} presence rows ` +
+        `collect: ${fmt(summary.messages)} chat lines, ${fmt(summary.recordsWritten)} presence rows ` +
           `in ${storage.location} (collector ${summary.collectorId})\n`,
       );
       if (summary.unjoinable.length > 0) {

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { addCommonOptions, type CommonOptions, intFlag, resolveConfig } from '../common.js';
+import { addCommonOptions, type CommonOptions, intFlag, resolveConfig, thousands } from '../common.js';
 import { createProgress } from '../progress.js';
 
 interface CompactFlags extends CommonOptions {
@@ -9,7 +9,7 @@ interface CompactFlags extends CommonOptions {
 /** compactRaw's default grace (COMPACT_DEFAULTS.graceMs; test/cli.test.ts keeps them equal). */
 export const GRACE_MINUTES = 10;
 
-const fmt = (n: number) => n.toLocaleString('en-US');
+const fmt = thousands;
 
 export function registerCompact(program: Command): void {
   addCommonOptions(

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { Config } from '../../config/index.js';
-import { addCommonOptions, type CommonOptions, resolveConfig } from '../common.js';
+import { addCommonOptions, type CommonOptions, resolveConfig, thousands } from '../common.js';
 import { createProgress, type Progress } from '../progress.js';
 
 interface DemoFlags extends CommonOptions {
@@ -8,7 +8,7 @@ interface DemoFlags extends CommonOptions {
   live?: boolean;
 }
 
-const fmt = (n: number) => n.toLocaleString('en-US');
+const fmt = thousands;
 
 export function registerDemo(program: Command): void {
   addCommonOptions(

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { addCommonOptions, type CommonOptions, intFlag, resolveConfig } from '../common.js';
+import { addCommonOptions, type CommonOptions, intFlag, resolveConfig, thousands } from '../common.js';
 
 interface RunFlags extends CommonOptions {
   out: string;
@@ -63,7 +63,7 @@ export function registerRun(program: Command): void {
         onListening: (url) => process.stderr.write(`run: status on ${url}\n`),
       });
       process.stderr.write(
-        `run: stopped; ${summary.collect.recordsWritten.toLocaleString('en-US')} presence rows stored, ` +
+        `run: stopped; ${thousands(summary.collect.recordsWritten)} presence rows stored, ` +
           `${summary.analyses} analyses, ${summary.discoveries} discoveries, ${summary.errors} errors\n`,
       );
       const u = summary.collect.unwritten;

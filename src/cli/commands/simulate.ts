@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { InputError } from '../../errors.js';
 import { DEFAULTS, simulatePopulation } from '../../simulate/model.js';
-import { addCommonOptions, intFlag, numberFlag, resolveConfig } from '../common.js';
+import { addCommonOptions, intFlag, numberFlag, resolveConfig, thousands } from '../common.js';
 import { createProgress } from '../progress.js';
 
 interface SimulateFlags {
@@ -68,9 +68,9 @@ export function registerSimulate(program: Command): void {
     progress.done();
     const secs = (performance.now() - t0) / 1000;
     console.log(
-      `simulate: ${flags.channels.toLocaleString('en-US')} channels, ${flags.viewers.toLocaleString('en-US')} viewers, ` +
+      `simulate: ${thousands(flags.channels)} channels, ${thousands(flags.viewers)} viewers, ` +
         `${flags.communities} communities, mixing ${flags.mixing}, seed ${flags.seed}: ` +
-        `${files.rows.toLocaleString('en-US')} presence rows (${(files.bytes / 1e6).toFixed(1)} MB) in ${secs.toFixed(1)} s`,
+        `${thousands(files.rows)} presence rows (${(files.bytes / 1e6).toFixed(1)} MB) in ${secs.toFixed(1)} s`,
     );
     console.log(`  ${files.presence}\n  ${files.channels}\n  ${files.truth}`);
   });
@@ -123,7 +123,7 @@ async function simulateDriftFiles(flags: SimulateFlags): Promise<void> {
   });
   const o = pop.options;
   console.log(
-    `simulate --drift: ${pop.channels.length} channels over ${days} days, ${pop.rows.length.toLocaleString('en-US')} presence rows; ` +
+    `simulate --drift: ${pop.channels.length} channels over ${days} days, ${thousands(pop.rows.length)} presence rows; ` +
       `day ${o.appearDay}: a new community of ${o.newChannels} channels; day ${o.moveDay}: ${o.movers} channels move from community 1 to 2; ` +
       `day ${o.splitDay}: community 0 splits`,
   );
