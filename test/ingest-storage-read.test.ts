@@ -15,12 +15,20 @@ import { useNameRunsKernel } from '../src/ingest/name-runs.js';
 import type { DecodedChunk } from '../src/ingest/parquet-format.js';
 import { defaultThreads, readStoredParts, type StoredReadOptions } from '../src/ingest/parquet-parallel.js';
 import { readPresenceParquetWith } from '../src/ingest/presence-parquet.js';
-import { keptRuns, partUnits, planParts, readColumnsInTwo } from '../src/ingest/presence-parts-direct.js';
+import {
+  keptRuns,
+  partUnits,
+  planParts,
+  readColumnsInTwo,
+  readPartsDirect,
+} from '../src/ingest/presence-parts-direct.js';
 import {
   type FileStats,
   PresenceBuilder,
   type PresenceReadOptions,
   RejectLog,
+  resolveKeys,
+  resolveViewerKeys,
 } from '../src/ingest/presence-rows.js';
 import { sqlPathList, sqlString, withDuckDB } from '../src/storage/duckdb.js';
 
@@ -475,8 +483,8 @@ describe('stored parts decoded here (no DuckDB) = read through DuckDB', () => {
         'COMPRESSION zstd',
       ],
       [
-        'a Twitch id',
-        `SELECT channel, viewer, ts, '12345' AS viewer_id FROM (${ROWS(0, 3_000, '2026-11-20')})`,
+        'Twitch ids as integers',
+        `SELECT channel, viewer, ts, 12345::BIGINT AS viewer_id FROM (${ROWS(0, 3_000, '2026-11-20')})`,
         'COMPRESSION zstd',
       ],
     ];
@@ -571,6 +579,174 @@ describe('stored parts decoded here (no DuckDB) = read through DuckDB', () => {
       );
       // the DuckDB read rejects that one row; the direct reads must give the same
       await directAsDuckDB([path], {});
+    }
+  });
+});
+
+/**
+ * Rows keyed by Twitch id as the collector writes them: a rename inside a part (equal instants:
+ * the row read last wins) and across parts, a login two ids share, login-only rows that merge
+ * into an id's latest login, empty ids, channels with and without ids and a channel rename.
+ */
+const KEYED = (day: string, next: string) => `
+  SELECT
+    CASE WHEN i % 3 = 0 THEN 'xqc' WHEN i % 3 = 1 THEN 'c' || (i % 29)::VARCHAR
+         ELSE (CASE WHEN i % 4 < 2 THEN 'old_name' ELSE '${next}' END) END AS channel,
+    CASE WHEN i % 3 = 0 THEN '100' WHEN i % 3 = 2 THEN '200' ELSE NULL END AS channel_id,
+    CASE i % 20 WHEN 0 THEN 'zed_old' WHEN 1 THEN 'zed_new' WHEN 2 THEN 'bob' WHEN 3 THEN 'Bob'
+         WHEN 4 THEN 'alice' WHEN 5 THEN 'alice' WHEN 6 THEN 'carol' WHEN 7 THEN '${next}'
+         ELSE 'u' || (i // 20 % 3000)::VARCHAR END AS viewer,
+    CASE i % 20 WHEN 0 THEN '900' WHEN 1 THEN '900' WHEN 2 THEN '901' WHEN 3 THEN '902'
+         WHEN 4 THEN NULL WHEN 5 THEN '903' WHEN 6 THEN '' WHEN 7 THEN '900'
+         ELSE (CASE WHEN i // 20 % 2 = 0 THEN (5000 + i // 20 % 3000)::VARCHAR END) END AS viewer_id,
+    TIMESTAMP '${day} 00:00:00' + INTERVAL (i // 20 % 86400) SECOND AS ts,
+    (i % 4)::UINTEGER AS messages, NULL::VARCHAR AS vod_id, 'chat' AS kind
+  FROM range(0, 40000) t(i)`;
+
+describe('stored parts with Twitch ids decoded here (no DuckDB) = read through DuckDB', () => {
+  let keyed: string[];
+  beforeAll(async () => {
+    const root = join(dir, 'store-keyed');
+    keyed = [
+      // as compaction writes them (grouped by viewer), and as import of a big file does (not)
+      await part(
+        root,
+        'live',
+        '2026-11-20',
+        `${KEYED('2026-11-20', 'zed_newer')} ORDER BY viewer, channel, ts`,
+      ),
+      await part(
+        root,
+        'live',
+        '2026-11-21',
+        KEYED('2026-11-21', 'new_name'),
+        'COMPRESSION zstd, ROW_GROUP_SIZE 4096',
+      ),
+    ];
+  });
+
+  /** A read's rows and, resolved, its names and Twitch ids. */
+  async function keyedRead(parts: string[], opts: StoredReadOptions) {
+    const b = new PresenceBuilder();
+    const log = new RejectLog();
+    const { parallel: _, ...st } = await readStoredParts(parts, 'store', b, log, opts);
+    const snap = snapshot({ st, b, log });
+    const t = b.table();
+    return {
+      snap,
+      viewer: Array.from(t.viewer),
+      channel: Array.from(t.channel),
+      viewerNames: t.viewerNames,
+      channelNames: t.channelNames,
+      viewerIds: t.viewerTwitchIds,
+      channelIds: t.channelTwitchIds,
+    };
+  }
+
+  it('the column split takes them: the same rows, keys, latest logins and names as DuckDB', async () => {
+    const b = new PresenceBuilder();
+    const direct = await readPartsDirect(keyed, 'store', b, new RejectLog(), {
+      threads: 2,
+      parallelMinRows: 0,
+    });
+    expect('declined' in direct ? direct.declined : direct.good).toBe(80_000);
+    const here = await keyedRead(keyed, { threads: 2, parallelMinRows: 0 });
+    const duck = await keyedRead(keyed, { direct: false, threads: 1 });
+    expect(here).toEqual(duck);
+    // what the fixture is there to show
+    const names = here.viewerNames as string[];
+    const ids = here.viewerIds as string[];
+    expect(names[ids.indexOf('900')]).toBe('new_name');
+    expect(names.filter((n) => n.startsWith('bob'))).toHaveLength(2);
+    expect(names).not.toContain('zed_old');
+    expect(here.channelNames[(here.channelIds as string[]).indexOf('200')]).toBe('new_name');
+  });
+
+  it('viewer keys resolved without strings up front = resolveKeys: remap, names, ids, every key of a bot login', async () => {
+    for (const threads of [1, 2] as const) {
+      const b = new PresenceBuilder();
+      await readStoredParts(keyed, 'store', b, new RejectLog(), { threads, parallelMinRows: 0 });
+      const side = b.viewerIds as NonNullable<typeof b.viewerIds>;
+      const want = resolveKeys(b.viewers.names(), side, false);
+      const got = resolveViewerKeys(b.viewers, side);
+      expect(got.remap).toBeDefined();
+      expect(Array.from(got.remap ?? [])).toEqual(Array.from(want.remap ?? []));
+      expect(got.names()).toEqual(want.names);
+      expect(got.ids()).toEqual(want.ids);
+      for (const login of ['bob', 'alice', 'carol', 'new_name', 'zed_old', 'u7', 'nobody'])
+        expect(got.findViewers(login).sort(), login).toEqual(
+          want.names.flatMap((n, k) => (n === login ? [k] : [])).sort(),
+        );
+    }
+  });
+
+  it('the WebAssembly runs decline rows not laid out in order (nulls first and last) rather than read past them', () => {
+    const fold = new ByteInterner().foldTable;
+    const o = { seed: 12345, emptyOk: true };
+    const runsOf = (text: string, start: number[], len: number[]) => {
+      const n = start.length;
+      const c = {
+        bytes: new TextEncoder().encode(text),
+        start: Int32Array.from(start),
+        len: Int32Array.from(len),
+        index: undefined,
+        rows: n,
+      } as unknown as DecodedChunk;
+      const r = { start: new Int32Array(n + 1), hash: new Int32Array(n) };
+      const count = keptRuns(c, n, fold, r, o);
+      return {
+        count,
+        start: Array.from(r.start.subarray(0, count + 1)),
+        hash: Array.from(r.hash.subarray(0, count)),
+      };
+    };
+    // other names in the kernel's memory first; then ids with a null (start 0) first and last,
+    // whose slice of bytes, from the first row's start to the last row's end, is empty
+    runsOf('zzzzzzzz', [0, 4], [4, 4]);
+    const rows: [string, number[], number[]] = ['xx1234', [0, 2, 4, 0], [0, 2, 2, 0]];
+    const kernel = runsOf(...rows);
+    useNameRunsKernel(false);
+    try {
+      expect(kernel).toEqual(runsOf(...rows));
+    } finally {
+      useNameRunsKernel(true);
+    }
+    expect(kernel.count).toBe(4);
+  });
+
+  it('the latest login of a renamed id at equal instants is the row read last', async () => {
+    const one = [keyed[0] as string];
+    const here = await keyedRead(one, { threads: 2, parallelMinRows: 0 });
+    expect(here).toEqual(await keyedRead(one, { direct: false, threads: 1 }));
+    // zed_new, zed_newer and zed_old share id 900 and every instant; sorted by login, zed_old is read last
+    expect((here.viewerNames as string[])[(here.viewerIds as string[]).indexOf('900')]).toBe('zed_old');
+  });
+
+  it('one thread, a window, a bad row or an id to trim: DuckDB reads them, with the same result', async () => {
+    const root = join(dir, 'store-keyed-declined');
+    const padded = await part(
+      root,
+      'live',
+      '2026-11-22',
+      `SELECT * REPLACE (CASE WHEN viewer = 'bob' THEN ' 901' ELSE viewer_id END AS viewer_id)
+       FROM (${KEYED('2026-11-22', 'x')})`,
+    );
+    const bad = await part(root, 'vod', '2026-11-23', BAD);
+    const cases: [string[], StoredReadOptions][] = [
+      [keyed, { threads: 1 }],
+      [keyed, { threads: 2, parallelMinRows: 0, windowStart: Date.parse('2026-11-20T06:00:00Z') }],
+      [[...keyed, bad], { threads: 2, parallelMinRows: 0 }],
+      [[padded], { threads: 2, parallelMinRows: 0 }],
+    ];
+    for (const [parts, opts] of cases) {
+      const b = new PresenceBuilder();
+      const r = await readPartsDirect(parts, 'store', b, new RejectLog(), opts);
+      expect('declined' in r).toBe(true);
+      expect(b.length).toBe(0);
+      const { threads: _, ...rest } = opts;
+      expect(await keyedRead(parts, opts)).toEqual(
+        await keyedRead(parts, { ...rest, direct: false, threads: 1 }),
+      );
     }
   });
 });

@@ -693,13 +693,15 @@ export function aggregate(
   if (o.knownBots) for (const b of KNOWN_BOT_SET) botNames.add(stored(b));
   for (const b of o.extraBots) botNames.add(stored(b.toLowerCase()));
   const knownBotIds = new Set<number>();
-  if (botNames.size > 0 && table.findViewer) {
+  const { findViewer, findViewers } = table;
+  if (botNames.size > 0 && (findViewer || findViewers)) {
     // Look the few bot names up instead of building millions of viewer names.
     for (const name of botNames) {
-      const v = table.findViewer(name);
-      if (v >= 0 && v < nViewers) {
-        isBot[v] = 1;
-        knownBotIds.add(v);
+      for (const v of findViewers ? findViewers(name) : [(findViewer as (login: string) => number)(name)]) {
+        if (v >= 0 && v < nViewers) {
+          isBot[v] = 1;
+          knownBotIds.add(v);
+        }
       }
     }
   } else if (botNames.size > 0) {

@@ -473,15 +473,19 @@ export class ByteInterner {
   find(s: string): number {
     if (s.length * 3 > this.scratch.length) this.scratch = new Uint8Array(s.length * 3 + 16);
     const len = textEncoder.encodeInto(s, this.scratch).written ?? 0;
-    const buf = this.scratch;
-    const h = fnv(this.fold, buf, 0, len);
+    return this.lookUp(this.scratch, 0, len);
+  }
+
+  /** The id of bytes [start, start + len) of `buf` when interned, else -1. */
+  private lookUp(buf: Uint8Array, start: number, len: number): number {
+    const h = fnv(this.fold, buf, start, start + len);
     const table = this.table;
     const mask = this.mask;
     for (let slot = h & mask; ; slot = (slot + 1) & mask) {
       const at = SLOT * slot;
       const idp = table[at + 1] as number;
       if (idp === 0) return -1;
-      if (table[at] === h && table[at + 3] === len && this.sameAt(table[at + 2] as number, buf, 0, len))
+      if (table[at] === h && table[at + 3] === len && this.sameAt(table[at + 2] as number, buf, start, len))
         return idp - 1;
     }
   }
@@ -491,6 +495,21 @@ export class ByteInterner {
     if (s.length * 3 > this.scratch.length) this.scratch = new Uint8Array(s.length * 3 + 16);
     const n = textEncoder.encodeInto(s, this.scratch).written ?? 0;
     return this.intern(this.scratch, 0, n);
+  }
+
+  /** Name `id` starts with byte `b`. */
+  startsWith(id: number, b: number): boolean {
+    return (this.lens[id] as number) > 0 && this.arena[this.offs[id] as number] === b;
+  }
+
+  /** The id here of name `id` of `other` (compared as this interner folds), or -1: a look-up. */
+  findName(other: ByteInterner, id: number): number {
+    return this.lookUp(other.arena, other.offs[id] as number, other.lens[id] as number);
+  }
+
+  /** Name `id` is bytes [start, end) of `buf` (as interned: folded). */
+  sameName(id: number, buf: Uint8Array, start: number, end: number): boolean {
+    return this.lens[id] === end - start && this.equals(id, buf, start, end - start);
   }
 
   private equals(id: number, buf: Uint8Array, start: number, len: number): boolean {

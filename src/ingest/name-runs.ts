@@ -5,11 +5,22 @@
  * MAX_ROWS rows (and IN_BYTES of names) are copied into the kernel's memory; each slice after the
  * first carries the row before it, so a run goes on across slices.
  */
+
 import { kernelGlobal, kernelModule } from '../wasm-kernels.js';
+import { FNV_OFFSET_I32 } from './csv-scan.js';
 
 interface RunsExports {
   memory: WebAssembly.Memory;
-  runs(first: number, n: number, delta: number, rowBase: number, maxName: number): number;
+  runs(
+    first: number,
+    n: number,
+    delta: number,
+    rowBase: number,
+    maxName: number,
+    seed: number,
+    emptyOk: number,
+    inLen: number,
+  ): number;
 }
 
 class RunsKernel {
@@ -50,6 +61,19 @@ class RunsKernel {
   }
 }
 
+/**
+ * How runs are hashed and checked: FNV-1a from `seed` (the interners' offset, or their hash of a
+ * prefix the key has in front of the name: a Twitch id's tag byte); with `emptyOk` an empty name
+ * (a missing Twitch id) starts a run like any other rather than being bad.
+ */
+export interface RunOptions {
+  seed: number;
+  emptyOk: boolean;
+}
+
+/** Logins: hashed as the interners hash them, an empty one bad. */
+export const PLAIN_RUNS: RunOptions = { seed: FNV_OFFSET_I32, emptyOk: false };
+
 let kernel: RunsKernel | null | undefined;
 /** Tests turn the kernel off to check `keptRuns`' own loop gives the same. */
 let enabled = true;
@@ -73,6 +97,8 @@ export function nameRuns(
   maxName: number,
   runStart: Int32Array,
   runHash: Int32Array,
+  /** Hashes from this seed; empty names allowed (see `RunOptions`). */
+  o: RunOptions = PLAIN_RUNS,
 ): number | undefined {
   if (!enabled) return undefined;
   if (kernel === undefined) {
@@ -98,7 +124,16 @@ export function nameRuns(
     k.mem.set(bytes.subarray(lo, hi), k.inAt);
     k.start.set(start.subarray(from, i1));
     k.len.set(len.subarray(from, i1));
-    const got = k.x.runs(prev, i1 - from, k.inAt - lo, from, maxName);
+    const got = k.x.runs(
+      prev,
+      i1 - from,
+      k.inAt - lo,
+      from,
+      maxName,
+      o.seed >>> 0,
+      o.emptyOk ? 1 : 0,
+      hi - lo,
+    );
     if (got === -2) return undefined; // a row outside the slice's bytes: not laid out in order
     if (got < 0) return -1;
     runStart.set(k.runStart.subarray(0, got), count);

@@ -2,7 +2,8 @@
  * Worker side of the two-thread direct read of storage parts (`presence-parts-direct.ts`), no
  * DuckDB here. `rows`: reads its row groups into the caller's shared columns, with its own ids,
  * and sends back its names as bytes. `numbers`: the column split's channels, instants and
- * counts of every row group; sends back the channels' names, or nothing when a row is not kept.
+ * counts of every row group; sends back the channels' names (and their Twitch ids' latest logins),
+ * or nothing when a row is not kept.
  */
 import { parentPort } from 'node:worker_threads';
 import {
@@ -24,9 +25,12 @@ if (input.mode === 'rows') {
 } else {
   let reply: WorkerReply<NumbersOutput>;
   try {
-    const { channels } = new PresenceBuilder({ capacity: 0 });
-    const clean = await readNumberColumns(input, channels);
-    reply = { ok: clean ? { channels: channels.exportNames() } : {} };
+    const b = new PresenceBuilder({ capacity: 0 });
+    const clean = await readNumberColumns(input, b);
+    const channelIds = b.channelIds?.export(b.channels.size);
+    reply = {
+      ok: clean ? { channels: b.channels.exportNames(), ...(channelIds ? { channelIds } : {}) } : {},
+    };
   } catch (err) {
     reply = { error: err instanceof Error ? err.message : String(err) };
   }

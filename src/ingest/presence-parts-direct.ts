@@ -25,7 +25,7 @@ import {
   fnv,
   sameBytes,
 } from './csv-scan.js';
-import { nameRuns } from './name-runs.js';
+import { nameRuns, PLAIN_RUNS, type RunOptions } from './name-runs.js';
 import {
   chunkBuffers,
   chunkSupported,
@@ -43,7 +43,10 @@ import {
 } from './parquet-format.js';
 import {
   type ColumnViews,
+  type ExportedIdSide,
   type FileStats,
+  ID_KEY_TAG,
+  type IdSide,
   mapPresenceHeader,
   PRESENCE_LIMITS,
   type PresenceBuilder,
@@ -64,7 +67,9 @@ import {
 
 /** The columns read, by role. */
 const ROLES = ['channel', 'viewer', 'ts', 'messages'] as const;
-type Role = (typeof ROLES)[number];
+/** The Twitch-id columns: read when a row group holds any (only the column split reads them). */
+const ID_ROLES = ['viewer_id', 'channel_id'] as const;
+type Role = (typeof ROLES)[number] | (typeof ID_ROLES)[number];
 
 /** One part as the direct read takes it (plain data: it is sent to the worker as is). */
 export interface PartPlan {
@@ -95,9 +100,10 @@ const HIVE_SOURCE = /(?:^|[\\/])source=([^\\/]*)[\\/]/g;
  */
 export async function planParts(
   files: string[],
-): Promise<{ plans: PartPlan[]; rows: number } | { why: string }> {
+): Promise<{ plans: PartPlan[]; rows: number; ids: boolean } | { why: string }> {
   const plans: PartPlan[] = [];
   let rows = 0;
+  let withIds = false;
   for (const path of files) {
     // DuckDB reads the partition value from the path: only the sources analysis knows go here
     const sources = [...path.matchAll(HIVE_SOURCE)].map((m) => (m[1] ?? '').toLowerCase());
@@ -126,16 +132,24 @@ export async function planParts(
       if (!ts) return { why: `${path}: ts not a local-time timestamp in ms or µs` };
       const messages = leaves.messages ? integerRead(leaves.messages) : undefined;
       if (leaves.messages && !messages) return { why: `${path}: messages not an integer column` };
-      const ids = [col.viewer_id, col.channel_id].filter((i) => i >= 0).map((i) => names[i] as string);
       const rowGroups: PartPlan['rowGroups'] = [];
       for (const rg of footer.rowGroups) {
-        // Twitch ids key rows differently (the DuckDB read's keyed path): only parts without any
-        for (const id of ids) {
-          const c = rg.chunks.get(id);
-          if (c && (c.nullCount < 0 || c.nullCount < c.values))
-            return { why: `${path}: Twitch ids in ${id}` };
-        }
         const chunks: PartPlan['rowGroups'][number]['chunks'] = {};
+        // Twitch ids key rows (see `IdSide`): read where a row group holds any, as strings
+        for (const role of ID_ROLES) {
+          const i = col[role];
+          if (i < 0) continue;
+          const leaf = footer.leaves[i] as ParquetLeaf;
+          const c = rg.chunks.get(leaf.name);
+          if (!c || (c.nullCount >= 0 && c.nullCount >= c.values)) continue;
+          if (leaf.name !== role) return { why: `${path}: Twitch ids in the column ${leaf.name}` };
+          if (!isStringLeaf(leaf)) return { why: `${path}: ${role} not a string column` };
+          if (!chunkSupported(c))
+            return { why: `${path}: ${role} has codec ${c.codec}, encodings ${c.encodings.join(',')}` };
+          leaves[role] = leaf;
+          chunks[role] = c;
+          withIds = true;
+        }
         for (const role of ROLES) {
           if (!leaves[role]) continue;
           const c = rg.chunks.get(role);
@@ -155,7 +169,7 @@ export async function planParts(
       await fh.close();
     }
   }
-  return { plans, rows };
+  return { plans, rows, ids: withIds };
 }
 
 /** Every row group of the plans, in order. */
@@ -177,7 +191,14 @@ export function partUnits(plans: PartPlan[]): PartUnit[] {
 type Buffers = Record<Role, DecodedChunk>;
 
 function buffers(): Buffers {
-  return { channel: chunkBuffers(), viewer: chunkBuffers(), ts: chunkBuffers(), messages: chunkBuffers() };
+  return {
+    channel: chunkBuffers(),
+    viewer: chunkBuffers(),
+    ts: chunkBuffers(),
+    messages: chunkBuffers(),
+    viewer_id: chunkBuffers(),
+    channel_id: chunkBuffers(),
+  };
 }
 
 /**
@@ -530,6 +551,8 @@ export async function readColumnsInTwo(
 ): Promise<FileStats | undefined> {
   const start = b.length;
   const viewersBefore = b.viewers.size;
+  const idsBefore = b.viewerIds;
+  const loginsBefore = idsBefore?.logins.size ?? 0;
   const shared = sharedColumns(start + total);
   const stop = new Int32Array(new SharedArrayBuffer(4));
   const started = await startReadWorker<NumbersOutput>(
@@ -549,15 +572,18 @@ export async function readColumnsInTwo(
   // viewers of rows the one-thread read would not keep may be interned by then: forget them
   const undo = () => {
     b.viewers.rollback(viewersBefore);
+    if (idsBefore) idsBefore.logins.rollback(loginsBefore);
+    else b.viewerIds = undefined;
     b.truncate(start);
   };
+  const keyed = keyedViewers();
   let clean: boolean;
   let there: WorkerReply<NumbersOutput>;
   try {
     ({ here: clean, there } = await readBeside(
       started,
       () =>
-        readViewerColumn(plans, units, b, start, stop, (seen) =>
+        readViewerColumn(plans, units, b, start, stop, keyed, (seen) =>
           opts.onProgress?.(`reading ${label}`, seen, total),
         ),
       opts.onWorkerDone,
@@ -578,13 +604,20 @@ export async function readColumnsInTwo(
     const c = b.channel;
     for (let r = start, e = start + total; r < e; r++) c[r] = map[c[r] as number] as number;
   }
+  const channelIds = there.ok?.channelIds;
+  if (channelIds) b.idSide('channel').merge(channelIds, map);
+  if (keyed.used) noteKeyedRows(b, keyed, start, start + total);
   b.length = start + total;
   return { parallel: true, good: total, bad: 0, outside: 0 };
 }
 
-/** The worker's answer in the column split: its channels' names when every row was kept. */
+/**
+ * The worker's answer in the column split: its channels' names when every row was kept, and
+ * their latest logins where rows had Twitch ids.
+ */
 export interface NumbersOutput {
   channels?: ExportedNames;
+  channelIds?: ExportedIdSide;
 }
 
 /** What the worker of the column split gets. */
@@ -613,20 +646,44 @@ async function readViewerColumn(
   b: PresenceBuilder,
   at: number,
   stop: Int32Array,
+  keyed: KeyedViewers,
   progress: (seen: number) => void,
 ): Promise<boolean> {
   await loadZstd();
   const into = buffers();
   const runs = { start: new Int32Array(0), hash: new Int32Array(0) };
+  const idRuns = { start: new Int32Array(0), hash: new Int32Array(0) };
+  const plainViewer = { start: new Int32Array(0), len: new Int32Array(0) };
+  const plainIds = { start: new Int32Array(0), len: new Int32Array(0) };
   let seen = 0;
   for (const u of units) {
     if (Atomics.load(stop, 0) !== 0) return false;
-    const { n, chunks } = await decodeUnit(plans, u, ['viewer'], into);
+    const { n, chunks } = await decodeUnit(plans, u, ['viewer', 'viewer_id'], into);
     if (runs.start.length < n + 1) {
       runs.start = new Int32Array(n + 1);
       runs.hash = new Int32Array(n);
     }
     const viewer = chunks.viewer as DecodedChunk;
+    const ids = chunks.viewer_id;
+    if (ids) {
+      // rows keyed by Twitch id: PLAIN columns (as DuckDB writes them) with every row kept
+      if (idRuns.start.length < n + 1) {
+        idRuns.start = new Int32Array(n + 1);
+        idRuns.hash = new Int32Array(n);
+      }
+      const fold = b.viewers.foldTable;
+      const logins = plainView(viewer, n, plainViewer);
+      const count = keptRuns(logins, n, fold, runs);
+      const idCol = plainView(ids, n, plainIds);
+      const idCount = count < 0 ? -1 : keptRuns(idCol, n, fold, idRuns, ID_RUNS);
+      if (idCount < 0 || !internKeyedRuns(logins, idCol, runs, idRuns, b, at + u.firstRow, keyed)) {
+        Atomics.store(stop, 0, 1);
+        return false;
+      }
+      seen += n;
+      progress(seen);
+      continue;
+    }
     const count = viewer.index ? -1 : keptRuns(viewer, n, b.viewers.foldTable, runs);
     if (count === -1) {
       // a dictionary column (not how DuckDB writes viewers), or a name to reject
@@ -656,6 +713,7 @@ export function keptRuns(
   n: number,
   fold: Uint8Array,
   runs: { start: Int32Array; hash: Int32Array },
+  o: RunOptions = PLAIN_RUNS,
 ): number {
   const bytes = c.bytes;
   const start = c.start;
@@ -664,15 +722,15 @@ export function keptRuns(
   const rs = runs.start;
   const rh = runs.hash;
   // the same in WebAssembly where it can (name-runs.ts); this loop otherwise
-  const fast = nameRuns(bytes, start, len, n, fold, max, rs, rh);
+  const fast = nameRuns(bytes, start, len, n, fold, max, rs, rh, o);
   if (fast !== undefined) return fast;
   let count = 0;
   for (let i = 0; i < n; i++) {
     const s = start[i] as number;
     const l = len[i] as number;
     if (i > 0 && l === len[i - 1] && sameBytes(bytes, s, start[i - 1] as number, l)) continue;
-    if (l === 0 || l > max) return -1;
-    let h = FNV_OFFSET_I32;
+    if (l > max || (l === 0 && !o.emptyOk)) return -1;
+    let h = o.seed;
     for (let j = s, e = s + l; j < e; j++) {
       const b = bytes[j] as number;
       if (b === 0) return -1;
@@ -711,12 +769,212 @@ function internRuns(
   }
 }
 
+/** Twitch ids' runs: hashed as their keys (`ID_KEY_TAG`, then the id) are, a missing id allowed. */
+const ID_RUNS: RunOptions = { seed: Math.imul(FNV_OFFSET_I32 ^ ID_KEY_TAG, FNV_PRIME), emptyOk: true };
+
+/**
+ * What the viewer side of the column split keeps of rows keyed by Twitch id, for `noteKeyedRows`
+ * (which needs their instants, the worker's column): each key's first login in this read, and
+ * the runs whose login is another (a rename), in row order.
+ */
+interface KeyedViewers {
+  used: boolean;
+  /** Per key: its first login here (an id of the side's logins) + 1; 0 for a login key. */
+  first: Uint32Array;
+  otherStart: number[];
+  otherEnd: number[];
+  otherLogin: number[];
+  scratch: Uint8Array;
+  merged: { start: Int32Array; hash: Int32Array; loginHash: Int32Array; keyed: Uint8Array };
+}
+
+function keyedViewers(): KeyedViewers {
+  return {
+    used: false,
+    first: new Uint32Array(1024),
+    otherStart: [],
+    otherEnd: [],
+    otherLogin: [],
+    scratch: new Uint8Array(PRESENCE_LIMITS.maxNameBytes + 1),
+    merged: {
+      start: new Int32Array(0),
+      hash: new Int32Array(0),
+      loginHash: new Int32Array(0),
+      keyed: new Uint8Array(0),
+    },
+  };
+}
+
+/**
+ * A dictionary column's rows as a PLAIN column's: each row's entry's start and length in `into`
+ * (a null has length 0). Its rows are not in byte order then, which `nameRuns` declines and
+ * `keptRuns`' own loop takes.
+ */
+function plainView(c: DecodedChunk, n: number, into: { start: Int32Array; len: Int32Array }): DecodedChunk {
+  const index = c.index;
+  if (!index) return c;
+  if (into.start.length < n) {
+    into.start = new Int32Array(n);
+    into.len = new Int32Array(n);
+  }
+  const dictStart = c.dictStart as Int32Array;
+  const dictLen = c.dictLen as Int32Array;
+  const { start, len } = into;
+  for (let i = 0; i < n; i++) {
+    const e = index[i] as number;
+    start[i] = e < 0 ? 0 : (dictStart[e] as number);
+    len[i] = e < 0 ? 0 : (dictLen[e] as number);
+  }
+  return { ...c, index: undefined, start, len };
+}
+
+/** An id the DuckDB read would trim (it takes `trim(viewer_id)`): a space or control byte, or non-ASCII, at an end. */
+function untrimmed(bytes: Uint8Array, s: number, l: number): boolean {
+  const a = bytes[s] as number;
+  const z = bytes[s + l - 1] as number;
+  return a <= 0x20 || a >= 0x7f || z <= 0x20 || z >= 0x7f;
+}
+
+/**
+ * A row group's viewers keyed as `PresenceBuilder.viewerKey` keys them, ids to out[at…]: a row
+ * with a Twitch id by `ID_KEY_TAG` + id, one without by its login. The runs of either column
+ * (`keptRuns`) split the rows into runs of one key and one login, interned once each (their
+ * slots read ahead a batch at a time); a key's login is interned where the key is first seen
+ * and compared with later runs' logins (a rename is kept for `noteKeyedRows`). False at an id
+ * the DuckDB read would trim (then it reads the parts).
+ */
+function internKeyedRuns(
+  viewer: DecodedChunk,
+  ids: DecodedChunk,
+  runs: { start: Int32Array; hash: Int32Array },
+  idRuns: { start: Int32Array; hash: Int32Array },
+  b: PresenceBuilder,
+  at: number,
+  keyed: KeyedViewers,
+): boolean {
+  const keys = b.viewers;
+  const logins = b.idSide('viewer').logins;
+  keyed.used = true;
+  const { bytes: vb, start: vs, len: vl } = viewer;
+  const { bytes: ib, start: is, len: il } = ids;
+  const ra = runs.start;
+  const ha = runs.hash;
+  const rb = idRuns.start;
+  const hb = idRuns.hash;
+  const n = viewer.rows;
+  let m = keyed.merged;
+  if (m.start.length < n + 1) {
+    m = {
+      start: new Int32Array(n + 1),
+      hash: new Int32Array(n),
+      loginHash: new Int32Array(n),
+      keyed: new Uint8Array(n),
+    };
+    keyed.merged = m;
+  }
+  const ms = m.start;
+  const mh = m.hash;
+  const mk = m.keyed;
+  const ml = m.loginHash;
+  // the runs of both columns merged: each a run of one login and one id
+  let count = 0;
+  for (let a = 0, q = 0, cur = 0; cur < n; count++) {
+    const ea = ra[a + 1] as number;
+    const eb = rb[q + 1] as number;
+    const next = Math.min(ea, eb);
+    ms[count] = cur;
+    const withId = (il[cur] as number) > 0;
+    mk[count] = withId ? 1 : 0;
+    ml[count] = ha[a] as number;
+    mh[count] = withId ? (hb[q] as number) : (ml[count] as number);
+    if (ea === next) a++;
+    if (eb === next) q++;
+    cur = next;
+  }
+  ms[count] = n;
+  const out = b.viewer;
+  const sc = keyed.scratch;
+  sc[0] = ID_KEY_TAG;
+  for (let b0 = 0; b0 < count; b0 += TOUCH_BATCH) {
+    const b1 = Math.min(count, b0 + TOUCH_BATCH);
+    keys.touchSlots(mh.subarray(b0, b1), b1 - b0);
+    for (let j = b0; j < b1; j++) {
+      const i = ms[j] as number;
+      const ls = vs[i] as number;
+      const le = ls + (vl[i] as number);
+      let key: number;
+      if (mk[j] === 0) key = keys.internHashed(vb, ls, le, mh[j] as number);
+      else {
+        const s0 = is[i] as number;
+        const l0 = il[i] as number;
+        if (untrimmed(ib, s0, l0)) return false;
+        for (let k = 0; k < l0; k++) sc[k + 1] = ib[s0 + k] as number;
+        key = keys.internHashed(sc, 0, l0 + 1, mh[j] as number);
+        if (key >= keyed.first.length) {
+          const g = new Uint32Array(Math.max(key + 1, keyed.first.length * 2));
+          g.set(keyed.first);
+          keyed.first = g;
+        }
+        const f = keyed.first[key] as number;
+        if (f === 0) keyed.first[key] = logins.internHashed(vb, ls, le, ml[j] as number) + 1;
+        else if (!logins.sameName(f - 1, vb, ls, le)) {
+          keyed.otherStart.push(at + i);
+          keyed.otherEnd.push(at + (ms[j + 1] as number));
+          keyed.otherLogin.push(logins.internHashed(vb, ls, le, ml[j] as number));
+        }
+      }
+      for (let r = at + i, e = at + (ms[j + 1] as number); r < e; r++) out[r] = key;
+    }
+  }
+  return true;
+}
+
+/**
+ * The latest login of each Twitch-id key the column split read, as `IdSide.note` gives it row by
+ * row (by ts; on equal ts the row read last): every row of rows [from, to) with its key's first
+ * login, or its rename's.
+ */
+function noteKeyedRows(b: PresenceBuilder, keyed: KeyedViewers, from: number, to: number): void {
+  const side = b.idSide('viewer');
+  side.reserve(b.viewers.size);
+  if (keyed.first.length < b.viewers.size) {
+    const g = new Uint32Array(b.viewers.size);
+    g.set(keyed.first);
+    keyed.first = g;
+  }
+  const first = keyed.first;
+  const loginOf = side.loginOf;
+  const latest = side.latestTs;
+  const viewer = b.viewer;
+  const ts = b.ts;
+  const { otherStart: os, otherEnd: oe, otherLogin: ol } = keyed;
+  let e = 0;
+  let next = os.length > 0 ? (os[0] as number) : to;
+  for (let r = from; r < to; r++) {
+    const k = viewer[r] as number;
+    const f = first[k] as number;
+    if (f === 0) continue;
+    let login = f - 1;
+    if (r >= next) {
+      while (e < os.length && r >= (oe[e] as number)) e++;
+      next = e < os.length ? (os[e] as number) : to;
+      if (r >= next) login = ol[e] as number;
+    }
+    const t = ts[r] as number;
+    if (t >= (latest[k] as number)) {
+      latest[k] = t;
+      loginOf[k] = login;
+    }
+  }
+}
+
 /**
  * The worker's side of the column split: channels (interned into `channels`), instants and
  * counts of every row group into the shared columns. False when stopped or a row is not kept.
  */
-export async function readNumberColumns(input: NumbersWorkerInput, channels: ByteInterner): Promise<boolean> {
+export async function readNumberColumns(input: NumbersWorkerInput, b: PresenceBuilder): Promise<boolean> {
   await loadZstd();
+  const channels = b.channels;
   const { plans, units, shared, at, stop } = input;
   const into = buffers();
   const minTs = PRESENCE_LIMITS.minTs;
@@ -728,16 +986,29 @@ export async function readNumberColumns(input: NumbersWorkerInput, channels: Byt
     const r = at + u.firstRow;
     const rows = (plans[u.part] as PartPlan).rowGroups[u.rowGroup]?.rows ?? 0;
     // the instants straight into their column (kept only when every row is)
-    const { n, chunks } = await decodeUnit(plans, u, ['channel', 'ts', 'messages'], into, {
+    const { n, chunks } = await decodeUnit(plans, u, ['channel', 'ts', 'messages', 'channel_id'], into, {
       ts: shared.ts.subarray(r, r + rows),
     });
     if (hashes.length < n) hashes = new Int32Array(n);
     const T = (chunks.ts as DecodedChunk).values;
     const M = (plans[u.part] as PartPlan).messages ? chunks.messages?.values : undefined;
     const channel = chunks.channel as DecodedChunk;
+    const ids = chunks.channel_id;
+    if (ids) {
+      // rows keyed by Twitch id: dictionaries of both (as DuckDB writes them), every row kept
+      const ok =
+        channel.index && ids.index
+          ? dictionaryRows(channel, ids, n, T, M, { minTs, maxTs, maxM }, b, shared, r)
+          : keyedRows(channel, ids, n, T, M, { minTs, maxTs, maxM }, b, shared, r);
+      if (!ok) {
+        Atomics.store(stop, 0, 1);
+        return false;
+      }
+      continue;
+    }
     if (channel.index) {
       // a dictionary (as DuckDB writes channels): every check, count and id in one pass
-      if (!dictionaryRows(channel, n, T, M, { minTs, maxTs, maxM }, channels, shared, r)) {
+      if (!dictionaryRows(channel, undefined, n, T, M, { minTs, maxTs, maxM }, b, shared, r)) {
         Atomics.store(stop, 0, 1);
         return false;
       }
@@ -766,17 +1037,22 @@ export async function readNumberColumns(input: NumbersWorkerInput, channels: Byt
 }
 
 /**
- * The column split's rows of a row group whose channels are a dictionary: each row checked
- * (its channel's entry, instant and count), its count and channel id stored at out[r + i];
- * false at the first row not to keep. Entries are checked once and interned where first used.
+ * The column split's rows of a row group whose channels are a dictionary (as DuckDB writes
+ * them), their Twitch ids too where the row group has any: each row checked (its channel's entry,
+ * instant and count), its count and channel key stored at out[r + i]; false at the first row not
+ * to keep, or an id the DuckDB read would trim. A row's key is its login, or with an id
+ * `ID_KEY_TAG` + id, its login then noted for the key with its instant (`IdSide.note`, row by
+ * row). Entries are checked once; an entry remembers the id entry it was last seen with, and that
+ * pair's key and login, interned where first used.
  */
 function dictionaryRows(
   channel: DecodedChunk,
+  ids: DecodedChunk | undefined,
   n: number,
   T: Float64Array,
   M: Float64Array | undefined,
   limits: { minTs: number; maxTs: number; maxM: number },
-  channels: ByteInterner,
+  b: PresenceBuilder,
   shared: ColumnViews,
   r: number,
 ): boolean {
@@ -785,10 +1061,18 @@ function dictionaryRows(
   const index = channel.index as Int32Array;
   const dictStart = channel.dictStart as Int32Array;
   const dictLen = channel.dictLen as Int32Array;
-  // per entry: -2 a bad name, -1 not interned yet, else its id
-  const ids = new Int32Array(dictStart.length);
-  for (let e = 0; e < ids.length; e++)
-    ids[e] = badName(bytes, dictStart[e] as number, dictLen[e] as number) ? -2 : -1;
+  const idBytes = ids?.bytes as Uint8Array;
+  const idIndex = ids?.index;
+  const idStart = ids?.dictStart as Int32Array;
+  const idLen = ids?.dictLen as Int32Array;
+  const entries = dictStart.length;
+  // per channel entry: the id entry last seen with it (-2 none yet; -1 a null), its key, login (-1: a login key)
+  const withId = new Int32Array(entries).fill(-2);
+  const key = new Int32Array(entries);
+  const login = new Int32Array(entries);
+  const bad = new Uint8Array(entries);
+  for (let e = 0; e < entries; e++)
+    bad[e] = badName(bytes, dictStart[e] as number, dictLen[e] as number) ? 1 : 0;
   const oc = shared.channel;
   const om = shared.messages;
   for (let i = 0; i < n; i++) {
@@ -797,16 +1081,62 @@ function dictionaryRows(
     const m0 = M ? (M[i] as number) : 1;
     const m = Number.isNaN(m0) ? 1 : m0;
     const e = index[i] as number;
-    if (e < 0 || !(t >= minTs && t <= maxTs) || m < 0 || m > maxM) return false;
-    let id = ids[e] as number;
-    if (id < 0) {
-      if (id === -2) return false;
-      const s = dictStart[e] as number;
-      id = channels.intern(bytes, s, s + (dictLen[e] as number));
-      ids[e] = id;
+    if (e < 0 || bad[e] === 1 || !(t >= minTs && t <= maxTs) || m < 0 || m > maxM) return false;
+    const d = idIndex ? (idIndex[i] as number) : -1;
+    if (withId[e] !== d) {
+      const ls = dictStart[e] as number;
+      const le = ls + (dictLen[e] as number);
+      const l0 = d < 0 ? 0 : (idLen[d] as number);
+      if (l0 === 0) {
+        key[e] = b.channels.intern(bytes, ls, le);
+        login[e] = -1;
+      } else {
+        const s0 = idStart[d] as number;
+        if (untrimmed(idBytes, s0, l0)) return false;
+        const side = b.idSide('channel');
+        key[e] = side.idKey(b.channels, idBytes, s0, s0 + l0);
+        login[e] = side.logins.intern(bytes, ls, le);
+      }
+      withId[e] = d;
     }
-    oc[r + i] = id;
+    const k = key[e] as number;
+    const l = login[e] as number;
+    if (l >= 0) (b.channelIds as IdSide).note(k, l, t);
+    oc[r + i] = k;
     om[r + i] = m;
+  }
+  return true;
+}
+
+/**
+ * `dictionaryRows` with Twitch ids for columns of any encoding (channels PLAIN: many of them in a row
+ * group), row by row with `IdSide.key`.
+ */
+function keyedRows(
+  channel: DecodedChunk,
+  ids: DecodedChunk,
+  n: number,
+  T: Float64Array,
+  M: Float64Array | undefined,
+  limits: { minTs: number; maxTs: number; maxM: number },
+  b: PresenceBuilder,
+  shared: ColumnViews,
+  r: number,
+): boolean {
+  const { minTs, maxTs, maxM } = limits;
+  for (let i = 0; i < n; i++) {
+    const t = T[i] as number;
+    const m0 = M ? (M[i] as number) : 1;
+    const m = Number.isNaN(m0) ? 1 : m0;
+    const [ls, ll] = place(channel, i);
+    const [is, il] = place(ids, i);
+    if (badName(channel.bytes, ls, ll) || !(t >= minTs && t <= maxTs) || m < 0 || m > maxM) return false;
+    if (il > 0 && untrimmed(ids.bytes, is, il)) return false;
+    shared.channel[r + i] =
+      il === 0
+        ? b.channels.intern(channel.bytes, ls, ls + ll)
+        : b.idSide('channel').key(b.channels, ids.bytes, is, is + il, channel.bytes, ls, ls + ll, t);
+    shared.messages[r + i] = m;
   }
   return true;
 }
@@ -833,7 +1163,7 @@ export async function readPartsDirect(
   if (b.extras || files.length === 0) return { declined: 'rows with extras, or no parts', broken: false };
   const planned = await planParts(files);
   if ('why' in planned) return { declined: planned.why, broken: false };
-  const { plans, rows: total } = planned;
+  const { plans, rows: total, ids } = planned;
   const units = partUnits(plans);
   const start = b.length;
   const logCount = log.count;
@@ -841,10 +1171,19 @@ export async function readPartsDirect(
   const threads = opts.threads ?? defaultThreads();
   try {
     const two = threads >= 2 && total >= 2 && total >= (opts.parallelMinRows ?? PARALLEL_PARQUET_MIN_ROWS);
-    if (two && opts.windowStart === undefined && opts.windowEnd === undefined) {
+    const split = two && opts.windowStart === undefined && opts.windowEnd === undefined;
+    if (split) {
       const st = await readColumnsInTwo(plans, units, total, b, label, opts);
       if (st) return st;
     }
+    // rows keyed by Twitch id are read here by the column split alone: DuckDB reads the rest
+    if (ids)
+      return {
+        declined: split
+          ? 'Twitch ids, and a row the column split does not keep'
+          : 'Twitch ids outside the column split (one thread, or a window)',
+        broken: false,
+      };
     if (two) {
       // this thread: the rows up to half of all, the worker the rest (a row group may be split)
       const firstRows = Math.floor(total / 2);

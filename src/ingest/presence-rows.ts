@@ -136,15 +136,25 @@ export class IdSide {
     le: number,
     ts: number,
   ): number {
+    const k = this.idKey(keys, idBuf, is, ie);
+    const login = this.logins.intern(loginBuf, ls, le);
+    this.note(k, login, ts);
+    return k;
+  }
+
+  /** The key of id bytes [is, ie) in `keys` (`ID_KEY_TAG`, then the id), its login not noted. */
+  idKey(keys: ByteInterner, idBuf: Uint8Array, is: number, ie: number): number {
     const n = ie - is;
     if (n + 1 > this.scratch.length) this.scratch = new Uint8Array(2 * n + 2);
     const sc = this.scratch;
     sc[0] = ID_KEY_TAG;
     for (let i = 0; i < n; i++) sc[i + 1] = idBuf[is + i] as number;
-    const k = keys.intern(sc, 0, n + 1);
-    const login = this.logins.intern(loginBuf, ls, le);
-    this.note(k, login, ts);
-    return k;
+    return keys.intern(sc, 0, n + 1);
+  }
+
+  /** Room for keys [0, keys) in `loginOf` and `latestTs` (a key not noted has -Infinity). */
+  reserve(keys: number): void {
+    if (keys > this.loginOf.length) this.grow(keys);
   }
 
   /** Records that key `k` was seen with login id `login` at `ts`. */
@@ -212,26 +222,29 @@ export function resolveKeys(
   const names = new Array<string>(n);
   const ids = new Array<string>(n);
   const tag = String.fromCharCode(ID_KEY_TAG);
-  // login → the id key whose latest login it is (-1: more than one).
-  const owner = new Map<string, number>();
+  // login (its id in side.logins) → the id key whose latest login it is (-1: more than one, -2:
+  // none); typed, for the millions of viewer keys
+  const owner = new Int32Array(logins.length).fill(-2);
+  let loginKeys = 0;
   for (let k = 0; k < n; k++) {
     const kn = keyNames[k] as string;
     if (kn.startsWith(tag)) {
       ids[k] = kn.slice(1);
-      const login = logins[side.loginOf[k] as number] as string;
-      names[k] = login;
-      const o = owner.get(login);
-      owner.set(login, o === undefined ? k : -1);
+      const l = side.loginOf[k] as number;
+      names[k] = logins[l] as string;
+      owner[l] = owner[l] === -2 ? k : -1;
     } else {
       ids[k] = '';
       names[k] = kn;
+      loginKeys++;
     }
   }
   let remap: Uint32Array | undefined;
-  for (let k = 0; k < n; k++) {
+  for (let k = 0; k < n && loginKeys > 0; k++) {
     if (ids[k] !== '') continue;
-    const o = owner.get(names[k] as string);
-    if (o === undefined || o < 0) continue;
+    const l = side.logins.find(names[k] as string);
+    const o = l < 0 ? -2 : (owner[l] as number);
+    if (o < 0) continue;
     remap ??= Uint32Array.from({ length: n }, (_, i) => i);
     remap[k] = o;
   }
@@ -259,6 +272,103 @@ export function resolveKeys(
     }
   }
   return { names, ids, remap };
+}
+
+/** `t[key]` built by `make` when first read (and settable, as a plain property is). */
+function lazy<K extends 'viewerNames' | 'viewerTwitchIds'>(
+  t: PresenceTable,
+  key: K,
+  make: () => NonNullable<PresenceTable[K]>,
+): void {
+  let value: PresenceTable[K] | undefined;
+  Object.defineProperty(t, key, {
+    enumerable: true,
+    configurable: true,
+    get: () => {
+      value ??= make();
+      return value;
+    },
+    set: (v: PresenceTable[K]) => {
+      value = v;
+    },
+  });
+}
+
+/**
+ * `resolveKeys(keys.names(), side, false)` without its millions of strings up front: the remap
+ * (login keys that join an id) from typed arrays now; the names and Twitch ids when asked;
+ * `findViewers`, every key whose name is a login (the bot look-up), from a by-login index
+ * built on first use.
+ */
+export function resolveViewerKeys(
+  keys: ByteInterner,
+  side: IdSide,
+): {
+  remap: Uint32Array | undefined;
+  names: () => string[];
+  ids: () => string[];
+  findViewers: (login: string) => number[];
+} {
+  const n = keys.size;
+  const loginOf = side.loginOf;
+  const isId = new Uint8Array(n);
+  // login → the id key whose latest login it is (-1: more than one, -2: none), as resolveKeys
+  const owner = new Int32Array(side.logins.size).fill(-2);
+  let loginKeys = 0;
+  for (let k = 0; k < n; k++) {
+    if (keys.startsWith(k, ID_KEY_TAG)) {
+      isId[k] = 1;
+      const l = loginOf[k] as number;
+      owner[l] = owner[l] === -2 ? k : -1;
+    } else loginKeys++;
+  }
+  let remap: Uint32Array | undefined;
+  for (let k = 0; k < n && loginKeys > 0; k++) {
+    if (isId[k] === 1) continue;
+    const l = side.logins.findName(keys, k);
+    const o = l < 0 ? -2 : (owner[l] as number);
+    if (o < 0) continue;
+    remap ??= Uint32Array.from({ length: n }, (_, i) => i);
+    remap[k] = o;
+  }
+  let keyNames: string[] | undefined;
+  const names = () => {
+    keyNames ??= keys.names();
+    const logins = side.logins.names();
+    const out = new Array<string>(n);
+    for (let k = 0; k < n; k++)
+      out[k] = (isId[k] === 1 ? logins[loginOf[k] as number] : keyNames[k]) as string;
+    return out;
+  };
+  const ids = () => {
+    keyNames ??= keys.names();
+    const out = new Array<string>(n);
+    for (let k = 0; k < n; k++) out[k] = isId[k] === 1 ? (keyNames[k] as string).slice(1) : '';
+    return out;
+  };
+  // by login: the first id key (head), then the next of each (a list per login)
+  let head: Int32Array | undefined;
+  let next: Int32Array | undefined;
+  const findViewers = (login: string) => {
+    const found: number[] = [];
+    const plain = keys.find(login);
+    if (plain >= 0 && isId[plain] === 0) found.push(plain);
+    const l = side.logins.find(login);
+    if (l < 0) return found;
+    if (!head || !next) {
+      head = new Int32Array(side.logins.size).fill(-1);
+      next = new Int32Array(n).fill(-1);
+      for (let k = 0; k < n; k++) {
+        if (isId[k] === 0) continue;
+        const lk = loginOf[k] as number;
+        next[k] = head[lk] as number;
+        head[lk] = k;
+      }
+    }
+    for (let k = head[l] as number; k >= 0; k = next[k] as number) found.push(k);
+    return found;
+  };
+  return { remap, names, ids, findViewers };
 }
 
 /** The four presence columns as arrays of equal length. */
@@ -524,26 +634,16 @@ export class PresenceBuilder {
     } as PresenceTable;
     if (ch.ids) t.channelTwitchIds = ch.ids;
     if (this.viewerIds) {
-      // Id-keyed viewers: names come from the latest logins (built now; bots match by name).
-      const vw = resolveKeys(viewers.names(), this.viewerIds, false);
+      // Id-keyed viewers: names come from the latest logins, built (like the ids) when first read
+      const vw = resolveViewerKeys(viewers, this.viewerIds);
       if (vw.remap) for (let i = 0; i < n; i++) viewer[i] = vw.remap[viewer[i] as number] as number;
-      t.viewerNames = vw.names;
-      if (vw.ids) t.viewerTwitchIds = vw.ids;
+      lazy(t, 'viewerNames', vw.names);
+      lazy(t, 'viewerTwitchIds', vw.ids);
+      t.findViewers = vw.findViewers;
       return t;
     }
     // Millions of viewer names as JS strings cost ~0.5 s and ~100 MB: only when someone asks.
-    let names: string[] | undefined;
-    Object.defineProperty(t, 'viewerNames', {
-      enumerable: true,
-      configurable: true,
-      get: () => {
-        names ??= viewers.names();
-        return names;
-      },
-      set: (v: string[]) => {
-        names = v;
-      },
-    });
+    lazy(t, 'viewerNames', () => viewers.names());
     t.findViewer = (login) => viewers.find(login);
     return t;
   }

@@ -15,6 +15,11 @@ export interface PresenceTable {
   /** The viewer id of a login (or pseudonym), -1 when absent, without building `viewerNames`. */
   findViewer?: (login: string) => number;
   /**
+   * Every viewer id whose name is `login` (viewers keyed by Twitch id: two accounts may have had
+   * the same login), without building `viewerNames`; where given, it answers instead of `findViewer`.
+   */
+  findViewers?: (login: string) => number[];
+  /**
    * channel id → its stable Twitch id ('' for a channel known by login only). Present when any
    * row carried `channel_id`: channels are then keyed by Twitch id (renames count once) and
    * `channelNames` holds each one's latest login.

@@ -194,6 +194,7 @@ function windowTable(
     },
     viewerCount: table.viewerCount,
     findViewer: table.findViewer,
+    findViewers: table.findViewers,
     length: columns.channel.length,
     ...columns,
   };

@@ -24,7 +24,6 @@ export const RUN_HASH: u32 = RUN_START + 4 * MAX_ROWS;
 export const IN: u32 = RUN_HASH + 4 * MAX_ROWS;
 export const END: u32 = IN + IN_BYTES + 64;
 
-const FNV_OFFSET: u32 = 0x811c9dc5;
 const FNV_PRIME: u32 = 0x01000193;
 
 /** Bytes [a, a + len) and [b, b + len) are the same (eight at a time, the last word masked). */
@@ -39,26 +38,39 @@ function same(a: u32, b: u32, len: u32): bool {
 
 /**
  * Runs of rows [first, n) (row first − 1, when first is 1, only to compare with): their count, or
- * -1 when a run's name is bad (a row to reject), -2 when a row lies outside [IN, IN + IN_BYTES).
+ * -1 when a run's name is bad (a row to reject), -2 when a row lies outside [IN, IN + inLen).
+ * Hashes start from `seed` (FNV_OFFSET, or the hash of a prefix the interned key has before the
+ * name); with `emptyOk` an empty name is a run of its own kind (a missing Twitch id), not bad.
  */
-export function runs(first: u32, n: u32, delta: i32, rowBase: i32, maxName: u32): i32 {
+export function runs(
+  first: u32,
+  n: u32,
+  delta: i32,
+  rowBase: i32,
+  maxName: u32,
+  seed: u32,
+  emptyOk: bool,
+  inLen: u32,
+): i32 {
   let count: u32 = 0;
-  const limit = IN + IN_BYTES;
+  // the bytes copied in: a row outside them is not laid out in order (a null's start, a dictionary)
+  const lim = min(inLen, IN_BYTES);
+  const limit = IN + lim;
   for (let i: u32 = 0; i < first; i++) {
     const s = <u32>(load<i32>(START + (i << 2)) + delta);
     const l = load<u32>(LEN + (i << 2));
-    if (s < IN || l > IN_BYTES || s > limit - l) return -2;
+    if (s < IN || l > lim || s > limit - l) return -2;
   }
   for (let i = first; i < n; i++) {
     const s = <u32>(load<i32>(START + (i << 2)) + delta);
     const l = load<u32>(LEN + (i << 2));
-    if (s < IN || l > IN_BYTES || s > limit - l) return -2;
+    if (s < IN || l > lim || s > limit - l) return -2;
     if (i > 0) {
       const pl = load<u32>(LEN + ((i - 1) << 2));
       if (l == pl && same(s, <u32>(load<i32>(START + ((i - 1) << 2)) + delta), l)) continue;
     }
-    if (l == 0 || l > maxName) return -1;
-    let h: u32 = FNV_OFFSET;
+    if (l > maxName || (l == 0 && !emptyOk)) return -1;
+    let h: u32 = seed;
     for (let j = s, e = s + l; j < e; j++) {
       const c = <u32>load<u8>(j);
       if (c == 0) return -1;
