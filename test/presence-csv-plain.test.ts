@@ -434,3 +434,90 @@ describe('CSV presence fast path', () => {
     expect(general?.rejected).toEqual([[longLine, expect.stringContaining('viewer')]]);
   }, 120_000);
 });
+
+/**
+ * Rows keyed by Twitch id (`viewer_id` / `channel_id`): renames (a viewer's or channel's login
+ * changing under one id, at equal instants too), a login two ids share, rows without an id
+ * (empty, or the column missing in a short record), ids the fast path declines (quoted, with a
+ * space, a NUL, over the name limit), runs of one viewer, in the contract's column order and
+ * another.
+ */
+function keyedFile(seed: number, rows: number, cols: string[]): string {
+  const r = rng(seed);
+  const out = [cols.join(',')];
+  for (let i = 0; i < rows; ) {
+    const v = Math.floor(r() * 300);
+    const c = Math.floor(r() * 30);
+    const rec: Record<string, string> = {
+      channel: r() < 0.05 ? `newname${c % 4}` : `c${c}`,
+      channel_id: c % 3 === 0 ? '' : String(500 + c),
+      viewer: r() < 0.05 ? `renamed${v}` : v % 50 === 0 ? 'Shared' : `u${v}`,
+      viewer_id: r() < 0.1 ? '' : String(1000 + v),
+      ts: String(T0 + Math.floor(r() * 200) * 60),
+      source: 'live',
+      messages: String(Math.floor(r() * 5)),
+    };
+    const odd = r();
+    if (odd < 0.01) rec.viewer_id = `"${rec.viewer_id}"`;
+    else if (odd < 0.02) rec.viewer_id = ` ${rec.viewer_id}`;
+    else if (odd < 0.025) rec.channel_id = `5\u00000`;
+    else if (odd < 0.03) rec.viewer_id = '9'.repeat(300);
+    // a viewer's run: the same record at later instants (or the same one)
+    for (let k = Math.floor(r() * 4); k >= 0 && i < rows; k--, i++) {
+      out.push(cols.map((x) => rec[x]).join(','));
+      rec.ts = String(Number(rec.ts) + (r() < 0.3 ? 0 : 60));
+    }
+  }
+  if (cols.at(-1) === 'channel_id') out.push('c1,u1,1795525500,live,1');
+  return `${out.join('\n')}\n`;
+}
+
+/** `read`, then the table: keys resolved to latest logins, Twitch ids and merged rows. */
+async function readKeyed(path: string, opts: PresenceReadOptions) {
+  const b = new PresenceBuilder({ capacity: 0 });
+  const log = new RejectLog();
+  const st = await readPresenceCsv(path, b, log, opts);
+  const keys = { channels: b.channels.names(), viewers: b.viewers.names() };
+  const t = b.table();
+  return {
+    st,
+    keys,
+    rows: Array.from({ length: t.length }, (_, i) => [t.channel[i], t.viewer[i], t.ts[i], t.messages[i]]),
+    channelNames: t.channelNames,
+    channelIds: t.channelTwitchIds,
+    viewerNames: t.viewerNames,
+    viewerIds: t.viewerTwitchIds,
+    rejected: log.rejected.map((x) => [x.line, x.reason]),
+  };
+}
+
+describe('CSV presence fast path with Twitch ids', () => {
+  it('keys, latest logins, names and rows as the general path gives them, in either column order', async () => {
+    const spy = vi.spyOn(PlainPresenceRows.prototype, 'rows');
+    for (const [seed, cols] of [
+      [1, ['channel', 'viewer', 'ts', 'source', 'messages', 'viewer_id', 'channel_id']],
+      [2, ['viewer_id', 'channel', 'channel_id', 'viewer', 'ts']],
+    ] as const) {
+      const path = join(tmp, `keyed-${seed}.csv`);
+      await writeFile(path, keyedFile(seed, 4000, [...cols]));
+      for (const csvChunkBytes of [64, 1000, undefined]) {
+        const general = await readKeyed(path, { csvChunkBytes, plainPath: false });
+        expect(general.viewerIds?.filter((x) => x !== '').length).toBeGreaterThan(200);
+        expect(general.viewerNames.filter((n) => n === 'shared').length).toBeGreaterThan(1);
+        for (const csvKernel of [false, true]) {
+          const consumed = spy.mock.results.length;
+          expect(await readKeyed(path, { csvChunkBytes, csvKernel })).toEqual(general);
+          // the fast path read most records itself
+          const took = spy.mock.results
+            .slice(consumed)
+            .reduce(
+              (a, x, i) => a + ((x.value as number) - (spy.mock.calls[consumed + i]?.[1] as number)),
+              0,
+            );
+          expect(took).toBeGreaterThan(10_000);
+        }
+      }
+    }
+    spy.mockRestore();
+  });
+});

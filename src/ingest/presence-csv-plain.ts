@@ -14,6 +14,7 @@ import { type CsvKernel, csvKernelFor, type KernelSettings } from './csv-kernel.
 import { FNV_OFFSET_I32, FNV_PRIME, parseTimestampBytes, sameBytes } from './csv-scan.js';
 import {
   type FileStats,
+  ID_KEY_TAG,
   inWindow,
   PRESENCE_LIMITS,
   type PresenceBuilder,
@@ -41,6 +42,11 @@ const VIEWER = 2;
 const TS = 3;
 const SOURCE = 4;
 const MESSAGES = 5;
+const VIEWER_ID = 6;
+const CHANNEL_ID = 7;
+
+/** A Twitch id's hash as its key's (`ID_KEY_TAG`, then the id) begins. */
+const ID_SEED = Math.imul(FNV_OFFSET_I32 ^ ID_KEY_TAG, FNV_PRIME);
 
 /** Column indexes of the header, as `mapPresenceHeader` gives them (-1: absent). */
 export interface PlainColumns {
@@ -56,9 +62,10 @@ export interface PlainColumns {
 }
 
 /**
- * A fast path for `PresenceBuilder` rows without Twitch ids, and for import's rows (extras) of
- * files without kind and VOD columns: the source is kept per row, the other extras are none. The
- * rest take the general path (undefined here).
+ * A fast path for `PresenceBuilder` rows (keyed by Twitch id where a row has one, as
+ * `channelKey` / `viewerKey` key them), and for import's rows (extras) of files without kind,
+ * VOD and id columns: the source is kept per row, the other extras are none. The rest take the
+ * general path (undefined here).
  */
 export function plainPresenceRows(
   header: string[],
@@ -69,8 +76,8 @@ export function plainPresenceRows(
   now: number,
   kernel = true,
 ): PlainPresenceRows | undefined {
-  if (col.channel_id >= 0 || col.viewer_id >= 0) return undefined;
-  if (b.extras && (col.kind >= 0 || col.vod_id >= 0)) return undefined;
+  const ids = col.channel_id >= 0 || col.viewer_id >= 0;
+  if (b.extras && (ids || col.kind >= 0 || col.vod_id >= 0)) return undefined;
   if (b.channels.foldTable !== b.viewers.foldTable) return undefined;
   const roles = new Uint8Array(header.length);
   roles[col.channel] = CHANNEL;
@@ -78,7 +85,9 @@ export function plainPresenceRows(
   roles[col.ts] = TS;
   if (col.source >= 0) roles[col.source] = SOURCE;
   if (col.messages >= 0) roles[col.messages] = MESSAGES;
-  return new PlainPresenceRows(roles, b, st, opts, now, kernel);
+  if (col.viewer_id >= 0) roles[col.viewer_id] = VIEWER_ID;
+  if (col.channel_id >= 0) roles[col.channel_id] = CHANNEL_ID;
+  return new PlainPresenceRows(roles, b, st, opts, now, kernel, ids);
 }
 
 export class PlainPresenceRows {
@@ -98,7 +107,18 @@ export class PlainPresenceRows {
     ts: new Float64Array(BATCH),
     m: new Uint32Array(BATCH),
     src: new Uint8Array(BATCH),
+    // Twitch ids (an empty one: none) and their hashes as keys; the hashes the viewer table is touched with
+    cis: new Int32Array(BATCH),
+    cie: new Int32Array(BATCH),
+    cih: new Int32Array(BATCH),
+    vis: new Int32Array(BATCH),
+    vie: new Int32Array(BATCH),
+    vih: new Int32Array(BATCH),
+    touch: new Int32Array(BATCH),
   };
+  /** The previous stored row of `keyedRows` (see there). */
+  private readonly prev = { channel: keyedRun(), viewer: keyedRun() };
+  private readonly scratch = new Uint8Array(PRESENCE_LIMITS.maxNameBytes + 1);
 
   /**
    * The contract's layouts go to the WebAssembly kernel first (see csv-kernel.ts); undefined
@@ -116,12 +136,14 @@ export class PlainPresenceRows {
     private readonly opts: PresenceReadOptions,
     now: number,
     kernel: boolean,
+    /** The file has Twitch-id columns: rows are stored by `keyedRows`. */
+    private readonly ids = false,
   ) {
     this.maxTs = now + PRESENCE_LIMITS.futureToleranceMs;
     this.windowed = opts.windowStart !== undefined || opts.windowEnd !== undefined;
     const r = roles;
     const fields = r[0] === CHANNEL && r[1] === VIEWER && r[2] === TS ? r.length : 0;
-    if (kernel && (fields === 3 || (fields === 5 && r[3] === SOURCE && r[4] === MESSAGES)))
+    if (kernel && !ids && (fields === 3 || (fields === 5 && r[3] === SOURCE && r[4] === MESSAGES)))
       this.kernelSettings = {
         fields,
         fold: b.channels.foldTable,
@@ -217,6 +239,9 @@ export class PlainPresenceRows {
     let pvl = -1;
     let pvh = 0;
     let pv = 0;
+    // keyedRows' previous rows are bytes of the last call's buffer
+    this.prev.channel.ll = -1;
+    this.prev.viewer.ll = -1;
     const q = this.batch;
     const qcs = q.cs;
     const qce = q.ce;
@@ -245,6 +270,12 @@ export class PlainPresenceRows {
         let ts = 0;
         let m = 1;
         let src = 2;
+        let cis = 0;
+        let cie = 0;
+        let cih = 0;
+        let vis = 0;
+        let vie = 0;
+        let vih = 0;
         if (head === 3) {
           let c = 0;
           let h = FNV_OFFSET_I32;
@@ -364,6 +395,24 @@ export class PlainPresenceRows {
               if (!digits || len > 15 || v > maxMessages) break batch;
               m = v;
             }
+          } else if (role === VIEWER_ID || role === CHANNEL_ID) {
+            let h = ID_SEED;
+            for (;;) {
+              const c = buf[i] as number;
+              if (c <= COMMA && (c === COMMA || c === NL || c === CR || c === QUOTE || c === 0)) break;
+              h = Math.imul(h ^ (fold[c] as number), FNV_PRIME);
+              i++;
+            }
+            if (buf[i] !== stop || i - s > maxName) break batch;
+            if (role === VIEWER_ID) {
+              vis = s;
+              vie = i;
+              vih = h;
+            } else {
+              cis = s;
+              cie = i;
+              cih = h;
+            }
           } else {
             for (;;) {
               const c = buf[i] as number;
@@ -393,7 +442,18 @@ export class PlainPresenceRows {
         qts[n] = ts;
         qm[n] = m;
         qsrc[n] = src;
+        q.cis[n] = cis;
+        q.cie[n] = cie;
+        q.cih[n] = cih;
+        q.vis[n] = vis;
+        q.vie[n] = vie;
+        q.vih[n] = vih;
         n++;
+      }
+      if (this.ids) {
+        this.keyedRows(buf, n);
+        good += n;
+        continue;
       }
       const viewers = b.viewers;
       const channels = b.channels;
@@ -439,6 +499,113 @@ export class PlainPresenceRows {
     this.count = good + outside;
     return p;
   }
+
+  /**
+   * The batch's n rows stored with their keys, as `channelKey` / `viewerKey` give them: a row with
+   * a Twitch id is keyed by it and its login noted for the key with its instant (`IdSide.note`),
+   * one without by its login. A row with the previous row's login and id bytes takes its key and
+   * login id without a look-up.
+   */
+  private keyedRows(buf: Uint8Array, n: number): void {
+    const b = this.b;
+    const q = this.batch;
+    const touch = q.touch;
+    for (let k = 0; k < n; k++)
+      touch[k] = ((q.vie[k] as number) > (q.vis[k] as number) ? q.vih[k] : q.vh[k]) as number;
+    b.viewers.touchSlots(touch, n);
+    b.room(n);
+    let r = b.length;
+    for (let k = 0; k < n; k++, r++) {
+      const ts = q.ts[k] as number;
+      b.channel[r] = this.key(
+        buf,
+        'channel',
+        q.cs[k] as number,
+        q.ce[k] as number,
+        q.ch[k] as number,
+        q.cis[k] as number,
+        q.cie[k] as number,
+        q.cih[k] as number,
+        ts,
+      );
+      b.viewer[r] = this.key(
+        buf,
+        'viewer',
+        q.vs[k] as number,
+        q.ve[k] as number,
+        q.vh[k] as number,
+        q.vis[k] as number,
+        q.vie[k] as number,
+        q.vih[k] as number,
+        ts,
+      );
+      b.ts[r] = ts;
+      b.messages[r] = q.m[k] as number;
+    }
+    b.length = r;
+  }
+
+  /** One side's key of a row (login [ls, le) hashed lh, id [is, ie) hashed ih; see `keyedRows`). */
+  private key(
+    buf: Uint8Array,
+    side: 'channel' | 'viewer',
+    ls: number,
+    le: number,
+    lh: number,
+    is: number,
+    ie: number,
+    ih: number,
+    ts: number,
+  ): number {
+    const b = this.b;
+    const keys = side === 'channel' ? b.channels : b.viewers;
+    const p = this.prev[side];
+    const ll = le - ls;
+    const il = ie - is;
+    const same =
+      lh === p.lh &&
+      ll === p.ll &&
+      il === p.il &&
+      (il === 0 || ih === p.ih) &&
+      sameBytes(buf, ls, p.ls, ll) &&
+      sameBytes(buf, is, p.is, il);
+    if (!same) {
+      p.ls = ls;
+      p.ll = ll;
+      p.lh = lh;
+      p.is = is;
+      p.il = il;
+      p.ih = ih;
+      if (il === 0) {
+        p.key = keys.internHashed(buf, ls, le, lh);
+        p.login = -1;
+      } else {
+        const sc = this.scratch;
+        sc[0] = ID_KEY_TAG;
+        for (let j = 0; j < il; j++) sc[j + 1] = buf[is + j] as number;
+        p.key = keys.internHashed(sc, 0, il + 1, ih);
+        p.login = b.idSide(side).logins.internHashed(buf, ls, le, lh);
+      }
+    }
+    if (p.login >= 0) b.idSide(side).note(p.key, p.login, ts);
+    return p.key;
+  }
+}
+
+/** A side's previous stored row in `keyedRows`: its login and id bytes (in `buf`), hashes, key, login id. */
+interface KeyedRun {
+  ls: number;
+  ll: number;
+  lh: number;
+  is: number;
+  il: number;
+  ih: number;
+  key: number;
+  login: number;
+}
+
+function keyedRun(): KeyedRun {
+  return { ls: 0, ll: -1, lh: 0, is: 0, il: -1, ih: 0, key: 0, login: -1 };
 }
 
 /** buf[start, end) is "live" in any case. */
