@@ -10,7 +10,10 @@
  * Targets (issue 12): analyze ≤ 0.5 × the DuckDB step, ≤ 1 GB peak RSS, storage ≤ 1 × CSV.
  *
  * Env: BENCH_CHANNELS, BENCH_VIEWERS, BENCH_COMMUNITIES, BENCH_MIXING to change the size;
- * BENCH_ORDER=time to read the rows in time order (a collector's) instead of simulate's; BENCH_RUNS; BENCH_STORAGE=0 skips the storage runs; BENCH_KEEP=1 keeps the temp folder.
+ * BENCH_ORDER=time to read the rows in time order (a collector's) instead of simulate's;
+ * BENCH_IDS=1 to give every row the stable Twitch ids `collect` writes (viewer_id, channel_id: one
+ * per login, so channels.csv stays the same), which key the rows in every reader;
+ * BENCH_RUNS; BENCH_STORAGE=0 skips the storage runs; BENCH_KEEP=1 keeps the temp folder.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -170,11 +173,12 @@ const self = fileURLToPath(import.meta.url);
  * them. simulate writes them viewer by viewer, which the readers' same-as-the-row-before caches
  * and aggregate's already-ordered check favour.
  */
+/** A path quoted for bash. */
+const q = (f: string) => `'${f.replaceAll("'", "'\\''")}'`;
 const ORDER = process.env.BENCH_ORDER === 'time' ? 'time' : 'simulated';
 let csvPath = join(sim, 'presence.csv');
 if (ORDER === 'time') {
   const sorted = join(sim, 'presence-by-time.csv');
-  const q = (f: string) => `'${f.replaceAll("'", "'\\''")}'`;
   const r = spawnSync(
     'bash',
     ['-c', `(head -n 1 ${q(csvPath)} && tail -n +2 ${q(csvPath)} | sort -t, -k3,3n -S 1G) > ${q(sorted)}`],
@@ -183,8 +187,23 @@ if (ORDER === 'time') {
   if (r.status !== 0) throw new Error('BENCH_ORDER=time: sorting the rows failed');
   csvPath = sorted;
 }
+/**
+ * BENCH_IDS=1: viewer_id and channel_id columns added (an id per login, numbered as first seen),
+ * as a collector's rows have them; 54 % more bytes on the bench file.
+ */
+const IDS = process.env.BENCH_IDS === '1';
+if (IDS) {
+  const keyed = join(sim, 'presence-with-ids.csv');
+  const awk =
+    'NR == 1 { print $0 ",viewer_id,channel_id"; next } ' +
+    '{ if (!($2 in v)) v[$2] = 100000000 + nv++; if (!($1 in c)) c[$1] = 5000000 + nc++; print $0 "," v[$2] "," c[$1] }';
+  const r = spawnSync('bash', ['-c', `awk -F, '${awk}' ${q(csvPath)} > ${q(keyed)}`], { stdio: 'inherit' });
+  if (r.status !== 0) throw new Error('BENCH_IDS=1: adding the id columns failed');
+  csvPath = keyed;
+}
 console.log(
-  `  rows in ${ORDER === 'time' ? 'time order (BENCH_ORDER=time)' : "simulate's order (viewer by viewer)"}`,
+  `  rows in ${ORDER === 'time' ? 'time order (BENCH_ORDER=time)' : "simulate's order (viewer by viewer)"}` +
+    (IDS ? ', with Twitch ids (BENCH_IDS=1)' : ''),
 );
 const store = join(work, 'store');
 const withStorage = process.env.BENCH_STORAGE !== '0';
@@ -312,7 +331,7 @@ console.log(
 );
 console.log(
   `  read: ${rows.toLocaleString('en-US')} rows in ${t.read} ms = ${Math.round((rows / (t.read ?? 1)) * 1000).toLocaleString('en-US')} rows/s ` +
-    `(${((presenceBytes / 1e6 / (t.read ?? 1)) * 1000).toFixed(0)} MB/s)`,
+    `(${((statSync(csvPath).size / 1e6 / (t.read ?? 1)) * 1000).toFixed(0)} MB/s)`,
 );
 console.log(
   `  graph: ${summary.counts.channels} channels, ${summary.counts.edges.toLocaleString('en-US')} edges, ` +

@@ -569,6 +569,11 @@ export async function readColumnsInTwo(
   if (!started) return undefined;
   b.adopt(shared);
   b.reserveViewersFor(total);
+  // with Twitch ids a viewer's first login is interned too: size that table as the keys' one
+  if (plans.some((p) => p.leaves.viewer_id)) {
+    const logins = b.idSide('viewer').logins;
+    logins.reserve(logins.size + Math.min(Math.ceil(total / 8), 1 << 22));
+  }
   // viewers of rows the one-thread read would not keep may be interned by then: forget them
   const undo = () => {
     b.viewers.rollback(viewersBefore);
