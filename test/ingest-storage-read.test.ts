@@ -714,6 +714,27 @@ describe('stored parts with Twitch ids decoded here (no DuckDB) = read through D
     expect(kernel.count).toBe(4);
   });
 
+  it('everything PLAIN (no dictionaries: ids with nulls between them, channels row by row): the same as DuckDB', async () => {
+    const plain = [
+      await part(
+        join(dir, 'store-keyed-plain'),
+        'live',
+        '2026-11-24',
+        `${KEYED('2026-11-24', 'zed_newer')} ORDER BY viewer`,
+        'COMPRESSION zstd, DICTIONARY_SIZE_LIMIT 1, ROW_GROUP_SIZE 8192',
+      ),
+    ];
+    const b = new PresenceBuilder();
+    const direct = await readPartsDirect(plain, 'store', b, new RejectLog(), {
+      threads: 2,
+      parallelMinRows: 0,
+    });
+    expect('declined' in direct ? direct.declined : direct.good).toBe(40_000);
+    expect(await keyedRead(plain, { threads: 2, parallelMinRows: 0 })).toEqual(
+      await keyedRead(plain, { direct: false, threads: 1 }),
+    );
+  });
+
   it('the latest login of a renamed id at equal instants is the row read last', async () => {
     const one = [keyed[0] as string];
     const here = await keyedRead(one, { threads: 2, parallelMinRows: 0 });
