@@ -19,6 +19,7 @@ import {
   readParquetFooter,
   timestampRead,
 } from '../src/ingest/parquet-format.js';
+import { hybridValues, useHybridKernel } from '../src/ingest/parquet-kernel.js';
 import { sqlString, withDuckDB } from '../src/storage/duckdb.js';
 
 let dir: string;
@@ -40,40 +41,76 @@ function pack(values: number[], width: number): number[] {
   return bytes;
 }
 
-describe('RLE / bit-packed hybrid', () => {
-  it("decodes the format spec's example and a run", () => {
-    // bit-packed, one group: 0..7 at width 3 is 10001000 11000110 11111010
-    const out = new Int32Array(13);
-    decodeHybrid(new Uint8Array([0x03, 0x88, 0xc6, 0xfa, 0x0a, 0x07]), 0, 6, 3, out, 0, 13);
-    expect(Array.from(out)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 7, 7, 7, 7, 7]);
-  });
+/**
+ * The hybrid decoded by the JavaScript loop and by the WebAssembly kernel (parquet-kernel.ts,
+ * which gives the largest value and the sum too): out[0, count) as decodeHybrid writes it.
+ */
+const decoders: [string, (buf: Uint8Array, width: number, out: Int32Array, count: number) => void][] = [
+  ['JavaScript', (buf, width, out, count) => decodeHybrid(buf, 0, buf.length, width, out, 0, count)],
+  [
+    'WebAssembly',
+    (buf, width, out, count) => {
+      const got = hybridValues(buf, 0, buf.length, width, count);
+      if (got === undefined) throw new Error('the kernel declined');
+      if (got === null) throw new ParquetUnsupported('bad hybrid data');
+      out.set(got.values);
+      let max = 0;
+      let sum = 0;
+      for (let i = 0; i < count; i++) {
+        max = Math.max(max, got.values[i]! >>> 0);
+        sum += got.values[i]! >>> 0;
+      }
+      expect([got.max, got.sum]).toEqual([max, sum]);
+    },
+  ],
+];
 
-  it('every bit width 1..32, counts cut inside a group, runs between groups', () => {
-    let seed = 7;
-    const rnd = () => {
-      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
-      return seed;
-    };
-    for (let width = 1; width <= 32; width++) {
-      const groups = 9;
-      const values = Array.from({ length: groups * 8 }, () => (width === 32 ? rnd() : rnd() % 2 ** width));
-      const run = width === 32 ? 4294967295 : 2 ** width - 1;
-      // a run of 5, then the bit-packed groups; only 70 of the 72 packed values are asked for
-      const runBytes = pack([run], Math.ceil(width / 8) * 8);
-      const bytes = new Uint8Array([10, ...runBytes, (groups << 1) | 1, ...pack(values, width)]);
-      const count = 5 + 70;
-      const out = new Int32Array(count);
-      decodeHybrid(bytes, 0, bytes.length, width, out, 0, count);
-      const want = [...new Array(5).fill(run), ...values.slice(0, 70)].map((v) => v | 0);
-      expect(Array.from(out), `width ${width}`).toEqual(want);
-    }
-  });
+for (const [kind, decode] of decoders) {
+  describe(`RLE / bit-packed hybrid (${kind})`, () => {
+    it("decodes the format spec's example and a run", () => {
+      // bit-packed, one group: 0..7 at width 3 is 10001000 11000110 11111010
+      const out = new Int32Array(13);
+      decode(new Uint8Array([0x03, 0x88, 0xc6, 0xfa, 0x0a, 0x07]), 3, out, 13);
+      expect(Array.from(out)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 7, 7, 7, 7, 7]);
+    });
 
-  it('refuses data that ends early', () => {
-    const out = new Int32Array(8);
-    expect(() => decodeHybrid(new Uint8Array([0x03, 0x88]), 0, 2, 3, out, 0, 8)).toThrow(ParquetUnsupported);
-    expect(() => decodeHybrid(new Uint8Array([0x0a]), 0, 1, 3, out, 0, 5)).toThrow(ParquetUnsupported);
+    it('every bit width 1..32, counts cut inside a group, runs between groups', () => {
+      let seed = 7;
+      const rnd = () => {
+        seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+        return seed;
+      };
+      for (let width = 1; width <= 32; width++) {
+        const groups = 9;
+        const values = Array.from({ length: groups * 8 }, () => (width === 32 ? rnd() : rnd() % 2 ** width));
+        const run = width === 32 ? 4294967295 : 2 ** width - 1;
+        // a run of 5, then the bit-packed groups; only 70 of the 72 packed values are asked for
+        const runBytes = pack([run], Math.ceil(width / 8) * 8);
+        const bytes = new Uint8Array([10, ...runBytes, (groups << 1) | 1, ...pack(values, width)]);
+        const count = 5 + 70;
+        const out = new Int32Array(count);
+        decode(bytes, width, out, count);
+        const want = [...new Array(5).fill(run), ...values.slice(0, 70)].map((v) => v | 0);
+        expect(Array.from(out), `width ${width}`).toEqual(want);
+      }
+    });
+
+    it('refuses data that ends early', () => {
+      const out = new Int32Array(8);
+      expect(() => decode(new Uint8Array([0x03, 0x88]), 3, out, 8)).toThrow(ParquetUnsupported);
+      expect(() => decode(new Uint8Array([0x0a]), 3, out, 5)).toThrow(ParquetUnsupported);
+      // a bit-packed run claiming 2^27 groups, then nothing: the count is not reached
+      expect(() => decode(new Uint8Array([0xff, 0xff, 0xff, 0x7f, 0x01]), 8, out, 8)).toThrow(
+        ParquetUnsupported,
+      );
+    });
   });
+}
+
+it('the hybrid kernel declines what its layout does not hold (the JavaScript loop decodes it)', () => {
+  expect(hybridValues(new Uint8Array([0x02, 0x01]), 0, 2, 1, 1 << 20)).toBeUndefined();
+  expect(hybridValues(new Uint8Array(3 << 20), 0, 3 << 20, 1, 8)).toBeUndefined();
+  expect(hybridValues(new Uint8Array([0x02, 0x01]), 0, 2, 33, 1)).toBeUndefined();
 });
 
 /** Writes `select` with DuckDB; returns the file and DuckDB's own reading of each column. */
@@ -160,9 +197,15 @@ describe('column chunks as DuckDB writes them', () => {
     ['v1 all PLAIN', 'UBIGINT', 'COMPRESSION zstd, DICTIONARY_SIZE_LIMIT 1, ROW_GROUP_SIZE 5000'],
   ];
   for (const [name, type, options] of variants) {
-    it(`${name}: every value as DuckDB reads it`, async () => {
+    it(`${name}: every value as DuckDB reads it (levels and codes in WebAssembly and in JavaScript)`, async () => {
       const { path, rows } = await duckFile(name.replaceAll(' ', '-'), SELECT(type), options);
       expect(await decodeAll(path)).toEqual(rows);
+      useHybridKernel(false);
+      try {
+        expect(await decodeAll(path)).toEqual(rows);
+      } finally {
+        useHybridKernel(true);
+      }
     });
   }
 

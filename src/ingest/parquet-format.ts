@@ -14,6 +14,7 @@
  */
 import type { FileHandle } from 'node:fs/promises';
 import { ZSTDDecoder } from 'zstddec';
+import { hybridValues, lookUpCodes } from './parquet-kernel.js';
 
 /** The file cannot be read here (the caller takes another reader); `message` says why. */
 export class ParquetUnsupported extends Error {}
@@ -438,15 +439,16 @@ export function decodeChunk(
       const values = num(dh[1], 0);
       const body = decompress(chunk.codec, raw, usize);
       let q = 0;
+      let nonNull = values;
       if (optional) {
         if (num(dh[3], RLE) !== RLE) throw new ParquetUnsupported(`column ${leaf.name}: level encoding`);
         if (body.length < 4) throw new ParquetUnsupported(`column ${leaf.name}: bad page`);
         const n = body[0]! | (body[1]! << 8) | (body[2]! << 16) | (body[3]! << 24);
         if (n < 0 || 4 + n > body.length) throw new ParquetUnsupported(`column ${leaf.name}: bad levels`);
-        decodeHybrid(body, 4, 4 + n, 1, defs, seen, values);
+        nonNull = definitionLevels(body, 4, 4 + n, defs, seen, values);
         q = 4 + n;
       }
-      pages.push({ body: body.subarray(q), encoding: num(dh[2], PLAIN), defsEnd: seen + values });
+      pages.push({ body: body.subarray(q), encoding: num(dh[2], PLAIN), defsEnd: seen + values, nonNull });
       seen += values;
     } else if (type === DATA_PAGE_V2) {
       const dh = (h[8] ?? {}) as ThriftStruct;
@@ -455,11 +457,11 @@ export function decodeChunk(
       const defLen = num(dh[5], 0);
       if (repLen !== 0 || defLen < 0 || defLen > raw.length)
         throw new ParquetUnsupported(`column ${leaf.name}: levels`);
-      if (optional) decodeHybrid(raw, 0, defLen, 1, defs, seen, values);
+      const nonNull = optional ? definitionLevels(raw, 0, defLen, defs, seen, values) : values;
       const compressed = dh[7] !== false;
       const rest = raw.subarray(defLen);
       const body = compressed ? decompress(chunk.codec, rest, usize - defLen) : rest;
-      pages.push({ body, encoding: num(dh[4], PLAIN), defsEnd: seen + values });
+      pages.push({ body, encoding: num(dh[4], PLAIN), defsEnd: seen + values, nonNull });
       seen += values;
     } else if (type !== 1) {
       throw new ParquetUnsupported(`column ${leaf.name}: page type ${type}`);
@@ -472,8 +474,8 @@ export function decodeChunk(
   return out;
 }
 
-/** A data page, decompressed: its values' bytes, their encoding, and the row after its last. */
-type Page = { body: Uint8Array; encoding: number; defsEnd: number };
+/** A data page, decompressed: its values' bytes, their encoding, the row after its last, its values not null. */
+type Page = { body: Uint8Array; encoding: number; defsEnd: number; nonNull: number };
 
 /** A dictionary page, decompressed: PLAIN values, `entries` of them. */
 type DictionaryPage = { body: Uint8Array; entries: number };
@@ -514,7 +516,7 @@ function decodeByteValues(
     const body = pg.body;
     bytes.set(body, at);
     const n = pg.defsEnd - row;
-    const nonNull = countValues(defs, row, pg.defsEnd);
+    const nonNull = pg.nonNull;
     nulls += n - nonNull;
     if (isDictionary(pg.encoding)) {
       if (!dictStart || !dictLen)
@@ -591,11 +593,38 @@ function countValues(defs: Int32Array, from: number, to: number): number {
   return n;
 }
 
+/** A page's `count` definition levels (one bit, hybrid) from buf[pos, end) into defs[at…]: how many are 1. */
+function definitionLevels(
+  buf: Uint8Array,
+  pos: number,
+  end: number,
+  defs: Int32Array,
+  at: number,
+  count: number,
+): number {
+  const fast = hybridValues(buf, pos, end, 1, count);
+  if (fast === null) throw new ParquetUnsupported('bad definition levels');
+  if (fast) {
+    defs.set(fast.values, at);
+    return fast.sum;
+  }
+  decodeHybrid(buf, pos, end, 1, defs, at, count);
+  return countValues(defs, at, at + count);
+}
+
 /** A dictionary-encoded page's `count` codes (a bit width byte, then the hybrid), each checked. */
 function dictionaryCodes(leaf: ParquetLeaf, body: Uint8Array, count: number, entries: number): Int32Array {
   const codes = codeBuffer(count);
   if (count === 0) return codes;
   if (body.length < 1) throw new ParquetUnsupported(`column ${leaf.name}: bad page`);
+  // in WebAssembly where it can (parquet-kernel.ts): the codes and their largest in one pass
+  const fast = hybridValues(body, 1, body.length, body[0] as number, count);
+  if (fast === null) throw new ParquetUnsupported(`column ${leaf.name}: bad dictionary codes`);
+  if (fast) {
+    if (fast.max >= entries)
+      throw new ParquetUnsupported(`column ${leaf.name}: dictionary index out of range`);
+    return fast.values;
+  }
   decodeHybrid(body, 1, body.length, body[0] as number, codes, 0, count);
   let max = 0;
   for (let i = 0; i < count; i++) if ((codes[i] as number) > max) max = codes[i] as number;
@@ -626,12 +655,14 @@ function decodeIntegers(
   for (const pg of pages) {
     const body = pg.body;
     const n = pg.defsEnd - row;
-    const nonNull = countValues(defs, row, pg.defsEnd);
+    const nonNull = pg.nonNull;
     nulls += n - nonNull;
     if (isDictionary(pg.encoding)) {
       if (!dictValues) throw new ParquetUnsupported(`column ${leaf.name}: dictionary page missing`);
       const codes = dictionaryCodes(leaf, body, nonNull, dictValues.length);
-      if (nonNull === n)
+      const looked = nonNull === n ? lookUpCodes(codes, dictValues, n) : undefined;
+      if (looked) values.set(looked, row);
+      else if (nonNull === n)
         for (let i = 0; i < n; i++) values[row + i] = dictValues[codes[i] as number] as number;
       else
         for (let i = row, c = 0; i < pg.defsEnd; i++)
