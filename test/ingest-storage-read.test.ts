@@ -14,6 +14,7 @@ import { ByteInterner } from '../src/ingest/csv-scan.js';
 import { useNameRunsKernel } from '../src/ingest/name-runs.js';
 import type { DecodedChunk } from '../src/ingest/parquet-format.js';
 import { defaultThreads, readStoredParts, type StoredReadOptions } from '../src/ingest/parquet-parallel.js';
+import { handEveryOther, handoffCounts } from '../src/ingest/parts-handoff.js';
 import { readPresenceParquetWith } from '../src/ingest/presence-parquet.js';
 import {
   keptRuns,
@@ -400,6 +401,52 @@ describe('stored parts decoded here (no DuckDB) = read through DuckDB', () => {
     const planned = await planParts(parts);
     expect('why' in planned ? planned.why : partUnits(planned.plans).length).toBeGreaterThan(10);
     for (const opts of windows) await directAsDuckDB(parts, opts);
+  });
+
+  it('viewer columns the worker decodes for this thread (every other row group): the same rows, PLAIN ones handed over, dictionaries declined', async () => {
+    const root = join(dir, 'store-handoff');
+    const fewViewers = `SELECT 'c' || (i % 50)::VARCHAR AS channel, 'u' || (i // 3 % 40)::VARCHAR AS viewer,
+        TIMESTAMP '2026-11-20 00:00:00' + INTERVAL (i) SECOND AS ts, (i % 4)::UINTEGER AS messages
+      FROM range(0, 12000) t(i)`;
+    const parts = [
+      await part(
+        root,
+        'live',
+        '2026-11-20',
+        ROWS(0, 9_000, '2026-11-20'),
+        'COMPRESSION zstd, ROW_GROUP_SIZE 2048',
+      ),
+      await part(root, 'live', '2026-11-21', fewViewers, 'COMPRESSION zstd, ROW_GROUP_SIZE 2048'),
+      await part(
+        root,
+        'vod',
+        '2026-11-22',
+        ROWS(9_000, 9_000, '2026-11-22'),
+        'COMPRESSION uncompressed, ROW_GROUP_SIZE 2048',
+      ),
+    ];
+    const planned = await planParts(parts);
+    if ('why' in planned) throw new Error(planned.why);
+    handEveryOther(true);
+    try {
+      handoffCounts.handed = 0;
+      handoffCounts.declined = 0;
+      const b = new PresenceBuilder();
+      const st = await readColumnsInTwo(
+        planned.plans,
+        partUnits(planned.plans),
+        planned.rows,
+        b,
+        'store',
+        {},
+      );
+      expect(st?.good).toBe(planned.rows);
+      expect(handoffCounts.handed).toBeGreaterThan(3);
+      expect(handoffCounts.declined).toBeGreaterThan(0);
+      await directAsDuckDB(parts, {});
+    } finally {
+      handEveryOther(false);
+    }
   });
 
   it('viewer runs in WebAssembly = keptRuns’ own loop: slices past the kernel’s rows, runs across them, bad names', () => {

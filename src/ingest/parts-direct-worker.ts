@@ -2,8 +2,9 @@
  * Worker side of the two-thread direct read of storage parts (`presence-parts-direct.ts`), no
  * DuckDB here. `rows`: reads its row groups into the caller's shared columns, with its own ids,
  * and sends back its names as bytes. `numbers`: the column split's channels, instants and
- * counts of every row group; sends back the channels' names (and their Twitch ids' latest logins),
- * or nothing when a row is not kept.
+ * counts of every row group, and while ahead of the other thread some row groups' viewers for it
+ * (parts-handoff.ts); sends back the channels' names (and their Twitch ids' latest logins), or
+ * nothing when a row is not kept.
  */
 import { parentPort } from 'node:worker_threads';
 import {
@@ -26,7 +27,9 @@ if (input.mode === 'rows') {
   let reply: WorkerReply<NumbersOutput>;
   try {
     const b = new PresenceBuilder({ capacity: 0 });
-    const clean = await readNumberColumns(input, b);
+    const clean = await readNumberColumns(input, b, (note, transfer) =>
+      parentPort?.postMessage({ note }, transfer),
+    );
     const channelIds = b.channelIds?.export(b.channels.size);
     reply = {
       ok: clean ? { channels: b.channels.exportNames(), ...(channelIds ? { channelIds } : {}) } : {},

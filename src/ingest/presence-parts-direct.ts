@@ -41,6 +41,7 @@ import {
   readParquetFooter,
   timestampRead,
 } from './parquet-format.js';
+import { claimHere, claimThere, type HandedViewers, ViewerHandoff, viewerClaims } from './parts-handoff.js';
 import {
   type ColumnViews,
   type ExportedIdSide,
@@ -555,6 +556,10 @@ export async function readColumnsInTwo(
   const loginsBefore = idsBefore?.logins.size ?? 0;
   const shared = sharedColumns(start + total);
   const stop = new Int32Array(new SharedArrayBuffer(4));
+  const withIds = plans.some((p) => p.leaves.viewer_id);
+  // the worker decodes viewer columns too while it is ahead (parts-handoff.ts); not for Twitch ids
+  const claims = withIds ? undefined : viewerClaims(units.length);
+  const handoff = new ViewerHandoff();
   const started = await startReadWorker<NumbersOutput>(
     new URL('./parts-direct-worker.mjs', import.meta.url),
     {
@@ -564,13 +569,16 @@ export async function readColumnsInTwo(
       shared,
       at: start,
       stop,
+      claims,
     } satisfies NumbersWorkerInput,
+    (note) => handoff.put(note),
   );
   if (!started) return undefined;
+  void started.reply.then(() => handoff.close());
   b.adopt(shared);
   b.reserveViewersFor(total);
   // with Twitch ids a viewer's first login is interned too: size that table as the keys' one
-  if (plans.some((p) => p.leaves.viewer_id)) {
+  if (withIds) {
     const logins = b.idSide('viewer').logins;
     logins.reserve(logins.size + Math.min(Math.ceil(total / 8), 1 << 22));
   }
@@ -588,7 +596,7 @@ export async function readColumnsInTwo(
     ({ here: clean, there } = await readBeside(
       started,
       () =>
-        readViewerColumn(plans, units, b, start, stop, keyed, (seen) =>
+        readViewerColumn(plans, units, b, start, stop, keyed, { claims, handoff }, (seen) =>
           opts.onProgress?.(`reading ${label}`, seen, total),
         ),
       opts.onWorkerDone,
@@ -635,6 +643,8 @@ export interface NumbersWorkerInput {
   at: number;
   /** Raised (1) by the thread that meets a row to reject. */
   stop: Int32Array;
+  /** Who decodes each row group's viewers (parts-handoff.ts); none: this thread, all of them. */
+  claims?: Int32Array;
 }
 
 /** A zero status per row: every row kept. */
@@ -652,6 +662,7 @@ async function readViewerColumn(
   at: number,
   stop: Int32Array,
   keyed: KeyedViewers,
+  worker: { claims: Int32Array | undefined; handoff: ViewerHandoff },
   progress: (seen: number) => void,
 ): Promise<boolean> {
   await loadZstd();
@@ -660,9 +671,23 @@ async function readViewerColumn(
   const idRuns = { start: new Int32Array(0), hash: new Int32Array(0) };
   const plainViewer = { start: new Int32Array(0), len: new Int32Array(0) };
   const plainIds = { start: new Int32Array(0), len: new Int32Array(0) };
+  const { claims, handoff } = worker;
   let seen = 0;
-  for (const u of units) {
+  for (let k = 0; k < units.length; k++) {
+    const u = units[k] as PartUnit;
     if (Atomics.load(stop, 0) !== 0) return false;
+    if (claims && !claimHere(claims, k)) {
+      // the worker decoded them (or declined: then they are decoded here)
+      const h = await handoff.take(k);
+      if (h && !h.declined) {
+        const n = h.n as number;
+        const handed = { start: h.runStart as Int32Array, hash: h.runHash as Int32Array };
+        internRuns(h as ViewerBytes, h.count as number, handed, b.viewers, b.viewer, at + u.firstRow);
+        seen += n;
+        progress(seen);
+        continue;
+      }
+    }
     const { n, chunks } = await decodeUnit(plans, u, ['viewer', 'viewer_id'], into);
     if (runs.start.length < n + 1) {
       runs.start = new Int32Array(n + 1);
@@ -749,8 +774,11 @@ export function keptRuns(
 }
 
 /** `keptRuns`' runs interned in order (their slots read ahead a batch at a time), ids to out[at…]. */
+/** What `internRuns` reads of a decoded column: the names' bytes and each row's place in them. */
+type ViewerBytes = Pick<DecodedChunk, 'bytes' | 'start' | 'len'>;
+
 function internRuns(
-  c: DecodedChunk,
+  c: ViewerBytes,
   count: number,
   runs: { start: Int32Array; hash: Int32Array },
   interner: ByteInterner,
@@ -977,17 +1005,24 @@ function noteKeyedRows(b: PresenceBuilder, keyed: KeyedViewers, from: number, to
  * The worker's side of the column split: channels (interned into `channels`), instants and
  * counts of every row group into the shared columns. False when stopped or a row is not kept.
  */
-export async function readNumberColumns(input: NumbersWorkerInput, b: PresenceBuilder): Promise<boolean> {
+export async function readNumberColumns(
+  input: NumbersWorkerInput,
+  b: PresenceBuilder,
+  /** Posts a row group's viewers to the other thread (with `claims`: see parts-handoff.ts). */
+  handOver?: (note: HandedViewers, transfer: ArrayBuffer[]) => void,
+): Promise<boolean> {
   await loadZstd();
   const channels = b.channels;
-  const { plans, units, shared, at, stop } = input;
+  const { plans, units, shared, at, stop, claims } = input;
   const into = buffers();
   const minTs = PRESENCE_LIMITS.minTs;
   const maxTs = Date.now() + PRESENCE_LIMITS.futureToleranceMs;
   const maxM = PRESENCE_LIMITS.maxMessages;
   let hashes = new Int32Array(0);
-  for (const u of units) {
+  for (let k = 0; k < units.length; k++) {
+    const u = units[k] as PartUnit;
     if (Atomics.load(stop, 0) !== 0) return false;
+    if (handOver && claims && claimThere(claims, k)) await handViewers(plans, u, k, into, b, handOver);
     const r = at + u.firstRow;
     const rows = (plans[u.part] as PartPlan).rowGroups[u.rowGroup]?.rows ?? 0;
     // the instants straight into their column (kept only when every row is)
@@ -1039,6 +1074,43 @@ export async function readNumberColumns(input: NumbersWorkerInput, b: PresenceBu
     internColumn(chunks.channel as DecodedChunk, n, status, channels, shared.channel, r, undefined, hashes);
   }
   return true;
+}
+
+/**
+ * The worker's share of the other thread's work (parts-handoff.ts): row group `k`'s viewer
+ * column decoded and its runs found, posted with copies of what this thread reuses; declined
+ * when the names are not PLAIN or a row is not to keep (the other thread then decodes them).
+ */
+async function handViewers(
+  plans: PartPlan[],
+  u: PartUnit,
+  k: number,
+  into: Buffers,
+  b: PresenceBuilder,
+  handOver: (note: HandedViewers, transfer: ArrayBuffer[]) => void,
+): Promise<void> {
+  const { n, chunks } = await decodeUnit(plans, u, ['viewer'], into);
+  const c = chunks.viewer as DecodedChunk;
+  const runs = { start: new Int32Array(n + 1), hash: new Int32Array(n) };
+  const count = c.index ? -1 : keptRuns(c, n, b.viewers.foldTable, runs);
+  if (count < 0) {
+    handOver({ unit: k, declined: true }, []);
+    return;
+  }
+  let end = 0;
+  for (let i = 0; i < n; i++) end = Math.max(end, (c.start[i] as number) + (c.len[i] as number));
+  const note = {
+    unit: k,
+    n,
+    bytes: c.bytes.slice(0, end),
+    start: c.start.slice(0, n),
+    len: c.len.slice(0, n),
+    runStart: runs.start.slice(0, count + 1),
+    runHash: runs.hash.slice(0, count),
+    count,
+  };
+  const { bytes, start, len, runStart, runHash } = note;
+  handOver(note, [bytes.buffer, start.buffer, len.buffer, runStart.buffer, runHash.buffer]);
 }
 
 /**

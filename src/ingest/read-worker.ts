@@ -88,6 +88,8 @@ export async function readJob<T>(): Promise<T> {
 export async function startReadWorker<T>(
   url: URL,
   workerData: unknown,
+  /** Messages `{ note }` the worker posts before its answer go here, in order. */
+  onNote?: (note: unknown) => void,
 ): Promise<{ worker: Worker; reply: Promise<WorkerReply<T>> } | undefined> {
   const { Worker } = await import('node:worker_threads');
   let worker: Worker;
@@ -105,7 +107,15 @@ export async function startReadWorker<T>(
     }
   }
   const reply = new Promise<WorkerReply<T>>((resolve) => {
-    worker.once('message', resolve);
+    const onMessage = (m: WorkerReply<T> | { note: unknown }) => {
+      if (onNote && 'note' in m) {
+        onNote(m.note);
+        return;
+      }
+      worker.off('message', onMessage);
+      resolve(m as WorkerReply<T>);
+    };
+    worker.on('message', onMessage);
     worker.once('error', (err) => resolve({ error: `worker: ${err.message}` }));
     worker.once('exit', (code) => resolve({ error: `worker exited with code ${code}` }));
   });

@@ -1,0 +1,107 @@
+/**
+ * The column split's viewer columns decoded by the worker for this thread (presence-parts-direct.ts):
+ * this thread interns every row group's viewers, which takes longer than the worker's channels,
+ * instants and counts (on the bench store 1.47 s against 1.07 s). So when the worker is ahead
+ * of this thread, it also decompresses a row group's viewer column and finds its runs of one
+ * name (what this thread would do before interning them) and hands them over. Who decodes a row
+ * group's viewers is settled by a claim per row group in shared memory (compare-and-exchange,
+ * the first thread wins): self-balancing, as the worker takes row groups only while ahead.
+ */
+
+/** A row group's viewer column is not claimed yet, this thread's, the worker's. */
+export const FREE = 0;
+export const MINE = 1;
+export const THEIRS = 2;
+
+/**
+ * The worker takes a row group's viewers only this many row groups ahead of this thread, so that
+ * they are there when this thread gets to them (it does not wait on a decode under way).
+ */
+const LEAD = 2;
+
+/** A row group the worker takes whatever the threads' pace (tests: `handEveryOther`). */
+const PRESET = 3;
+let everyOther = false;
+
+/** Tests: the worker takes every other row group's viewers, from the second on, however far ahead. */
+export function handEveryOther(on: boolean): void {
+  everyOther = on;
+}
+
+/** Row groups handed over and declined since the counts were last reset (tests read them). */
+export const handoffCounts = { handed: 0, declined: 0 };
+
+/**
+ * Claims, one per row group of the read, then the row group this thread is at (shared between
+ * both threads).
+ */
+export function viewerClaims(units: number): Int32Array {
+  const claims = new Int32Array(new SharedArrayBuffer(4 * (units + 1)));
+  if (everyOther) for (let k = 1; k < units; k += 2) claims[k] = PRESET;
+  return claims;
+}
+
+/** This thread takes row group `unit`'s viewers: whether they were still free. */
+export function claimHere(claims: Int32Array, unit: number): boolean {
+  Atomics.store(claims, claims.length - 1, unit);
+  return Atomics.compareExchange(claims, unit, FREE, MINE) === FREE;
+}
+
+/** The worker takes row group `unit`'s viewers: whether it is far enough ahead and they were free. */
+export function claimThere(claims: Int32Array, unit: number): boolean {
+  if (Atomics.compareExchange(claims, unit, PRESET, THEIRS) === PRESET) return true;
+  if (Atomics.load(claims, claims.length - 1) + LEAD > unit) return false;
+  return Atomics.compareExchange(claims, unit, FREE, THEIRS) === FREE;
+}
+
+/**
+ * A row group's viewers as the worker decoded them: the names' bytes, each row's place in them,
+ * and the runs (`keptRuns`: where each starts, then the row count; their hashes). `declined`
+ * when they are not the PLAIN names with every row kept that runs need: this thread decodes them.
+ */
+export interface HandedViewers {
+  unit: number;
+  declined?: true;
+  n?: number;
+  bytes?: Uint8Array;
+  start?: Int32Array;
+  len?: Int32Array;
+  runStart?: Int32Array;
+  runHash?: Int32Array;
+  count?: number;
+}
+
+/** This thread's side: the row groups handed over, waited for by row group. */
+export class ViewerHandoff {
+  private readonly got = new Map<number, HandedViewers>();
+  private readonly waiting = new Map<number, (h: HandedViewers | undefined) => void>();
+  private closed = false;
+
+  /** A note from the worker. */
+  put(note: unknown): void {
+    const h = note as HandedViewers;
+    const wake = this.waiting.get(h.unit);
+    if (wake) {
+      this.waiting.delete(h.unit);
+      wake(h);
+    } else this.got.set(h.unit, h);
+  }
+
+  /** The worker has answered (or failed): nothing more comes; a row group still awaited is undefined. */
+  close(): void {
+    this.closed = true;
+    for (const wake of this.waiting.values()) wake(undefined);
+    this.waiting.clear();
+  }
+
+  /** Row group `unit`'s viewers (claimed by the worker): undefined when they never came. */
+  async take(unit: number): Promise<HandedViewers | undefined> {
+    let h = this.got.get(unit);
+    if (h) this.got.delete(unit);
+    else if (!this.closed)
+      h = await new Promise<HandedViewers | undefined>((resolve) => this.waiting.set(unit, resolve));
+    if (h?.declined) handoffCounts.declined++;
+    else if (h) handoffCounts.handed++;
+    return h;
+  }
+}
