@@ -357,6 +357,19 @@ async function directAsDuckDB(
   }
 }
 
+/** `read` with every other row group's viewers handed over by the worker; at least one must be. */
+async function handingEveryOther<T>(read: () => Promise<T>): Promise<T> {
+  handEveryOther(true);
+  handoffCounts.handed = 0;
+  try {
+    const got = await read();
+    expect(handoffCounts.handed).toBeGreaterThan(0);
+    return got;
+  } finally {
+    handEveryOther(false);
+  }
+}
+
 describe('stored parts decoded here (no DuckDB) = read through DuckDB', () => {
   const windows: PresenceReadOptions[] = [{}, { windowStart: Date.parse('2026-11-20T06:00:00Z') }];
 
@@ -700,6 +713,8 @@ describe('stored parts with Twitch ids decoded here (no DuckDB) = read through D
     const here = await keyedRead(keyed, { threads: 2, parallelMinRows: 0 });
     const duck = await keyedRead(keyed, { direct: false, threads: 1 });
     expect(here).toEqual(duck);
+    // logins and ids of every other row group decoded by the worker
+    expect(await handingEveryOther(() => keyedRead(keyed, { threads: 2, parallelMinRows: 0 }))).toEqual(duck);
     // what the fixture is there to show
     const names = here.viewerNames as string[];
     const ids = here.viewerIds as string[];
@@ -777,9 +792,9 @@ describe('stored parts with Twitch ids decoded here (no DuckDB) = read through D
       parallelMinRows: 0,
     });
     expect('declined' in direct ? direct.declined : direct.good).toBe(40_000);
-    expect(await keyedRead(plain, { threads: 2, parallelMinRows: 0 })).toEqual(
-      await keyedRead(plain, { direct: false, threads: 1 }),
-    );
+    const duck = await keyedRead(plain, { direct: false, threads: 1 });
+    expect(await keyedRead(plain, { threads: 2, parallelMinRows: 0 })).toEqual(duck);
+    expect(await handingEveryOther(() => keyedRead(plain, { threads: 2, parallelMinRows: 0 }))).toEqual(duck);
   });
 
   it('the latest login of a renamed id at equal instants is the row read last', async () => {

@@ -41,7 +41,15 @@ import {
   readParquetFooter,
   timestampRead,
 } from './parquet-format.js';
-import { claimHere, claimThere, type HandedViewers, ViewerHandoff, viewerClaims } from './parts-handoff.js';
+import {
+  claimHere,
+  claimThere,
+  type HandedColumn,
+  type HandedViewers,
+  handedBuffers,
+  ViewerHandoff,
+  viewerClaims,
+} from './parts-handoff.js';
 import {
   type ColumnViews,
   type ExportedIdSide,
@@ -557,8 +565,8 @@ export async function readColumnsInTwo(
   const shared = sharedColumns(start + total);
   const stop = new Int32Array(new SharedArrayBuffer(4));
   const withIds = plans.some((p) => p.leaves.viewer_id);
-  // the worker decodes viewer columns too while it is ahead (parts-handoff.ts); not for Twitch ids
-  const claims = withIds ? undefined : viewerClaims(units.length);
+  // the worker decodes viewer columns too while it is ahead (parts-handoff.ts)
+  const claims = viewerClaims(units.length);
   const handoff = new ViewerHandoff();
   const started = await startReadWorker<NumbersOutput>(
     new URL('./parts-direct-worker.mjs', import.meta.url),
@@ -662,7 +670,7 @@ async function readViewerColumn(
   at: number,
   stop: Int32Array,
   keyed: KeyedViewers,
-  worker: { claims: Int32Array | undefined; handoff: ViewerHandoff },
+  worker: { claims: Int32Array; handoff: ViewerHandoff },
   progress: (seen: number) => void,
 ): Promise<boolean> {
   await loadZstd();
@@ -676,14 +684,18 @@ async function readViewerColumn(
   for (let k = 0; k < units.length; k++) {
     const u = units[k] as PartUnit;
     if (Atomics.load(stop, 0) !== 0) return false;
-    if (claims && !claimHere(claims, k)) {
+    if (!claimHere(claims, k)) {
       // the worker decoded them (or declined: then they are decoded here)
       const h = await handoff.take(k);
-      if (h && !h.declined) {
-        const n = h.n as number;
-        const handed = { start: h.runStart as Int32Array, hash: h.runHash as Int32Array };
-        internRuns(h as ViewerBytes, h.count as number, handed, b.viewers, b.viewer, at + u.firstRow);
-        seen += n;
+      const logins = h?.logins;
+      if (logins) {
+        const runsOf = (c: HandedColumn) => ({ start: c.runStart, hash: c.runHash });
+        if (!h.ids) internRuns(logins, logins.count, runsOf(logins), b.viewers, b.viewer, at + u.firstRow);
+        else if (!internKeyedRuns(logins, h.ids, runsOf(logins), runsOf(h.ids), b, at + u.firstRow, keyed)) {
+          Atomics.store(stop, 0, 1);
+          return false;
+        }
+        seen += logins.rows;
         progress(seen);
         continue;
       }
@@ -774,8 +786,8 @@ export function keptRuns(
 }
 
 /** `keptRuns`' runs interned in order (their slots read ahead a batch at a time), ids to out[at…]. */
-/** What `internRuns` reads of a decoded column: the names' bytes and each row's place in them. */
-type ViewerBytes = Pick<DecodedChunk, 'bytes' | 'start' | 'len'>;
+/** What `internRuns` and `internKeyedRuns` read of a decoded column: the names' bytes, each row's place in them, the rows. */
+type ViewerBytes = Pick<DecodedChunk, 'bytes' | 'start' | 'len' | 'rows'>;
 
 function internRuns(
   c: ViewerBytes,
@@ -877,8 +889,8 @@ function untrimmed(bytes: Uint8Array, s: number, l: number): boolean {
  * the DuckDB read would trim (then it reads the parts).
  */
 function internKeyedRuns(
-  viewer: DecodedChunk,
-  ids: DecodedChunk,
+  viewer: ViewerBytes,
+  ids: ViewerBytes,
   runs: { start: Int32Array; hash: Int32Array },
   idRuns: { start: Int32Array; hash: Int32Array },
   b: PresenceBuilder,
@@ -1015,6 +1027,8 @@ export async function readNumberColumns(
   const channels = b.channels;
   const { plans, units, shared, at, stop, claims } = input;
   const into = buffers();
+  // the viewers' own (`decodeUnit` reuses a role's buffers, and the numbers' ids are the channels')
+  const viewerInto = buffers();
   const minTs = PRESENCE_LIMITS.minTs;
   const maxTs = Date.now() + PRESENCE_LIMITS.futureToleranceMs;
   const maxM = PRESENCE_LIMITS.maxMessages;
@@ -1022,7 +1036,7 @@ export async function readNumberColumns(
   for (let k = 0; k < units.length; k++) {
     const u = units[k] as PartUnit;
     if (Atomics.load(stop, 0) !== 0) return false;
-    if (handOver && claims && claimThere(claims, k)) await handViewers(plans, u, k, into, b, handOver);
+    if (handOver && claims && claimThere(claims, k)) await handViewers(plans, u, k, viewerInto, b, handOver);
     const r = at + u.firstRow;
     const rows = (plans[u.part] as PartPlan).rowGroups[u.rowGroup]?.rows ?? 0;
     // the instants straight into their column (kept only when every row is)
@@ -1078,8 +1092,9 @@ export async function readNumberColumns(
 
 /**
  * The worker's share of the other thread's work (parts-handoff.ts): row group `k`'s viewer
- * column decoded and its runs found, posted with copies of what this thread reuses; declined
- * when the names are not PLAIN or a row is not to keep (the other thread then decodes them).
+ * column (and its Twitch ids) decoded and their runs found as `readViewerColumn` finds them,
+ * posted with copies of what that thread reads; declined when a name is bad or the logins are a
+ * dictionary without ids (that thread then decodes them, and stops where it should).
  */
 async function handViewers(
   plans: PartPlan[],
@@ -1089,28 +1104,38 @@ async function handViewers(
   b: PresenceBuilder,
   handOver: (note: HandedViewers, transfer: ArrayBuffer[]) => void,
 ): Promise<void> {
-  const { n, chunks } = await decodeUnit(plans, u, ['viewer'], into);
-  const c = chunks.viewer as DecodedChunk;
-  const runs = { start: new Int32Array(n + 1), hash: new Int32Array(n) };
-  const count = c.index ? -1 : keptRuns(c, n, b.viewers.foldTable, runs);
-  if (count < 0) {
-    handOver({ unit: k, declined: true }, []);
-    return;
-  }
-  let end = 0;
-  for (let i = 0; i < n; i++) end = Math.max(end, (c.start[i] as number) + (c.len[i] as number));
-  const note = {
-    unit: k,
-    n,
-    bytes: c.bytes.slice(0, end),
-    start: c.start.slice(0, n),
-    len: c.len.slice(0, n),
-    runStart: runs.start.slice(0, count + 1),
-    runHash: runs.hash.slice(0, count),
-    count,
+  const { n, chunks } = await decodeUnit(plans, u, ['viewer', 'viewer_id'], into);
+  const fold = b.viewers.foldTable;
+  const viewer = chunks.viewer as DecodedChunk;
+  const ids = chunks.viewer_id;
+  const column = (c: DecodedChunk, o?: RunOptions): HandedColumn | undefined => {
+    const runs = { start: new Int32Array(n + 1), hash: new Int32Array(n) };
+    const count = keptRuns(c, n, fold, runs, o);
+    if (count < 0) return undefined;
+    let end = 0;
+    for (let i = 0; i < n; i++) end = Math.max(end, (c.start[i] as number) + (c.len[i] as number));
+    return {
+      bytes: c.bytes.slice(0, end),
+      start: c.start.slice(0, n),
+      len: c.len.slice(0, n),
+      rows: n,
+      runStart: runs.start.slice(0, count + 1),
+      runHash: runs.hash.slice(0, count),
+      count,
+    };
   };
-  const { bytes, start, len, runStart, runHash } = note;
-  handOver(note, [bytes.buffer, start.buffer, len.buffer, runStart.buffer, runHash.buffer]);
+  let note: HandedViewers = { unit: k, declined: true };
+  if (ids) {
+    const views = { start: new Int32Array(0), len: new Int32Array(0) };
+    const logins = column(plainView(viewer, n, views));
+    const keys =
+      logins && column(plainView(ids, n, { start: new Int32Array(0), len: new Int32Array(0) }), ID_RUNS);
+    if (logins && keys) note = { unit: k, logins, ids: keys };
+  } else if (!viewer.index) {
+    const logins = column(viewer);
+    if (logins) note = { unit: k, logins };
+  }
+  handOver(note, handedBuffers(note));
 }
 
 /**
