@@ -16,13 +16,10 @@ import type { DecodedChunk } from '../src/ingest/parquet-format.js';
 import { defaultThreads, readStoredParts, type StoredReadOptions } from '../src/ingest/parquet-parallel.js';
 import { handEveryOther, handoffCounts } from '../src/ingest/parts-handoff.js';
 import { readPresenceParquetWith } from '../src/ingest/presence-parquet.js';
-import {
-  keptRuns,
-  partUnits,
-  planParts,
-  readColumnsInTwo,
-  readPartsDirect,
-} from '../src/ingest/presence-parts-direct.js';
+import { readColumnsInTwo } from '../src/ingest/presence-parts-columns.js';
+import { partUnits, planParts } from '../src/ingest/presence-parts-decode.js';
+import { readPartsDirect } from '../src/ingest/presence-parts-direct.js';
+import { keptRuns } from '../src/ingest/presence-parts-viewers.js';
 import {
   type FileStats,
   PresenceBuilder,

@@ -11,7 +11,7 @@ import {
   loadMetadataFromStorage,
   loadPresenceFromStorage,
 } from '../src/ingest/index.js';
-import { planParts } from '../src/ingest/presence-parts-direct.js';
+import { planParts } from '../src/ingest/presence-parts-decode.js';
 import { PresenceBuilder, pushRecord } from '../src/ingest/presence-rows.js';
 import type { PresenceTable } from '../src/model/presence-table.js';
 import { pseudonym } from '../src/privacy/pseudonymize.js';

@@ -7,13 +7,8 @@
  * nothing when a row is not kept.
  */
 import { parentPort } from 'node:worker_threads';
-import {
-  type NumbersOutput,
-  type NumbersWorkerInput,
-  type PartsWorkerInput,
-  readNumberColumns,
-  readUnits,
-} from './presence-parts-direct.js';
+import { type NumbersOutput, type NumbersWorkerInput, readNumberColumns } from './presence-parts-columns.js';
+import { type PartsWorkerInput, readUnits } from './presence-parts-direct.js';
 import { PresenceBuilder } from './presence-rows.js';
 import { answerRead, readJob, type WorkerReply } from './read-worker.js';
 
