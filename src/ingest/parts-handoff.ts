@@ -20,6 +20,12 @@ export const THEIRS = 2;
  * they are there when this thread gets to them (it does not wait on a decode under way).
  */
 const LEAD = 2;
+/**
+ * Nor more than this many ahead: what is handed over waits here until this thread gets to it
+ * (~2.5 MB a row group of 262,144 rows, ~5 MB with Twitch ids), so a worker far ahead leaves the
+ * row groups to this thread rather than holding all of them in memory.
+ */
+const MAX_AHEAD = 8;
 
 /** A row group the worker takes whatever the threads' pace (tests: `handEveryOther`). */
 const PRESET = 3;
@@ -49,10 +55,11 @@ export function claimHere(claims: Int32Array, unit: number): boolean {
   return Atomics.compareExchange(claims, unit, FREE, MINE) === FREE;
 }
 
-/** The worker takes row group `unit`'s viewers: whether it is far enough ahead and they were free. */
+/** The worker takes row group `unit`'s viewers: whether it is far enough ahead, not too far, and they were free. */
 export function claimThere(claims: Int32Array, unit: number): boolean {
   if (Atomics.compareExchange(claims, unit, PRESET, THEIRS) === PRESET) return true;
-  if (Atomics.load(claims, claims.length - 1) + LEAD > unit) return false;
+  const here = Atomics.load(claims, claims.length - 1);
+  if (unit < here + LEAD || unit > here + MAX_AHEAD) return false;
   return Atomics.compareExchange(claims, unit, FREE, THEIRS) === FREE;
 }
 
