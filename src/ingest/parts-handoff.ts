@@ -1,11 +1,11 @@
 /**
- * The column split's viewer columns decoded by the worker for this thread (presence-parts-direct.ts):
+ * The column split's viewer columns decoded by the worker for this thread (presence-parts-columns.ts):
  * this thread interns every row group's viewers, which takes longer than the worker's channels,
  * instants and counts (on the bench store 1.47 s against 1.07 s). So when the worker is ahead
  * of this thread, it also decompresses a row group's viewer column and finds its runs of one
  * name (what this thread would do before interning them) and hands them over. Who decodes a row
  * group's viewers is settled by a claim per row group in shared memory (compare-and-exchange,
- * the first thread wins): self-balancing, as the worker takes row groups only while ahead. With
+ * the first thread wins): self-balancing, as the worker takes row groups only while 2 to 8 ahead. With
  * Twitch ids (the bench file with ids: this thread 4.3 s, the worker 2.1 s) both columns' runs
  * are handed over.
  */
