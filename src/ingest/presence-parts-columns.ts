@@ -7,7 +7,6 @@
  * and the caller reads the parts by rows.
  */
 import type { ExportedNames } from './csv-scan.js';
-import type { RunOptions } from './name-runs.js';
 import { type DecodedChunk, loadZstd } from './parquet-format.js';
 import {
   claimHere,
@@ -32,14 +31,15 @@ import {
   untrimmed,
 } from './presence-parts-decode.js';
 import {
-  ID_RUNS,
+  type ColumnRuns,
   internKeyedRuns,
   internRuns,
   type KeyedViewers,
-  keptRuns,
   keyedViewers,
   noteKeyedRows,
-  plainView,
+  type ViewerRunScratch,
+  viewerRunScratch,
+  viewerRuns,
 } from './presence-parts-viewers.js';
 import {
   type ColumnViews,
@@ -179,23 +179,21 @@ async function readViewerColumn(
 ): Promise<boolean> {
   await loadZstd();
   const into = buffers();
-  const runs = { start: new Int32Array(0), hash: new Int32Array(0) };
-  const idRuns = { start: new Int32Array(0), hash: new Int32Array(0) };
-  const plainViewer = { start: new Int32Array(0), len: new Int32Array(0) };
-  const plainIds = { start: new Int32Array(0), len: new Int32Array(0) };
+  const scratch = viewerRunScratch();
   const { claims, handoff } = worker;
   let seen = 0;
   for (let k = 0; k < units.length; k++) {
     const u = units[k] as PartUnit;
     if (Atomics.load(stop, 0) !== 0) return false;
+    const row = at + u.firstRow;
     if (!claimHere(claims, k)) {
       // the worker decoded them (or declined: then they are decoded here)
       const h = await handoff.take(k);
       const logins = h?.logins;
       if (logins) {
         const runsOf = (c: HandedColumn) => ({ start: c.runStart, hash: c.runHash });
-        if (!h.ids) internRuns(logins, logins.count, runsOf(logins), b.viewers, b.viewer, at + u.firstRow);
-        else if (!internKeyedRuns(logins, h.ids, runsOf(logins), runsOf(h.ids), b, at + u.firstRow, keyed)) {
+        if (!h.ids) internRuns(logins, logins.count, runsOf(logins), b.viewers, b.viewer, row);
+        else if (!internKeyedRuns(logins, h.ids, runsOf(logins), runsOf(h.ids), b, row, keyed)) {
           Atomics.store(stop, 0, 1);
           return false;
         }
@@ -205,33 +203,23 @@ async function readViewerColumn(
       }
     }
     const { n, chunks } = await decodeUnit(plans, u, ['viewer', 'viewer_id'], into);
-    if (runs.start.length < n + 1) {
-      runs.start = new Int32Array(n + 1);
-      runs.hash = new Int32Array(n);
-    }
     const viewer = chunks.viewer as DecodedChunk;
     const ids = chunks.viewer_id;
+    const found = viewerRuns(viewer, ids, n, b.viewers.foldTable, scratch);
     if (ids) {
-      // rows keyed by Twitch id: PLAIN columns (as DuckDB writes them) with every row kept
-      if (idRuns.start.length < n + 1) {
-        idRuns.start = new Int32Array(n + 1);
-        idRuns.hash = new Int32Array(n);
-      }
-      const fold = b.viewers.foldTable;
-      const logins = plainView(viewer, n, plainViewer);
-      const count = keptRuns(logins, n, fold, runs);
-      const idCol = plainView(ids, n, plainIds);
-      const idCount = count < 0 ? -1 : keptRuns(idCol, n, fold, idRuns, ID_RUNS);
-      if (idCount < 0 || !internKeyedRuns(logins, idCol, runs, idRuns, b, at + u.firstRow, keyed)) {
+      // rows keyed by Twitch id, every row kept
+      const keys = found?.ids;
+      if (
+        !found ||
+        !keys ||
+        !internKeyedRuns(found.logins.names, keys.names, found.logins.runs, keys.runs, b, row, keyed)
+      ) {
         Atomics.store(stop, 0, 1);
         return false;
       }
-      seen += n;
-      progress(seen);
-      continue;
-    }
-    const count = viewer.index ? -1 : keptRuns(viewer, n, b.viewers.foldTable, runs);
-    if (count === -1) {
+    } else if (found) {
+      internRuns(viewer, found.logins.count, found.logins.runs, b.viewers, b.viewer, row);
+    } else {
       // a dictionary column (not how DuckDB writes viewers), or a name to reject
       const status = allKept(n);
       const flags = new Int32Array(n);
@@ -241,8 +229,8 @@ async function readViewerColumn(
         Atomics.store(stop, 0, 1);
         return false;
       }
-      internColumn(viewer, n, status, b.viewers, b.viewer, at + u.firstRow, flags, runs.hash);
-    } else internRuns(viewer, count, runs, b.viewers, b.viewer, at + u.firstRow);
+      internColumn(viewer, n, status, b.viewers, b.viewer, row, flags, scratch.logins.hash);
+    }
     seen += n;
     progress(seen);
   }
@@ -265,6 +253,7 @@ export async function readNumberColumns(
   const into = buffers();
   // the viewers' own (`decodeUnit` reuses a role's buffers, and the numbers' ids are the channels')
   const viewerInto = buffers();
+  const viewerScratch = viewerRunScratch();
   const minTs = PRESENCE_LIMITS.minTs;
   const maxTs = Date.now() + PRESENCE_LIMITS.futureToleranceMs;
   const maxM = PRESENCE_LIMITS.maxMessages;
@@ -272,7 +261,8 @@ export async function readNumberColumns(
   for (let k = 0; k < units.length; k++) {
     const u = units[k] as PartUnit;
     if (Atomics.load(stop, 0) !== 0) return false;
-    if (handOver && claims && claimThere(claims, k)) await handViewers(plans, u, k, viewerInto, b, handOver);
+    if (handOver && claims && claimThere(claims, k))
+      await handViewers(plans, u, k, viewerInto, viewerScratch, b, handOver);
     const r = at + u.firstRow;
     const rows = (plans[u.part] as PartPlan).rowGroups[u.rowGroup]?.rows ?? 0;
     // the instants straight into their column (kept only when every row is)
@@ -337,17 +327,14 @@ async function handViewers(
   u: PartUnit,
   k: number,
   into: Buffers,
+  scratch: ViewerRunScratch,
   b: PresenceBuilder,
   handOver: (note: HandedViewers, transfer: ArrayBuffer[]) => void,
 ): Promise<void> {
   const { n, chunks } = await decodeUnit(plans, u, ['viewer', 'viewer_id'], into);
-  const fold = b.viewers.foldTable;
-  const viewer = chunks.viewer as DecodedChunk;
-  const ids = chunks.viewer_id;
-  const column = (c: DecodedChunk, o?: RunOptions): HandedColumn | undefined => {
-    const runs = { start: new Int32Array(n + 1), hash: new Int32Array(n) };
-    const count = keptRuns(c, n, fold, runs, o);
-    if (count < 0) return undefined;
+  const found = viewerRuns(chunks.viewer as DecodedChunk, chunks.viewer_id, n, b.viewers.foldTable, scratch);
+  // copies of what the other thread reads (the scratch and the decoded pages are this thread's)
+  const copy = ({ names: c, runs, count }: ColumnRuns): HandedColumn => {
     let end = 0;
     for (let i = 0; i < n; i++) end = Math.max(end, (c.start[i] as number) + (c.len[i] as number));
     return {
@@ -360,17 +347,9 @@ async function handViewers(
       count,
     };
   };
-  let note: HandedViewers = { unit: k, declined: true };
-  if (ids) {
-    const views = { start: new Int32Array(0), len: new Int32Array(0) };
-    const logins = column(plainView(viewer, n, views));
-    const keys =
-      logins && column(plainView(ids, n, { start: new Int32Array(0), len: new Int32Array(0) }), ID_RUNS);
-    if (logins && keys) note = { unit: k, logins, ids: keys };
-  } else if (!viewer.index) {
-    const logins = column(viewer);
-    if (logins) note = { unit: k, logins };
-  }
+  const note: HandedViewers = found
+    ? { unit: k, logins: copy(found.logins), ...(found.ids ? { ids: copy(found.ids) } : {}) }
+    : { unit: k, declined: true };
   handOver(note, handedBuffers(note));
 }
 

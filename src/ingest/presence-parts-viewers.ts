@@ -142,6 +142,72 @@ export function plainView(
   return { ...c, index: undefined, start, len };
 }
 
+/** Runs of a column: where each starts (then the row count) and its hash. */
+export interface Runs {
+  start: Int32Array;
+  hash: Int32Array;
+}
+
+/** A column's names (each row's place in its bytes) and their runs. */
+export interface ColumnRuns {
+  names: DecodedChunk;
+  runs: Runs;
+  count: number;
+}
+
+/** What `viewerRuns` keeps from row group to row group. */
+export interface ViewerRunScratch {
+  logins: Runs;
+  ids: Runs;
+  loginView: { start: Int32Array; len: Int32Array };
+  idView: { start: Int32Array; len: Int32Array };
+}
+
+export function viewerRunScratch(): ViewerRunScratch {
+  const runs = () => ({ start: new Int32Array(0), hash: new Int32Array(0) });
+  const view = () => ({ start: new Int32Array(0), len: new Int32Array(0) });
+  return { logins: runs(), ids: runs(), loginView: view(), idView: view() };
+}
+
+/**
+ * A row group's viewers as runs (`keptRuns`), as both threads of the column split find them: the
+ * logins, and with Twitch ids the ids' runs too (logins and ids of any encoding, as rows'
+ * places). Undefined when a name is bad, or when logins without ids are a dictionary (their
+ * reader takes them another way). The runs live in `s` until the next call.
+ */
+export function viewerRuns(
+  viewer: DecodedChunk,
+  ids: DecodedChunk | undefined,
+  n: number,
+  fold: Uint8Array,
+  s: ViewerRunScratch,
+): { logins: ColumnRuns; ids?: ColumnRuns } | undefined {
+  const sized = (r: Runs) => {
+    if (r.start.length < n + 1) {
+      r.start = new Int32Array(n + 1);
+      r.hash = new Int32Array(n);
+    }
+    return r;
+  };
+  // sized first: a caller reading a column another way uses its hashes as scratch
+  sized(s.logins);
+  if (!ids) {
+    if (viewer.index) return undefined;
+    const count = keptRuns(viewer, n, fold, s.logins);
+    return count < 0 ? undefined : { logins: { names: viewer, runs: s.logins, count } };
+  }
+  const logins = plainView(viewer, n, s.loginView);
+  const count = keptRuns(logins, n, fold, s.logins);
+  if (count < 0) return undefined;
+  const idNames = plainView(ids, n, s.idView);
+  const idCount = keptRuns(idNames, n, fold, sized(s.ids), ID_RUNS);
+  if (idCount < 0) return undefined;
+  return {
+    logins: { names: logins, runs: s.logins, count },
+    ids: { names: idNames, runs: s.ids, count: idCount },
+  };
+}
+
 /**
  * A row group's viewers keyed as `PresenceBuilder.viewerKey` keys them, ids to out[at…]: a row
  * with a Twitch id by `ID_KEY_TAG` + id, one without by its login. The runs of either column
